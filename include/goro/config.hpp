@@ -1,0 +1,89 @@
+// goro — Go's concurrency model for C++.
+// config.hpp: version, platform detection and the GORO_* switches.
+// Every other goro header includes this one first.
+#ifndef GORO_CONFIG_HPP
+#define GORO_CONFIG_HPP
+
+#include <cstdio>
+#include <cstdlib>
+
+/// The library version; kept equal to the CMake project version (a test checks it).
+#define GORO_VERSION_MAJOR 0
+#define GORO_VERSION_MINOR 1
+#define GORO_VERSION_PATCH 0
+/// The version as one number, MAJOR * 10000 + MINOR * 100 + PATCH.
+#define GORO_VERSION (GORO_VERSION_MAJOR * 10000 + GORO_VERSION_MINOR * 100 + GORO_VERSION_PATCH)
+
+#if __cplusplus < 201703L && !(defined(_MSVC_LANG) && _MSVC_LANG >= 201703L)
+#error "goro needs C++17 or later"
+#endif
+
+#if !defined(__unix__) && !defined(__APPLE__)
+#error "goro needs a POSIX system"
+#endif
+
+// ---- which context switch: hand-written assembly where we have it, else ucontext.
+// Define GORO_USE_UCONTEXT to force the portable fallback. The assembly is
+// ELF-only for now (Linux, the BSDs); Mach-O builds use ucontext.
+#if !defined(GORO_USE_UCONTEXT)
+#if defined(__x86_64__) && defined(__ELF__)
+#define GORO_CONTEXT_X86_64 1
+#elif defined(__aarch64__) && defined(__ELF__)
+#define GORO_CONTEXT_AARCH64 1
+#else
+#define GORO_USE_UCONTEXT 1
+#endif
+#endif
+
+// ---- sanitizers, seen the same way by GCC (__SANITIZE_*__) and Clang (__has_feature).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORO_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define GORO_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(GORO_ASAN)
+#define GORO_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(GORO_TSAN)
+#define GORO_TSAN 1
+#endif
+
+// ---- valgrind: stacks are registered with it when its header is available.
+#if !defined(GORO_NO_VALGRIND) && defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#define GORO_VALGRIND 1
+#endif
+#endif
+
+#define GORO_NOINLINE __attribute__((noinline))
+#define GORO_ALWAYS_INLINE inline __attribute__((always_inline))
+#define GORO_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GORO_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+namespace goro::detail {
+/// Prints "goro: fatal error: <what>" and aborts. For broken invariants and for
+/// misuse that Go turns into a fatal error; never returns.
+[[noreturn]] inline void fatal(const char* what) noexcept {
+  std::fprintf(stderr, "goro: fatal error: %s\n", what);
+  std::fflush(stderr);
+  std::abort();
+}
+}  // namespace goro::detail
+
+/// GORO_ASSERT(cond) checks an internal invariant in debug builds (when NDEBUG is
+/// not defined, or when GORO_DEBUG is); release builds pay nothing for it.
+#if !defined(NDEBUG) || defined(GORO_DEBUG)
+#define GORO_ASSERT(cond)                                                              \
+  ((cond) ? (void)0                                                                    \
+          : ::goro::detail::fatal("assertion failed: " #cond " at " __FILE__ ":" \
+                                  GORO_STRINGIFY(__LINE__)))
+#else
+#define GORO_ASSERT(cond) ((void)0)
+#endif
+#define GORO_STRINGIFY_(x) #x
+#define GORO_STRINGIFY(x) GORO_STRINGIFY_(x)
+
+#endif  // GORO_CONFIG_HPP

@@ -1,0 +1,142 @@
+// park.hpp: waiting and waking, the same way for goroutines and threads.
+//
+// block() waits as the caller is: a goroutine parks (its worker runs other
+// goroutines), a plain thread sleeps on a parker. Both follow the park
+// protocol: the caller has queued a waiter for itself under some lock and
+// passes that lock's unlock function; the lock is released only once the
+// caller can safely be woken.
+#ifndef GORO_DETAIL_PARK_HPP
+#define GORO_DETAIL_PARK_HPP
+
+#include "../config.hpp"
+#include "scheduler.hpp"
+#include "spin_lock.hpp"
+#include "timer_heap.hpp"
+#include "waiter.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+namespace goro::detail {
+
+/// A waiter for the calling party, with its parker (used only by threads)
+/// and claim word next to it. Lives on the caller's stack for one wait.
+struct waiting_party {
+  parker thread_parker;
+  std::atomic<std::uint32_t> claim{claim_none};
+
+  /// Fills in w for the calling goroutine or thread, as case `index`.
+  void init(waiter& w, std::uint32_t index = 0) noexcept {
+    w.g = current_goroutine();
+    w.thread = w.g == nullptr ? &thread_parker : nullptr;
+    w.claim = &claim;
+    w.case_index = index;
+  }
+
+  /// What won: claim_timeout or claim_case_base + case index.
+  std::uint32_t outcome() const noexcept { return claim.load(std::memory_order_acquire); }
+};
+
+/// Wakes the party behind a waiter that the caller has claimed. Call with no
+/// lock held that the woken party might need.
+inline void wake(waiter& w) {
+  if (w.g != nullptr) {
+    w.g->sched->ready(w.g);
+  } else {
+    w.thread->unpark();
+  }
+}
+
+/// Waits until something claims the caller's wait and wakes it.
+/// Precondition: the caller queued `w` under a lock that unlock(arg) releases.
+inline void block(waiter& w, void (*unlock)(void*), void* arg) {
+  if (w.g != nullptr) {
+    park(unlock, arg);
+  } else {
+    unlock(arg);
+    w.thread->park();
+  }
+}
+
+/// A timer that claims a waiter's wait as timed out and wakes its party.
+struct timeout_timer {
+  timer_node node;
+  waiter* w = nullptr;
+  /// Set by the fire function once it will no longer touch this object.
+  std::atomic<bool> fired{false};
+  void (*unlock)(void*) = nullptr;
+  void* unlock_arg = nullptr;
+
+  static void fire(timer_node* n) {
+    auto* t = static_cast<timeout_timer*>(n->arg);
+    waiter* w = t->w;
+    if (w->try_claim_as(claim_timeout)) {
+      t->fired.store(true, std::memory_order_release);
+      wake(*w);  // the party will not wait for `fired`: it already is
+    } else {
+      t->fired.store(true, std::memory_order_release);
+    }
+  }
+
+  // Runs on the worker after the goroutine parked: arm, then release the lock.
+  static void arm_then_unlock(void* self) {
+    auto* t = static_cast<timeout_timer*>(self);
+    scheduler* s = t->w->g->sched;
+    bool earliest = s->timers().add(&t->node);
+    s->timer_added(earliest);
+    t->unlock(t->unlock_arg);
+  }
+};
+
+/// Like block(), but gives up at `deadline`: the wait is then claimed as
+/// claim_timeout (unless something else won first). Returns the outcome.
+/// After it returns, nothing refers to the caller's timer any more.
+inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)(void*), void* arg,
+                                 steady_clock::time_point deadline) {
+  if (w.g == nullptr) {
+    unlock(arg);
+    if (!w.thread->park_until(deadline)) {
+      if (w.try_claim_as(claim_timeout)) return claim_timeout;
+      w.thread->park();  // lost the race: the winner's wake-up is on its way
+    }
+    return party.outcome();
+  }
+  timeout_timer t;
+  t.node.when = deadline;
+  t.node.fire = &timeout_timer::fire;
+  t.node.arg = &t;
+  t.w = &w;
+  t.unlock = unlock;
+  t.unlock_arg = arg;
+  park(&timeout_timer::arm_then_unlock, &t);
+  const std::uint32_t outcome = party.outcome();
+  if (outcome != claim_timeout && !w.g->sched->timers().remove(&t.node)) {
+    // The timer was taken out to fire and lost the claim; wait until its fire
+    // function is done with `t` before `t` goes out of scope.
+    while (!t.fired.load(std::memory_order_acquire)) cpu_relax();
+  }
+  return outcome;
+}
+
+inline void scheduler::wait_all() {
+  if (live_.load(std::memory_order_acquire) == 0) return;
+  if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this && w->current) {
+    fatal("goro::runtime::wait() called from one of its own goroutines (it would wait for itself)");
+  }
+  waiting_party party;
+  waiter w;
+  party.init(w);
+  done_lock_.lock();
+  if (live_.load(std::memory_order_acquire) == 0) {
+    done_lock_.unlock();
+    return;
+  }
+  done_waiters_.push_back(&w);
+  block(w, &spin_lock::unlock_fn, &done_lock_);
+}
+
+}  // namespace goro::detail
+
+#endif

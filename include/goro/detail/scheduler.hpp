@@ -1,0 +1,669 @@
+// scheduler.hpp: goroutines multiplexed M:N onto worker threads.
+//
+// Design (after Go's runtime, proc.go):
+//
+// * Each worker is an OS thread with its own scheduling context ("g0": the
+//   thread's original stack) and a local run_queue that only it pushes to and
+//   other workers steal half of. A one-slot `runnext` holds the goroutine made
+//   ready most recently by the running one: it runs next on the same worker,
+//   so a ping-pong over an unbuffered channel costs two switches and no
+//   cross-thread traffic. Thieves take `runnext` only as a last resort, after
+//   giving its owner a few microseconds to get to it.
+// * A global queue takes overflow from local queues and goroutines started or
+//   readied outside any worker. A worker looks at it every 61st pick so that
+//   nothing there starves, and whenever its local queue is empty.
+// * Goroutines always switch to g0 and g0 to goroutines; a goroutine never
+//   switches to another directly. That is what makes "park with an unlock
+//   function" safe: a goroutine that must wait enqueues itself under some
+//   lock, switches to g0, and only g0, after the goroutine's registers are
+//   saved, releases the lock. Once the lock is released anyone may ready the
+//   goroutine and another worker may resume it at once.
+// * Spinning: a worker with nothing to run looks for work to steal for a
+//   while before sleeping ("spinning"); at most half of the busy workers spin
+//   at once. Whoever adds work wakes one sleeping worker, and only when nobody
+//   spins ("wake_if_needed"). The lost wake-up is avoided by a Dekker-style
+//   handshake: the adder publishes work then reads the spinning/idle counts;
+//   the sleeper publishes itself as idle (and no longer spinning) then
+//   re-reads the queues; sequentially consistent fences between the two
+//   steps on both sides mean at least one of them sees the other.
+// * Timers: one heap per runtime; workers fire due timers between goroutines
+//   and idle workers sleep until the earliest deadline.
+//
+// Rejected: a goroutine switching straight to the next one (saves one
+// switch, but then nobody is off both stacks to release the park lock);
+// one global queue for everything (simple, but every spawn and wake contends
+// on one lock); timers on a dedicated thread (a context switch per firing).
+#ifndef GORO_DETAIL_SCHEDULER_HPP
+#define GORO_DETAIL_SCHEDULER_HPP
+
+#include "../config.hpp"
+#include "../runtime_options.hpp"
+#include "context.hpp"
+#include "goroutine.hpp"
+#include "overflow_handler.hpp"
+#include "parker.hpp"
+#include "run_queue.hpp"
+#include "spin_lock.hpp"
+#include "stack_pool.hpp"
+#include "timer_heap.hpp"
+#include "waiter.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace goro::detail {
+
+class scheduler;
+class worker;
+
+/// The worker running on the calling thread, or nullptr. Noinline: a
+/// goroutine may resume on another worker after any call that can park, so
+/// the address of this thread-local must never be cached across one.
+GORO_NOINLINE inline worker*& current_worker_slot() noexcept {
+  static thread_local worker* slot = nullptr;
+  return slot;
+}
+
+/// A process-wide source of goroutine ids.
+inline std::uint64_t next_goroutine_id() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// One worker thread with its queues. Fields without a note are touched only
+/// by the worker's own thread.
+class worker {
+ public:
+  worker(scheduler& s, std::size_t index) noexcept : sched(s), index(index), rng(index * 0x9E3779B97F4A7C15ull + 1) {}
+
+  scheduler& sched;
+  const std::size_t index;
+  context* g0 = nullptr;               ///< the thread's own context, set once running
+  thread_switch_slots slots{};         ///< this thread's switch slots, looked up once
+  std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by thieves
+  std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
+  std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves
+  run_queue local;                     ///< owner pushes; anyone steals
+  stack_pool pool;                     ///< free stacks
+  parker sleeper;                      ///< where the idle thread sleeps
+  worker* idle_next = nullptr;         ///< idle list link; guarded by scheduler::idle_lock_
+  bool idle_listed = false;            ///< guarded by scheduler::idle_lock_
+  bool spinning = false;
+  std::uint32_t tick = 0;
+  std::uint64_t rng;
+  std::vector<timer_node*> due;        ///< scratch for firing timers
+  std::thread thread;
+
+  void run();
+
+  /// Puts g in runnext, kicking the previous occupant to the local queue.
+  /// Returns true if the local queue overflowed into the global one.
+  bool push_next(goroutine* g);
+  /// Appends g to the local queue, or half the queue and g to the global one
+  /// (returns true then).
+  bool push_tail(goroutine* g);
+
+ private:
+  goroutine* find_work();
+  goroutine* try_local_and_global();
+  goroutine* steal_work();
+  goroutine* steal_runnext(worker& victim);
+  void stop_spinning();
+  void sleep();
+  void execute(goroutine* g);
+  void finish(goroutine* g);
+  void run_due_timers();
+  std::uint64_t random() noexcept {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  }
+};
+
+/// A set of workers and the goroutines they run. See the file comment.
+class scheduler {
+ public:
+  explicit scheduler(runtime_options opts)
+      : options_(resolved(std::move(opts))), pool_(options_.stack_size) {
+    const std::size_t n = options_.workers;
+    workers_.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
+    for (auto& w : workers_) {
+      worker* wp = w.get();
+      wp->thread = std::thread([wp] { wp->run(); });
+    }
+  }
+
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  /// Stops the workers; goroutines still alive are abandoned with their stacks
+  /// (callers wait for them first: runtime::~runtime does).
+  ~scheduler() {
+    if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
+      fatal("a goro::runtime was destroyed by one of its own goroutines");
+    }
+    stopping_.store(true, std::memory_order_seq_cst);
+    for (auto& w : workers_) w->sleeper.unpark();
+    for (auto& w : workers_) w->thread.join();
+  }
+
+  const runtime_options& options() const noexcept { return options_; }
+
+  /// The object that owns this scheduler (a goro::runtime), for finding it
+  /// from a worker; set once by the owner.
+  void* owner = nullptr;
+  std::size_t worker_count() const noexcept { return workers_.size(); }
+
+  /// Goroutines started and not yet finished.
+  std::size_t live() const noexcept {
+    return static_cast<std::size_t>(live_.load(std::memory_order_acquire));
+  }
+
+  /// Starts a goroutine running fn() (a callable taking no arguments, moved
+  /// in). Throws std::bad_alloc / std::system_error when no stack can be had;
+  /// nothing is started then.
+  template <class F>
+  void spawn(F&& fn);
+
+  /// Makes a waiting goroutine runnable. Any thread; the caller holds no lock
+  /// that the goroutine's resumption could need.
+  void ready(goroutine* g);
+
+  /// The runtime's timers.
+  timer_heap& timers() noexcept { return timers_; }
+
+  /// Call after arming a timer; `earliest` is what timer_heap::add returned.
+  void timer_added(bool earliest) {
+    if (earliest) wake_if_needed(/*for_timer=*/true);
+  }
+
+  /// Blocks until no goroutine is alive (implemented in park.hpp, which can wait
+  /// as a goroutine or as a thread).
+  void wait_all();
+
+ private:
+  friend class worker;
+  friend struct goroutine;
+
+  /// Fills in the defaults: worker count, stack size bounds.
+  static runtime_options resolved(runtime_options opts) {
+    if (opts.workers == 0) opts.workers = workers_from_environment();
+    if (opts.workers == 0) opts.workers = std::max(1u, std::thread::hardware_concurrency());
+    opts.stack_size = std::max(opts.stack_size, min_stack_bytes);
+    return opts;
+  }
+
+  static std::size_t workers_from_environment() noexcept {
+    const char* s = std::getenv("GORO_WORKERS");
+    if (s == nullptr || *s == '\0') return 0;
+    char* end = nullptr;
+    long v = std::strtol(s, &end, 10);
+    if (*end != '\0' || v <= 0 || v > 4096) {
+      std::fprintf(stderr, "goro: ignoring GORO_WORKERS=%s (want a number from 1 to 4096)\n", s);
+      return 0;
+    }
+    return static_cast<std::size_t>(v);
+  }
+
+  // ---- the global run queue: an intrusive FIFO through goroutine::next.
+  void global_push(goroutine* const* gs, std::size_t n) {
+    std::lock_guard<spin_lock> guard(global_lock_);
+    for (std::size_t i = 0; i < n; ++i) {
+      gs[i]->next = nullptr;
+      if (global_tail_ != nullptr) {
+        global_tail_->next = gs[i];
+      } else {
+        global_head_ = gs[i];
+      }
+      global_tail_ = gs[i];
+    }
+    global_size_.fetch_add(n, std::memory_order_seq_cst);
+  }
+
+  /// Takes up to `max` goroutines (a fair share for one worker); returns the
+  /// first, puts the rest in w's local queue, which must have room for them.
+  goroutine* global_take(worker& w, std::size_t max) {
+    if (global_size_.load(std::memory_order_acquire) == 0) return nullptr;
+    std::lock_guard<spin_lock> guard(global_lock_);
+    std::size_t size = global_size_.load(std::memory_order_relaxed);
+    if (size == 0) return nullptr;
+    std::size_t n = std::min({size, size / workers_.size() + 1, max});
+    goroutine* first = global_head_;
+    goroutine* g = first;
+    for (std::size_t i = 0; i < n; ++i) {
+      goroutine* next = g->next;
+      g->next = nullptr;
+      if (i > 0 && !w.local.push(g)) fatal("run queue full while taking from the global queue");
+      g = next;
+    }
+    global_head_ = g;
+    if (global_head_ == nullptr) global_tail_ = nullptr;
+    global_size_.fetch_sub(n, std::memory_order_relaxed);
+    return first;
+  }
+
+  // ---- idle workers and spinning (see "Spinning" above).
+  void wake_if_needed(bool for_timer = false) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (n_idle_.load(std::memory_order_seq_cst) == 0) return;
+    // A spinning worker will find new work; a new timer is seen by a spinner
+    // only if it has not computed its sleep yet, so timers wake regardless.
+    if (!for_timer) {
+      std::size_t zero = 0;
+      if (n_spinning_.load(std::memory_order_seq_cst) != 0 ||
+          !n_spinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) {
+        return;
+      }
+    } else {
+      n_spinning_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    worker* w = nullptr;
+    {
+      std::lock_guard<spin_lock> guard(idle_lock_);
+      w = idle_head_;
+      if (w != nullptr) {
+        idle_head_ = w->idle_next;
+        w->idle_listed = false;
+        n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+      }
+    }
+    if (w == nullptr) {
+      n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
+      return;
+    }
+    w->sleeper.unpark();  // w wakes counted as spinning
+  }
+
+  /// Lists w as idle. Returns false (and does not list it) if the global queue
+  /// has work, checked under the same lock.
+  bool list_idle(worker& w) {
+    std::lock_guard<spin_lock> guard(idle_lock_);
+    if (global_size_.load(std::memory_order_seq_cst) != 0) return false;
+    w.idle_next = idle_head_;
+    idle_head_ = &w;
+    w.idle_listed = true;
+    n_idle_.fetch_add(1, std::memory_order_seq_cst);
+    return true;
+  }
+
+  /// Takes w off the idle list; false if a waker already did (and counted w
+  /// as spinning).
+  bool unlist_idle(worker& w) {
+    std::lock_guard<spin_lock> guard(idle_lock_);
+    if (!w.idle_listed) return false;
+    worker** p = &idle_head_;
+    while (*p != &w) p = &(*p)->idle_next;
+    *p = w.idle_next;
+    w.idle_listed = false;
+    n_idle_.fetch_sub(1, std::memory_order_seq_cst);
+    return true;
+  }
+
+  /// Whether some queue other than runnext slots holds work (a snapshot).
+  bool work_visible() const noexcept {
+    if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
+    for (auto& w : workers_) {
+      if (!w->local.empty()) return true;
+    }
+    return timers_.earliest() <= steady_clock::now();
+  }
+
+  void goroutine_exited();
+  void unhandled_exception(goroutine& g, std::exception_ptr e) noexcept;
+
+  runtime_options options_;
+  shared_stack_pool pool_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  timer_heap timers_;
+
+  spin_lock global_lock_;
+  goroutine* global_head_ = nullptr;  ///< guarded by global_lock_
+  goroutine* global_tail_ = nullptr;  ///< guarded by global_lock_
+  std::atomic<std::size_t> global_size_{0};
+
+  spin_lock idle_lock_;
+  worker* idle_head_ = nullptr;       ///< guarded by idle_lock_
+  std::atomic<std::size_t> n_idle_{0};
+  std::atomic<std::size_t> n_spinning_{0};
+
+  std::atomic<std::int64_t> live_{0};
+  spin_lock done_lock_;               ///< guards done_waiters_
+  wait_queue done_waiters_;           ///< parties in wait_all()
+  std::atomic<bool> stopping_{false};
+};
+
+// ---------------------------------------------------------------------------
+// The calling goroutine's side.
+
+/// The goroutine running on this thread, or nullptr (a plain thread, or g0).
+inline goroutine* current_goroutine() noexcept {
+  worker* w = current_worker_slot();
+  return w != nullptr ? w->current.load(std::memory_order_relaxed) : nullptr;
+}
+
+/// Switches the running goroutine out with a request for its worker.
+/// Returns when the goroutine is resumed, possibly on another worker.
+inline void switch_out(g_request request) noexcept {
+  worker* w = current_worker_slot();
+  goroutine* g = w->current.load(std::memory_order_relaxed);
+  GORO_ASSERT(g != nullptr);
+  g->request = request;
+  g->ctx.switch_to(*w->g0, w->slots);
+}
+
+/// Parks the running goroutine: once it is off its stack, its worker calls
+/// unlock(arg) (typically releasing the lock under which the caller queued a
+/// waiter for itself). Returns after someone calls scheduler::ready on it.
+inline void park(void (*unlock)(void*), void* arg) noexcept {
+  goroutine* g = current_goroutine();
+  g->unlock = unlock;
+  g->unlock_arg = arg;
+  switch_out(g_request::park);
+}
+
+// ---------------------------------------------------------------------------
+// Implementation.
+
+template <class F>
+struct boxed_function {
+  explicit boxed_function(F* f) noexcept : fn(f) {}
+  void operator()() { std::unique_ptr<F> owned(fn); (*owned)(); }
+  F* fn;
+};
+
+template <class Fn>
+void invoke_and_destroy(void* storage) {
+  Fn& fn = *static_cast<Fn*>(storage);
+  struct destroy_on_exit {
+    Fn& fn;
+    ~destroy_on_exit() { fn.~Fn(); }
+  } guard{fn};
+  fn();
+}
+
+template <class F>
+void scheduler::spawn(F&& fn) {
+  using Fn = std::decay_t<F>;
+  worker* w = current_worker_slot();
+  const bool own = w != nullptr && &w->sched == this;
+  stack s = own ? pool_.take(w->pool) : pool_.take();
+  g_layout layout;
+  goroutine::invoke_fn invoke;
+  if (layout_for<Fn>(s, layout)) {
+    new (layout.fn) Fn(std::forward<F>(fn));
+    invoke = &invoke_and_destroy<Fn>;
+  } else {  // too big to keep on its own stack
+    using Box = boxed_function<Fn>;
+    layout_for<Box>(s, layout);
+    new (layout.fn) Box(new Fn(std::forward<F>(fn)));
+    invoke = &invoke_and_destroy<Box>;
+  }
+  const std::size_t usable = layout.usable;
+  auto* g = new (layout.record)
+      goroutine(std::move(s), this, next_goroutine_id(), invoke, layout.fn, usable);
+  live_.fetch_add(1, std::memory_order_relaxed);
+  if (own) {
+    bool overflowed = w->push_next(g);
+    wake_if_needed();
+    // A goroutine that starts goroutines faster than they run would fill
+    // memory with stacks; when its queue overflows it lets them run first.
+    if (overflowed && w->current.load(std::memory_order_relaxed) != nullptr) {
+      switch_out(g_request::yield_global);
+    }
+  } else {
+    global_push(&g, 1);
+    wake_if_needed();
+  }
+}
+
+inline void scheduler::ready(goroutine* g) {
+  GORO_ASSERT(g->status.load(std::memory_order_acquire) == g_status::waiting);
+  g->status.store(g_status::runnable, std::memory_order_relaxed);
+  worker* w = current_worker_slot();
+  if (w != nullptr && &w->sched == this) {
+    w->push_next(g);
+  } else {
+    global_push(&g, 1);
+  }
+  wake_if_needed();
+}
+
+inline void scheduler::goroutine_exited() {
+  if (live_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(done_lock_);
+    while (waiter* w = done_waiters_.claim_first()) woken.push_back(w);
+  }
+  while (waiter* w = woken.pop_front()) {
+    if (w->g != nullptr) {
+      w->g->sched->ready(w->g);
+    } else {
+      w->thread->unpark();
+    }
+  }
+}
+
+inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {
+  if (options_.on_unhandled_exception) {
+    try {
+      options_.on_unhandled_exception(g.id, e);
+      return;
+    } catch (...) {
+      e = std::current_exception();
+      std::fprintf(stderr, "goro: the unhandled-exception handler threw\n");
+    }
+  }
+  const char* what = "an exception not derived from std::exception";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    what = ex.what();
+  } catch (...) {
+  }
+  std::fprintf(stderr, "goro: fatal error: unhandled exception in goroutine %llu: %s\n",
+               static_cast<unsigned long long>(g.id), what);
+  std::fflush(stderr);
+  std::abort();
+}
+
+inline void goroutine::entry(void* self) noexcept {
+  auto* g = static_cast<goroutine*>(self);
+  try {
+    g->invoke(g->fn_storage);
+  } catch (...) {
+    g->sched->unhandled_exception(*g, std::current_exception());
+  }
+  g->request = g_request::exit;
+  worker* w = current_worker_slot();
+  g->ctx.exit_to(*w->g0, w->slots);
+}
+
+inline bool worker::push_next(goroutine* g) {
+  goroutine* old = runnext.exchange(g, std::memory_order_acq_rel);
+  return old != nullptr && push_tail(old);
+}
+
+inline bool worker::push_tail(goroutine* g) {
+  for (;;) {
+    if (local.push(g)) return false;
+    goroutine* batch[run_queue::capacity / 2 + 1];
+    std::uint32_t n = local.take_half(batch);
+    if (n == 0) continue;  // thieves made room meanwhile
+    batch[n++] = g;
+    sched.global_push(batch, n);
+    return true;
+  }
+}
+
+inline void worker::run() {
+  current_worker_slot() = this;
+  context self;  // this thread's own execution: g0
+  g0 = &self;
+  slots = current_thread_switch_slots();
+  while (goroutine* g = find_work()) execute(g);
+  current_worker_slot() = nullptr;
+}
+
+inline void worker::execute(goroutine* g) {
+  GORO_ASSERT(g->status.load(std::memory_order_relaxed) == g_status::runnable);
+  g->status.store(g_status::running, std::memory_order_relaxed);
+  current.store(g, std::memory_order_relaxed);
+  schedtick.store(schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  g0->switch_to(g->ctx, slots);
+  current.store(nullptr, std::memory_order_relaxed);
+  const g_request request = g->request;
+  g->request = g_request::none;
+  switch (request) {
+    case g_request::park: {
+      // From here on another worker may resume g: read what we need first.
+      void (*unlock)(void*) = g->unlock;
+      void* arg = g->unlock_arg;
+      g->status.store(g_status::waiting, std::memory_order_release);
+      unlock(arg);
+      break;
+    }
+    case g_request::yield:
+      g->status.store(g_status::runnable, std::memory_order_relaxed);
+      push_tail(g);
+      break;
+    case g_request::yield_global:
+      g->status.store(g_status::runnable, std::memory_order_relaxed);
+      sched.global_push(&g, 1);
+      break;
+    case g_request::exit:
+      finish(g);
+      break;
+    case g_request::none:
+      fatal("a goroutine switched to its worker without saying why");
+  }
+}
+
+inline void worker::finish(goroutine* g) {
+  g->status.store(g_status::dead, std::memory_order_relaxed);
+  stack s = std::move(g->stk);
+  g->~goroutine();
+  sched.pool_.give(pool, std::move(s));
+  sched.goroutine_exited();
+}
+
+inline void worker::run_due_timers() {
+  if (sched.timers_.empty()) return;
+  sched.timers_.take_due(steady_clock::now(), due);
+  // Fire in deadline order; a fire function may re-arm its node (tickers).
+  for (timer_node* n : due) n->fire(n);
+  due.clear();
+}
+
+inline goroutine* worker::try_local_and_global() {
+  if ((++tick % 61) == 0) {
+    if (goroutine* g = sched.global_take(*this, 1)) return g;
+  }
+  if (runnext.load(std::memory_order_relaxed) != nullptr) {
+    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) return g;
+  }
+  if (goroutine* g = local.pop()) return g;
+  return sched.global_take(*this, run_queue::capacity / 2);
+}
+
+inline goroutine* worker::steal_runnext(worker& victim) {
+  if (victim.runnext.load(std::memory_order_relaxed) == nullptr) return nullptr;
+  if (victim.current.load(std::memory_order_relaxed) != nullptr) {
+    // The victim will most likely run it itself as soon as its goroutine
+    // parks; stealing it now would cost a cache-cold migration.
+    const std::uint64_t tick_before = victim.schedtick.load(std::memory_order_relaxed);
+    const auto until = steady_clock::now() + std::chrono::microseconds(3);
+    while (steady_clock::now() < until) cpu_relax();
+    if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
+  }
+  return victim.runnext.exchange(nullptr, std::memory_order_acq_rel);
+}
+
+inline goroutine* worker::steal_work() {
+  const std::size_t n = sched.workers_.size();
+  for (int round = 0; round < 4; ++round) {
+    const std::size_t start = static_cast<std::size_t>(random() % n);
+    for (std::size_t i = 0; i < n; ++i) {
+      worker& victim = *sched.workers_[(start + i) % n];
+      if (&victim == this) continue;
+      if (goroutine* g = victim.local.steal_half_into(local)) return g;
+      if (round == 3) {
+        if (goroutine* g = steal_runnext(victim)) return g;
+      }
+    }
+    if (goroutine* g = sched.global_take(*this, run_queue::capacity / 2)) return g;
+  }
+  return nullptr;
+}
+
+inline void worker::stop_spinning() {
+  spinning = false;
+  // The last spinner found work; there may be more, so start another.
+  if (sched.n_spinning_.fetch_sub(1, std::memory_order_seq_cst) == 1) sched.wake_if_needed();
+}
+
+inline void worker::sleep() {
+  if (!sched.list_idle(*this)) return;
+  if (spinning) {
+    spinning = false;
+    sched.n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Re-check after announcing: see "Spinning" in the file comment.
+  if (sched.work_visible() || sched.stopping_.load(std::memory_order_seq_cst)) {
+    if (!sched.unlist_idle(*this)) spinning = true;
+    return;
+  }
+  sleeper.park_until(sched.timers_.earliest());
+  // Woken by a waker (which unlisted us and counted us as spinning), by a
+  // timer deadline, by shutdown, or by a stale token: in the last three we
+  // may still be listed.
+  if (!sched.unlist_idle(*this)) spinning = true;
+}
+
+inline goroutine* worker::find_work() {
+  for (;;) {
+    if (sched.stopping_.load(std::memory_order_acquire)) {
+      if (spinning) {
+        spinning = false;
+        sched.n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
+      }
+      return nullptr;
+    }
+    run_due_timers();
+    goroutine* g = try_local_and_global();
+    if (g == nullptr) {
+      const std::size_t busy = sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
+      if (spinning || 2 * sched.n_spinning_.load(std::memory_order_relaxed) < busy) {
+        if (!spinning) {
+          spinning = true;
+          sched.n_spinning_.fetch_add(1, std::memory_order_seq_cst);
+        }
+        g = steal_work();
+      }
+    }
+    if (g != nullptr) {
+      if (spinning) stop_spinning();
+      return g;
+    }
+    sleep();
+  }
+}
+
+}  // namespace goro::detail
+
+#endif

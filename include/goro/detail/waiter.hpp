@@ -1,0 +1,113 @@
+// waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
+//
+// A waiter is either a parked goroutine or a blocked OS thread (such as
+// `main`); every queue in goro holds waiters, never goroutines or threads
+// directly, which is what makes every blocking call work from both. A waiter
+// lives on the stack of the party that waits, and stays valid until that
+// party resumes.
+//
+// Claiming: a waiter may sit in several queues at once (one per case of a
+// select) and may also be woken by a timeout. All of those share one `claim`
+// word; whoever moves it from 0 (compare-and-swap) owns the wake-up and is the
+// only one who completes the operation and wakes the party. The others leave
+// the waiter alone; the party removes it from their queues when it resumes.
+#ifndef GORO_DETAIL_WAITER_HPP
+#define GORO_DETAIL_WAITER_HPP
+
+#include "../config.hpp"
+#include "parker.hpp"
+
+#include <atomic>
+#include <cstdint>
+
+namespace goro::detail {
+
+struct goroutine;
+
+/// The outcome stored in a claim word by whoever wins it.
+enum : std::uint32_t {
+  claim_none = 0,        ///< not yet woken
+  claim_timeout = 1,     ///< a timer won
+  claim_case_base = 16,  ///< case i of a select (or the only operation, i == 0) won: base + i
+};
+
+struct waiter {
+  goroutine* g = nullptr;          ///< the parked goroutine, or nullptr for a thread
+  parker* thread = nullptr;        ///< the blocked thread's parker, when g is nullptr
+  std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
+  std::uint32_t case_index = 0;    ///< which case of a select this waiter stands for
+  void* value = nullptr;           ///< channels: the value to send, or where to put the one received
+  bool ok = false;                 ///< channels: a value moved (false: woken by close)
+  void* owner = nullptr;           ///< the object whose queue it is in (a channel)
+  waiter* prev = nullptr;          ///< links in that queue, guarded by its lock
+  waiter* next = nullptr;
+
+  /// Claims this waiter's wait for its own case; false if something else won.
+  bool try_claim() noexcept { return try_claim_as(claim_case_base + case_index); }
+  bool try_claim_as(std::uint32_t outcome) noexcept {
+    std::uint32_t expected = claim_none;
+    return claim->compare_exchange_strong(expected, outcome, std::memory_order_acq_rel,
+                                          std::memory_order_acquire);
+  }
+};
+
+/// A FIFO of waiters, intrusive and doubly linked; guarded by its owner's lock.
+class wait_queue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  waiter* front() const noexcept { return head_; }
+
+  void push_back(waiter* w) noexcept {
+    w->next = nullptr;
+    w->prev = tail_;
+    if (tail_ != nullptr) {
+      tail_->next = w;
+    } else {
+      head_ = w;
+    }
+    tail_ = w;
+  }
+
+  /// Unlinks `w`, which must be in this queue.
+  void remove(waiter* w) noexcept {
+    if (w->prev != nullptr) {
+      w->prev->next = w->next;
+    } else {
+      head_ = w->next;
+    }
+    if (w->next != nullptr) {
+      w->next->prev = w->prev;
+    } else {
+      tail_ = w->prev;
+    }
+    w->prev = w->next = nullptr;
+  }
+
+  /// Removes and returns the first waiter whose claim this caller wins, or
+  /// nullptr. Waiters already claimed elsewhere are skipped and left in
+  /// place: their own party unlinks them.
+  waiter* claim_first() noexcept {
+    for (waiter* w = head_; w != nullptr; w = w->next) {
+      if (w->try_claim()) {
+        remove(w);
+        return w;
+      }
+    }
+    return nullptr;
+  }
+
+  /// Removes and returns the first waiter (claimed or not), or nullptr.
+  waiter* pop_front() noexcept {
+    waiter* w = head_;
+    if (w != nullptr) remove(w);
+    return w;
+  }
+
+ private:
+  waiter* head_ = nullptr;
+  waiter* tail_ = nullptr;
+};
+
+}  // namespace goro::detail
+
+#endif

@@ -1,0 +1,19 @@
+// goro.hpp: the whole library. Include this (or the amalgamated
+// single_include/goro.hpp, which is the same API in one file).
+//
+// Layers, bottom up (see docs/design.md):
+//   config.hpp                        platform, version, switches
+//   detail/context*.hpp, stack*.hpp   execution contexts and their stacks
+//   detail/parker.hpp                 blocking an OS thread
+//   detail/scheduler.hpp, run_queue.hpp, timer_heap.hpp   M:N scheduling
+//   detail/waiter.hpp, park.hpp       one waiter type for goroutines and threads
+//   runtime.hpp                       go, yield, sleep, runtime
+//   sync.hpp                          wait_group, mutex, semaphore, once
+#ifndef GORO_GORO_HPP
+#define GORO_GORO_HPP
+
+#include "config.hpp"
+#include "runtime.hpp"
+#include "sync.hpp"
+
+#endif

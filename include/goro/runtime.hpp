@@ -1,0 +1,195 @@
+// runtime.hpp: starting goroutines, and the runtime that runs them.
+//
+//   goro::go(f, args...);            // like `go f(args...)`
+//   goro::yield();                   // like runtime.Gosched()
+//   goro::sleep_for(50ms);           // like time.Sleep
+//
+// Goroutines are cooperative: a goroutine keeps its worker thread until it
+// blocks on a goro primitive, sleeps, yields or returns. See docs/runtime.md.
+#ifndef GORO_RUNTIME_HPP
+#define GORO_RUNTIME_HPP
+
+#include "config.hpp"
+#include "detail/park.hpp"
+#include "detail/scheduler.hpp"
+#include "runtime_options.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+namespace detail {
+
+/// Binds f and its arguments, copied or moved like std::thread does, into
+/// one callable taking no arguments.
+template <class F, class... Args>
+auto bind_call(F&& f, Args&&... args) {
+  return [fn = std::decay_t<F>(std::forward<F>(f)),
+          tup = std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)]() mutable {
+    std::apply([&](auto&... a) { std::invoke(std::move(fn), std::move(a)...); }, tup);
+  };
+}
+
+/// The scheduler `go` uses from the calling thread: the current goroutine's,
+/// else the default runtime's.
+scheduler& scheduler_for_go();
+
+}  // namespace detail
+
+/// A set of worker threads and the goroutines they run.
+///
+/// Most programs never name one: goro::go uses a default runtime started on
+/// first use and never destroyed (so `main` returning ends the program and
+/// abandons goroutines still running, as in Go). An explicit runtime gives
+/// control over workers and stacks, and structured concurrency: its
+/// destructor waits for every goroutine started on it.
+class runtime {
+ public:
+  /// Starts the worker threads.
+  explicit runtime(runtime_options options = {}) : sched_(std::move(options)) {
+    sched_.owner = this;
+  }
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Waits like wait(), then stops the workers. Must not run on one of this
+  /// runtime's goroutines.
+  ~runtime() { wait(); }
+
+  /// Starts f(args...) as a goroutine of this runtime. f and args are copied
+  /// or moved into it. Throws std::bad_alloc or std::system_error when no
+  /// stack can be had; the runtime keeps working.
+  template <class F, class... Args>
+  void go(F&& f, Args&&... args) {
+    sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
+  }
+
+  /// Blocks (parks, from a goroutine of another runtime) until every
+  /// goroutine started on this runtime has finished, including those started
+  /// while waiting. Calling it from one of its own goroutines is a fatal error.
+  void wait() { sched_.wait_all(); }
+
+  /// Goroutines started on this runtime and not yet finished.
+  std::size_t num_goroutines() const noexcept { return sched_.live(); }
+
+  /// Its worker threads.
+  std::size_t workers() const noexcept { return sched_.worker_count(); }
+
+  /// Its settings, with defaults filled in.
+  const runtime_options& options() const noexcept { return sched_.options(); }
+
+  /// The runtime goro::go uses outside any goroutine, started on first use.
+  static runtime& default_runtime() {
+    // Deliberately leaked: destroying it at exit would wait for goroutines
+    // that Go semantics abandon.
+    static runtime* rt = new runtime();
+    return *rt;
+  }
+
+  /// The runtime running the calling goroutine, or nullptr outside goroutines.
+  static runtime* current() noexcept {
+    detail::worker* w = detail::current_worker_slot();
+    return w != nullptr ? static_cast<runtime*>(w->sched.owner) : nullptr;
+  }
+
+ private:
+  friend detail::scheduler& detail::scheduler_for_go();
+
+  detail::scheduler sched_;
+};
+
+inline detail::scheduler& detail::scheduler_for_go() {
+  if (worker* w = current_worker_slot()) return w->sched;
+  static scheduler& fallback = runtime::default_runtime().sched_;
+  return fallback;
+}
+
+/// Starts f(args...) as a goroutine, like Go's `go f(args...)`: on the
+/// calling goroutine's runtime, or on the default runtime from a plain
+/// thread. Returns at once. f and args are copied or moved into the
+/// goroutine, like std::thread; capturing by reference is the caller's
+/// responsibility, as in Go. An exception escaping f ends the program with a
+/// message (see runtime_options::on_unhandled_exception).
+template <class F, class... Args>
+void go(F&& f, Args&&... args) {
+  detail::scheduler_for_go().spawn(
+      detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
+}
+
+/// True when called from a goroutine (false on a plain thread such as main).
+inline bool in_goroutine() noexcept { return detail::current_goroutine() != nullptr; }
+
+/// Live goroutines of the calling goroutine's runtime, or of the default
+/// runtime from a plain thread (0 if it was never started).
+inline std::size_t num_goroutines() noexcept {
+  if (runtime* rt = runtime::current()) return rt->num_goroutines();
+  return detail::scheduler_for_go().live();
+}
+
+/// The calling goroutine's id (1, 2, ... in order of creation), or 0 outside goroutines.
+inline std::uint64_t goroutine_id() noexcept {
+  detail::goroutine* g = detail::current_goroutine();
+  return g != nullptr ? g->id : 0;
+}
+
+/// Lets other runnable goroutines run, like runtime.Gosched(); the caller
+/// goes to the back of its worker's queue. On a plain thread, yields the thread.
+inline void yield() {
+  if (detail::current_goroutine() != nullptr) {
+    detail::switch_out(detail::g_request::yield);
+  } else {
+    std::this_thread::yield();
+  }
+}
+
+/// The clock goro's deadlines use.
+using clock = std::chrono::steady_clock;
+
+/// Parks the calling goroutine until `deadline` (its worker runs others
+/// meanwhile); on a plain thread, sleeps the thread.
+template <class Clock, class Duration>
+void sleep_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+  detail::goroutine* g = detail::current_goroutine();
+  if (g == nullptr) {
+    std::this_thread::sleep_until(deadline);
+    return;
+  }
+  const auto when = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                       deadline - Clock::now());
+  struct sleeper {
+    detail::timer_node node;
+    detail::goroutine* g;
+    static void fire(detail::timer_node* n) {
+      auto* self = static_cast<sleeper*>(n->arg);
+      self->g->sched->ready(self->g);  // last touch: self lives on g's stack
+    }
+    static void arm(void* p) {  // on the worker, after g is off its stack
+      auto* self = static_cast<sleeper*>(p);
+      detail::scheduler* s = self->g->sched;
+      s->timer_added(s->timers().add(&self->node));
+    }
+  } s{};
+  s.node.when = when;
+  s.node.fire = &sleeper::fire;
+  s.node.arg = &s;
+  s.g = g;
+  detail::park(&sleeper::arm, &s);
+}
+
+/// sleep_until(now + d). A zero or negative duration still yields.
+template <class Rep, class Period>
+void sleep_for(const std::chrono::duration<Rep, Period>& d) {
+  sleep_until(clock::now() + std::chrono::duration_cast<clock::duration>(d));
+}
+
+}  // namespace goro
+
+#endif
