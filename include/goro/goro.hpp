@@ -9,11 +9,18 @@
 //   detail/waiter.hpp, park.hpp       one waiter type for goroutines and threads
 //   runtime.hpp                       go, yield, sleep, runtime
 //   sync.hpp                          wait_group, mutex, semaphore, once
+//   detail/chan_core.hpp, chan.hpp    channels
+//   detail/select_core.hpp, select.hpp  select
+//   time.hpp                          after, timer, ticker
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
+#include "chan.hpp"
 #include "config.hpp"
+#include "errors.hpp"
 #include "runtime.hpp"
+#include "select.hpp"
 #include "sync.hpp"
+#include "time.hpp"
 
 #endif

@@ -1,0 +1,349 @@
+// chan.hpp: typed channels, like Go's `chan T`.
+//
+//   auto c = goro::make_chan<int>(16);  // c := make(chan int, 16)
+//   c.send(1);                          // c <- 1
+//   std::optional<int> v = c.recv();    // v, ok := <-c
+//   c.close();                          // close(c)
+//   for (int x : c) { ... }             // for x := range c
+//
+// A chan<T> is a cheap, copyable handle to shared channel state, compared by
+// identity; a default-constructed one is nil. send_chan<T> and recv_chan<T>
+// are directional views (`chan<- T`, `<-chan T`) that a chan<T> converts to.
+#ifndef GORO_CHAN_HPP
+#define GORO_CHAN_HPP
+
+#include "config.hpp"
+#include "detail/chan_core.hpp"
+#include "errors.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+template <class T>
+class chan;
+template <class T>
+class send_chan;
+template <class T>
+class recv_chan;
+
+/// The result of a receive that may not happen: try_recv, recv_for, recv_until.
+template <class T>
+struct recv_result {
+  op_status status;        ///< ok, or why no value came (empty, closed, timeout)
+  std::optional<T> value;  ///< the value when status is ok
+
+  /// True when a value was received.
+  explicit operator bool() const noexcept { return status == op_status::ok; }
+};
+
+namespace detail {
+
+/// A channel of T: the untyped core plus its buffer of T.
+template <class T>
+class chan_state {
+ public:
+  explicit chan_state(std::size_t capacity)
+      : storage_(capacity > 0 ? std::allocator<T>().allocate(capacity) : nullptr),
+        core_(capacity, &ops, storage_) {}
+
+  chan_state(const chan_state&) = delete;
+  chan_state& operator=(const chan_state&) = delete;
+
+  ~chan_state() {
+    // Nobody else can reach us: no waiters remain (each holds a handle).
+    for (std::size_t i = 0; i < core_.count; ++i) {
+      storage_[(core_.head + i) % core_.cap].~T();
+    }
+    if (storage_ != nullptr) std::allocator<T>().deallocate(storage_, core_.cap);
+  }
+
+  chan_core* core() noexcept { return &core_; }
+
+ private:
+  static void move_into(void* dst, void* src) {
+    static_cast<std::optional<T>*>(dst)->emplace(std::move(*static_cast<T*>(src)));
+  }
+  static void store(void* buf, std::size_t i, void* src) {
+    ::new (static_cast<void*>(static_cast<T*>(buf) + i)) T(std::move(*static_cast<T*>(src)));
+  }
+  static void load(void* buf, std::size_t i, void* dst) {
+    T* slot = static_cast<T*>(buf) + i;
+    static_cast<std::optional<T>*>(dst)->emplace(std::move(*slot));
+    slot->~T();
+  }
+  static constexpr chan_ops ops{&move_into, &store, &load};
+
+  T* storage_;
+  chan_core core_;
+};
+
+/// Converts any clock's time point to goro's steady clock.
+template <class Clock, class Duration>
+std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Clock, Duration>& t) {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
+    return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
+  } else {
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now());
+  }
+}
+
+/// now + d, saturating instead of overflowing for huge d.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) {
+  using namespace std::chrono;
+  const auto now = steady_clock::now();
+  if (d > duration_cast<duration<Rep, Period>>(steady_clock::time_point::max() - now)) {
+    return steady_clock::time_point::max();
+  }
+  return now + duration_cast<steady_clock::duration>(d);
+}
+
+/// What every channel handle holds, and the operations they share.
+template <class T>
+class chan_handle {
+ public:
+  /// The element type.
+  using value_type = T;
+
+  /// True unless nil.
+  explicit operator bool() const noexcept { return state_ != nullptr; }
+  /// Values buffered now (0 for unbuffered and nil channels).
+  std::size_t size() const noexcept { return chan_size(core()); }
+  /// The capacity given to make_chan (0: unbuffered or nil).
+  std::size_t capacity() const noexcept { return state_ ? core()->cap : 0; }
+
+  /// The untyped channel, for select; nullptr when nil.
+  chan_core* core() const noexcept { return state_ ? state_->core() : nullptr; }
+
+  friend bool operator==(const chan_handle& a, const chan_handle& b) noexcept {
+    return a.state_ == b.state_;
+  }
+  friend bool operator!=(const chan_handle& a, const chan_handle& b) noexcept {
+    return a.state_ != b.state_;
+  }
+
+ protected:
+  chan_handle() noexcept = default;
+  explicit chan_handle(std::shared_ptr<chan_state<T>> s) noexcept : state_(std::move(s)) {}
+
+  // The operations; each handle type makes its subset public (`using`).
+
+  /// Blocks until a receiver takes v or the buffer has room. Throws
+  /// closed_channel if the channel is or gets closed (v is then not taken).
+  /// On a nil channel, blocks forever.
+  void send(const T& v) const {
+    T copy(v);
+    chan_send(core(), &copy, wait_mode::forever);
+  }
+  void send(T&& v) const { chan_send(core(), &v, wait_mode::forever); }
+
+  /// Sends only if that needs no waiting: ok, or why not (full, closed).
+  /// Moves from v only when it returns ok.
+  op_status try_send(const T& v) const {
+    T copy(v);
+    return try_send(std::move(copy));
+  }
+  op_status try_send(T&& v) const {
+    try {
+      return chan_send(core(), &v, wait_mode::poll);
+    } catch (const closed_channel&) {
+      return op_status::closed;
+    }
+  }
+
+  /// send, giving up after d: returns ok or timeout (v is then not taken);
+  /// throws closed_channel like send.
+  template <class Rep, class Period>
+  op_status send_for(T&& v, const std::chrono::duration<Rep, Period>& d) const {
+    return chan_send(core(), &v, wait_mode::until, deadline_after(d));
+  }
+  template <class Rep, class Period>
+  op_status send_for(const T& v, const std::chrono::duration<Rep, Period>& d) const {
+    T copy(v);
+    return send_for(std::move(copy), d);
+  }
+  /// send, giving up at t.
+  template <class Clock, class Duration>
+  op_status send_until(T&& v, const std::chrono::time_point<Clock, Duration>& t) const {
+    return chan_send(core(), &v, wait_mode::until, to_steady(t));
+  }
+  template <class Clock, class Duration>
+  op_status send_until(const T& v, const std::chrono::time_point<Clock, Duration>& t) const {
+    T copy(v);
+    return send_until(std::move(copy), t);
+  }
+
+  /// Blocks until a value comes (returns it) or the channel is closed and
+  /// drained (returns nullopt). On a nil channel, blocks forever.
+  std::optional<T> recv() const {
+    std::optional<T> out;
+    chan_recv(core(), &out, wait_mode::forever);
+    return out;
+  }
+  /// Receives only if that needs no waiting; status says why not (empty, closed).
+  recv_result<T> try_recv() const {
+    recv_result<T> r{op_status::ok, std::nullopt};
+    r.status = chan_recv(core(), &r.value, wait_mode::poll);
+    return r;
+  }
+  /// recv, giving up after d (status timeout).
+  template <class Rep, class Period>
+  recv_result<T> recv_for(const std::chrono::duration<Rep, Period>& d) const {
+    return recv_until_steady(deadline_after(d));
+  }
+  /// recv, giving up at t (status timeout).
+  template <class Clock, class Duration>
+  recv_result<T> recv_until(const std::chrono::time_point<Clock, Duration>& t) const {
+    return recv_until_steady(to_steady(t));
+  }
+
+  /// Closes the channel: receivers drain what is buffered, then see it closed;
+  /// blocked senders throw. Throws closed_channel if already closed,
+  /// nil_channel on a nil channel.
+  void close() const { chan_close(core()); }
+
+ private:
+  recv_result<T> recv_until_steady(std::chrono::steady_clock::time_point d) const {
+    recv_result<T> r{op_status::ok, std::nullopt};
+    r.status = chan_recv(core(), &r.value, wait_mode::until, d);
+    return r;
+  }
+
+ protected:
+  std::shared_ptr<chan_state<T>> state_;
+
+  template <class>
+  friend class chan_handle;
+};
+
+}  // namespace detail
+
+/// Input iterator over a channel's values: each increment is a receive; it
+/// equals end() once the channel is closed and drained. Makes
+/// `for (T v : ch)` work like Go's `for v := range ch`.
+template <class T>
+class chan_iterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = T;
+  using difference_type = std::ptrdiff_t;
+  using pointer = T*;
+  using reference = T&;
+
+  chan_iterator() noexcept = default;  ///< the end iterator
+  explicit chan_iterator(detail::chan_core* c) : chan_(c) { ++*this; }
+
+  T& operator*() noexcept { return *value_; }
+  T* operator->() noexcept { return &*value_; }
+  chan_iterator& operator++() {
+    value_.reset();
+    detail::chan_recv(chan_, &value_, detail::wait_mode::forever);
+    if (!value_) chan_ = nullptr;
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+  friend bool operator==(const chan_iterator& a, const chan_iterator& b) noexcept {
+    return a.chan_ == b.chan_;
+  }
+  friend bool operator!=(const chan_iterator& a, const chan_iterator& b) noexcept {
+    return !(a == b);
+  }
+
+ private:
+  detail::chan_core* chan_ = nullptr;
+  std::optional<T> value_;
+};
+
+/// A receive-only view of a channel, like Go's `<-chan T`: receive, range,
+/// but no send and no close (those do not compile).
+template <class T>
+class recv_chan : public detail::chan_handle<T> {
+  using base = detail::chan_handle<T>;
+
+ public:
+  /// A nil channel.
+  recv_chan() noexcept = default;
+  /// A view of c.
+  recv_chan(const chan<T>& c) noexcept : base(c) {}  // NOLINT: implicit, like Go
+
+  using base::recv;
+  using base::recv_for;
+  using base::recv_until;
+  using base::try_recv;
+
+  /// Range support: receives until closed and drained.
+  chan_iterator<T> begin() const { return chan_iterator<T>(this->core()); }
+  chan_iterator<T> end() const noexcept { return chan_iterator<T>(); }
+};
+
+/// A send-only view of a channel, like Go's `chan<- T`: send and close, but
+/// no receive (that does not compile).
+template <class T>
+class send_chan : public detail::chan_handle<T> {
+  using base = detail::chan_handle<T>;
+
+ public:
+  /// A nil channel.
+  send_chan() noexcept = default;
+  /// A view of c.
+  send_chan(const chan<T>& c) noexcept : base(c) {}  // NOLINT: implicit, like Go
+
+  using base::close;
+  using base::send;
+  using base::send_for;
+  using base::send_until;
+  using base::try_send;
+};
+
+/// A channel of T, like Go's `chan T`. Default-constructed: nil (every
+/// operation blocks forever; close throws). Make one with make_chan.
+template <class T>
+class chan : public detail::chan_handle<T> {
+  using base = detail::chan_handle<T>;
+  static_assert(std::is_move_constructible_v<T>, "channel elements must be move-constructible");
+  static_assert(!std::is_reference_v<T>, "channel elements cannot be references");
+
+ public:
+  /// A nil channel.
+  chan() noexcept = default;
+
+  using base::close;
+  using base::recv;
+  using base::recv_for;
+  using base::recv_until;
+  using base::send;
+  using base::send_for;
+  using base::send_until;
+  using base::try_recv;
+  using base::try_send;
+
+  /// Range support: receives until closed and drained.
+  chan_iterator<T> begin() const { return chan_iterator<T>(this->core()); }
+  chan_iterator<T> end() const noexcept { return chan_iterator<T>(); }
+
+ private:
+  template <class U>
+  friend chan<U> make_chan(std::size_t);
+  explicit chan(std::shared_ptr<detail::chan_state<T>> s) noexcept : base(std::move(s)) {}
+};
+
+/// Makes a channel: unbuffered (capacity 0: a send completes when a receiver
+/// takes the value) or buffered with room for `capacity` values, FIFO.
+template <class T>
+chan<T> make_chan(std::size_t capacity = 0) {
+  return chan<T>(std::make_shared<detail::chan_state<T>>(capacity));
+}
+
+}  // namespace goro
+
+#endif

@@ -1,0 +1,254 @@
+// chan_core.hpp: the channel algorithm, written once for every element type.
+//
+// A channel is a lock, a ring buffer (capacity > 0), a queue of waiting
+// receivers and a queue of waiting senders (after Go's runtime/chan.go). The
+// code here moves values only through `void*` and a small table of typed
+// operations (chan_ops), so send, receive, close and select share one
+// implementation; chan.hpp puts types on top.
+//
+// Invariants, with the lock held:
+// - count <= cap; the buffered values are slots head, head+1, ... (mod cap).
+// - A waiting receiver means the buffer is empty; a waiting sender means it
+//   is full (or the channel is unbuffered). Waiters already claimed by
+//   another case of their select may linger in a queue until their party
+//   removes them; every scan skips them (wait_queue::claim_first).
+// - At most one of sendq and recvq has claimable waiters, except when one
+//   select waits to both send and receive on the same unbuffered channel.
+//   That select cannot match itself: matching only happens between a party
+//   acting now and waiters already queued, and a party is never both.
+// - After close: no claimable waiter remains; receivers drain the buffer and
+//   then see "closed"; senders throw.
+//
+// Lock contracts: functions named *_locked require the channel's lock and
+// never release it; they return the waiter to wake, which the caller wakes
+// after unlocking (waking under the lock would let the woken party spin on it).
+#ifndef GORO_DETAIL_CHAN_CORE_HPP
+#define GORO_DETAIL_CHAN_CORE_HPP
+
+#include "../config.hpp"
+#include "../errors.hpp"
+#include "park.hpp"
+#include "spin_lock.hpp"
+#include "waiter.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+namespace goro {
+
+/// Why a non-blocking or bounded channel operation did not happen.
+enum class op_status {
+  ok,       ///< it happened
+  full,     ///< try_send: no receiver waiting and no room in the buffer
+  empty,    ///< try_recv: no sender waiting and nothing buffered
+  closed,   ///< the channel is closed (and, for receives, drained)
+  timeout,  ///< send_for/recv_for: the deadline passed first
+};
+
+namespace detail {
+
+/// The typed operations a channel of T needs; one static table per T.
+struct chan_ops {
+  /// Constructs the std::optional<T> at dst from std::move(*(T*)src).
+  void (*move_into)(void* dst_optional, void* src);
+  /// Move-constructs buffer slot i from std::move(*(T*)src).
+  void (*store)(void* buffer, std::size_t i, void* src);
+  /// Moves buffer slot i into the std::optional<T> at dst and destroys the slot.
+  void (*load)(void* buffer, std::size_t i, void* dst_optional);
+};
+
+/// The untyped state of a channel. Owned by chan_state<T> (chan.hpp).
+struct chan_core {
+  chan_core(std::size_t capacity, const chan_ops* table, void* storage) noexcept
+      : ops(table), buffer(storage), cap(capacity) {}
+
+  spin_lock lock;
+  const chan_ops* const ops;
+  void* const buffer;       ///< cap slots of T, or nullptr when unbuffered
+  const std::size_t cap;
+  std::size_t head = 0;     ///< guarded by lock
+  std::size_t count = 0;    ///< guarded by lock
+  bool closed = false;      ///< guarded by lock
+  wait_queue recvq;         ///< guarded by lock; waiter::value is a std::optional<T>*
+  wait_queue sendq;         ///< guarded by lock; waiter::value is a T* to move from
+
+  static void unlock_fn(void* self) noexcept { static_cast<chan_core*>(self)->lock.unlock(); }
+};
+
+/// Lock held. Does the send now if it can — to a waiting receiver directly,
+/// else into the buffer — moving from *value; returns false if it would block.
+/// The caller has checked `closed`.
+inline bool send_now_locked(chan_core& c, void* value, waiter*& to_wake) noexcept {
+  to_wake = nullptr;
+  if (waiter* r = c.recvq.claim_first()) {
+    c.ops->move_into(r->value, value);
+    r->ok = true;
+    to_wake = r;
+    return true;
+  }
+  if (c.count < c.cap) {
+    c.ops->store(c.buffer, (c.head + c.count) % c.cap, value);
+    ++c.count;
+    return true;
+  }
+  return false;
+}
+
+/// What an attempt to receive at once found.
+enum class recv_attempt { would_block, received, closed };
+
+/// Lock held. Does the receive now if it can, into the std::optional<T> at
+/// `out`; on a closed, drained channel returns `closed` and leaves out empty.
+inline recv_attempt recv_now_locked(chan_core& c, void* out, waiter*& to_wake) noexcept {
+  to_wake = nullptr;
+  if (c.count > 0) {
+    c.ops->load(c.buffer, c.head, out);
+    c.head = (c.head + 1) % c.cap;
+    --c.count;
+    // A sender blocked on the full buffer moves its value into the slot just
+    // freed, at the tail: values keep the order in which sends began.
+    if (waiter* s = c.sendq.claim_first()) {
+      c.ops->store(c.buffer, (c.head + c.count) % c.cap, s->value);
+      ++c.count;
+      s->ok = true;
+      to_wake = s;
+    }
+    return recv_attempt::received;
+  }
+  if (waiter* s = c.sendq.claim_first()) {  // unbuffered: straight from the sender
+    c.ops->move_into(out, s->value);
+    s->ok = true;
+    to_wake = s;
+    return recv_attempt::received;
+  }
+  return c.closed ? recv_attempt::closed : recv_attempt::would_block;
+}
+
+/// How long a channel operation may wait.
+enum class wait_mode { poll, until, forever };
+
+/// Waits on nothing: a nil channel's operation, which never completes.
+inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point deadline,
+                                       op_status if_poll) {
+  if (mode == wait_mode::poll) return if_poll;
+  waiting_party party;
+  waiter w;
+  party.init(w);
+  spin_lock nothing;
+  nothing.lock();
+  if (mode == wait_mode::forever) {
+    block(w, &spin_lock::unlock_fn, &nothing);  // nobody will claim it
+    fatal("a wait on a nil channel ended");
+  }
+  block_until(party, w, &spin_lock::unlock_fn, &nothing, deadline);
+  return op_status::timeout;
+}
+
+/// Parks the caller on queue `q` of channel `c`, whose lock it holds, until
+/// it is claimed or (mode until) the deadline passes. Returns whether the
+/// operation happened (false: closed); the caller's lock is released.
+/// Returns op_status::timeout when the deadline won.
+inline op_status wait_on_locked(chan_core& c, wait_queue& q, void* value, wait_mode mode,
+                                steady_clock::time_point deadline) {
+  waiting_party party;
+  waiter w;
+  party.init(w);
+  w.value = value;
+  w.owner = &c;
+  q.push_back(&w);
+  std::uint32_t outcome;
+  if (mode == wait_mode::forever) {
+    block(w, &chan_core::unlock_fn, &c);
+    outcome = party.outcome();
+  } else {
+    outcome = block_until(party, w, &chan_core::unlock_fn, &c, deadline);
+  }
+  if (outcome == claim_timeout) {
+    // Claimed by the timer: nobody else can take it, so it is still queued.
+    std::lock_guard<spin_lock> guard(c.lock);
+    q.remove(&w);
+    return op_status::timeout;
+  }
+  return w.ok ? op_status::ok : op_status::closed;
+}
+
+/// Sends *value on c (nullptr: a nil channel), moving from it only if the
+/// send happens. Throws closed_channel if c is or gets closed.
+inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
+                           steady_clock::time_point deadline = {}) {
+  if (c == nullptr) return wait_forever_or_until(mode, deadline, op_status::full);
+  c->lock.lock();
+  if (c->closed) {
+    c->lock.unlock();
+    throw closed_channel("goro: send on closed channel");
+  }
+  waiter* to_wake = nullptr;
+  if (send_now_locked(*c, value, to_wake)) {
+    c->lock.unlock();
+    if (to_wake != nullptr) wake(*to_wake);
+    return op_status::ok;
+  }
+  if (mode == wait_mode::poll) {
+    c->lock.unlock();
+    return op_status::full;
+  }
+  op_status s = wait_on_locked(*c, c->sendq, value, mode, deadline);
+  if (s == op_status::closed) throw closed_channel("goro: send on closed channel");
+  return s;
+}
+
+/// Receives from c (nullptr: a nil channel) into the std::optional<T> at
+/// `out`. Returns ok (out holds a value), closed (out stays empty), or, for
+/// poll/until modes, empty/timeout.
+inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
+                           steady_clock::time_point deadline = {}) {
+  if (c == nullptr) return wait_forever_or_until(mode, deadline, op_status::empty);
+  c->lock.lock();
+  waiter* to_wake = nullptr;
+  const recv_attempt r = recv_now_locked(*c, out, to_wake);
+  if (r != recv_attempt::would_block) {
+    c->lock.unlock();
+    if (to_wake != nullptr) wake(*to_wake);
+    return r == recv_attempt::received ? op_status::ok : op_status::closed;
+  }
+  if (mode == wait_mode::poll) {
+    c->lock.unlock();
+    return op_status::empty;
+  }
+  return wait_on_locked(*c, c->recvq, out, mode, deadline);
+}
+
+/// Closes c: every waiter is woken (receivers see "closed", senders throw).
+inline void chan_close(chan_core* c) {
+  if (c == nullptr) throw nil_channel("goro: close of nil channel");
+  wait_queue to_wake;
+  {
+    std::lock_guard<spin_lock> guard(c->lock);
+    if (c->closed) throw closed_channel("goro: close of closed channel");
+    c->closed = true;
+    while (waiter* w = c->recvq.claim_first()) {
+      w->ok = false;
+      to_wake.push_back(w);
+    }
+    while (waiter* w = c->sendq.claim_first()) {
+      w->ok = false;
+      to_wake.push_back(w);
+    }
+  }
+  while (waiter* w = to_wake.pop_front()) wake(*w);
+}
+
+/// Buffered values now (a snapshot).
+inline std::size_t chan_size(chan_core* c) noexcept {
+  if (c == nullptr) return 0;
+  std::lock_guard<spin_lock> guard(c->lock);
+  return c->count;
+}
+
+}  // namespace detail
+}  // namespace goro
+
+#endif

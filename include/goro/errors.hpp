@@ -1,0 +1,25 @@
+// errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
+#ifndef GORO_ERRORS_HPP
+#define GORO_ERRORS_HPP
+
+#include "config.hpp"
+
+#include <stdexcept>
+
+namespace goro {
+
+/// Send on a closed channel, or close of a closed channel.
+class closed_channel : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// Close of a nil channel (a default-constructed goro::chan).
+class nil_channel : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+}  // namespace goro
+
+#endif

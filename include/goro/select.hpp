@@ -1,0 +1,299 @@
+// select.hpp: Go's select statement.
+//
+//   std::size_t i = goro::select(
+//       goro::case_recv(in, [](std::optional<int> v) { ... }),  // v empty: in closed
+//       goro::case_send(out, 42, [] { ... }),
+//       goro::case_recv(goro::after(100ms)),                    // a timeout
+//       goro::case_default([] { ... }));                        // makes it non-blocking
+//
+// Exactly one ready case completes and its handler runs; among several ready
+// cases one is chosen uniformly at random; with none ready and no default it
+// blocks. A nil channel's case is never ready. Returns the chosen case's
+// index (the default case counts as a case). For a number of cases known only
+// at run time (Go's reflect.Select), use goro::select_set.
+#ifndef GORO_SELECT_HPP
+#define GORO_SELECT_HPP
+
+#include "chan.hpp"
+#include "config.hpp"
+#include "detail/select_core.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace goro {
+
+namespace detail {
+
+/// A handler that does nothing, for cases given without one.
+struct no_handler {
+  template <class... A>
+  void operator()(A&&...) const noexcept {}
+};
+
+/// Calls a receive handler with the optional, or with nothing if it takes nothing.
+template <class F, class T>
+void call_recv_handler(F& f, std::optional<T>&& v) {
+  if constexpr (std::is_invocable_v<F&, std::optional<T>&&>) {
+    std::invoke(f, std::move(v));
+  } else {
+    static_assert(std::is_invocable_v<F&>,
+                  "a case_recv handler takes std::optional<T> (empty: channel closed) or nothing");
+    std::invoke(f);
+  }
+}
+
+}  // namespace detail
+
+/// A receive case; made by case_recv.
+template <class T, class F>
+struct recv_case {
+  detail::chan_core* chan;
+  F handler;
+  std::optional<T> slot;  ///< where the value lands if this case is chosen
+
+  detail::select_case describe() noexcept { return {chan, false, &slot}; }
+  void complete() { detail::call_recv_handler(handler, std::move(slot)); }
+};
+
+/// A send case; made by case_send.
+template <class T, class F>
+struct send_case {
+  detail::chan_core* chan;
+  T value;  ///< moved out only if this case is chosen
+  F handler;
+
+  detail::select_case describe() noexcept { return {chan, true, &value}; }
+  void complete() { std::invoke(handler); }
+};
+
+/// The default case; made by case_default.
+template <class F>
+struct default_case {
+  F handler;
+};
+
+/// A case receiving from c; handler(std::optional<T>) runs if it is chosen
+/// (an empty optional: c is closed). The handler may be omitted.
+template <class T, class F = detail::no_handler>
+recv_case<T, std::decay_t<F>> case_recv(const detail::chan_handle<T>& c, F&& handler = {}) {
+  return {c.core(), std::forward<F>(handler), std::nullopt};
+}
+
+/// A case sending v on c; handler() runs if it is chosen. The value is
+/// consumed only then. Choosing a send on a closed channel throws
+/// closed_channel, as Go panics.
+template <class T, class V, class F = detail::no_handler>
+send_case<T, std::decay_t<F>> case_send(const detail::chan_handle<T>& c, V&& v, F&& handler = {}) {
+  return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
+}
+
+/// The default case: chosen when no other case is ready, making the select
+/// non-blocking.
+template <class F = detail::no_handler>
+default_case<std::decay_t<F>> case_default(F&& handler = {}) {
+  return {std::forward<F>(handler)};
+}
+
+namespace detail {
+
+template <class C>
+struct is_default_case : std::false_type {};
+template <class F>
+struct is_default_case<default_case<F>> : std::true_type {};
+
+/// Index of the default case among Cases, or sizeof...(Cases) if none.
+template <class... Cases>
+constexpr std::size_t default_index() {
+  constexpr bool flags[] = {is_default_case<std::decay_t<Cases>>::value..., false};
+  for (std::size_t i = 0; i < sizeof...(Cases); ++i) {
+    if (flags[i]) return i;
+  }
+  return sizeof...(Cases);
+}
+
+template <class... Cases>
+constexpr std::size_t count_defaults() {
+  return (std::size_t{0} + ... + (is_default_case<std::decay_t<Cases>>::value ? 1 : 0));
+}
+
+template <class C>
+void run_case_if(C& c, std::size_t index, std::size_t chosen) {
+  if (index != chosen) return;
+  if constexpr (is_default_case<C>::value) {
+    std::invoke(c.handler);
+  } else {
+    c.complete();
+  }
+}
+
+}  // namespace detail
+
+/// Waits until one of the cases can proceed, completes it, runs its handler
+/// and returns its index (see the file comment).
+template <class... Cases>
+std::size_t select(Cases&&... cases) {
+  static_assert(detail::count_defaults<Cases...>() <= 1, "a select has at most one default case");
+  constexpr std::size_t total = sizeof...(Cases);
+  constexpr std::size_t def = detail::default_index<Cases...>();
+  constexpr std::size_t n = total - (def < total ? 1 : 0);  // channel cases
+
+  // Channel cases in argument order, skipping the default.
+  detail::select_case descs[n > 0 ? n : 1];
+  std::size_t arg_of[n > 0 ? n : 1];
+  {
+    std::size_t k = 0, arg = 0;
+    auto add = [&](auto& c) {
+      if constexpr (!detail::is_default_case<std::decay_t<decltype(c)>>::value) {
+        descs[k] = c.describe();
+        arg_of[k++] = arg;
+      }
+      ++arg;
+    };
+    (add(cases), ...);
+  }
+  std::uint32_t poll_order[n > 0 ? n : 1];
+  detail::chan_core* lock_order[n > 0 ? n : 1];
+  detail::waiter waiters[n > 0 ? n : 1];
+  const std::size_t got =
+      detail::select_run(descs, n, def < total, {poll_order, lock_order, waiters});
+  const std::size_t chosen = got == n ? def : arg_of[got];
+  std::size_t index = 0;
+  (detail::run_case_if(cases, index++, chosen), ...);
+  return chosen;
+}
+
+/// A select over cases added at run time, like Go's reflect.Select: for
+/// fan-in over a std::vector of channels and the like. Build it once, then
+/// call select() as often as needed. A case can be switched off (Go's idiom
+/// of setting a channel variable to nil) with disable().
+class select_set {
+ public:
+  /// The index select() returns when the default case was taken.
+  static constexpr std::size_t default_index = static_cast<std::size_t>(-1);
+
+  /// Adds a case receiving from c; handler(std::optional<T>) runs when it is
+  /// chosen (empty: c closed). Returns the case's index.
+  template <class T, class F = detail::no_handler>
+  std::size_t add_recv(const detail::chan_handle<T>& c, F&& handler = {}) {
+    auto rc = std::make_unique<recv_entry<T, std::decay_t<F>>>(std::forward<F>(handler));
+    rc->chan = c.core();
+    return add(std::move(rc));
+  }
+
+  /// Adds a case sending v on c; handler() runs when it is chosen. The case
+  /// sends v once: after it is chosen it is disabled until rearm_send().
+  template <class T, class V, class F = detail::no_handler>
+  std::size_t add_send(const detail::chan_handle<T>& c, V&& v, F&& handler = {}) {
+    auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(T(std::forward<V>(v)),
+                                                                std::forward<F>(handler));
+    sc->chan = c.core();
+    return add(std::move(sc));
+  }
+
+  /// Gives a send case a new value and enables it again.
+  template <class T, class V>
+  void rearm_send(std::size_t index, V&& v) {
+    auto* sc = dynamic_cast<send_value_entry<T>*>(entries_.at(index).get());
+    if (sc == nullptr) throw std::invalid_argument("goro::select_set: not a send case of that type");
+    sc->value.emplace(std::forward<V>(v));
+    sc->enabled = true;
+  }
+
+  /// Adds (or replaces) the default case, making select() non-blocking.
+  template <class F = detail::no_handler>
+  void set_default(F&& handler = {}) {
+    default_ = std::forward<F>(handler);
+    has_default_ = true;
+  }
+
+  /// Switches a case off (it is never ready again) or back on.
+  void disable(std::size_t index) { entries_.at(index)->enabled = false; }
+  void enable(std::size_t index) { entries_.at(index)->enabled = true; }
+  bool enabled(std::size_t index) const { return entries_.at(index)->enabled; }
+
+  /// Number of cases (enabled or not), not counting the default.
+  std::size_t size() const noexcept { return entries_.size(); }
+
+  /// Runs the select: waits for one enabled case, completes it, runs its
+  /// handler, returns its index (or default_index).
+  std::size_t select() {
+    const std::size_t n = entries_.size();
+    descs_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) descs_[i] = entries_[i]->describe();
+    poll_order_.resize(n);
+    lock_order_.resize(n);
+    waiters_.assign(n, detail::waiter{});
+    const std::size_t got = detail::select_run(
+        descs_.data(), n, has_default_, {poll_order_.data(), lock_order_.data(), waiters_.data()});
+    if (got == n) {
+      if (default_) default_();
+      return default_index;
+    }
+    entries_[got]->complete();
+    return got;
+  }
+
+ private:
+  struct entry {
+    virtual ~entry() = default;
+    /// The untyped case; a disabled one has no channel (never ready).
+    virtual detail::select_case describe() = 0;
+    virtual void complete() = 0;
+    detail::chan_core* chan = nullptr;
+    bool enabled = true;
+  };
+  template <class T, class F>
+  struct recv_entry final : entry {
+    explicit recv_entry(F h) : handler(std::move(h)) {}
+    detail::select_case describe() override {
+      slot.reset();
+      return {enabled ? chan : nullptr, false, &slot};
+    }
+    void complete() override { detail::call_recv_handler(handler, std::move(slot)); }
+    F handler;
+    std::optional<T> slot;
+  };
+  template <class T>
+  struct send_value_entry : entry {
+    std::optional<T> value;
+  };
+  template <class T, class F>
+  struct send_entry final : send_value_entry<T> {
+    send_entry(T v, F h) : handler(std::move(h)) { this->value.emplace(std::move(v)); }
+    detail::select_case describe() override {
+      const bool on = this->enabled && this->value.has_value();
+      return {on ? this->chan : nullptr, true, on ? &*this->value : nullptr};
+    }
+    void complete() override {
+      this->value.reset();  // sent (moved from); off until rearmed
+      this->enabled = false;
+      std::invoke(handler);
+    }
+    F handler;
+  };
+
+  std::size_t add(std::unique_ptr<entry> e) {
+    entries_.push_back(std::move(e));
+    return entries_.size() - 1;
+  }
+
+  std::vector<std::unique_ptr<entry>> entries_;
+  std::function<void()> default_;
+  bool has_default_ = false;
+  std::vector<detail::select_case> descs_;
+  std::vector<std::uint32_t> poll_order_;
+  std::vector<detail::chan_core*> lock_order_;
+  std::vector<detail::waiter> waiters_;
+};
+
+}  // namespace goro
+
+#endif

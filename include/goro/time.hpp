@@ -1,0 +1,197 @@
+// time.hpp: channels that deliver the time, like Go's package time.
+//
+//   select(case_recv(c), case_recv(goro::after(100ms)));  // time.After
+//   goro::timer t(1s);  t.chan().recv();  t.reset(2s);     // time.NewTimer
+//   goro::ticker tick(100ms);  for (auto now : tick.chan()) ...  // time.NewTicker
+//
+// All of them run on the runtime's timer heap (the calling goroutine's
+// runtime, or the default one from a plain thread); nothing spawns a thread.
+// Each channel has a buffer of one: a tick that finds it full is dropped, as
+// in Go. stop() and reset() also discard a value already delivered but not
+// yet received, so no stale time arrives after they return (Go 1.23's rule).
+#ifndef GORO_TIME_HPP
+#define GORO_TIME_HPP
+
+#include "chan.hpp"
+#include "config.hpp"
+#include "detail/scheduler.hpp"
+#include "detail/timer_heap.hpp"
+#include "runtime.hpp"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+namespace goro {
+
+namespace detail {
+
+/// A timer's state, shared by its owner (timer, ticker, or nobody for after())
+/// and, while armed, by the heap through `armed_self`.
+struct time_source : std::enable_shared_from_this<time_source> {
+  explicit time_source(clock::duration every)
+      : sched(&scheduler_for_go()), period(every), out(make_chan<clock::time_point>(1)) {
+    node.fire = &time_source::fire;
+    node.arg = this;
+  }
+
+  scheduler* sched;
+  const clock::duration period;  ///< zero for one-shot timers
+  chan<clock::time_point> out;
+  timer_node node;
+  std::shared_ptr<time_source> armed_self;  ///< guarded by the heap lock: set while armed
+  bool stopped = false;                     ///< guarded by the heap lock
+
+  /// Arms for `when`. Returns whether it was armed before (and is re-armed).
+  bool arm(clock::time_point when) {
+    bool was_armed = false;
+    bool earliest = false;
+    {
+      std::lock_guard<spin_lock> guard(sched->timers().lock());
+      was_armed = sched->timers().remove_locked(&node);
+      stopped = false;
+      node.when = when;
+      armed_self = shared_from_this();
+      earliest = sched->timers().add_locked(&node);
+    }
+    sched->timer_added(earliest);
+    return was_armed;
+  }
+
+  /// Disarms. Returns whether it was armed.
+  bool disarm() {
+    std::shared_ptr<time_source> keep;  // released outside the lock
+    bool was_armed = false;
+    {
+      std::lock_guard<spin_lock> guard(sched->timers().lock());
+      stopped = true;
+      was_armed = sched->timers().remove_locked(&node);
+      if (was_armed) keep = std::move(armed_self);
+    }
+    return was_armed;
+  }
+
+  /// Drops a delivered value nobody has received yet.
+  void drain() { (void)out.try_recv(); }
+
+  static void fire(timer_node* n) {
+    auto* self = static_cast<time_source*>(n->arg);
+    std::shared_ptr<time_source> keep;
+    {
+      // Taken out of the heap: the heap's reference is ours now.
+      std::lock_guard<spin_lock> guard(self->sched->timers().lock());
+      keep = std::move(self->armed_self);
+    }
+    const clock::time_point now = clock::now();
+    (void)self->out.try_send(now);  // full: the last tick is still unread; drop
+    if (self->period == clock::duration::zero()) return;
+    bool earliest = false;
+    {
+      std::lock_guard<spin_lock> guard(self->sched->timers().lock());
+      if (self->stopped || self->node.index != timer_node::not_armed) return;
+      // Next tick one period after the one due; if we fell behind, skip ahead.
+      clock::time_point next = self->node.when + self->period;
+      if (next <= now) next = now + self->period;
+      self->node.when = next;
+      self->armed_self = std::move(keep);
+      earliest = self->sched->timers().add_locked(&self->node);
+    }
+    self->sched->timer_added(earliest);
+  }
+};
+
+}  // namespace detail
+
+/// A channel that receives the time once, after d, like Go's time.After.
+template <class Rep, class Period>
+recv_chan<clock::time_point> after(const std::chrono::duration<Rep, Period>& d) {
+  auto src = std::make_shared<detail::time_source>(clock::duration::zero());
+  src->arm(detail::deadline_after(d));
+  return src->out;
+}
+
+/// A one-shot timer, like Go's time.Timer: its channel receives the time once
+/// the duration has passed, unless stopped first. Stops on destruction.
+class timer {
+ public:
+  template <class Rep, class Period>
+  explicit timer(const std::chrono::duration<Rep, Period>& d)
+      : src_(std::make_shared<detail::time_source>(clock::duration::zero())) {
+    src_->arm(detail::deadline_after(d));
+  }
+  timer(const timer&) = delete;
+  timer& operator=(const timer&) = delete;
+  ~timer() { src_->disarm(); }
+
+  /// Where the time arrives.
+  recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
+
+  /// Prevents the timer from firing. Returns true if that stopped it, false
+  /// if it had already fired or been stopped.
+  bool stop() {
+    const bool was = src_->disarm();
+    src_->drain();
+    return was;
+  }
+
+  /// Makes the timer fire d from now. Returns true if it was still pending.
+  template <class Rep, class Period>
+  bool reset(const std::chrono::duration<Rep, Period>& d) {
+    src_->disarm();
+    src_->drain();
+    return src_->arm(detail::deadline_after(d));
+  }
+
+ private:
+  std::shared_ptr<detail::time_source> src_;
+};
+
+/// A ticker, like Go's time.Ticker: its channel receives the time every
+/// period until stopped. Slow receivers miss ticks rather than queue them.
+/// Stops on destruction.
+class ticker {
+ public:
+  /// Throws std::invalid_argument for a period that is not positive (Go panics).
+  template <class Rep, class Period>
+  explicit ticker(const std::chrono::duration<Rep, Period>& period)
+      : src_(std::make_shared<detail::time_source>(checked(period))) {
+    src_->arm(clock::now() + src_->period);
+  }
+  ticker(const ticker&) = delete;
+  ticker& operator=(const ticker&) = delete;
+  ~ticker() { src_->disarm(); }
+
+  /// Where the ticks arrive.
+  recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
+
+  /// Stops the ticks; no tick arrives after stop() returns.
+  void stop() {
+    src_->disarm();
+    src_->drain();
+  }
+
+  /// Restarts the ticks with a new period, the first one period from now.
+  template <class Rep, class Period>
+  void reset(const std::chrono::duration<Rep, Period>& period) {
+    auto fresh = std::make_shared<detail::time_source>(checked(period));
+    stop();
+    fresh->out = src_->out;  // same channel for the user
+    src_ = std::move(fresh);
+    src_->arm(clock::now() + src_->period);
+  }
+
+ private:
+  template <class Rep, class Period>
+  static clock::duration checked(const std::chrono::duration<Rep, Period>& period) {
+    if (period <= std::chrono::duration<Rep, Period>::zero()) {
+      throw std::invalid_argument("goro::ticker: non-positive period");
+    }
+    return std::chrono::duration_cast<clock::duration>(period);
+  }
+  std::shared_ptr<detail::time_source> src_;
+};
+
+}  // namespace goro
+
+#endif
