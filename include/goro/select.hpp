@@ -179,12 +179,16 @@ class select_set {
   /// The index select() returns when the default case was taken.
   static constexpr std::size_t default_index = static_cast<std::size_t>(-1);
 
-  /// Adds a case receiving from c; handler(std::optional<T>) runs when it is
-  /// chosen (empty: c closed). Returns the case's index.
+  /// Adds a case receiving from c; when it is chosen its handler runs with
+  /// (std::optional<T>), with (std::size_t index, std::optional<T>), or with
+  /// nothing — whichever it takes. An empty optional: c is closed (the case
+  /// then stays ready; disable(index) it, as Go code sets the channel to nil).
+  /// Returns the case's index.
   template <class T, class F = detail::no_handler>
   std::size_t add_recv(const detail::chan_handle<T>& c, F&& handler = {}) {
     auto rc = std::make_unique<recv_entry<T, std::decay_t<F>>>(std::forward<F>(handler));
     rc->chan = c.core();
+    rc->index = entries_.size();
     return add(std::move(rc));
   }
 
@@ -257,9 +261,16 @@ class select_set {
       slot.reset();
       return {enabled ? chan : nullptr, false, &slot};
     }
-    void complete() override { detail::call_recv_handler(handler, std::move(slot)); }
+    void complete() override {
+      if constexpr (std::is_invocable_v<F&, std::size_t, std::optional<T>&&>) {
+        std::invoke(handler, index, std::move(slot));
+      } else {
+        detail::call_recv_handler(handler, std::move(slot));
+      }
+    }
     F handler;
     std::optional<T> slot;
+    std::size_t index = 0;
   };
   template <class T>
   struct send_value_entry : entry {
