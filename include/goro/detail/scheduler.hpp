@@ -660,6 +660,7 @@ inline goroutine* worker::find_work() {
       if (spinning) stop_spinning();
       return g;
     }
+    if (sched.pool_.trim()) continue;  // idle: give surplus stacks back, then look again
     sleep();
   }
 }

@@ -69,22 +69,39 @@ class stack {
   /// space or the kernel's map table is exhausted, std::system_error for any
   /// other failure; nothing is leaked either way.
   explicit stack(std::size_t usable_bytes) {
+    stack s[1];
+    map_many(usable_bytes, 1, s);
+    swap(s[0]);
+  }
+
+  /// Maps n stacks with one mmap (each with its own guard) into out[0..n).
+  /// Mapping is a system call and, on virtual machines, a slow one; one call
+  /// per batch instead of per goroutine matters when thousands start at once.
+  /// Each stack is still unmapped on its own (munmap of part of a mapping).
+  /// Throws like the constructor; on failure nothing stays mapped.
+  static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
     const std::size_t page = page_size();
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
-    if (usable_bytes > (std::size_t{1} << 40)) throw std::bad_alloc();
+    if (usable_bytes > (std::size_t{1} << 40) || n > 1024) throw std::bad_alloc();
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
-    void* p = ::mmap(nullptr, usable + guard, PROT_READ | PROT_WRITE,
+    const std::size_t each = usable + guard;
+    void* p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (p == MAP_FAILED) throw_mapping_error(errno, "map");
-    base_ = p;
-    mapped_ = usable + guard;
-    if (int err = install_guard(p, guard); err != 0) {
-      ::munmap(p, mapped_);
-      base_ = nullptr;
-      throw_mapping_error(err, "guard");
+    for (std::size_t i = 0; i < n; ++i) {
+      void* base = static_cast<char*>(p) + i * each;
+      if (int err = install_guard(base, guard); err != 0) {
+        for (std::size_t j = 0; j < i; ++j) out[j] = stack();
+        ::munmap(static_cast<char*>(p) + i * each, each * (n - i));
+        throw_mapping_error(err, "guard");
+      }
+      stack& s = out[i];
+      s = stack();
+      s.base_ = base;
+      s.mapped_ = each;
+      s.valgrind_id_ = sanitizer::register_stack(s.bottom(), s.size());
     }
-    valgrind_id_ = sanitizer::register_stack(bottom(), size());
   }
 
   stack(stack&& other) noexcept { swap(other); }
@@ -107,12 +124,6 @@ class stack {
   void* top() const noexcept { return static_cast<char*>(base_) + mapped_; }
   /// Usable bytes.
   std::size_t size() const noexcept { return mapped_ - guard_bytes(); }
-
-  /// Gives the usable pages' memory back to the kernel; the mapping (and the
-  /// guard) stay, so the stack can be reused and refaults zeroed pages.
-  void release_memory() noexcept {
-    if (base_ != nullptr) ::madvise(bottom(), size(), MADV_DONTNEED);
-  }
 
   void swap(stack& other) noexcept {
     std::swap(base_, other.base_);

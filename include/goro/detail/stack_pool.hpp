@@ -4,9 +4,8 @@
 // finished goroutine left costs neither. Each worker keeps a small pool of its
 // own (no lock: only the owning worker touches it); the runtime keeps a shared
 // one, under a lock, that takes a worker's surplus in batches and refills an
-// empty worker pool. Memory is given back in two steps: stacks beyond the
-// shared pool's "hot" count return their pages to the kernel (MADV_DONTNEED)
-// but stay mapped; stacks beyond its capacity are unmapped.
+// empty worker pool. Memory goes back to the kernel only when a worker is
+// idle: it trims the shared pool down to its "hot" count (see trim()).
 #ifndef GORO_DETAIL_STACK_POOL_HPP
 #define GORO_DETAIL_STACK_POOL_HPP
 
@@ -14,6 +13,8 @@
 #include "spin_lock.hpp"
 #include "stack.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <mutex>
 #include <utility>
@@ -45,30 +46,38 @@ class stack_pool {
 };
 
 /// The runtime's shared pool and the policy that sizes both levels.
+///
+/// Nothing on the path of a goroutine starting or finishing unmaps memory
+/// (an munmap costs ~10 us here, and shoots down TLBs on every worker):
+/// surplus stacks pile up in the shared pool, and workers with nothing to run
+/// trim it back to `hot` stacks before they sleep (trim()).
 class shared_stack_pool {
  public:
-  /// Stacks a worker keeps before passing half of them on.
+  /// Stacks a worker keeps before passing a batch on.
   static constexpr std::size_t worker_max = 64;
-  /// Stacks moved at once between a worker and the shared pool.
+  /// Stacks moved at once between a worker and the shared pool, and mapped at
+  /// once when the pool is empty.
   static constexpr std::size_t batch = 32;
-  /// Stacks the shared pool keeps with their memory; beyond this, pages go back.
+  /// Stacks the shared pool keeps when the runtime is idle.
   static constexpr std::size_t hot = 256;
-  /// Stacks the shared pool keeps at all; beyond this, they are unmapped.
-  static constexpr std::size_t capacity = 16384;
 
   explicit shared_stack_pool(std::size_t stack_bytes) noexcept : stack_bytes_(stack_bytes) {}
 
   std::size_t stack_bytes() const noexcept { return stack_bytes_; }
 
-  /// A stack for a new goroutine, from `local` (refilled from the shared pool
-  /// when empty) or freshly mapped. Throws as stack::stack does.
+  /// A stack for a new goroutine, from `local`, refilled from the shared pool
+  /// or by mapping a batch when empty. Throws as stack::map_many does.
   stack take(stack_pool& local) {
     if (local.empty()) {
       std::lock_guard<spin_lock> guard(lock_);
       shared_.move_to(local, batch);
     }
-    if (!local.empty()) return local.take();
-    return stack(stack_bytes_);
+    if (local.empty()) {
+      stack fresh[batch];
+      map_batch(fresh);
+      for (stack& s : fresh) local.give(std::move(s));
+    }
+    return local.take();
   }
 
   /// A stack for a goroutine started outside any worker.
@@ -77,41 +86,51 @@ class shared_stack_pool {
       std::lock_guard<spin_lock> guard(lock_);
       if (!shared_.empty()) return shared_.take();
     }
-    return stack(stack_bytes_);
+    stack fresh[batch];
+    map_batch(fresh);
+    std::lock_guard<spin_lock> guard(lock_);
+    for (std::size_t i = 1; i < batch; ++i) shared_.give(std::move(fresh[i]));
+    return std::move(fresh[0]);
   }
 
-  /// Takes back a finished goroutine's stack into `local`, passing a batch on
-  /// when `local` is full.
+  /// Takes back a finished goroutine's stack into `local`, passing a batch to
+  /// the shared pool when `local` is full. No system call.
   void give(stack_pool& local, stack&& s) {
     local.give(std::move(s));
     if (local.size() <= worker_max) return;
-    std::vector<stack> surplus;
-    surplus.reserve(batch);
-    while (surplus.size() < batch) surplus.push_back(local.take());
-    // Outside the lock: madvise and munmap are system calls.
-    std::size_t kept = 0;
+    std::lock_guard<spin_lock> guard(lock_);
+    local.move_to(shared_, batch);
+    size_hint_.store(shared_.size(), std::memory_order_relaxed);
+  }
+
+  /// Stacks unmapped per trim() call: small, so that an idle worker trimming
+  /// notices new work within tens of microseconds.
+  static constexpr std::size_t trim_batch = 8;
+
+  /// Unmaps up to trim_batch stacks beyond `hot`. Returns true if it unmapped
+  /// any (the caller looks for work again before trimming more).
+  bool trim() {
+    if (size_hint_.load(std::memory_order_relaxed) <= hot) return false;
+    stack_pool victims;
     {
       std::lock_guard<spin_lock> guard(lock_);
-      kept = shared_.size();
+      if (shared_.size() > hot) shared_.move_to(victims, std::min(trim_batch, shared_.size() - hot));
+      size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
-    for (stack& st : surplus) {
-      if (kept >= capacity) {
-        stack gone(std::move(st));  // unmapped here
-        continue;
-      }
-      if (kept >= hot) st.release_memory();
-      ++kept;
-    }
-    std::lock_guard<spin_lock> guard(lock_);
-    for (stack& st : surplus) {
-      if (st) shared_.give(std::move(st));
-    }
+    if (victims.empty()) return false;
+    while (!victims.empty()) stack gone = victims.take();  // unmapped outside the lock
+    return true;
   }
 
  private:
+  void map_batch(stack (&out)[batch]) {
+    stack::map_many(stack_bytes_, batch, out);
+  }
+
   const std::size_t stack_bytes_;
   spin_lock lock_;
-  stack_pool shared_;
+  stack_pool shared_;                        ///< guarded by lock_
+  std::atomic<std::size_t> size_hint_{0};    ///< shared_.size() as last seen; may be stale
 };
 
 }  // namespace goro::detail
