@@ -114,7 +114,8 @@ class context {
 
  private:
   // Runs on the switching thread, before the jump: `here` is still its own.
-  void leave_for(context& next, const thread_switch_slots& here, bool finished) noexcept {
+  // Inlined into the function that jumps (see sanitizer::before_switch).
+  GORO_ALWAYS_INLINE void leave_for(context& next, const thread_switch_slots& here, bool finished) noexcept {
     swap_exception_state(here.exception_globals, eh_, next.eh_);
     *here.running = next.running_.bottom != nullptr ? &next.running_ : nullptr;
     sanitizer::before_switch(fiber_, next.fiber_, finished);

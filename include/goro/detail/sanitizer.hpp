@@ -71,7 +71,13 @@ inline void destroy(fiber_state& f) noexcept {
 
 /// Just before leaving `from` for `to`. `from_finished` says `from` will never
 /// be resumed (ASan may then drop its fake stack).
-inline void before_switch(fiber_state& from, fiber_state& to, bool from_finished) noexcept {
+///
+/// Must run in the same stack frame as the jump itself, with no function
+/// return in between: after __tsan_switch_to_fiber, TSan attributes every
+/// instrumented function exit to the *new* fiber, so a return between here and
+/// the jump would pop the other fiber's shadow stack (it underflows and TSan
+/// crashes). Hence always inline, at every optimisation level.
+GORO_ALWAYS_INLINE void before_switch(fiber_state& from, fiber_state& to, bool from_finished) noexcept {
 #if defined(GORO_ASAN)
   __sanitizer_start_switch_fiber(from_finished ? nullptr : &from.asan_fake_stack,
                                  to.stack_bottom, to.stack_size);
@@ -86,7 +92,7 @@ inline void before_switch(fiber_state& from, fiber_state& to, bool from_finished
 }
 
 /// First thing on arrival in `self` from `from` (self just resumed or started).
-inline void after_switch(fiber_state& self, fiber_state& from) noexcept {
+GORO_ALWAYS_INLINE void after_switch(fiber_state& self, fiber_state& from) noexcept {
 #if defined(GORO_ASAN)
   __sanitizer_finish_switch_fiber(self.asan_fake_stack, &from.stack_bottom, &from.stack_size);
 #endif

@@ -258,7 +258,7 @@ class scheduler {
 
   // ---- idle workers and spinning (see "Spinning" above).
   void wake_if_needed(bool for_timer = false) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
     if (n_idle_.load(std::memory_order_seq_cst) == 0) return;
     // A spinning worker will find new work; a new timer is seen by a spinner
     // only if it has not computed its sleep yet, so timers wake regardless.
@@ -401,7 +401,7 @@ void scheduler::spawn(F&& fn) {
   worker* w = current_worker_slot();
   const bool own = w != nullptr && &w->sched == this;
   stack s = own ? pool_.take(w->pool) : pool_.take();
-  g_layout layout;
+  g_layout layout{};
   goroutine::invoke_fn invoke;
   if (layout_for<Fn>(s, layout)) {
     new (layout.fn) Fn(std::forward<F>(fn));
@@ -622,7 +622,7 @@ inline void worker::sleep() {
     spinning = false;
     sched.n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
   }
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   // Re-check after announcing: see "Spinning" in the file comment.
   if (sched.work_visible() || sched.stopping_.load(std::memory_order_seq_cst)) {
     if (!sched.unlist_idle(*this)) spinning = true;
