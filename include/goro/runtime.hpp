@@ -14,6 +14,7 @@
 #include "detail/scheduler.hpp"
 #include "runtime_options.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -90,8 +91,17 @@ class runtime {
   static runtime& default_runtime() {
     // Deliberately leaked: destroying it at exit would wait for goroutines
     // that Go semantics abandon.
-    static runtime* rt = new runtime();
+    static runtime* rt = [] {
+      auto* created = new runtime();
+      started_default().store(created, std::memory_order_release);
+      return created;
+    }();
     return *rt;
+  }
+
+  /// The default runtime if something has started it, else nullptr.
+  static runtime* default_runtime_if_started() noexcept {
+    return started_default().load(std::memory_order_acquire);
   }
 
   /// The runtime running the calling goroutine, or nullptr outside goroutines.
@@ -102,6 +112,11 @@ class runtime {
 
  private:
   friend detail::scheduler& detail::scheduler_for_go();
+
+  static std::atomic<runtime*>& started_default() noexcept {
+    static std::atomic<runtime*> instance{nullptr};
+    return instance;
+  }
 
   detail::scheduler sched_;
 };
@@ -131,7 +146,8 @@ inline bool in_goroutine() noexcept { return detail::current_goroutine() != null
 /// runtime from a plain thread (0 if it was never started).
 inline std::size_t num_goroutines() noexcept {
   if (runtime* rt = runtime::current()) return rt->num_goroutines();
-  return detail::scheduler_for_go().live();
+  if (runtime* rt = runtime::default_runtime_if_started()) return rt->num_goroutines();
+  return 0;
 }
 
 /// The calling goroutine's id (1, 2, ... in order of creation), or 0 outside goroutines.
