@@ -81,12 +81,16 @@ struct timeout_timer {
   }
 
   // Runs on the worker after the goroutine parked: arm, then release the lock.
+  // Once armed, the timer may fire on another worker and the goroutine may
+  // resume and return, popping `t`: read everything needed before arming.
   static void arm_then_unlock(void* self) {
     auto* t = static_cast<timeout_timer*>(self);
     scheduler* s = t->w->g->sched;
-    bool earliest = s->timers().add(&t->node);
+    void (*unlock)(void*) = t->unlock;
+    void* unlock_arg = t->unlock_arg;
+    const bool earliest = s->timers().add(&t->node);
     s->timer_added(earliest);
-    t->unlock(t->unlock_arg);
+    unlock(unlock_arg);
   }
 };
 
