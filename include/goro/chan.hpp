@@ -86,28 +86,6 @@ class chan_state {
   chan_core core_;
 };
 
-/// Converts any clock's time point to goro's steady clock.
-template <class Clock, class Duration>
-std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Clock, Duration>& t) {
-  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
-    return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
-  } else {
-    return std::chrono::steady_clock::now() +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now());
-  }
-}
-
-/// now + d, saturating instead of overflowing for huge d.
-template <class Rep, class Period>
-std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) {
-  using namespace std::chrono;
-  const auto now = steady_clock::now();
-  if (d > duration_cast<duration<Rep, Period>>(steady_clock::time_point::max() - now)) {
-    return steady_clock::time_point::max();
-  }
-  return now + duration_cast<steady_clock::duration>(d);
-}
-
 /// What every channel handle holds, and the operations they share.
 template <class T>
 class chan_handle {
@@ -251,7 +229,16 @@ class chan_iterator {
     if (!value_) chan_ = nullptr;
     return *this;
   }
-  void operator++(int) { ++*this; }
+  /// What `it++` returns: the value it pointed at, so `*it++` works.
+  struct value_holder {
+    std::optional<T> value;
+    T& operator*() noexcept { return *value; }
+  };
+  value_holder operator++(int) {
+    value_holder old{std::move(value_)};
+    ++*this;
+    return old;
+  }
   friend bool operator==(const chan_iterator& a, const chan_iterator& b) noexcept {
     return a.chan_ == b.chan_;
   }

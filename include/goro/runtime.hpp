@@ -178,8 +178,7 @@ void sleep_until(const std::chrono::time_point<Clock, Duration>& deadline) {
     std::this_thread::sleep_until(deadline);
     return;
   }
-  const auto when = clock::now() + std::chrono::duration_cast<clock::duration>(
-                                       deadline - Clock::now());
+  const clock::time_point when = detail::to_steady(deadline);
   struct sleeper {
     detail::timer_node node;
     detail::goroutine* g;
@@ -200,10 +199,11 @@ void sleep_until(const std::chrono::time_point<Clock, Duration>& deadline) {
   detail::park(&sleeper::arm, &s);
 }
 
-/// sleep_until(now + d). A zero or negative duration still yields.
+/// sleep_until(now + d); a duration too large to add saturates. A zero or
+/// negative duration still parks and resumes (like a yield).
 template <class Rep, class Period>
 void sleep_for(const std::chrono::duration<Rep, Period>& d) {
-  sleep_until(clock::now() + std::chrono::duration_cast<clock::duration>(d));
+  sleep_until(detail::deadline_after(d));
 }
 
 }  // namespace goro

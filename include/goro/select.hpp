@@ -80,18 +80,26 @@ struct default_case {
   F handler;
 };
 
-/// A case receiving from c; handler(std::optional<T>) runs if it is chosen
-/// (an empty optional: c is closed). The handler may be omitted.
+/// A case receiving from c (a chan<T> or a recv_chan<T>); handler(std::optional<T>)
+/// runs if it is chosen (an empty optional: c is closed). The handler may be omitted.
 template <class T, class F = detail::no_handler>
-recv_case<T, std::decay_t<F>> case_recv(const detail::chan_handle<T>& c, F&& handler = {}) {
+recv_case<T, std::decay_t<F>> case_recv(const recv_chan<T>& c, F&& handler = {}) {
+  return {c.core(), std::forward<F>(handler), std::nullopt};
+}
+template <class T, class F = detail::no_handler>
+recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
   return {c.core(), std::forward<F>(handler), std::nullopt};
 }
 
-/// A case sending v on c; handler() runs if it is chosen. The value is
-/// consumed only then. Choosing a send on a closed channel throws
-/// closed_channel, as Go panics.
+/// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
+/// is chosen. The value is consumed only then. Choosing a send on a closed
+/// channel throws closed_channel, as Go panics.
 template <class T, class V, class F = detail::no_handler>
-send_case<T, std::decay_t<F>> case_send(const detail::chan_handle<T>& c, V&& v, F&& handler = {}) {
+send_case<T, std::decay_t<F>> case_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
+  return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
+}
+template <class T, class V, class F = detail::no_handler>
+send_case<T, std::decay_t<F>> case_send(const chan<T>& c, V&& v, F&& handler = {}) {
   return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
 }
 
@@ -137,7 +145,8 @@ void run_case_if(C& c, std::size_t index, std::size_t chosen) {
 }  // namespace detail
 
 /// Waits until one of the cases can proceed, completes it, runs its handler
-/// and returns its index (see the file comment).
+/// and returns its index (see the file comment). With no cases at all it
+/// blocks forever, like Go's `select {}`.
 template <class... Cases>
 std::size_t select(Cases&&... cases) {
   static_assert(detail::count_defaults<Cases...>() <= 1, "a select has at most one default case");
@@ -149,8 +158,8 @@ std::size_t select(Cases&&... cases) {
   detail::select_case descs[n > 0 ? n : 1];
   std::size_t arg_of[n > 0 ? n : 1];
   {
-    std::size_t k = 0, arg = 0;
-    auto add = [&](auto& c) {
+    [[maybe_unused]] std::size_t k = 0, arg = 0;
+    [[maybe_unused]] auto add = [&](auto& c) {
       if constexpr (!detail::is_default_case<std::decay_t<decltype(c)>>::value) {
         descs[k] = c.describe();
         arg_of[k++] = arg;
@@ -165,7 +174,7 @@ std::size_t select(Cases&&... cases) {
   const std::size_t got =
       detail::select_run(descs, n, def < total, {poll_order, lock_order, waiters});
   const std::size_t chosen = got == n ? def : arg_of[got];
-  std::size_t index = 0;
+  [[maybe_unused]] std::size_t index = 0;
   (detail::run_case_if(cases, index++, chosen), ...);
   return chosen;
 }
@@ -185,24 +194,33 @@ class select_set {
   /// then stays ready; disable(index) it, as Go code sets the channel to nil).
   /// Returns the case's index.
   template <class T, class F = detail::no_handler>
-  std::size_t add_recv(const detail::chan_handle<T>& c, F&& handler = {}) {
+  std::size_t add_recv(const recv_chan<T>& c, F&& handler = {}) {
     auto rc = std::make_unique<recv_entry<T, std::decay_t<F>>>(std::forward<F>(handler));
     rc->chan = c.core();
     rc->index = entries_.size();
     return add(std::move(rc));
   }
+  template <class T, class F = detail::no_handler>
+  std::size_t add_recv(const chan<T>& c, F&& handler = {}) {
+    return add_recv(recv_chan<T>(c), std::forward<F>(handler));
+  }
 
   /// Adds a case sending v on c; handler() runs when it is chosen. The case
   /// sends v once: after it is chosen it is disabled until rearm_send().
   template <class T, class V, class F = detail::no_handler>
-  std::size_t add_send(const detail::chan_handle<T>& c, V&& v, F&& handler = {}) {
+  std::size_t add_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
     auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(T(std::forward<V>(v)),
                                                                 std::forward<F>(handler));
     sc->chan = c.core();
     return add(std::move(sc));
   }
+  template <class T, class V, class F = detail::no_handler>
+  std::size_t add_send(const chan<T>& c, V&& v, F&& handler = {}) {
+    return add_send(send_chan<T>(c), std::forward<V>(v), std::forward<F>(handler));
+  }
 
-  /// Gives a send case a new value and enables it again.
+  /// Gives a send case a new value and enables it again. T is the channel's
+  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`.
   template <class T, class V>
   void rearm_send(std::size_t index, V&& v) {
     auto* sc = dynamic_cast<send_value_entry<T>*>(entries_.at(index).get());

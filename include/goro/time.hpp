@@ -6,6 +6,7 @@
 //
 // All of them run on the runtime's timer heap (the calling goroutine's
 // runtime, or the default one from a plain thread); nothing spawns a thread.
+// A timer or ticker made on an explicit goro::runtime must not outlive it.
 // Each channel has a buffer of one: a tick that finds it full is dropped, as
 // in Go. stop() and reset() also discard a value already delivered but not
 // yet received, so no stale time arrives after they return (Go 1.23's rule).
@@ -138,9 +139,10 @@ class timer {
   /// Makes the timer fire d from now. Returns true if it was still pending.
   template <class Rep, class Period>
   bool reset(const std::chrono::duration<Rep, Period>& d) {
-    src_->disarm();
+    const bool was_pending = src_->disarm();
     src_->drain();
-    return src_->arm(detail::deadline_after(d));
+    src_->arm(detail::deadline_after(d));
+    return was_pending;
   }
 
  private:

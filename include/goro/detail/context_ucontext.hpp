@@ -31,9 +31,11 @@ struct uc_frame {
   void* arg = nullptr;       ///< fresh executions only
 };
 
-/// makecontext passes only ints, so the frame's address travels in two halves.
+/// makecontext passes only ints, so the frame's address travels in two
+/// halves (the high one is 0 where pointers are 32 bits).
 inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
-  auto* f = reinterpret_cast<uc_frame*>((std::uintptr_t{hi} << 32) | std::uintptr_t{lo});
+  const std::uint64_t bits = (std::uint64_t{hi} << 32) | std::uint64_t{lo};
+  auto* f = reinterpret_cast<uc_frame*>(static_cast<std::uintptr_t>(bits));
   f->entry(f->transfer, f->arg);
   fatal("a context entry function returned");
 }
@@ -50,7 +52,7 @@ inline void* make_frame(void* bottom, std::size_t size, entry_fn entry, void* ar
   f->uc.uc_stack.ss_sp = bottom;
   f->uc.uc_stack.ss_size = top - reinterpret_cast<std::uintptr_t>(bottom);
   f->uc.uc_link = nullptr;
-  auto p = reinterpret_cast<std::uintptr_t>(f);
+  const std::uint64_t p = reinterpret_cast<std::uintptr_t>(f);
   makecontext(&f->uc, reinterpret_cast<void (*)()>(&uc_trampoline), 2,
               static_cast<unsigned>(p >> 32), static_cast<unsigned>(p & 0xffffffffu));
   return f;

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <type_traits>
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -33,6 +34,29 @@ namespace goro::detail {
 
 /// The clock every goro deadline is measured on.
 using steady_clock = std::chrono::steady_clock;
+
+/// Converts any clock's time point to goro's steady clock.
+template <class Clock, class Duration>
+std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Clock, Duration>& t) {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
+    return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
+  } else {
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now());
+  }
+}
+
+/// now + d, saturating instead of overflowing for huge d.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) {
+  using namespace std::chrono;
+  const auto now = steady_clock::now();
+  if (d > duration_cast<duration<Rep, Period>>(steady_clock::time_point::max() - now)) {
+    return steady_clock::time_point::max();
+  }
+  return now + duration_cast<steady_clock::duration>(d);
+}
+
 
 class parker {
  public:

@@ -141,9 +141,14 @@ class scheduler {
     const std::size_t n = options_.workers;
     workers_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
-    for (auto& w : workers_) {
-      worker* wp = w.get();
-      wp->thread = std::thread([wp] { wp->run(); });
+    try {
+      for (auto& w : workers_) {
+        worker* wp = w.get();
+        wp->thread = std::thread([wp] { wp->run(); });
+      }
+    } catch (...) {
+      stop_workers();  // the ones that started; then report why the rest did not
+      throw;
     }
   }
 
@@ -156,9 +161,7 @@ class scheduler {
     if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
       fatal("a goro::runtime was destroyed by one of its own goroutines");
     }
-    stopping_.store(true, std::memory_order_seq_cst);
-    for (auto& w : workers_) w->sleeper.unpark();
-    for (auto& w : workers_) w->thread.join();
+    stop_workers();
   }
 
   const runtime_options& options() const noexcept { return options_; }
@@ -320,6 +323,14 @@ class scheduler {
       if (!w->local.empty()) return true;
     }
     return timers_.earliest() <= steady_clock::now();
+  }
+
+  void stop_workers() noexcept {
+    stopping_.store(true, std::memory_order_seq_cst);
+    for (auto& w : workers_) w->sleeper.unpark();
+    for (auto& w : workers_) {
+      if (w->thread.joinable()) w->thread.join();
+    }
   }
 
   void goroutine_exited();

@@ -29,6 +29,13 @@
 
 namespace goro::detail {
 
+#if !defined(MAP_STACK)
+#define MAP_STACK 0  // a hint only; absent on some systems (macOS)
+#endif
+#if !defined(MAP_NORESERVE)
+#define MAP_NORESERVE 0
+#endif
+
 #if !defined(MADV_GUARD_INSTALL)
 #define GORO_MADV_GUARD_INSTALL 102  // Linux uapi value; older headers lack it
 #else
