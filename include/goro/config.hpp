@@ -58,7 +58,20 @@
 #endif
 #endif
 
-#define GORO_NOINLINE __attribute__((noinline))
+
+// GORO_TLS_ACCESSOR marks a function that returns (the address of) a
+// thread-local and must be called afresh after every switch, because the
+// caller may have moved to another thread. `noinline` alone is not enough:
+// GCC's inter-procedural analysis still finds such a function `const` and
+// reuses an earlier call's result. So: noinline, no IPA on GCC, and the
+// function's body starts with GORO_TLS_BARRIER(), an empty asm that may touch
+// memory, which makes it neither pure nor const for GCC and Clang alike.
+#if defined(__clang__)
+#define GORO_TLS_ACCESSOR __attribute__((noinline))
+#else
+#define GORO_TLS_ACCESSOR __attribute__((noinline, noipa))
+#endif
+#define GORO_TLS_BARRIER() __asm__ volatile("" ::: "memory")
 #define GORO_ALWAYS_INLINE inline __attribute__((always_inline))
 #define GORO_LIKELY(x) __builtin_expect(!!(x), 1)
 #define GORO_UNLIKELY(x) __builtin_expect(!!(x), 0)

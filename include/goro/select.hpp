@@ -173,7 +173,7 @@ std::size_t select(Cases&&... cases) {
   detail::waiter waiters[n > 0 ? n : 1];
   const std::size_t got =
       detail::select_run(descs, n, def < total, {poll_order, lock_order, waiters});
-  const std::size_t chosen = got == n ? def : arg_of[got];
+  const std::size_t chosen = got < n ? arg_of[got] : def;
   [[maybe_unused]] std::size_t index = 0;
   (detail::run_case_if(cases, index++, chosen), ...);
   return chosen;

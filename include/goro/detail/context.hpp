@@ -39,7 +39,8 @@ struct thread_switch_slots {
 
 /// The calling thread's slots. Noinline, like every thread-local access that
 /// may follow a switch: code can resume on another thread than it left.
-GORO_NOINLINE inline thread_switch_slots current_thread_switch_slots() noexcept {
+GORO_TLS_ACCESSOR inline thread_switch_slots current_thread_switch_slots() noexcept {
+  GORO_TLS_BARRIER();
   return {thread_exception_globals(), &running_stack_slot()};
 }
 

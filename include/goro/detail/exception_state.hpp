@@ -29,7 +29,8 @@ struct exception_state {
 /// declared `const`, so the compiler may reuse one call's result after a switch
 /// that moved us to another thread; calling it through a noinline function
 /// keeps each call a real call on the thread we are on now.
-GORO_NOINLINE inline void* thread_exception_globals() noexcept {
+GORO_TLS_ACCESSOR inline void* thread_exception_globals() noexcept {
+  GORO_TLS_BARRIER();
   return static_cast<void*>(abi::__cxa_get_globals());
 }
 

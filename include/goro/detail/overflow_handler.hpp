@@ -40,7 +40,8 @@ struct running_stack {
 /// The calling thread's slot naming the stack it runs on (nullptr: the
 /// thread's own stack). Reached through a noinline function so that code that
 /// migrated between threads across a switch never uses another thread's slot.
-GORO_NOINLINE inline const running_stack*& running_stack_slot() noexcept {
+GORO_TLS_ACCESSOR inline const running_stack*& running_stack_slot() noexcept {
+  GORO_TLS_BARRIER();
   static thread_local const running_stack* slot = nullptr;
   return slot;
 }
@@ -118,7 +119,7 @@ struct alt_stack_owner {
 /// Makes sure the SIGSEGV handler is installed (once per process) and the
 /// calling thread has an alternate signal stack (once per thread, unless it
 /// already had one). Cheap after the first call on a thread.
-GORO_NOINLINE inline void ensure_overflow_handler() noexcept {
+GORO_TLS_ACCESSOR inline void ensure_overflow_handler() noexcept {
 #if defined(GORO_OVERFLOW_HANDLER)
   static std::once_flag installed;
   std::call_once(installed, [] {

@@ -71,7 +71,8 @@ class worker;
 /// The worker running on the calling thread, or nullptr. Noinline: a
 /// goroutine may resume on another worker after any call that can park, so
 /// the address of this thread-local must never be cached across one.
-GORO_NOINLINE inline worker*& current_worker_slot() noexcept {
+GORO_TLS_ACCESSOR inline worker*& current_worker_slot() noexcept {
+  GORO_TLS_BARRIER();
   static thread_local worker* slot = nullptr;
   return slot;
 }

@@ -36,7 +36,8 @@ struct select_case {
 
 /// Per-thread pseudo-random numbers for the poll order (xorshift). Noinline
 /// so a goroutine that migrated uses its new thread's state.
-GORO_NOINLINE inline std::uint32_t fast_random() noexcept {
+GORO_TLS_ACCESSOR inline std::uint32_t fast_random() noexcept {
+  GORO_TLS_BARRIER();
   static thread_local std::uint64_t state =
       0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(&state);
   state ^= state << 13;
