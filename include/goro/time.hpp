@@ -19,6 +19,7 @@
 #include "detail/timer_heap.hpp"
 #include "runtime.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,11 @@ namespace detail {
 
 /// A timer's state, shared by its owner (timer, ticker, or nobody for after())
 /// and, while armed, by the heap through `armed_self`.
+///
+/// Locks: the heap lock guards armed_self and the heap position; deliver_lock
+/// makes "is it stopped? then send" in fire() one step with respect to
+/// stop()/reset(), so no tick arrives after they return. Order: deliver_lock,
+/// then the heap lock or the channel's lock; never the reverse.
 struct time_source : std::enable_shared_from_this<time_source> {
   explicit time_source(clock::duration every)
       : sched(&scheduler_for_go()), period(every), out(make_chan<clock::time_point>(1)) {
@@ -37,12 +43,13 @@ struct time_source : std::enable_shared_from_this<time_source> {
     node.arg = this;
   }
 
-  scheduler* sched;
+  scheduler* const sched;
   const clock::duration period;  ///< zero for one-shot timers
   chan<clock::time_point> out;
   timer_node node;
   std::shared_ptr<time_source> armed_self;  ///< guarded by the heap lock: set while armed
-  bool stopped = false;                     ///< guarded by the heap lock
+  std::atomic<bool> stopped{false};
+  spin_lock deliver_lock;
 
   /// Arms for `when`. Returns whether it was armed before (and is re-armed).
   bool arm(clock::time_point when) {
@@ -51,7 +58,7 @@ struct time_source : std::enable_shared_from_this<time_source> {
     {
       std::lock_guard<spin_lock> guard(sched->timers().lock());
       was_armed = sched->timers().remove_locked(&node);
-      stopped = false;
+      stopped.store(false, std::memory_order_relaxed);
       node.when = when;
       armed_self = shared_from_this();
       earliest = sched->timers().add_locked(&node);
@@ -60,45 +67,57 @@ struct time_source : std::enable_shared_from_this<time_source> {
     return was_armed;
   }
 
-  /// Disarms. Returns whether it was armed.
-  bool disarm() {
-    std::shared_ptr<time_source> keep;  // released outside the lock
+  /// Disarms and drops a delivered, unreceived time; after it returns no time
+  /// arrives until the next arm(). Returns whether it was armed.
+  bool stop_and_drain() {
+    std::shared_ptr<time_source> keep;  // the heap's reference, released outside the locks
     bool was_armed = false;
     {
-      std::lock_guard<spin_lock> guard(sched->timers().lock());
-      stopped = true;
-      was_armed = sched->timers().remove_locked(&node);
-      if (was_armed) keep = std::move(armed_self);
+      std::lock_guard<spin_lock> deliver(deliver_lock);
+      {
+        std::lock_guard<spin_lock> guard(sched->timers().lock());
+        stopped.store(true, std::memory_order_relaxed);
+        was_armed = sched->timers().remove_locked(&node);
+        if (was_armed) keep = std::move(armed_self);
+      }
+      (void)out.try_recv();
     }
     return was_armed;
   }
 
-  /// Drops a delivered value nobody has received yet.
-  void drain() { (void)out.try_recv(); }
-
   static void fire(timer_node* n) {
     auto* self = static_cast<time_source*>(n->arg);
+    scheduler* const sched = self->sched;
     std::shared_ptr<time_source> keep;
     {
       // Taken out of the heap: the heap's reference is ours now.
-      std::lock_guard<spin_lock> guard(self->sched->timers().lock());
+      std::lock_guard<spin_lock> guard(sched->timers().lock());
       keep = std::move(self->armed_self);
     }
     const clock::time_point now = clock::now();
-    (void)self->out.try_send(now);  // full: the last tick is still unread; drop
+    {
+      std::lock_guard<spin_lock> deliver(self->deliver_lock);
+      if (self->stopped.load(std::memory_order_relaxed)) return;
+      (void)self->out.try_send(now);  // full: the last tick is still unread; drop
+    }
     if (self->period == clock::duration::zero()) return;
     bool earliest = false;
     {
-      std::lock_guard<spin_lock> guard(self->sched->timers().lock());
-      if (self->stopped || self->node.index != timer_node::not_armed) return;
+      std::lock_guard<spin_lock> guard(sched->timers().lock());
+      if (self->stopped.load(std::memory_order_relaxed) ||
+          self->node.index != timer_node::not_armed) {
+        return;
+      }
       // Next tick one period after the one due; if we fell behind, skip ahead.
       clock::time_point next = self->node.when + self->period;
       if (next <= now) next = now + self->period;
       self->node.when = next;
       self->armed_self = std::move(keep);
-      earliest = self->sched->timers().add_locked(&self->node);
+      earliest = sched->timers().add_locked(&self->node);
     }
-    self->sched->timer_added(earliest);
+    // From here `self` may already be freed (a stop on another thread took
+    // the heap's reference): only locals.
+    sched->timer_added(earliest);
   }
 };
 
@@ -123,24 +142,19 @@ class timer {
   }
   timer(const timer&) = delete;
   timer& operator=(const timer&) = delete;
-  ~timer() { src_->disarm(); }
+  ~timer() { src_->stop_and_drain(); }
 
   /// Where the time arrives.
   recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
 
   /// Prevents the timer from firing. Returns true if that stopped it, false
   /// if it had already fired or been stopped.
-  bool stop() {
-    const bool was = src_->disarm();
-    src_->drain();
-    return was;
-  }
+  bool stop() { return src_->stop_and_drain(); }
 
   /// Makes the timer fire d from now. Returns true if it was still pending.
   template <class Rep, class Period>
   bool reset(const std::chrono::duration<Rep, Period>& d) {
-    const bool was_pending = src_->disarm();
-    src_->drain();
+    const bool was_pending = src_->stop_and_drain();
     src_->arm(detail::deadline_after(d));
     return was_pending;
   }
@@ -162,16 +176,13 @@ class ticker {
   }
   ticker(const ticker&) = delete;
   ticker& operator=(const ticker&) = delete;
-  ~ticker() { src_->disarm(); }
+  ~ticker() { src_->stop_and_drain(); }
 
   /// Where the ticks arrive.
   recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
 
   /// Stops the ticks; no tick arrives after stop() returns.
-  void stop() {
-    src_->disarm();
-    src_->drain();
-  }
+  void stop() { src_->stop_and_drain(); }
 
   /// Restarts the ticks with a new period, the first one period from now.
   template <class Rep, class Period>
