@@ -1,0 +1,49 @@
+# The examples' ctests: one goro_example_test() per example (the function is
+# defined in examples/CMakeLists.txt). A test passes when the example exits
+# with 0 and its output (stdout and stderr together) matches the regex.
+#
+# The regexes are meant to fail on wrong output: exact sums, primes and
+# totals wherever the output is deterministic; for the timing-dependent
+# examples, the lines the program computes and checks itself. (CMake regexes
+# have no {n} repetition; "\\(" in a CMake string is the regex "\(".)
+
+# main sleeps a second, so the goroutine prints first (see hello.cpp).
+goro_example_test(hello PASS_REGULAR_EXPRESSION "^Hello Goroutine\nmain function ended\n$")
+
+goro_example_test(ping_pong ARGS 1000
+  PASS_REGULAR_EXPRESSION "^ping-pong: 1000 round trips, 2000 hits\n$")
+
+# 112 primes of the form k*k+1 for k <= 1000, summing to 29570385.
+goro_example_test(pipeline ARGS 1000
+  PASS_REGULAR_EXPRESSION "^primes of the form k\\*k\\+1 for k in 1\\.\\.1000: 112, sum 29570385\n$")
+
+# The 25 primes below 100, in order, and nothing else.
+goro_example_test(prime_sieve ARGS 25
+  PASS_REGULAR_EXPRESSION "^2\n3\n5\n7\n11\n13\n17\n19\n23\n29\n31\n37\n41\n43\n47\n53\n59\n61\n67\n71\n73\n79\n83\n89\n97\n$")
+
+goro_example_test(worker_pool ARGS 12 3
+  PASS_REGULAR_EXPRESSION "^job 1 -> 1\njob 2 -> 4\njob 3 -> 9\njob 4 -> 16\njob 5 -> 25\njob 6 -> 36\njob 7 -> 49\njob 8 -> 64\njob 9 -> 81\njob 10 -> 100\njob 11 -> 121\njob 12 -> 144\n12 results from 3 workers, at most [1-3] jobs ran at once \\(limit 3\\)\nbounded: ok\n$")
+
+# How many values arrive depends on timing; the slow producer makes neither
+# deadline, so the summary lines are stable.
+goro_example_test(fan_in_timeout ARGS 200
+  PASS_REGULAR_EXPRESSION "^fast 1\n.*timed out after 200 ms: fast=[1-9][0-9]* medium=[0-9]+ slow=0\nslow: no value within 50 ms \\(timeout\\)\nall producers stopped\n$")
+
+# The program checks the limit itself (request k never before k periods).
+goro_example_test(rate_limit ARGS 50
+  PASS_REGULAR_EXPRESSION "^request 1 at [0-9]+ ms\nrequest 2 at [0-9]+ ms\nrequest 3 at [0-9]+ ms\nrequest 4 at [0-9]+ ms\nrequest 5 at [0-9]+ ms\nsteady: 5 requests, smallest gap [0-9]+ ms, limit held: yes\nbursty request 1 at [0-9]+ ms\nbursty request 2 at [0-9]+ ms\nbursty request 3 at [0-9]+ ms\nbursty request 4 at [0-9]+ ms\nbursty request 5 at [0-9]+ ms\nbursty: 5 requests, bucket of 3, limit held: yes\n$")
+
+# --self-signal: the program sends itself SIGINT, so the test goes through the
+# real sigwait() path rather than the timer.
+goro_example_test(graceful_shutdown ARGS --self-signal
+  PASS_REGULAR_EXPRESSION "^shutdown: SIGINT\n(worker [1-3] stopped after [0-9]+ jobs\n)+jobs: [0-9]+ produced, [0-9]+ finished, [0-9]+ never started\nevery job accounted for\nall workers stopped\n$")
+
+# The same checksum on every machine: the input comes from a fixed-seed LCG.
+goro_example_test(merge_sort ARGS 1000000
+  PASS_REGULAR_EXPRESSION "^sorted 1000000 ints in [0-9]+ ms: ok\nmin 878, max 2147476767, checksum 2c024a2cc6d118ef\n$")
+
+# Over a fixture of 5 text files and 1 binary one (testdata/word_count); the
+# totals and top words were counted independently, with a regex in Python.
+# Progress lines, if any, go to stderr before these.
+goro_example_test(word_count ARGS "${CMAKE_CURRENT_SOURCE_DIR}/testdata/word_count"
+  PASS_REGULAR_EXPRESSION "files: 5 \\(skipped: 1 binary, 0 unreadable\\)\nwords: 59 \\(distinct: 37\\)\n      8 the\n      5 channel\n      4 fox\n      3 dog\n      3 go\n      2 and\n      2 by\n      2 memory\n      2 runs\n      1 1\n$")
