@@ -40,6 +40,7 @@ struct time_source : std::enable_shared_from_this<time_source> {
   explicit time_source(clock::duration every)
       : sched(&scheduler_for_go()), period(every), out(make_chan<clock::time_point>(1)) {
     node.fire = &time_source::fire;
+    node.abandon = &time_source::abandon;
     node.arg = this;
   }
 
@@ -83,6 +84,12 @@ struct time_source : std::enable_shared_from_this<time_source> {
       (void)out.try_recv();
     }
     return was_armed;
+  }
+
+  // The runtime is going away with this source armed: drop the heap's
+  // reference (for after(), the last one). Nothing else runs any more.
+  static void abandon(timer_node* n) {
+    std::shared_ptr<time_source> gone = std::move(static_cast<time_source*>(n->arg)->armed_self);
   }
 
   static void fire(timer_node* n) {

@@ -30,12 +30,30 @@ struct timer_node {
   steady_clock::time_point when{};
   void (*fire)(timer_node*) = nullptr;  ///< called once when due, outside the heap lock
   void* arg = nullptr;                  ///< for the fire function
+  /// Called instead of fire when the heap is destroyed with the node armed
+  /// (a runtime ending with timers pending); may be null.
+  void (*abandon)(timer_node*) = nullptr;
   std::size_t index = not_armed;        ///< position in the heap; guarded by the heap lock
   std::uint64_t seq = 0;                ///< arming order: equal deadlines fire first-armed first
 };
 
 class timer_heap {
  public:
+  timer_heap() = default;
+  timer_heap(const timer_heap&) = delete;
+  timer_heap& operator=(const timer_heap&) = delete;
+
+  /// Runs after the runtime's workers have stopped: nothing fires any more,
+  /// and owners of still-armed nodes are told so that they can let go.
+  ~timer_heap() {
+    std::vector<timer_node*> left;
+    left.swap(heap_);
+    for (timer_node* n : left) n->index = timer_node::not_armed;
+    for (timer_node* n : left) {
+      if (n->abandon != nullptr) n->abandon(n);
+    }
+  }
+
   /// The lock; held by callers of the *_locked functions.
   spin_lock& lock() noexcept { return lock_; }
 
