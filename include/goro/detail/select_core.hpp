@@ -7,7 +7,7 @@
 //    several cases is locked once.
 // 3. With every lock held, take the first ready case in poll order.
 // 4. If none is ready: with a default case, take it; else queue one waiter
-//    per case, all sharing one claim word, and park. Whoever claims the word
+//    per case (in poll order), all sharing one claim word, and park. Whoever claims the word
 //    (a sender, a receiver, close) completes exactly that case and wakes us;
 //    every other waiter of ours is now unclaimable, so no second case can
 //    complete and no value is taken from a case that was not chosen.
@@ -121,9 +121,13 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     locks.unlock();
     return n;
   }
+  // Queued in poll order, not case order: when several cases wait on one
+  // channel, the party that comes for them takes the first queued, and that
+  // must be a random one of them (Go gets the same from its lock order).
   waiting_party party;
   waiter* any = nullptr;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = scratch.poll_order[k];
     select_case& sc = cases[i];
     if (sc.chan == nullptr) continue;
     waiter& w = scratch.waiters[i];
