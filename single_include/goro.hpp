@@ -3185,6 +3185,7 @@ inline std::size_t chan_size(chan_core* c) noexcept {
 
 namespace goro {
 
+class select_set;
 template <class T>
 class chan;
 template <class T>
@@ -3359,6 +3360,7 @@ class chan_handle {
 
   template <class>
   friend class chan_handle;
+  friend class goro::select_set;  // keeps the channels of its cases alive
 };
 
 }  // namespace detail
@@ -4052,6 +4054,7 @@ class select_set {
   std::size_t add_recv(const recv_chan<T>& c, F&& handler = {}) {
     auto rc = std::make_unique<recv_entry<T, std::decay_t<F>>>(std::forward<F>(handler));
     rc->chan = c.core();
+    rc->keep_alive = c.state_;
     rc->index = entries_.size();
     return add(std::move(rc));
   }
@@ -4067,6 +4070,7 @@ class select_set {
     auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(T(std::forward<V>(v)),
                                                                 std::forward<F>(handler));
     sc->chan = c.core();
+    sc->keep_alive = c.state_;
     return add(std::move(sc));
   }
   template <class T, class V, class F = detail::no_handler>
@@ -4125,6 +4129,7 @@ class select_set {
     virtual detail::select_case describe() = 0;
     virtual void complete() = 0;
     detail::chan_core* chan = nullptr;
+    std::shared_ptr<void> keep_alive;  ///< owns the channel, as a Go value would
     bool enabled = true;
   };
   template <class T, class F>

@@ -28,6 +28,7 @@
 
 namespace goro {
 
+class select_set;
 template <class T>
 class chan;
 template <class T>
@@ -202,6 +203,7 @@ class chan_handle {
 
   template <class>
   friend class chan_handle;
+  friend class goro::select_set;  // keeps the channels of its cases alive
 };
 
 }  // namespace detail
