@@ -12,6 +12,8 @@
 #include "detail/waiter.hpp"
 
 #include <atomic>
+#include <climits>
+#include <cstdint>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -26,19 +28,25 @@ namespace detail {
 /// A counting semaphore that hands a released permit straight to the first
 /// waiter (FIFO, no barging), after Go's runtime semaphore.
 ///
-/// `count` is the free permits. The lock-free fast paths are safe because a
-/// waiter announces itself (nwait++) under the lock *before* re-checking
-/// `count`, and a releaser adds to `count` *before* reading `nwait`; with
-/// sequential consistency one of them sees the other, so a release never
-/// slips past a waiter that is about to sleep.
+/// One atomic word holds both the free permits (high 32 bits) and the number
+/// of waiters queued (low 32 bits), so that each operation's last touch of the
+/// object is a single atomic step. That is what lets a goro::mutex be
+/// destroyed as soon as another party has unlocked it, as std::mutex allows:
+/// - release() with nobody waiting publishes the permit with one CAS and
+///   returns; with waiters it takes the lock, hands the permit to the first
+///   waiter without ever publishing it, unlocks, and wakes the waiter (which
+///   lives on its own stack) — the unlock is its last touch of *this.
+/// - a waiter registers (waiters + 1) under the lock before it re-checks the
+///   permits, so a release either sees it registered or leaves a permit it sees.
 class handoff_semaphore {
  public:
-  explicit handoff_semaphore(std::int64_t permits) noexcept : count_(permits) {}
+  explicit handoff_semaphore(std::int64_t permits) noexcept
+      : state_(static_cast<std::uint64_t>(permits) << 32) {}
 
   bool try_acquire() noexcept {
-    std::int64_t c = count_.load(std::memory_order_relaxed);
-    while (c > 0) {
-      if (count_.compare_exchange_weak(c, c - 1, std::memory_order_acquire,
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    while (permits(s) > 0) {
+      if (state_.compare_exchange_weak(s, s - one_permit, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
         return true;
       }
@@ -52,37 +60,52 @@ class handoff_semaphore {
     waiter w;
     party.init(w);
     lock_.lock();
-    nwait_.fetch_add(1, std::memory_order_seq_cst);
-    if (try_acquire()) {
-      nwait_.fetch_sub(1, std::memory_order_relaxed);
-      lock_.unlock();
-      return;
+    std::uint64_t s = state_.fetch_add(1, std::memory_order_seq_cst) + 1;  // registered
+    while (permits(s) > 0) {  // a permit came meanwhile: take it and unregister
+      if (state_.compare_exchange_weak(s, s - one_permit - 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        lock_.unlock();
+        return;
+      }
     }
     waiters_.push_back(&w);
     block(w, &spin_lock::unlock_fn, &lock_);
-    // Woken by release(), which took a permit on our behalf.
+    // Woken by release(), which handed its permit to us.
   }
 
-  /// Returns the count of free permits after the release (before any hand-off).
+  /// Returns the free permits right after this release (0 when it went to a
+  /// waiter).
   std::int64_t release() {
-    const std::int64_t after = count_.fetch_add(1, std::memory_order_seq_cst) + 1;
-    if (nwait_.load(std::memory_order_seq_cst) == 0) return after;
-    waiter* w = nullptr;
-    {
-      std::lock_guard<spin_lock> guard(lock_);
-      if (!waiters_.empty() && try_acquire()) {
-        w = waiters_.claim_first();
-        nwait_.fetch_sub(1, std::memory_order_relaxed);
+    for (;;) {
+      std::uint64_t s = state_.load(std::memory_order_relaxed);
+      while (waiters(s) == 0) {
+        if (state_.compare_exchange_weak(s, s + one_permit, std::memory_order_seq_cst,
+                                         std::memory_order_relaxed)) {
+          return permits(s) + 1;  // the CAS was our last touch of *this
+        }
       }
+      lock_.lock();
+      if (waiters(state_.load(std::memory_order_seq_cst)) != 0) {
+        waiter* w = waiters_.claim_first();
+        GORO_ASSERT(w != nullptr);
+        state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
+        lock_.unlock();  // last touch of *this: w lives on its waiter's stack
+        wake(*w);
+        return 0;
+      }
+      lock_.unlock();  // the waiter took a published permit meanwhile; publish ours
     }
-    if (w != nullptr) wake(*w);
-    return after;
   }
 
  private:
-  std::atomic<std::int64_t> count_;
-  std::atomic<std::int64_t> nwait_{0};
-  spin_lock lock_;      ///< guards waiters_
+  static constexpr std::uint64_t one_permit = std::uint64_t{1} << 32;
+  static std::int64_t permits(std::uint64_t s) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(s >> 32));
+  }
+  static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
+
+  std::atomic<std::uint64_t> state_;  ///< permits << 32 | waiters queued
+  spin_lock lock_;                    ///< guards waiters_ and registration
   wait_queue waiters_;
 };
 
@@ -127,7 +150,9 @@ class semaphore {
 
  private:
   static std::ptrdiff_t check(std::ptrdiff_t permits) {
-    if (permits < 0) throw std::invalid_argument("goro::semaphore: negative permit count");
+    if (permits < 0 || permits > INT32_MAX) {
+      throw std::invalid_argument("goro::semaphore: permit count out of range");
+    }
     return permits;
   }
   detail::handoff_semaphore sem_;
@@ -137,7 +162,8 @@ class semaphore {
 ///
 /// Every wait() that finds the counter above zero returns once it falls to
 /// zero. A counter driven below zero is a misuse: add() throws
-/// std::logic_error and leaves the counter as it was (Go panics here).
+/// std::logic_error and leaves the counter as it was (Go panics here). As in
+/// Go, the wait_group may be destroyed as soon as wait() has returned.
 class wait_group {
  public:
   wait_group() noexcept = default;
@@ -147,12 +173,19 @@ class wait_group {
   /// Adds delta (which may be negative) to the counter; at zero, releases
   /// every waiter.
   void add(std::int64_t delta) {
-    std::int64_t c = count_.load(std::memory_order_relaxed);
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    std::int64_t after = 0;
     do {
-      if (c + delta < 0) throw std::logic_error("goro::wait_group: negative counter");
-    } while (!count_.compare_exchange_weak(c, c + delta, std::memory_order_acq_rel,
-                                           std::memory_order_relaxed));
-    if (c + delta == 0 && delta != 0) release_all();
+      after = counter(s) + delta;
+      if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
+      if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
+    } while (!state_.compare_exchange_weak(
+        s, (static_cast<std::uint64_t>(after) << 32) | waiters(s), std::memory_order_acq_rel,
+        std::memory_order_relaxed));
+    // With nobody waiting, that CAS was the last touch of *this: a wait() may
+    // now return and the owner destroy us. With waiters queued, none can
+    // return before we wake it, after our last touch (the unlock).
+    if (after == 0 && waiters(s) != 0) release_all();
   }
 
   /// add(-1).
@@ -160,14 +193,16 @@ class wait_group {
 
   /// Blocks (parks a goroutine) until the counter is zero.
   void wait() {
-    if (count_.load(std::memory_order_acquire) == 0) return;
+    if (counter(state_.load(std::memory_order_acquire)) == 0) return;
     detail::waiting_party party;
     detail::waiter w;
     party.init(w);
     lock_.lock();
-    // Re-checked under the lock: release_all takes it after the counter hits
-    // zero, so either we see zero here or it sees our waiter.
-    if (count_.load(std::memory_order_acquire) == 0) {
+    // Registered before the re-check: an add() reaching zero after this sees
+    // us and comes for the lock; one that reached zero before, we see.
+    const std::uint64_t s = state_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (counter(s) == 0) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
       lock_.unlock();
       return;
     }
@@ -176,20 +211,27 @@ class wait_group {
   }
 
   /// The counter now (for tests and diagnostics).
-  std::int64_t count() const noexcept { return count_.load(std::memory_order_acquire); }
+  std::int64_t count() const noexcept { return counter(state_.load(std::memory_order_acquire)); }
 
  private:
+  static std::int64_t counter(std::uint64_t s) noexcept { return static_cast<std::int64_t>(s >> 32); }
+  static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
+
   void release_all() {
     detail::wait_queue woken;
-    {
-      std::lock_guard<detail::spin_lock> guard(lock_);
-      while (detail::waiter* w = waiters_.claim_first()) woken.push_back(w);
+    lock_.lock();
+    std::uint32_t n = 0;
+    while (detail::waiter* w = waiters_.claim_first()) {
+      woken.push_back(w);
+      ++n;
     }
+    state_.fetch_sub(n, std::memory_order_relaxed);
+    lock_.unlock();  // last touch of *this; the waiters live on their own stacks
     while (detail::waiter* w = woken.pop_front()) detail::wake(*w);
   }
 
-  std::atomic<std::int64_t> count_{0};
-  detail::spin_lock lock_;   ///< guards waiters_
+  std::atomic<std::uint64_t> state_{0};  ///< counter << 32 | waiters queued
+  detail::spin_lock lock_;               ///< guards waiters_ and registration
   detail::wait_queue waiters_;
 };
 

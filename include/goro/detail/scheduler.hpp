@@ -317,11 +317,13 @@ class scheduler {
     return true;
   }
 
-  /// Whether some queue other than runnext slots holds work (a snapshot).
+  /// Whether some queue holds work (a snapshot). runnext slots count too: a
+  /// goroutine started by a busy one sits there, and an idle worker that
+  /// ignored it could sleep while it waits for its starter to block.
   bool work_visible() const noexcept {
     if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
     for (auto& w : workers_) {
-      if (!w->local.empty()) return true;
+      if (!w->local.empty() || w->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
     }
     return timers_.earliest() <= steady_clock::now();
   }
