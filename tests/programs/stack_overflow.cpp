@@ -1,0 +1,58 @@
+// Recurses without bound, on a goro context or in a goroutine, so that the
+// guard page below the stack stops it. goro's handler should say so on stderr
+// ("stack overflow in a goro context" / "stack overflow in goroutine N") and
+// the process then dies of SIGSEGV.
+//
+//   stack_overflow context     on a goro::detail::context of the thread's own
+//   stack_overflow goroutine   in a goroutine of a goro::runtime; prints
+//                              "goroutine <id>" to stdout first
+#include <goro/goro.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
+namespace {
+
+volatile std::uint64_t never = ~std::uint64_t{0};  // keeps the recursion "bounded" for the compiler
+
+__attribute__((noinline)) std::uint64_t dive(std::uint64_t n) {
+  volatile char frame[256];  // a few hundred bytes per call
+  frame[0] = static_cast<char>(n);
+  if (n == never) return 0;
+  return dive(n + 1) + static_cast<std::uint64_t>(frame[0]);
+}
+
+int on_context() {
+  goro::detail::context home;
+  goro::detail::stack stk(64 * 1024);
+  goro::detail::context ctx(
+      stk, [](void*) { std::printf("%llu\n", (unsigned long long)dive(0)); }, nullptr);
+  home.switch_to(ctx);
+  std::puts("the context came back: no overflow?");
+  return 0;
+}
+
+int in_goroutine() {
+  goro::runtime_options options;
+  options.workers = 1;
+  options.stack_size = 64 * 1024;
+  goro::runtime rt(options);
+  rt.go([] {
+    std::printf("goroutine %llu\n", static_cast<unsigned long long>(goro::goroutine_id()));
+    std::fflush(stdout);
+    std::printf("%llu\n", static_cast<unsigned long long>(dive(0)));
+  });
+  rt.wait();
+  std::puts("the goroutine finished: no overflow?");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "context") == 0) return on_context();
+  if (argc == 2 && std::strcmp(argv[1], "goroutine") == 0) return in_goroutine();
+  std::fprintf(stderr, "usage: stack_overflow context|goroutine\n");
+  return 2;
+}

@@ -1,0 +1,383 @@
+// The M:N scheduler under load: many goroutines, fork-join, goroutines
+// started from many threads at once, work spreading over workers, timers
+// waking in deadline order, and yield on a single worker.
+#include "goro_test.hpp"
+#include "run_program.hpp"
+
+#include <absl/container/flat_hash_set.h>
+#include <absl/random/random.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+goro::runtime_options options_with(std::size_t workers, std::size_t stack_size = 32 * 1024) {
+  goro::runtime_options o;
+  o.workers = workers;
+  o.stack_size = stack_size;
+  return o;
+}
+
+/// The calling thread's id. std::this_thread::get_id() is pthread_self(),
+/// which glibc declares `const`, so a compiler may reuse one call's result
+/// after a goroutine moved to another worker. The volatile asm makes every
+/// call a real one (noinline alone is not enough: GCC infers `const`).
+__attribute__((noinline)) std::thread::id thread_id_now() {
+  __asm__ volatile("" ::: "memory");
+  return std::this_thread::get_id();
+}
+
+}  // namespace
+
+TEST_CASE("scheduler: a million goroutines started from a goroutine", "[scheduler][many]") {
+  const long n = goro_test::scaled(1000000L, 100000L, 3000L);
+  goro::runtime rt(options_with(2));
+  std::atomic<long> ran{0};
+  std::atomic<bool> spawner_saw_all{false};
+  rt.go([&] {
+    goro::wait_group wg;
+    wg.add(n);
+    for (long i = 0; i < n; ++i) {
+      goro::go([&] {
+        ran.fetch_add(1, std::memory_order_relaxed);
+        wg.done();
+      });
+    }
+    wg.wait();
+    spawner_saw_all = ran.load() == n;
+  });
+  rt.wait();
+  CHECK(ran.load() == n);
+  CHECK(spawner_saw_all.load());
+  CHECK(rt.num_goroutines() == 0);
+}
+
+TEST_CASE("scheduler: 100,000 goroutines started from main, each run once", "[scheduler][many]") {
+  const std::size_t n = goro_test::scaled<std::size_t>(100000, 20000, 3000);
+  goro::runtime rt(options_with(2));
+  std::vector<std::uint64_t> ids(n, 0);
+  std::vector<std::uint8_t> runs(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    rt.go([&ids, &runs, i] {
+      ids[i] = goro::goroutine_id();
+      ++runs[i];
+    });
+  }
+  rt.wait();
+  CHECK(std::count(runs.begin(), runs.end(), std::uint8_t{1}) == static_cast<std::ptrdiff_t>(n));
+  absl::flat_hash_set<std::uint64_t> distinct(ids.begin(), ids.end());
+  CHECK(distinct.size() == n);
+  CHECK_FALSE(distinct.contains(0));
+}
+
+namespace {
+/// A node of a fork-join tree: starts two children and waits for both.
+/// Returns the leaves below it through `leaves`.
+void fork_join(int depth, std::atomic<long>& leaves, std::atomic<long>& nodes) {
+  nodes.fetch_add(1, std::memory_order_relaxed);
+  if (depth == 0) {
+    leaves.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  goro::wait_group wg;
+  wg.add(2);
+  for (int child = 0; child < 2; ++child) {
+    goro::go([&wg, &leaves, &nodes, depth] {
+      fork_join(depth - 1, leaves, nodes);
+      wg.done();
+    });
+  }
+  wg.wait();
+}
+}  // namespace
+
+TEST_CASE("scheduler: a recursive fork-join tree", "[scheduler]") {
+  // ThreadSanitizer counts each live goroutine as a thread (at most 8,128).
+  const int depth = goro_test::scaled(14, 12, 9);
+  goro::runtime rt(options_with(2));
+  std::atomic<long> leaves{0}, nodes{0};
+  rt.go([&] { fork_join(depth, leaves, nodes); });
+  rt.wait();
+  CHECK(leaves.load() == (1L << depth));
+  CHECK(nodes.load() == (2L << depth) - 1);
+}
+
+TEST_CASE("scheduler: several threads start goroutines while every worker is busy",
+          "[scheduler][threads]") {
+  constexpr std::size_t workers = 2;
+  constexpr int threads = 4;
+  const int per_thread = goro_test::scaled(10000, 2000, 500);
+  goro::runtime rt(options_with(workers));
+  // Occupy every worker: goroutines that never block hold their workers.
+  std::atomic<int> busy{0};
+  std::atomic<bool> release{false};
+  for (std::size_t i = 0; i < workers; ++i) {
+    rt.go([&] {
+      busy.fetch_add(1);
+      while (!release.load()) std::this_thread::yield();  // the thread's, not goro's
+    });
+  }
+  while (busy.load() != static_cast<int>(workers)) std::this_thread::yield();
+
+  std::atomic<long> ran{0};
+  std::vector<std::thread> starters;
+  for (int t = 0; t < threads; ++t) {
+    starters.emplace_back([&] {
+      for (int i = 0; i < per_thread; ++i) rt.go([&] { ran.fetch_add(1); });
+    });
+  }
+  for (auto& t : starters) t.join();
+  // Nothing could run yet: both workers are held.
+  CHECK(ran.load() == 0);
+  CHECK(rt.num_goroutines() == workers + static_cast<std::size_t>(threads * per_thread));
+  release = true;
+  rt.wait();
+  CHECK(ran.load() == threads * per_thread);
+}
+
+TEST_CASE("scheduler: a goroutine started by a busy one runs on another worker", "[scheduler]") {
+  // The started goroutine waits in the next-to-run slot of a worker whose
+  // goroutine does not give it up (a busy wait here); an idle worker must
+  // take it from there. A worker that goes to sleep after checking the other
+  // workers' queues, but not that slot, strands it. Between rounds the
+  // parent sleeps, so that the other worker idles and is woken again.
+  const int rounds = goro_test::scaled(2000, 1000, 300);
+  goro::runtime rt(options_with(2));
+  std::atomic<int> stranded{0}, completed{0};
+  rt.go([&] {
+    for (int i = 0; i < rounds && stranded.load() == 0; ++i) {  // one stranding is enough
+      std::atomic<bool> ran{false};
+      goro::go([&ran] { ran = true; });
+      // A liveness bound, not a speed test: an idle worker takes the child
+      // within microseconds; a stranded child waits until the parent yields.
+      const auto give_up = std::chrono::steady_clock::now() + 2s;
+      while (!ran.load()) {
+        if (std::chrono::steady_clock::now() > give_up) {
+          stranded.fetch_add(1);
+          break;
+        }
+      }
+      while (!ran.load()) goro::yield();  // let it run here, so the test goes on
+      completed.fetch_add(1);
+      goro::sleep_for(300us);
+    }
+  });
+  rt.wait();
+  CHECK(stranded.load() == 0);
+  if (stranded.load() == 0) CHECK(completed.load() == rounds);
+}
+
+TEST_CASE("scheduler: work spreads over the workers", "[scheduler]") {
+  constexpr std::size_t workers = 2;
+  goro::runtime rt(options_with(workers));
+  std::mutex m;
+  std::set<std::thread::id> threads_seen;
+  std::atomic<int> arrived{0}, finished{0};
+  constexpr int n = 64;
+  for (int i = 0; i < n; ++i) {
+    rt.go([&, i] {
+      std::set<std::thread::id> mine{thread_id_now()};
+      // The first goroutine holds its worker (a busy wait, not a goro wait)
+      // until a second one has started: only another worker can run that one.
+      arrived.fetch_add(1);
+      while (arrived.load() < 2) std::this_thread::yield();
+      for (int k = 0; k < 20; ++k) {
+        // A little work, then give the worker up: by sleeping or yielding.
+        volatile std::uint64_t x = 0;
+        for (int j = 0; j < 2000; ++j) x = x + static_cast<std::uint64_t>(j);
+        if ((i + k) % 3 == 0) {
+          goro::sleep_for(100us);
+        } else {
+          goro::yield();
+        }
+        mine.insert(thread_id_now());
+      }
+      std::lock_guard<std::mutex> lock(m);
+      threads_seen.insert(mine.begin(), mine.end());
+      finished.fetch_add(1);
+    });
+  }
+  rt.wait();
+  CHECK(finished.load() == n);
+  CHECK(threads_seen.size() == workers);
+  CHECK(threads_seen.count(std::this_thread::get_id()) == 0);  // never on main
+}
+
+TEST_CASE("scheduler: the timer heap gives deadlines in order", "[scheduler][timers]") {
+  using goro::detail::timer_heap;
+  using goro::detail::timer_node;
+  using clock = goro::detail::steady_clock;
+  timer_heap heap;
+  CHECK(heap.empty());
+  CHECK(heap.earliest() == clock::time_point::max());
+  std::seed_seq seed{static_cast<std::uint32_t>(clock::now().time_since_epoch().count())};
+  absl::BitGen rng(seed);  // (not from absl's entropy pool: see test_sync.cpp)
+  const auto base = clock::now();
+  constexpr int n = 500;
+  std::vector<timer_node> nodes(n);
+  for (int i = 0; i < n; ++i) {
+    // Few distinct deadlines: many ties, which go in arming order.
+    nodes[i].when = base + std::chrono::milliseconds(absl::Uniform(rng, 0, 50));
+    nodes[i].arg = &nodes[i];
+    heap.add(&nodes[i]);
+  }
+  // Disarm a random third; disarming twice says it was not armed.
+  std::vector<bool> removed(n, false);
+  for (int i = 0; i < n; ++i) {
+    if (absl::Bernoulli(rng, 1.0 / 3)) {
+      CHECK(heap.remove(&nodes[i]));
+      CHECK_FALSE(heap.remove(&nodes[i]));
+      removed[i] = true;
+    }
+  }
+  clock::time_point earliest = clock::time_point::max();
+  for (int i = 0; i < n; ++i) {
+    if (!removed[i]) earliest = std::min(earliest, nodes[i].when);
+  }
+  CHECK(heap.earliest() == earliest);
+  // Due at +25 ms: exactly those, in (deadline, arming) order.
+  std::vector<timer_node*> due;
+  heap.take_due(base + 25ms, due);
+  std::vector<timer_node*> expected;
+  for (int i = 0; i < n; ++i) {
+    if (!removed[i] && nodes[i].when <= base + 25ms) expected.push_back(&nodes[i]);
+  }
+  std::stable_sort(expected.begin(), expected.end(),
+                   [](const timer_node* a, const timer_node* b) { return a->when < b->when; });
+  CHECK(due == expected);
+  due.clear();
+  heap.take_due(clock::time_point::max(), due);
+  bool sorted =
+      std::is_sorted(due.begin(), due.end(), [](const timer_node* a, const timer_node* b) {
+        return a->when < b->when || (a->when == b->when && a < b);
+      });
+  CHECK(sorted);
+  CHECK(heap.empty());
+  std::size_t armed = 0;
+  for (int i = 0; i < n; ++i) armed += removed[i] ? 0 : 1;
+  CHECK(expected.size() + due.size() == armed);
+}
+
+TEST_CASE("scheduler: sleeping goroutines wake in deadline order", "[scheduler][timers]") {
+  // Deadlines far enough apart that a worker is seldom late enough to find
+  // two of them due at once (their order is then the scheduler's choice).
+  const auto step = goro_test::scaled(10ms, 40ms);
+  for (std::size_t workers : {std::size_t{1}, std::size_t{2}}) {
+    INFO(workers << " worker(s)");
+    goro::runtime rt(options_with(workers));
+    goro::mutex m;
+    std::vector<int> order;
+    std::vector<goro::clock::time_point> deadlines(5), woke(5);
+    goro::wait_group ready, go_now;
+    ready.add(5);
+    go_now.add(1);
+    for (int i = 0; i < 5; ++i) {
+      const auto d = step * (5 - i);  // 50, 40, 30, 20, 10 (x step/10ms)
+      rt.go([&, i, d] {
+        ready.done();
+        go_now.wait();  // all start together, so deadlines follow sleep lengths
+        deadlines[i] = goro::clock::now() + d;
+        goro::sleep_until(deadlines[i]);
+        woke[i] = goro::clock::now();
+        std::lock_guard<goro::mutex> lock(m);
+        order.push_back(i);
+      });
+    }
+    ready.wait();
+    go_now.done();
+    rt.wait();
+    REQUIRE(order.size() == 5);
+    const auto t0 = *std::min_element(deadlines.begin(), deadlines.end());
+    for (int i = 0; i < 5; ++i) {
+      using us = std::chrono::microseconds;
+      UNSCOPED_INFO("goroutine " << i << ": deadline +"
+                                 << std::chrono::duration_cast<us>(deadlines[i] - t0).count()
+                                 << " us, woke +"
+                                 << std::chrono::duration_cast<us>(woke[i] - t0).count() << " us");
+    }
+    for (int i = 0; i < 5; ++i) CHECK(woke[i] >= deadlines[i]);  // never early
+    // In deadline order, except where the machine made a worker late: a
+    // goroutine resumed only after a later deadline had passed too was due
+    // together with that one, and then either may run first.
+    for (std::size_t k = 1; k < order.size(); ++k) {
+      const int before = order[k - 1], after = order[k];
+      INFO("woke " << before << " then " << after);
+      CHECK((deadlines[before] <= deadlines[after] || woke[after] >= deadlines[before]));
+    }
+  }
+}
+
+TEST_CASE("scheduler: yield alternates two goroutines on one worker", "[scheduler][yield]") {
+  goro::runtime rt(options_with(1));
+  constexpr int rounds = 1000;
+  std::vector<char> trace;
+  trace.reserve(2 * rounds);
+  // Started together from a goroutine, so both are queued before either runs.
+  rt.go([&] {
+    for (char who : {'a', 'b'}) {
+      goro::go([&trace, who] {
+        for (int r = 0; r < rounds; ++r) {
+          trace.push_back(who);
+          goro::yield();
+        }
+      });
+    }
+  });
+  rt.wait();
+  REQUIRE(trace.size() == 2u * rounds);
+  std::size_t repeats = 0;
+  for (std::size_t i = 1; i < trace.size(); ++i) repeats += trace[i] == trace[i - 1] ? 1 : 0;
+  CHECK(repeats == 0);
+}
+
+TEST_CASE("scheduler: yield lets a waiting goroutine on one worker see progress",
+          "[scheduler][yield]") {
+  goro::runtime rt(options_with(1));
+  std::atomic<bool> flag{false};
+  std::atomic<long> spins{0};
+  rt.go([&] {
+    while (!flag.load()) {  // would hold the only worker forever without yield
+      spins.fetch_add(1);
+      goro::yield();
+    }
+  });
+  rt.go([&] { flag = true; });
+  rt.wait();
+  CHECK(flag.load());
+  CHECK(spins.load() >= 1);
+}
+
+TEST_CASE("scheduler: a goroutine that starts many more keeps memory bounded", "[scheduler]") {
+  // One worker: the spawner's queue overflows, and it lets the queued
+  // goroutines run instead of piling up stacks for all of them.
+  const long n = goro_test::scaled(200000L, 50000L, 3000L);
+  goro::runtime rt(options_with(1));
+  std::atomic<long> ran{0};
+  std::atomic<std::size_t> most_alive{0};
+  rt.go([&] {
+    for (long i = 0; i < n; ++i) {
+      goro::go([&] { ran.fetch_add(1, std::memory_order_relaxed); });
+      if (i % 1024 == 0) {
+        std::size_t alive = goro::num_goroutines();
+        if (alive > most_alive.load()) most_alive = alive;
+      }
+    }
+  });
+  rt.wait();
+  CHECK(ran.load() == n);
+  INFO("most goroutines alive at once: " << most_alive.load());
+  CHECK(most_alive.load() < static_cast<std::size_t>(n) / 4);
+}

@@ -1,0 +1,325 @@
+// Goroutine stacks: goro::detail::stack (mapping, guard, sizes), the stack
+// pools, and what happens at the edges: overflow into the guard (a clear
+// report, then death by SIGSEGV) and running out of address space (an
+// exception, then recovery). The edge cases run in child programs from
+// tests/programs, since they kill or constrain the process.
+#include "goro_test.hpp"
+#include "run_program.hpp"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using goro::detail::guard_bytes;
+using goro::detail::guard_method;
+using goro::detail::guard_method_in_use;
+using goro::detail::min_stack_bytes;
+using goro::detail::page_size;
+using goro::detail::stack;
+
+std::uintptr_t addr(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
+
+/// Whether the kernel refuses to let us read `len` bytes at `p` (the way a
+/// guard page must): a pipe write from there fails with EFAULT instead of
+/// faulting the process.
+bool kernel_refuses_to_read(const void* p, std::size_t len) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const ssize_t n = ::write(fds[1], p, len);
+  const int err = errno;
+  ::close(fds[0]);
+  ::close(fds[1]);
+  return n < 0 && err == EFAULT;
+}
+
+/// The kernel's version as major * 100 + minor, e.g. 613 for 6.13.
+int kernel_version() {
+  utsname u{};
+  if (::uname(&u) != 0) return 0;
+  int major = 0, minor = 0;
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return 0;
+  return major * 100 + minor;
+}
+
+/// The kernel map entries (lines of /proc/self/maps) overlapping [lo, hi).
+std::size_t map_entries_overlapping(std::uintptr_t lo, std::uintptr_t hi) {
+  std::ifstream maps("/proc/self/maps");
+  std::size_t n = 0;
+  for (std::string line; std::getline(maps, line);) {
+    std::uintptr_t a = 0, b = 0;
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &a, &b) == 2 && a < hi && lo < b) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("stack: sizes are whole pages, at least the minimum", "[stack]") {
+  const std::size_t page = page_size();
+  REQUIRE(page >= 4096);
+  REQUIRE((page & (page - 1)) == 0);
+
+  stack tiny(1);
+  CHECK(tiny.size() == min_stack_bytes);
+  stack odd(100001);
+  CHECK(odd.size() >= 100001);
+  CHECK(odd.size() < 100001 + page);
+  CHECK(odd.size() % page == 0);
+  stack exact(256 * 1024);
+  CHECK(exact.size() == 256 * 1024);
+  for (const stack* s : {&tiny, &odd, &exact}) {
+    CHECK(static_cast<bool>(*s));
+    CHECK(addr(s->bottom()) % page == 0);
+    CHECK(addr(s->top()) % page == 0);
+    CHECK(addr(s->top()) - addr(s->bottom()) == s->size());
+  }
+}
+
+TEST_CASE("stack: all of the usable range can be written", "[stack]") {
+  stack s(64 * 1024);
+  auto* lo = static_cast<unsigned char*>(s.bottom());
+  for (std::size_t i = 0; i < s.size(); i += page_size())
+    lo[i] = static_cast<unsigned char>(i >> 12);
+  lo[s.size() - 1] = 0xAB;
+  CHECK(lo[s.size() - 1] == 0xAB);
+  CHECK(lo[page_size()] == 1);
+}
+
+TEST_CASE("stack: the guard below the stack cannot be touched", "[stack]") {
+  stack s(min_stack_bytes);
+  REQUIRE(guard_bytes() >= page_size());
+  const auto* guard_lo = static_cast<const char*>(s.bottom()) - guard_bytes();
+  // Every guard page refuses access; the usable range right above does not.
+  for (std::size_t off = 0; off < guard_bytes(); off += page_size()) {
+    INFO("guard page at offset " << off);
+    CHECK(kernel_refuses_to_read(guard_lo + off, 1));
+  }
+  CHECK(kernel_refuses_to_read(static_cast<const char*>(s.bottom()) - 1, 1));
+  CHECK_FALSE(kernel_refuses_to_read(s.bottom(), 1));
+  CHECK(guard_method_in_use().load() != guard_method::unknown);
+}
+
+TEST_CASE("stack: guards use MADV_GUARD_INSTALL where the kernel has it", "[stack]") {
+  { stack probe(min_stack_bytes); }
+  const guard_method m = guard_method_in_use().load();
+  REQUIRE(m != guard_method::unknown);
+  if (kernel_version() >= 613 && !goro_test::under_emulator()) {
+    CHECK(m == guard_method::madvise_guard);
+  }
+  // One stack, its guard included: one map entry with a guard that leaves the
+  // mapping whole, two with an mprotect'ed one. Neighbours may share entries,
+  // so count those overlapping a stack in the middle of three.
+  stack a(min_stack_bytes), b(min_stack_bytes), c(min_stack_bytes);
+  const std::size_t entries =
+      map_entries_overlapping(addr(b.bottom()) - guard_bytes(), addr(b.top()));
+  if (m == guard_method::madvise_guard) {
+    CHECK(entries == 1);
+  } else {
+    CHECK(entries == 2);
+  }
+}
+
+TEST_CASE("stack: a moved stack keeps its memory; the source is empty", "[stack]") {
+  stack a(min_stack_bytes);
+  void* bottom = a.bottom();
+  static_cast<char*>(bottom)[0] = 7;
+  stack b(std::move(a));
+  CHECK_FALSE(static_cast<bool>(a));
+  REQUIRE(static_cast<bool>(b));
+  CHECK(b.bottom() == bottom);
+  CHECK(static_cast<char*>(b.bottom())[0] == 7);
+  stack c;
+  CHECK_FALSE(static_cast<bool>(c));
+  c = std::move(b);
+  CHECK(c.bottom() == bottom);
+  CHECK_FALSE(static_cast<bool>(b));
+  c = stack();  // unmaps
+  CHECK_FALSE(static_cast<bool>(c));
+}
+
+TEST_CASE("stack: an impossible size throws std::bad_alloc", "[stack]") {
+  CHECK_THROWS_AS(stack(std::size_t{1} << 45), std::bad_alloc);
+  CHECK_THROWS_AS(stack(~std::size_t{0} - 4096), std::bad_alloc);
+  stack fine(min_stack_bytes);  // and nothing is broken afterwards
+  CHECK(static_cast<bool>(fine));
+}
+
+TEST_CASE("stack: map_many maps a batch of separately guarded stacks", "[stack]") {
+  stack batch[8];
+  stack::map_many(20000, 8, batch);
+  std::set<void*> bottoms;
+  for (auto& s : batch) {
+    REQUIRE(static_cast<bool>(s));
+    CHECK(s.size() >= 20000);
+    CHECK(s.size() % page_size() == 0);
+    CHECK(kernel_refuses_to_read(static_cast<const char*>(s.bottom()) - 1, 1));
+    CHECK_FALSE(kernel_refuses_to_read(static_cast<const char*>(s.top()) - 1, 1));
+    bottoms.insert(s.bottom());
+  }
+  CHECK(bottoms.size() == 8);
+  // Each is unmapped on its own: the others stay usable.
+  void* third = batch[3].bottom();
+  batch[3] = stack();
+  CHECK(kernel_refuses_to_read(third, 1));  // gone
+  static_cast<char*>(batch[2].bottom())[0] = 1;
+  static_cast<char*>(batch[4].top())[-1] = 1;
+  CHECK_THROWS_AS(stack::map_many(std::size_t{1} << 45, 2, batch), std::bad_alloc);
+}
+
+TEST_CASE("stack pools: recycling, batches between a worker and the shared pool", "[stack][pool]") {
+  using goro::detail::shared_stack_pool;
+  using goro::detail::stack_pool;
+  constexpr std::size_t batch = shared_stack_pool::batch;
+  shared_stack_pool shared(32 * 1024);
+  CHECK(shared.stack_bytes() == 32 * 1024);
+  stack_pool local;
+
+  // Nothing pooled: a whole batch is mapped, one handed out.
+  stack first = shared.take(local);
+  CHECK(first.size() == 32 * 1024);
+  CHECK(local.size() == batch - 1);
+  void* first_bottom = first.bottom();
+  shared.give(local, std::move(first));
+  CHECK(local.size() == batch);
+  stack again = shared.take(local);  // recycled (last in, first out), not mapped anew
+  CHECK(again.bottom() == first_bottom);
+  shared.give(local, std::move(again));
+
+  // A worker's pool never holds more than worker_max: the surplus goes to
+  // the shared pool in batches.
+  std::vector<stack> held;
+  for (std::size_t i = 0; i < 400; ++i) held.push_back(shared.take(local));
+  std::set<void*> bottoms;
+  for (auto& s : held) bottoms.insert(s.bottom());
+  CHECK(bottoms.size() == held.size());  // all distinct
+  // Marked, to tell pooled stacks from fresh ones later: fresh memory is zero.
+  // (Addresses cannot tell: a fresh mapping may reuse a trimmed stack's.)
+  const std::uint64_t mark = 0x676f726f2d706f6fULL;
+  auto is_marked = [&](const stack& s) { return *static_cast<std::uint64_t*>(s.bottom()) == mark; };
+  for (auto& s : held) *static_cast<std::uint64_t*>(s.bottom()) = mark;
+  bool bounded = true;
+  for (auto& s : held) {
+    shared.give(local, std::move(s));
+    bounded = bounded && local.size() <= shared_stack_pool::worker_max;
+  }
+  CHECK(bounded);
+
+  // Another worker with an empty pool is refilled from the shared pool, in a batch.
+  stack_pool other;
+  stack from_shared = shared.take(other);
+  CHECK(is_marked(from_shared));
+  CHECK(other.size() == batch - 1);
+  shared.give(other, std::move(from_shared));
+
+  // An idle worker trims the shared pool down to `hot` stacks, a few per call.
+  std::size_t trims = 0;
+  while (shared.trim()) {
+    ++trims;
+    REQUIRE(trims <= 400 / shared_stack_pool::trim_batch + 1);
+  }
+  CHECK(trims > 0);
+  CHECK_FALSE(shared.trim());
+  // What is left: exactly `hot` pooled stacks come out before a fresh one.
+  stack_pool drain;
+  std::vector<stack> drained;
+  std::size_t pooled = 0;
+  for (;;) {
+    drained.push_back(shared.take(drain));
+    if (!is_marked(drained.back())) break;
+    ++pooled;
+  }
+  CHECK(pooled == shared_stack_pool::hot);
+
+  // A thread outside any worker takes from the shared pool too.
+  stack outside = shared.take();
+  CHECK(static_cast<bool>(outside));
+  CHECK(outside.size() == 32 * 1024);
+}
+
+TEST_CASE("stack: overflowing a context's stack is reported, then the process dies",
+          "[stack][death]") {
+  const auto r = goro_test::run_program(goro_test::program_path("stack_overflow"), {"context"});
+  INFO(r.describe());
+  CHECK_FALSE(r.succeeded());
+  CHECK_FALSE(r.timed_out);
+#if defined(GORO_ASAN)
+  // AddressSanitizer replaces goro's handler with its own report.
+  CHECK(goro_test::contains(r.err, "AddressSanitizer"));
+#else
+  CHECK(r.signal == SIGSEGV);
+  CHECK(goro_test::contains(r.err, "goro: fatal error: stack overflow in a goro context"));
+  CHECK(goro_test::contains(r.err, "stack of 65536 bytes"));
+#endif
+}
+
+TEST_CASE("stack: overflowing a goroutine's stack names the goroutine", "[stack][death]") {
+  const auto r = goro_test::run_program(goro_test::program_path("stack_overflow"), {"goroutine"});
+  INFO(r.describe());
+  CHECK_FALSE(r.succeeded());
+  CHECK_FALSE(r.timed_out);
+  unsigned long long id = 0;
+  REQUIRE(std::sscanf(r.out.c_str(), "goroutine %llu", &id) == 1);
+  CHECK(id > 0);
+#if defined(GORO_ASAN)
+  CHECK(goro_test::contains(r.err, "AddressSanitizer"));
+#else
+  CHECK(r.signal == SIGSEGV);
+  CHECK(goro_test::contains(
+      r.err, "goro: fatal error: stack overflow in goroutine " + std::to_string(id) + " "));
+  CHECK(goro_test::contains(r.err, "runtime_options::stack_size"));
+#endif
+}
+
+TEST_CASE("stack: a fault that is not an overflow goes to the previous handler", "[stack][death]") {
+  SECTION("the program's own SIGSEGV handler still runs") {
+    const auto r =
+        goro_test::run_program(goro_test::program_path("segv_not_overflow"), {"chained"});
+    INFO(r.describe());
+    CHECK(r.exit_code == 3);
+    CHECK(goro_test::contains(r.err, "own handler ran"));
+    CHECK_FALSE(goro_test::contains(r.err, "stack overflow"));
+  }
+  SECTION("without one, the default action: death by SIGSEGV, no overflow report") {
+    const auto r = goro_test::run_program(goro_test::program_path("segv_not_overflow"), {"plain"});
+    INFO(r.describe());
+    CHECK_FALSE(r.succeeded());
+    CHECK_FALSE(r.timed_out);
+    CHECK_FALSE(goro_test::contains(r.err, "goro: fatal error: stack overflow"));
+    if (!goro_test::under_sanitizer()) CHECK(r.signal == SIGSEGV);  // sanitizers report and exit
+  }
+}
+
+TEST_CASE("stack: running out of address space throws, and freeing stacks recovers",
+          "[stack][limits]") {
+  if (goro_test::under_sanitizer() || goro_test::under_emulator()) {
+    // Sanitizers reserve terabytes of shadow memory (no address-space limit
+    // can leave room for it); qemu-user ignores the limit.
+    WARN("skipped: an address-space limit cannot work under sanitizers or emulators");
+    return;
+  }
+  const auto r = goro_test::run_program(goro_test::program_path("stack_exhaustion"));
+  INFO(r.describe());
+  if (r.exit_code == 77) {
+    WARN("skipped: RLIMIT_AS has no effect here: " << r.out);
+    return;
+  }
+  CHECK(r.succeeded());
+  CHECK(goro_test::contains(r.out, "ok: "));
+  CHECK(goro_test::contains(r.out, "before std::bad_alloc"));
+}
