@@ -6,6 +6,7 @@
 // Catch2's assertions are not thread-safe: goroutines and threads record
 // what they saw (atomics, a `failures` log) and the test thread checks it.
 #include "goro_test.hpp"
+#include "test_helpers.hpp"
 
 #include <absl/container/flat_hash_set.h>
 
@@ -27,78 +28,9 @@
 using namespace std::chrono_literals;
 using goro::op_status;
 
-namespace Catch {
-template <>
-struct StringMaker<goro::op_status> {
-  static std::string convert(goro::op_status s) {
-    switch (s) {
-      case goro::op_status::ok:
-        return "ok";
-      case goro::op_status::full:
-        return "full";
-      case goro::op_status::empty:
-        return "empty";
-      case goro::op_status::closed:
-        return "closed";
-      case goro::op_status::timeout:
-        return "timeout";
-    }
-    return "op_status(?)";
-  }
-};
-}  // namespace Catch
-
 namespace {
 
-#if defined(GORO_TSAN) || defined(GORO_ASAN)
-constexpr int kScale = 4;  // sanitizers are slow: do a quarter of the work
-#else
-constexpr int kScale = 1;
-#endif
-
-/// What goroutines and threads saw that they should not have; checked on the
-/// test thread, which prints every message if there is one.
-class failures {
- public:
-  void add(std::string what) {
-    std::lock_guard<std::mutex> lock(m_);
-    msgs_.push_back(std::move(what));
-  }
-  void expect(bool ok, const std::string& what) {
-    if (!ok) add(what);
-  }
-  std::vector<std::string> take() {
-    std::lock_guard<std::mutex> lock(m_);
-    return std::move(msgs_);
-  }
-
- private:
-  std::mutex m_;
-  std::vector<std::string> msgs_;
-};
-
-/// Polls `pred` until it holds or `limit` passes; sleeps between polls (a
-/// goroutine parks, a thread sleeps). Returns whether it held.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = goro::clock::now() + limit;
-  while (!pred()) {
-    if (goro::clock::now() > deadline) return false;
-    goro::sleep_for(1ms);
-  }
-  return true;
-}
-
-goro::runtime_options workers(std::size_t n) {
-  goro::runtime_options o;
-  o.workers = n;
-  return o;
-}
-
-template <class D>
-bool at_least(goro::clock::duration took, D want) {
-  return took >= std::chrono::duration_cast<goro::clock::duration>(want);
-}
+using namespace goro_test;
 
 /// Counts live instances, copies and moves of itself.
 struct counted {

@@ -6,6 +6,7 @@
 // Catch2's assertions are not thread-safe: goroutines and threads record
 // what they saw and the test thread checks it.
 #include "goro_test.hpp"
+#include "test_helpers.hpp"
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
@@ -32,51 +33,7 @@ using goro::op_status;
 
 namespace {
 
-#if defined(GORO_TSAN) || defined(GORO_ASAN)
-constexpr int kScale = 4;
-#else
-constexpr int kScale = 1;
-#endif
-
-class failures {
- public:
-  void add(std::string what) {
-    std::lock_guard<std::mutex> lock(m_);
-    msgs_.push_back(std::move(what));
-  }
-  void expect(bool ok, const std::string& what) {
-    if (!ok) add(what);
-  }
-  std::vector<std::string> take() {
-    std::lock_guard<std::mutex> lock(m_);
-    return std::move(msgs_);
-  }
-
- private:
-  std::mutex m_;
-  std::vector<std::string> msgs_;
-};
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = goro::clock::now() + limit;
-  while (!pred()) {
-    if (goro::clock::now() > deadline) return false;
-    goro::sleep_for(1ms);
-  }
-  return true;
-}
-
-goro::runtime_options workers(std::size_t n) {
-  goro::runtime_options o;
-  o.workers = n;
-  return o;
-}
-
-template <class D>
-bool at_least(goro::clock::duration took, D want) {
-  return took >= std::chrono::duration_cast<goro::clock::duration>(want);
-}
+using namespace goro_test;
 
 /// Runs body(f) on the test thread, then in a goroutine; checks f after each.
 template <class Body>

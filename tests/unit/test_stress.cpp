@@ -9,6 +9,7 @@
 // Catch2's assertions are not thread-safe: the parties keep their own logs
 // and the test thread checks the merged result.
 #include "goro_test.hpp"
+#include "test_helpers.hpp"
 
 #include <absl/container/flat_hash_set.h>
 #include <absl/random/random.h>
@@ -34,6 +35,8 @@ using goro::op_status;
 
 namespace {
 
+using goro_test::workers;
+
 /// How much to divide the work by: sanitizers and emulators are slow.
 int work_divisor() {
 #if defined(GORO_TSAN) || defined(GORO_ASAN)
@@ -48,12 +51,6 @@ int work_divisor() {
 #endif
 }
 const int kScale = work_divisor();
-
-goro::runtime_options workers(std::size_t n) {
-  goro::runtime_options o;
-  o.workers = n;
-  return o;
-}
 
 /// Yields the goroutine or the thread: the polling parties must not hog a worker.
 void let_others_run() { goro::yield(); }

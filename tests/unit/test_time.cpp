@@ -4,6 +4,7 @@
 // Only lower bounds on time are checked ("took at least d"): a loaded
 // machine may make anything late, never early.
 #include "goro_test.hpp"
+#include "test_helpers.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -22,35 +23,7 @@ using goro::op_status;
 
 namespace {
 
-class failures {
- public:
-  void add(std::string what) {
-    std::lock_guard<std::mutex> lock(m_);
-    msgs_.push_back(std::move(what));
-  }
-  void expect(bool ok, const std::string& what) {
-    if (!ok) add(what);
-  }
-  std::vector<std::string> take() {
-    std::lock_guard<std::mutex> lock(m_);
-    return std::move(msgs_);
-  }
-
- private:
-  std::mutex m_;
-  std::vector<std::string> msgs_;
-};
-
-goro::runtime_options workers(std::size_t n) {
-  goro::runtime_options o;
-  o.workers = n;
-  return o;
-}
-
-template <class D>
-bool at_least(goro::clock::duration took, D want) {
-  return took >= std::chrono::duration_cast<goro::clock::duration>(want);
-}
+using namespace goro_test;
 
 /// Runs body(f) on the test thread, then in a goroutine; checks f after each.
 template <class Body>
