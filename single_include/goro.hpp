@@ -97,7 +97,6 @@
 #endif
 #endif
 
-
 // GORO_TLS_ACCESSOR marks a function that returns (the address of) a
 // thread-local and must be called afresh after every switch, because the
 // caller may have moved to another thread. `noinline` alone is not enough:
@@ -128,10 +127,10 @@ namespace goro::detail {
 /// GORO_ASSERT(cond) checks an internal invariant in debug builds (when NDEBUG is
 /// not defined, or when GORO_DEBUG is); release builds pay nothing for it.
 #if !defined(NDEBUG) || defined(GORO_DEBUG)
-#define GORO_ASSERT(cond)                                                              \
-  ((cond) ? (void)0                                                                    \
-          : ::goro::detail::fatal("assertion failed: " #cond " at " __FILE__ ":" \
-                                  GORO_STRINGIFY(__LINE__)))
+#define GORO_ASSERT(cond)                                                    \
+  ((cond) ? (void)0                                                          \
+          : ::goro::detail::fatal("assertion failed: " #cond " at " __FILE__ \
+                                  ":" GORO_STRINGIFY(__LINE__)))
 #else
 #define GORO_ASSERT(cond) ((void)0)
 #endif
@@ -305,8 +304,8 @@ struct runtime_options {
 #define GORO_DETAIL_EXCEPTION_STATE_HPP
 
 
-#include <cstring>
 #include <cxxabi.h>
+#include <cstring>
 
 namespace goro::detail {
 
@@ -336,7 +335,8 @@ inline constexpr std::size_t exception_state_bytes = 2 * sizeof(void*);
 /// Saves the thread's state (at `g`, from thread_exception_globals() on the
 /// calling thread) into `out` and installs `in` in its place. Called on the
 /// switching thread, just before it leaves `out`'s context for `in`'s.
-inline void swap_exception_state(void* g, exception_state& out, const exception_state& in) noexcept {
+inline void swap_exception_state(void* g, exception_state& out,
+                                 const exception_state& in) noexcept {
   std::memcpy(out.words, g, exception_state_bytes);
   std::memcpy(g, in.words, exception_state_bytes);
 }
@@ -455,10 +455,11 @@ inline void destroy(fiber_state& f) noexcept {
 /// instrumented function exit to the *new* fiber, so a return between here and
 /// the jump would pop the other fiber's shadow stack (it underflows and TSan
 /// crashes). Hence always inline, at every optimisation level.
-GORO_ALWAYS_INLINE void before_switch(fiber_state& from, fiber_state& to, bool from_finished) noexcept {
+GORO_ALWAYS_INLINE void before_switch(fiber_state& from, fiber_state& to,
+                                      bool from_finished) noexcept {
 #if defined(GORO_ASAN)
-  __sanitizer_start_switch_fiber(from_finished ? nullptr : &from.asan_fake_stack,
-                                 to.stack_bottom, to.stack_size);
+  __sanitizer_start_switch_fiber(from_finished ? nullptr : &from.asan_fake_stack, to.stack_bottom,
+                                 to.stack_size);
 #endif
 #if defined(GORO_TSAN)
   // Flag 0: the switch synchronises, as a real hand-over between executions does.
@@ -861,8 +862,8 @@ inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
 /// Prepares [bottom, bottom + size) to start by calling entry(transfer, arg);
 /// returns the handle that `jump` resumes.
 inline void* make_frame(void* bottom, std::size_t size, entry_fn entry, void* arg) noexcept {
-  auto top = (reinterpret_cast<std::uintptr_t>(bottom) + size - sizeof(uc_frame)) &
-             ~std::uintptr_t{63};
+  auto top =
+      (reinterpret_cast<std::uintptr_t>(bottom) + size - sizeof(uc_frame)) & ~std::uintptr_t{63};
   auto* f = new (reinterpret_cast<void*>(top)) uc_frame;
   f->entry = entry;
   f->arg = arg;
@@ -931,7 +932,7 @@ extern "C" {
 /// there. The resumed side sees `transfer` as this function's return value (or,
 /// for a fresh stack, as the first argument of its entry function).
 __attribute__((visibility("hidden"))) void* goro_detail_jump_v1(void** save_sp, void* load_sp,
-                                                                 void* transfer) noexcept;
+                                                                void* transfer) noexcept;
 /// First code run on a fresh stack: calls entry(transfer, arg); entry never returns.
 __attribute__((visibility("hidden"))) void goro_detail_trampoline_v1() noexcept;
 }
@@ -1083,7 +1084,7 @@ extern "C" {
 /// there. The resumed side sees `transfer` as this function's return value (or,
 /// for a fresh stack, as the first argument of its entry function).
 __attribute__((visibility("hidden"))) void* goro_detail_jump_v1(void** save_sp, void* load_sp,
-                                                                 void* transfer) noexcept;
+                                                                void* transfer) noexcept;
 /// First code run on a fresh stack: calls entry(transfer, arg); entry never returns.
 __attribute__((visibility("hidden"))) void goro_detail_trampoline_v1() noexcept;
 }
@@ -1215,7 +1216,7 @@ inline void* make_frame(void* bottom, std::size_t size, entry_fn entry, void* ar
   auto* frame = reinterpret_cast<std::uint64_t*>(t - 176);
   std::uint64_t fpcr;
   __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-  for (int i = 0; i < 22; ++i) frame[i] = 0;  // d8-d15, x21-x28: no meaningful value
+  for (int i = 0; i < 22; ++i) frame[i] = 0;          // d8-d15, x21-x28: no meaningful value
   frame[8] = reinterpret_cast<std::uint64_t>(entry);  // x19
   frame[9] = reinterpret_cast<std::uint64_t>(arg);    // x20
   frame[18] = 0;                                      // x29: ends frame-pointer chains
@@ -1275,8 +1276,7 @@ class context {
 
   /// A fresh execution on [bottom, bottom + size) that starts by calling
   /// entry(arg). `id` names it in a stack-overflow report (goroutine id).
-  context(void* bottom, std::size_t size, entry_fn entry, void* arg,
-          std::uint64_t id = 0) noexcept
+  context(void* bottom, std::size_t size, entry_fn entry, void* arg, std::uint64_t id = 0) noexcept
       : entry_(entry), arg_(arg) {
     running_.bottom = bottom;
     running_.size = size;
@@ -1326,7 +1326,8 @@ class context {
  private:
   // Runs on the switching thread, before the jump: `here` is still its own.
   // Inlined into the function that jumps (see sanitizer::before_switch).
-  GORO_ALWAYS_INLINE void leave_for(context& next, const thread_switch_slots& here, bool finished) noexcept {
+  GORO_ALWAYS_INLINE void leave_for(context& next, const thread_switch_slots& here,
+                                    bool finished) noexcept {
     swap_exception_state(here.exception_globals, eh_, next.eh_);
     *here.running = next.running_.bottom != nullptr ? &next.running_ : nullptr;
     sanitizer::before_switch(fiber_, next.fiber_, finished);
@@ -1339,10 +1340,10 @@ class context {
     fatal("a context's entry function returned");
   }
 
-  void* sp_ = nullptr;               ///< saved stack pointer (arch handle) while suspended
-  exception_state eh_;               ///< this execution's exception state while suspended
-  sanitizer::fiber_state fiber_;     ///< what the sanitizers know of it
-  running_stack running_;            ///< stack bounds for the overflow report
+  void* sp_ = nullptr;            ///< saved stack pointer (arch handle) while suspended
+  exception_state eh_;            ///< this execution's exception state while suspended
+  sanitizer::fiber_state fiber_;  ///< what the sanitizers know of it
+  running_stack running_;         ///< stack bounds for the overflow report
   entry_fn entry_ = nullptr;
   void* arg_ = nullptr;
 };
@@ -1409,17 +1410,17 @@ struct goroutine {
         fn_storage(storage),
         ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
 
-  stack stk;                 ///< the mapping this record lives in; moved out at exit
-  scheduler* sched;          ///< the runtime it belongs to
-  std::uint64_t id;          ///< 1, 2, ... in order of creation, process-wide
-  invoke_fn invoke;          ///< runs the user's function
-  void* fn_storage;          ///< the function object, just below this record
-  goroutine* next = nullptr; ///< link in the global run queue (owned by whoever holds it)
+  stack stk;                  ///< the mapping this record lives in; moved out at exit
+  scheduler* sched;           ///< the runtime it belongs to
+  std::uint64_t id;           ///< 1, 2, ... in order of creation, process-wide
+  invoke_fn invoke;           ///< runs the user's function
+  void* fn_storage;           ///< the function object, just below this record
+  goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
   std::atomic<g_status> status{g_status::runnable};
   g_request request = g_request::none;  ///< set just before switching to the worker
   void (*unlock)(void*) = nullptr;      ///< park: the worker calls unlock(unlock_arg)
   void* unlock_arg = nullptr;
-  context ctx;                          ///< its execution; after the fields it refers to
+  context ctx;  ///< its execution; after the fields it refers to
 
   /// First code a goroutine runs (defined in scheduler.hpp).
   static void entry(void* self) noexcept;
@@ -1508,7 +1509,6 @@ std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration
   }
   return now + duration_cast<steady_clock::duration>(d);
 }
-
 
 class parker {
  public:
@@ -1887,7 +1887,8 @@ class shared_stack_pool {
     stack_pool victims;
     {
       std::lock_guard<spin_lock> guard(lock_);
-      if (shared_.size() > hot) shared_.move_to(victims, std::min(trim_batch, shared_.size() - hot));
+      if (shared_.size() > hot)
+        shared_.move_to(victims, std::min(trim_batch, shared_.size() - hot));
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
     if (victims.empty()) return false;
@@ -1896,14 +1897,12 @@ class shared_stack_pool {
   }
 
  private:
-  void map_batch(stack (&out)[batch]) {
-    stack::map_many(stack_bytes_, batch, out);
-  }
+  void map_batch(stack (&out)[batch]) { stack::map_many(stack_bytes_, batch, out); }
 
   const std::size_t stack_bytes_;
   spin_lock lock_;
-  stack_pool shared_;                        ///< guarded by lock_
-  std::atomic<std::size_t> size_hint_{0};    ///< shared_.size() as last seen; may be stale
+  stack_pool shared_;                      ///< guarded by lock_
+  std::atomic<std::size_t> size_hint_{0};  ///< shared_.size() as last seen; may be stale
 };
 
 }  // namespace goro::detail
@@ -1942,8 +1941,8 @@ struct timer_node {
   /// Called instead of fire when the heap is destroyed with the node armed
   /// (a runtime ending with timers pending); may be null.
   void (*abandon)(timer_node*) = nullptr;
-  std::size_t index = not_armed;        ///< position in the heap; guarded by the heap lock
-  std::uint64_t seq = 0;                ///< arming order: equal deadlines fire first-armed first
+  std::size_t index = not_armed;  ///< position in the heap; guarded by the heap lock
+  std::uint64_t seq = 0;          ///< arming order: equal deadlines fire first-armed first
 };
 
 class timer_heap {
@@ -2068,7 +2067,8 @@ class timer_heap {
   spin_lock lock_;
   std::vector<timer_node*> heap_;
   std::uint64_t next_seq_ = 0;
-  std::atomic<steady_clock::rep> earliest_{steady_clock::time_point::max().time_since_epoch().count()};
+  std::atomic<steady_clock::rep> earliest_{
+      steady_clock::time_point::max().time_since_epoch().count()};
 };
 
 }  // namespace goro::detail
@@ -2107,14 +2107,14 @@ enum : std::uint32_t {
 };
 
 struct waiter {
-  goroutine* g = nullptr;          ///< the parked goroutine, or nullptr for a thread
-  parker* thread = nullptr;        ///< the blocked thread's parker, when g is nullptr
+  goroutine* g = nullptr;                       ///< the parked goroutine, or nullptr for a thread
+  parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
   std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
-  std::uint32_t case_index = 0;    ///< which case of a select this waiter stands for
-  void* value = nullptr;           ///< channels: the value to send, or where to put the one received
-  bool ok = false;                 ///< channels: a value moved (false: woken by close)
-  void* owner = nullptr;           ///< the object whose queue it is in (a channel)
-  waiter* prev = nullptr;          ///< links in that queue, guarded by its lock
+  std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
+  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
+  bool ok = false;         ///< channels: a value moved (false: woken by close)
+  void* owner = nullptr;   ///< the object whose queue it is in (a channel)
+  waiter* prev = nullptr;  ///< links in that queue, guarded by its lock
   waiter* next = nullptr;
 
   /// Claims this waiter's wait for its own case; false if something else won.
@@ -2226,24 +2226,25 @@ inline std::uint64_t next_goroutine_id() noexcept {
 /// by the worker's own thread.
 class worker {
  public:
-  worker(scheduler& s, std::size_t index) noexcept : sched(s), index(index), rng(index * 0x9E3779B97F4A7C15ull + 1) {}
+  worker(scheduler& s, std::size_t index) noexcept
+      : sched(s), index(index), rng(index * 0x9E3779B97F4A7C15ull + 1) {}
 
   scheduler& sched;
   const std::size_t index;
-  context* g0 = nullptr;               ///< the thread's own context, set once running
-  thread_switch_slots slots{};         ///< this thread's switch slots, looked up once
+  context* g0 = nullptr;                     ///< the thread's own context, set once running
+  thread_switch_slots slots{};               ///< this thread's switch slots, looked up once
   std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by thieves
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves
-  run_queue local;                     ///< owner pushes; anyone steals
-  stack_pool pool;                     ///< free stacks
-  parker sleeper;                      ///< where the idle thread sleeps
-  worker* idle_next = nullptr;         ///< idle list link; guarded by scheduler::idle_lock_
-  bool idle_listed = false;            ///< guarded by scheduler::idle_lock_
+  run_queue local;                           ///< owner pushes; anyone steals
+  stack_pool pool;                           ///< free stacks
+  parker sleeper;                            ///< where the idle thread sleeps
+  worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
+  bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
   std::uint32_t tick = 0;
   std::uint64_t rng;
-  std::vector<timer_node*> due;        ///< scratch for firing timers
+  std::vector<timer_node*> due;  ///< scratch for firing timers
   std::thread thread;
 
   void run();
@@ -2489,13 +2490,13 @@ class scheduler {
   std::atomic<std::size_t> global_size_{0};
 
   spin_lock idle_lock_;
-  worker* idle_head_ = nullptr;       ///< guarded by idle_lock_
+  worker* idle_head_ = nullptr;  ///< guarded by idle_lock_
   std::atomic<std::size_t> n_idle_{0};
   std::atomic<std::size_t> n_spinning_{0};
 
   std::atomic<std::int64_t> live_{0};
-  spin_lock done_lock_;               ///< guards done_waiters_
-  wait_queue done_waiters_;           ///< parties in wait_all()
+  spin_lock done_lock_;      ///< guards done_waiters_
+  wait_queue done_waiters_;  ///< parties in wait_all()
   std::atomic<bool> stopping_{false};
 };
 
@@ -2534,7 +2535,10 @@ inline void park(void (*unlock)(void*), void* arg) noexcept {
 template <class F>
 struct boxed_function {
   explicit boxed_function(F* f) noexcept : fn(f) {}
-  void operator()() { std::unique_ptr<F> owned(fn); (*owned)(); }
+  void operator()() {
+    std::unique_ptr<F> owned(fn);
+    (*owned)();
+  }
   F* fn;
 };
 
@@ -2800,7 +2804,8 @@ inline goroutine* worker::find_work() {
     run_due_timers();
     goroutine* g = try_local_and_global();
     if (g == nullptr) {
-      const std::size_t busy = sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
+      const std::size_t busy =
+          sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
       if (spinning || 2 * sched.n_spinning_.load(std::memory_order_relaxed) < busy) {
         if (!spinning) {
           spinning = true;
@@ -2989,13 +2994,13 @@ struct chan_core {
 
   spin_lock lock;
   const chan_ops* const ops;
-  void* const buffer;       ///< cap slots of T, or nullptr when unbuffered
+  void* const buffer;  ///< cap slots of T, or nullptr when unbuffered
   const std::size_t cap;
-  std::size_t head = 0;     ///< guarded by lock
-  std::size_t count = 0;    ///< guarded by lock
-  bool closed = false;      ///< guarded by lock
-  wait_queue recvq;         ///< guarded by lock; waiter::value is a std::optional<T>*
-  wait_queue sendq;         ///< guarded by lock; waiter::value is a T* to move from
+  std::size_t head = 0;   ///< guarded by lock
+  std::size_t count = 0;  ///< guarded by lock
+  bool closed = false;    ///< guarded by lock
+  wait_queue recvq;       ///< guarded by lock; waiter::value is a std::optional<T>*
+  wait_queue sendq;       ///< guarded by lock; waiter::value is a T* to move from
 
   static void unlock_fn(void* self) noexcept { static_cast<chan_core*>(self)->lock.unlock(); }
 };
@@ -4070,7 +4075,7 @@ class select_set {
   template <class T, class V, class F = detail::no_handler>
   std::size_t add_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
     auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(T(std::forward<V>(v)),
-                                                                std::forward<F>(handler));
+                                                               std::forward<F>(handler));
     sc->chan = c.core();
     sc->keep_alive = c.state_;
     return add(std::move(sc));
@@ -4085,7 +4090,8 @@ class select_set {
   template <class T, class V>
   void rearm_send(std::size_t index, V&& v) {
     auto* sc = dynamic_cast<send_value_entry<T>*>(entries_.at(index).get());
-    if (sc == nullptr) throw std::invalid_argument("goro::select_set: not a send case of that type");
+    if (sc == nullptr)
+      throw std::invalid_argument("goro::select_set: not a send case of that type");
     sc->value.emplace(std::forward<V>(v));
     sc->enabled = true;
   }
@@ -4200,7 +4206,6 @@ class select_set {
 
 #include <atomic>
 #include <climits>
-#include <cstdint>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -4366,9 +4371,9 @@ class wait_group {
       after = counter(s) + delta;
       if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
       if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
-    } while (!state_.compare_exchange_weak(
-        s, (static_cast<std::uint64_t>(after) << 32) | waiters(s), std::memory_order_acq_rel,
-        std::memory_order_relaxed));
+    } while (!state_.compare_exchange_weak(s,
+                                           (static_cast<std::uint64_t>(after) << 32) | waiters(s),
+                                           std::memory_order_acq_rel, std::memory_order_relaxed));
     // With nobody waiting, that CAS was the last touch of *this: a wait() may
     // now return and the owner destroy us. With waiters queued, none can
     // return before we wake it, after our last touch (the unlock).
@@ -4401,7 +4406,9 @@ class wait_group {
   std::int64_t count() const noexcept { return counter(state_.load(std::memory_order_acquire)); }
 
  private:
-  static std::int64_t counter(std::uint64_t s) noexcept { return static_cast<std::int64_t>(s >> 32); }
+  static std::int64_t counter(std::uint64_t s) noexcept {
+    return static_cast<std::int64_t>(s >> 32);
+  }
   static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
 
   void release_all() {

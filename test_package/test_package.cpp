@@ -12,7 +12,7 @@ int main() {
   });
   int sum = 0;
   while (std::optional<int> v = c.recv()) sum += *v;
-  std::printf("goro %d.%d.%d: sum %d\n", GORO_VERSION_MAJOR, GORO_VERSION_MINOR,
-              GORO_VERSION_PATCH, sum);
+  std::printf("goro %d.%d.%d: sum %d\n", GORO_VERSION_MAJOR, GORO_VERSION_MINOR, GORO_VERSION_PATCH,
+              sum);
   return sum == 55 ? 0 : 1;
 }

@@ -58,7 +58,6 @@
 #endif
 #endif
 
-
 // GORO_TLS_ACCESSOR marks a function that returns (the address of) a
 // thread-local and must be called afresh after every switch, because the
 // caller may have moved to another thread. `noinline` alone is not enough:
@@ -89,10 +88,10 @@ namespace goro::detail {
 /// GORO_ASSERT(cond) checks an internal invariant in debug builds (when NDEBUG is
 /// not defined, or when GORO_DEBUG is); release builds pay nothing for it.
 #if !defined(NDEBUG) || defined(GORO_DEBUG)
-#define GORO_ASSERT(cond)                                                              \
-  ((cond) ? (void)0                                                                    \
-          : ::goro::detail::fatal("assertion failed: " #cond " at " __FILE__ ":" \
-                                  GORO_STRINGIFY(__LINE__)))
+#define GORO_ASSERT(cond)                                                    \
+  ((cond) ? (void)0                                                          \
+          : ::goro::detail::fatal("assertion failed: " #cond " at " __FILE__ \
+                                  ":" GORO_STRINGIFY(__LINE__)))
 #else
 #define GORO_ASSERT(cond) ((void)0)
 #endif

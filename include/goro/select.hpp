@@ -211,7 +211,7 @@ class select_set {
   template <class T, class V, class F = detail::no_handler>
   std::size_t add_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
     auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(T(std::forward<V>(v)),
-                                                                std::forward<F>(handler));
+                                                               std::forward<F>(handler));
     sc->chan = c.core();
     sc->keep_alive = c.state_;
     return add(std::move(sc));
@@ -226,7 +226,8 @@ class select_set {
   template <class T, class V>
   void rearm_send(std::size_t index, V&& v) {
     auto* sc = dynamic_cast<send_value_entry<T>*>(entries_.at(index).get());
-    if (sc == nullptr) throw std::invalid_argument("goro::select_set: not a send case of that type");
+    if (sc == nullptr)
+      throw std::invalid_argument("goro::select_set: not a send case of that type");
     sc->value.emplace(std::forward<V>(v));
     sc->enabled = true;
   }

@@ -13,7 +13,6 @@
 
 #include <atomic>
 #include <climits>
-#include <cstdint>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -179,9 +178,9 @@ class wait_group {
       after = counter(s) + delta;
       if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
       if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
-    } while (!state_.compare_exchange_weak(
-        s, (static_cast<std::uint64_t>(after) << 32) | waiters(s), std::memory_order_acq_rel,
-        std::memory_order_relaxed));
+    } while (!state_.compare_exchange_weak(s,
+                                           (static_cast<std::uint64_t>(after) << 32) | waiters(s),
+                                           std::memory_order_acq_rel, std::memory_order_relaxed));
     // With nobody waiting, that CAS was the last touch of *this: a wait() may
     // now return and the owner destroy us. With waiters queued, none can
     // return before we wake it, after our last touch (the unlock).
@@ -214,7 +213,9 @@ class wait_group {
   std::int64_t count() const noexcept { return counter(state_.load(std::memory_order_acquire)); }
 
  private:
-  static std::int64_t counter(std::uint64_t s) noexcept { return static_cast<std::int64_t>(s >> 32); }
+  static std::int64_t counter(std::uint64_t s) noexcept {
+    return static_cast<std::int64_t>(s >> 32);
+  }
   static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
 
   void release_all() {

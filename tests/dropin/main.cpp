@@ -51,13 +51,19 @@ int main() {
   while (ones_open || twos_open) {
     goro::chan<int>& a = ones_open ? ones : nil;
     goro::chan<int>& b = twos_open ? twos : nil;
-    goro::select(
-        goro::case_recv(a, [&](std::optional<int> v) {
-          if (v) from_ones += *v; else ones_open = false;
-        }),
-        goro::case_recv(b, [&](std::optional<int> v) {
-          if (v) from_twos += *v; else twos_open = false;
-        }));
+    goro::select(goro::case_recv(a,
+                                 [&](std::optional<int> v) {
+                                   if (v)
+                                     from_ones += *v;
+                                   else
+                                     ones_open = false;
+                                 }),
+                 goro::case_recv(b, [&](std::optional<int> v) {
+                   if (v)
+                     from_twos += *v;
+                   else
+                     twos_open = false;
+                 }));
   }
   ok &= check(from_ones == 50 && from_twos == 100, "select fan-in");
 

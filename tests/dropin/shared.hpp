@@ -11,6 +11,6 @@ goro::chan<int> lib_countdown(int n);  // a channel fed n, n-1, ..., 1 by a goro
 
 // shared_tu.cpp, a second translation unit of the executable.
 void tu_produce(goro::chan<int> out, int n, int value);  // sends value n times, then closes
-long tu_drain(goro::chan<int> in);                        // sums everything received until closed
+long tu_drain(goro::chan<int> in);                       // sums everything received until closed
 
 #endif

@@ -35,13 +35,19 @@ int main() {
   while (threes_open || down_open) {
     goro::chan<int>& a = threes_open ? threes : nil;
     goro::chan<int>& b = down_open ? down : nil;
-    goro::select(
-        goro::case_recv(a, [&](std::optional<int> v) {
-          if (v) total += *v; else threes_open = false;
-        }),
-        goro::case_recv(b, [&](std::optional<int> v) {
-          if (v) total += *v; else down_open = false;
-        }));
+    goro::select(goro::case_recv(a,
+                                 [&](std::optional<int> v) {
+                                   if (v)
+                                     total += *v;
+                                   else
+                                     threes_open = false;
+                                 }),
+                 goro::case_recv(b, [&](std::optional<int> v) {
+                   if (v)
+                     total += *v;
+                   else
+                     down_open = false;
+                 }));
   }
   if (total != 90 + 55) {
     std::printf("dropin-shared FAILED: select total %ld\n", total);

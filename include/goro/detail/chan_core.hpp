@@ -67,13 +67,13 @@ struct chan_core {
 
   spin_lock lock;
   const chan_ops* const ops;
-  void* const buffer;       ///< cap slots of T, or nullptr when unbuffered
+  void* const buffer;  ///< cap slots of T, or nullptr when unbuffered
   const std::size_t cap;
-  std::size_t head = 0;     ///< guarded by lock
-  std::size_t count = 0;    ///< guarded by lock
-  bool closed = false;      ///< guarded by lock
-  wait_queue recvq;         ///< guarded by lock; waiter::value is a std::optional<T>*
-  wait_queue sendq;         ///< guarded by lock; waiter::value is a T* to move from
+  std::size_t head = 0;   ///< guarded by lock
+  std::size_t count = 0;  ///< guarded by lock
+  bool closed = false;    ///< guarded by lock
+  wait_queue recvq;       ///< guarded by lock; waiter::value is a std::optional<T>*
+  wait_queue sendq;       ///< guarded by lock; waiter::value is a T* to move from
 
   static void unlock_fn(void* self) noexcept { static_cast<chan_core*>(self)->lock.unlock(); }
 };

@@ -65,8 +65,7 @@ class context {
 
   /// A fresh execution on [bottom, bottom + size) that starts by calling
   /// entry(arg). `id` names it in a stack-overflow report (goroutine id).
-  context(void* bottom, std::size_t size, entry_fn entry, void* arg,
-          std::uint64_t id = 0) noexcept
+  context(void* bottom, std::size_t size, entry_fn entry, void* arg, std::uint64_t id = 0) noexcept
       : entry_(entry), arg_(arg) {
     running_.bottom = bottom;
     running_.size = size;
@@ -116,7 +115,8 @@ class context {
  private:
   // Runs on the switching thread, before the jump: `here` is still its own.
   // Inlined into the function that jumps (see sanitizer::before_switch).
-  GORO_ALWAYS_INLINE void leave_for(context& next, const thread_switch_slots& here, bool finished) noexcept {
+  GORO_ALWAYS_INLINE void leave_for(context& next, const thread_switch_slots& here,
+                                    bool finished) noexcept {
     swap_exception_state(here.exception_globals, eh_, next.eh_);
     *here.running = next.running_.bottom != nullptr ? &next.running_ : nullptr;
     sanitizer::before_switch(fiber_, next.fiber_, finished);
@@ -129,10 +129,10 @@ class context {
     fatal("a context's entry function returned");
   }
 
-  void* sp_ = nullptr;               ///< saved stack pointer (arch handle) while suspended
-  exception_state eh_;               ///< this execution's exception state while suspended
-  sanitizer::fiber_state fiber_;     ///< what the sanitizers know of it
-  running_stack running_;            ///< stack bounds for the overflow report
+  void* sp_ = nullptr;            ///< saved stack pointer (arch handle) while suspended
+  exception_state eh_;            ///< this execution's exception state while suspended
+  sanitizer::fiber_state fiber_;  ///< what the sanitizers know of it
+  running_stack running_;         ///< stack bounds for the overflow report
   entry_fn entry_ = nullptr;
   void* arg_ = nullptr;
 };

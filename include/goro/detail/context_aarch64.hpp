@@ -49,7 +49,7 @@ extern "C" {
 /// there. The resumed side sees `transfer` as this function's return value (or,
 /// for a fresh stack, as the first argument of its entry function).
 __attribute__((visibility("hidden"))) void* goro_detail_jump_v1(void** save_sp, void* load_sp,
-                                                                 void* transfer) noexcept;
+                                                                void* transfer) noexcept;
 /// First code run on a fresh stack: calls entry(transfer, arg); entry never returns.
 __attribute__((visibility("hidden"))) void goro_detail_trampoline_v1() noexcept;
 }
@@ -181,7 +181,7 @@ inline void* make_frame(void* bottom, std::size_t size, entry_fn entry, void* ar
   auto* frame = reinterpret_cast<std::uint64_t*>(t - 176);
   std::uint64_t fpcr;
   __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-  for (int i = 0; i < 22; ++i) frame[i] = 0;  // d8-d15, x21-x28: no meaningful value
+  for (int i = 0; i < 22; ++i) frame[i] = 0;          // d8-d15, x21-x28: no meaningful value
   frame[8] = reinterpret_cast<std::uint64_t>(entry);  // x19
   frame[9] = reinterpret_cast<std::uint64_t>(arg);    // x20
   frame[18] = 0;                                      // x29: ends frame-pointer chains

@@ -43,8 +43,8 @@ inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
 /// Prepares [bottom, bottom + size) to start by calling entry(transfer, arg);
 /// returns the handle that `jump` resumes.
 inline void* make_frame(void* bottom, std::size_t size, entry_fn entry, void* arg) noexcept {
-  auto top = (reinterpret_cast<std::uintptr_t>(bottom) + size - sizeof(uc_frame)) &
-             ~std::uintptr_t{63};
+  auto top =
+      (reinterpret_cast<std::uintptr_t>(bottom) + size - sizeof(uc_frame)) & ~std::uintptr_t{63};
   auto* f = new (reinterpret_cast<void*>(top)) uc_frame;
   f->entry = entry;
   f->arg = arg;

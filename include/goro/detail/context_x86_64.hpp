@@ -37,7 +37,7 @@ extern "C" {
 /// there. The resumed side sees `transfer` as this function's return value (or,
 /// for a fresh stack, as the first argument of its entry function).
 __attribute__((visibility("hidden"))) void* goro_detail_jump_v1(void** save_sp, void* load_sp,
-                                                                 void* transfer) noexcept;
+                                                                void* transfer) noexcept;
 /// First code run on a fresh stack: calls entry(transfer, arg); entry never returns.
 __attribute__((visibility("hidden"))) void goro_detail_trampoline_v1() noexcept;
 }

@@ -13,8 +13,8 @@
 
 #include "../config.hpp"
 
-#include <cstring>
 #include <cxxabi.h>
+#include <cstring>
 
 namespace goro::detail {
 
@@ -44,7 +44,8 @@ inline constexpr std::size_t exception_state_bytes = 2 * sizeof(void*);
 /// Saves the thread's state (at `g`, from thread_exception_globals() on the
 /// calling thread) into `out` and installs `in` in its place. Called on the
 /// switching thread, just before it leaves `out`'s context for `in`'s.
-inline void swap_exception_state(void* g, exception_state& out, const exception_state& in) noexcept {
+inline void swap_exception_state(void* g, exception_state& out,
+                                 const exception_state& in) noexcept {
   std::memcpy(out.words, g, exception_state_bytes);
   std::memcpy(g, in.words, exception_state_bytes);
 }

@@ -59,17 +59,17 @@ struct goroutine {
         fn_storage(storage),
         ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
 
-  stack stk;                 ///< the mapping this record lives in; moved out at exit
-  scheduler* sched;          ///< the runtime it belongs to
-  std::uint64_t id;          ///< 1, 2, ... in order of creation, process-wide
-  invoke_fn invoke;          ///< runs the user's function
-  void* fn_storage;          ///< the function object, just below this record
-  goroutine* next = nullptr; ///< link in the global run queue (owned by whoever holds it)
+  stack stk;                  ///< the mapping this record lives in; moved out at exit
+  scheduler* sched;           ///< the runtime it belongs to
+  std::uint64_t id;           ///< 1, 2, ... in order of creation, process-wide
+  invoke_fn invoke;           ///< runs the user's function
+  void* fn_storage;           ///< the function object, just below this record
+  goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
   std::atomic<g_status> status{g_status::runnable};
   g_request request = g_request::none;  ///< set just before switching to the worker
   void (*unlock)(void*) = nullptr;      ///< park: the worker calls unlock(unlock_arg)
   void* unlock_arg = nullptr;
-  context ctx;                          ///< its execution; after the fields it refers to
+  context ctx;  ///< its execution; after the fields it refers to
 
   /// First code a goroutine runs (defined in scheduler.hpp).
   static void entry(void* self) noexcept;

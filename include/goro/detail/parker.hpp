@@ -57,7 +57,6 @@ std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration
   return now + duration_cast<steady_clock::duration>(d);
 }
 
-
 class parker {
  public:
   /// Sleeps until a token is there, and takes it.

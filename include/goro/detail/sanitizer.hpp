@@ -77,10 +77,11 @@ inline void destroy(fiber_state& f) noexcept {
 /// instrumented function exit to the *new* fiber, so a return between here and
 /// the jump would pop the other fiber's shadow stack (it underflows and TSan
 /// crashes). Hence always inline, at every optimisation level.
-GORO_ALWAYS_INLINE void before_switch(fiber_state& from, fiber_state& to, bool from_finished) noexcept {
+GORO_ALWAYS_INLINE void before_switch(fiber_state& from, fiber_state& to,
+                                      bool from_finished) noexcept {
 #if defined(GORO_ASAN)
-  __sanitizer_start_switch_fiber(from_finished ? nullptr : &from.asan_fake_stack,
-                                 to.stack_bottom, to.stack_size);
+  __sanitizer_start_switch_fiber(from_finished ? nullptr : &from.asan_fake_stack, to.stack_bottom,
+                                 to.stack_size);
 #endif
 #if defined(GORO_TSAN)
   // Flag 0: the switch synchronises, as a real hand-over between executions does.

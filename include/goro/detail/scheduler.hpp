@@ -87,24 +87,25 @@ inline std::uint64_t next_goroutine_id() noexcept {
 /// by the worker's own thread.
 class worker {
  public:
-  worker(scheduler& s, std::size_t index) noexcept : sched(s), index(index), rng(index * 0x9E3779B97F4A7C15ull + 1) {}
+  worker(scheduler& s, std::size_t index) noexcept
+      : sched(s), index(index), rng(index * 0x9E3779B97F4A7C15ull + 1) {}
 
   scheduler& sched;
   const std::size_t index;
-  context* g0 = nullptr;               ///< the thread's own context, set once running
-  thread_switch_slots slots{};         ///< this thread's switch slots, looked up once
+  context* g0 = nullptr;                     ///< the thread's own context, set once running
+  thread_switch_slots slots{};               ///< this thread's switch slots, looked up once
   std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by thieves
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves
-  run_queue local;                     ///< owner pushes; anyone steals
-  stack_pool pool;                     ///< free stacks
-  parker sleeper;                      ///< where the idle thread sleeps
-  worker* idle_next = nullptr;         ///< idle list link; guarded by scheduler::idle_lock_
-  bool idle_listed = false;            ///< guarded by scheduler::idle_lock_
+  run_queue local;                           ///< owner pushes; anyone steals
+  stack_pool pool;                           ///< free stacks
+  parker sleeper;                            ///< where the idle thread sleeps
+  worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
+  bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
   std::uint32_t tick = 0;
   std::uint64_t rng;
-  std::vector<timer_node*> due;        ///< scratch for firing timers
+  std::vector<timer_node*> due;  ///< scratch for firing timers
   std::thread thread;
 
   void run();
@@ -350,13 +351,13 @@ class scheduler {
   std::atomic<std::size_t> global_size_{0};
 
   spin_lock idle_lock_;
-  worker* idle_head_ = nullptr;       ///< guarded by idle_lock_
+  worker* idle_head_ = nullptr;  ///< guarded by idle_lock_
   std::atomic<std::size_t> n_idle_{0};
   std::atomic<std::size_t> n_spinning_{0};
 
   std::atomic<std::int64_t> live_{0};
-  spin_lock done_lock_;               ///< guards done_waiters_
-  wait_queue done_waiters_;           ///< parties in wait_all()
+  spin_lock done_lock_;      ///< guards done_waiters_
+  wait_queue done_waiters_;  ///< parties in wait_all()
   std::atomic<bool> stopping_{false};
 };
 
@@ -395,7 +396,10 @@ inline void park(void (*unlock)(void*), void* arg) noexcept {
 template <class F>
 struct boxed_function {
   explicit boxed_function(F* f) noexcept : fn(f) {}
-  void operator()() { std::unique_ptr<F> owned(fn); (*owned)(); }
+  void operator()() {
+    std::unique_ptr<F> owned(fn);
+    (*owned)();
+  }
   F* fn;
 };
 
@@ -661,7 +665,8 @@ inline goroutine* worker::find_work() {
     run_due_timers();
     goroutine* g = try_local_and_global();
     if (g == nullptr) {
-      const std::size_t busy = sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
+      const std::size_t busy =
+          sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
       if (spinning || 2 * sched.n_spinning_.load(std::memory_order_relaxed) < busy) {
         if (!spinning) {
           spinning = true;

@@ -114,7 +114,8 @@ class shared_stack_pool {
     stack_pool victims;
     {
       std::lock_guard<spin_lock> guard(lock_);
-      if (shared_.size() > hot) shared_.move_to(victims, std::min(trim_batch, shared_.size() - hot));
+      if (shared_.size() > hot)
+        shared_.move_to(victims, std::min(trim_batch, shared_.size() - hot));
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
     if (victims.empty()) return false;
@@ -123,14 +124,12 @@ class shared_stack_pool {
   }
 
  private:
-  void map_batch(stack (&out)[batch]) {
-    stack::map_many(stack_bytes_, batch, out);
-  }
+  void map_batch(stack (&out)[batch]) { stack::map_many(stack_bytes_, batch, out); }
 
   const std::size_t stack_bytes_;
   spin_lock lock_;
-  stack_pool shared_;                        ///< guarded by lock_
-  std::atomic<std::size_t> size_hint_{0};    ///< shared_.size() as last seen; may be stale
+  stack_pool shared_;                      ///< guarded by lock_
+  std::atomic<std::size_t> size_hint_{0};  ///< shared_.size() as last seen; may be stale
 };
 
 }  // namespace goro::detail

@@ -33,8 +33,8 @@ struct timer_node {
   /// Called instead of fire when the heap is destroyed with the node armed
   /// (a runtime ending with timers pending); may be null.
   void (*abandon)(timer_node*) = nullptr;
-  std::size_t index = not_armed;        ///< position in the heap; guarded by the heap lock
-  std::uint64_t seq = 0;                ///< arming order: equal deadlines fire first-armed first
+  std::size_t index = not_armed;  ///< position in the heap; guarded by the heap lock
+  std::uint64_t seq = 0;          ///< arming order: equal deadlines fire first-armed first
 };
 
 class timer_heap {
@@ -159,7 +159,8 @@ class timer_heap {
   spin_lock lock_;
   std::vector<timer_node*> heap_;
   std::uint64_t next_seq_ = 0;
-  std::atomic<steady_clock::rep> earliest_{steady_clock::time_point::max().time_since_epoch().count()};
+  std::atomic<steady_clock::rep> earliest_{
+      steady_clock::time_point::max().time_since_epoch().count()};
 };
 
 }  // namespace goro::detail

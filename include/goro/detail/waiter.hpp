@@ -32,14 +32,14 @@ enum : std::uint32_t {
 };
 
 struct waiter {
-  goroutine* g = nullptr;          ///< the parked goroutine, or nullptr for a thread
-  parker* thread = nullptr;        ///< the blocked thread's parker, when g is nullptr
+  goroutine* g = nullptr;                       ///< the parked goroutine, or nullptr for a thread
+  parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
   std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
-  std::uint32_t case_index = 0;    ///< which case of a select this waiter stands for
-  void* value = nullptr;           ///< channels: the value to send, or where to put the one received
-  bool ok = false;                 ///< channels: a value moved (false: woken by close)
-  void* owner = nullptr;           ///< the object whose queue it is in (a channel)
-  waiter* prev = nullptr;          ///< links in that queue, guarded by its lock
+  std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
+  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
+  bool ok = false;         ///< channels: a value moved (false: woken by close)
+  void* owner = nullptr;   ///< the object whose queue it is in (a channel)
+  waiter* prev = nullptr;  ///< links in that queue, guarded by its lock
   waiter* next = nullptr;
 
   /// Claims this waiter's wait for its own case; false if something else won.
