@@ -2599,6 +2599,16 @@ inline void scheduler::ready(goroutine* g) {
   wake_if_needed();
 }
 
+/// Wakes the party behind a waiter that the caller has claimed. Call with no
+/// lock held that the woken party might need.
+inline void wake(waiter& w) {
+  if (w.g != nullptr) {
+    w.g->sched->ready(w.g);
+  } else {
+    w.thread->unpark();
+  }
+}
+
 inline void scheduler::goroutine_exited() {
   if (live_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   wait_queue woken;
@@ -2606,13 +2616,7 @@ inline void scheduler::goroutine_exited() {
     std::lock_guard<spin_lock> guard(done_lock_);
     while (waiter* w = done_waiters_.claim_first()) woken.push_back(w);
   }
-  while (waiter* w = woken.pop_front()) {
-    if (w->g != nullptr) {
-      w->g->sched->ready(w->g);
-    } else {
-      w->thread->unpark();
-    }
-  }
+  while (waiter* w = woken.pop_front()) wake(*w);
 }
 
 inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {
@@ -2852,16 +2856,6 @@ struct waiting_party {
   std::uint32_t outcome() const noexcept { return claim.load(std::memory_order_acquire); }
 };
 
-/// Wakes the party behind a waiter that the caller has claimed. Call with no
-/// lock held that the woken party might need.
-inline void wake(waiter& w) {
-  if (w.g != nullptr) {
-    w.g->sched->ready(w.g);
-  } else {
-    w.thread->unpark();
-  }
-}
-
 /// Waits until something claims the caller's wait and wakes it.
 /// Precondition: the caller queued `w` under a lock that unlock(arg) releases.
 inline void block(waiter& w, void (*unlock)(void*), void* arg) {
@@ -2935,6 +2929,29 @@ inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)
     while (!t.fired.load(std::memory_order_acquire)) cpu_relax();
   }
   return outcome;
+}
+
+/// Waits with nothing that can end the wait but the deadline: a sleep, or an
+/// operation on a nil channel. A goroutine parks on the timer heap; a thread
+/// sleeps on its parker.
+inline void wait_until(steady_clock::time_point deadline) {
+  waiting_party party;
+  waiter w;
+  party.init(w);
+  spin_lock nothing;  // no queue to guard: block_until's protocol wants a lock
+  nothing.lock();
+  block_until(party, w, &spin_lock::unlock_fn, &nothing, deadline);
+}
+
+/// Waits forever (Go's `select {}`, a receive on a nil channel).
+[[noreturn]] inline void wait_forever() {
+  waiting_party party;
+  waiter w;
+  party.init(w);
+  spin_lock nothing;
+  nothing.lock();
+  block(w, &spin_lock::unlock_fn, &nothing);  // nobody will claim it
+  fatal("a wait that nothing can end has ended");
 }
 
 inline void scheduler::wait_all() {
@@ -3061,16 +3078,8 @@ enum class wait_mode { poll, until, forever };
 inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point deadline,
                                        op_status if_poll) {
   if (mode == wait_mode::poll) return if_poll;
-  waiting_party party;
-  waiter w;
-  party.init(w);
-  spin_lock nothing;
-  nothing.lock();
-  if (mode == wait_mode::forever) {
-    block(w, &spin_lock::unlock_fn, &nothing);  // nobody will claim it
-    fatal("a wait on a nil channel ended");
-  }
-  block_until(party, w, &spin_lock::unlock_fn, &nothing, deadline);
+  if (mode == wait_mode::forever) wait_forever();
+  wait_until(deadline);
   return op_status::timeout;
 }
 
@@ -3103,13 +3112,15 @@ inline op_status wait_on_locked(chan_core& c, wait_queue& q, void* value, wait_m
 }
 
 /// Sends *value on c (nullptr: a nil channel), moving from it only if the
-/// send happens. Throws closed_channel if c is or gets closed.
+/// send happens. A closed channel: poll mode returns op_status::closed, the
+/// waiting modes throw closed_channel (Go panics).
 inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
                            steady_clock::time_point deadline = {}) {
   if (c == nullptr) return wait_forever_or_until(mode, deadline, op_status::full);
   c->lock.lock();
   if (c->closed) {
     c->lock.unlock();
+    if (mode == wait_mode::poll) return op_status::closed;
     throw closed_channel("goro: send on closed channel");
   }
   waiter* to_wake = nullptr;
@@ -3296,13 +3307,7 @@ class chan_handle {
     T copy(v);
     return try_send(std::move(copy));
   }
-  op_status try_send(T&& v) const {
-    try {
-      return chan_send(core(), &v, wait_mode::poll);
-    } catch (const closed_channel&) {
-      return op_status::closed;
-    }
-  }
+  op_status try_send(T&& v) const { return chan_send(core(), &v, wait_mode::poll); }
 
   /// send, giving up after d: returns ok or timeout (v is then not taken);
   /// throws closed_channel like send.
@@ -3672,30 +3677,7 @@ using clock = std::chrono::steady_clock;
 /// meanwhile); on a plain thread, sleeps the thread.
 template <class Clock, class Duration>
 void sleep_until(const std::chrono::time_point<Clock, Duration>& deadline) {
-  detail::goroutine* g = detail::current_goroutine();
-  if (g == nullptr) {
-    std::this_thread::sleep_until(deadline);
-    return;
-  }
-  const clock::time_point when = detail::to_steady(deadline);
-  struct sleeper {
-    detail::timer_node node;
-    detail::goroutine* g;
-    static void fire(detail::timer_node* n) {
-      auto* self = static_cast<sleeper*>(n->arg);
-      self->g->sched->ready(self->g);  // last touch: self lives on g's stack
-    }
-    static void arm(void* p) {  // on the worker, after g is off its stack
-      auto* self = static_cast<sleeper*>(p);
-      detail::scheduler* s = self->g->sched;
-      s->timer_added(s->timers().add(&self->node));
-    }
-  } s{};
-  s.node.when = when;
-  s.node.fire = &sleeper::fire;
-  s.node.arg = &s;
-  s.g = g;
-  detail::park(&sleeper::arm, &s);
+  detail::wait_until(detail::to_steady(deadline));
 }
 
 /// sleep_until(now + d); a duration too large to add saturates. A zero or
@@ -3816,7 +3798,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 
   if (nlocks == 0) {
     if (has_default) return n;
-    wait_forever_or_until(wait_mode::forever, {}, op_status::empty);
+    wait_forever();
   }
 
   // 3. the first ready case in poll order

@@ -132,13 +132,7 @@ class chan_handle {
     T copy(v);
     return try_send(std::move(copy));
   }
-  op_status try_send(T&& v) const {
-    try {
-      return chan_send(core(), &v, wait_mode::poll);
-    } catch (const closed_channel&) {
-      return op_status::closed;
-    }
-  }
+  op_status try_send(T&& v) const { return chan_send(core(), &v, wait_mode::poll); }
 
   /// send, giving up after d: returns ok or timeout (v is then not taken);
   /// throws closed_channel like send.

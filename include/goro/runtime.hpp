@@ -173,30 +173,7 @@ using clock = std::chrono::steady_clock;
 /// meanwhile); on a plain thread, sleeps the thread.
 template <class Clock, class Duration>
 void sleep_until(const std::chrono::time_point<Clock, Duration>& deadline) {
-  detail::goroutine* g = detail::current_goroutine();
-  if (g == nullptr) {
-    std::this_thread::sleep_until(deadline);
-    return;
-  }
-  const clock::time_point when = detail::to_steady(deadline);
-  struct sleeper {
-    detail::timer_node node;
-    detail::goroutine* g;
-    static void fire(detail::timer_node* n) {
-      auto* self = static_cast<sleeper*>(n->arg);
-      self->g->sched->ready(self->g);  // last touch: self lives on g's stack
-    }
-    static void arm(void* p) {  // on the worker, after g is off its stack
-      auto* self = static_cast<sleeper*>(p);
-      detail::scheduler* s = self->g->sched;
-      s->timer_added(s->timers().add(&self->node));
-    }
-  } s{};
-  s.node.when = when;
-  s.node.fire = &sleeper::fire;
-  s.node.arg = &s;
-  s.g = g;
-  detail::park(&sleeper::arm, &s);
+  detail::wait_until(detail::to_steady(deadline));
 }
 
 /// sleep_until(now + d); a duration too large to add saturates. A zero or

@@ -134,16 +134,8 @@ enum class wait_mode { poll, until, forever };
 inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point deadline,
                                        op_status if_poll) {
   if (mode == wait_mode::poll) return if_poll;
-  waiting_party party;
-  waiter w;
-  party.init(w);
-  spin_lock nothing;
-  nothing.lock();
-  if (mode == wait_mode::forever) {
-    block(w, &spin_lock::unlock_fn, &nothing);  // nobody will claim it
-    fatal("a wait on a nil channel ended");
-  }
-  block_until(party, w, &spin_lock::unlock_fn, &nothing, deadline);
+  if (mode == wait_mode::forever) wait_forever();
+  wait_until(deadline);
   return op_status::timeout;
 }
 
@@ -176,13 +168,15 @@ inline op_status wait_on_locked(chan_core& c, wait_queue& q, void* value, wait_m
 }
 
 /// Sends *value on c (nullptr: a nil channel), moving from it only if the
-/// send happens. Throws closed_channel if c is or gets closed.
+/// send happens. A closed channel: poll mode returns op_status::closed, the
+/// waiting modes throw closed_channel (Go panics).
 inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
                            steady_clock::time_point deadline = {}) {
   if (c == nullptr) return wait_forever_or_until(mode, deadline, op_status::full);
   c->lock.lock();
   if (c->closed) {
     c->lock.unlock();
+    if (mode == wait_mode::poll) return op_status::closed;
     throw closed_channel("goro: send on closed channel");
   }
   waiter* to_wake = nullptr;

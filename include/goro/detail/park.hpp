@@ -39,16 +39,6 @@ struct waiting_party {
   std::uint32_t outcome() const noexcept { return claim.load(std::memory_order_acquire); }
 };
 
-/// Wakes the party behind a waiter that the caller has claimed. Call with no
-/// lock held that the woken party might need.
-inline void wake(waiter& w) {
-  if (w.g != nullptr) {
-    w.g->sched->ready(w.g);
-  } else {
-    w.thread->unpark();
-  }
-}
-
 /// Waits until something claims the caller's wait and wakes it.
 /// Precondition: the caller queued `w` under a lock that unlock(arg) releases.
 inline void block(waiter& w, void (*unlock)(void*), void* arg) {
@@ -122,6 +112,29 @@ inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)
     while (!t.fired.load(std::memory_order_acquire)) cpu_relax();
   }
   return outcome;
+}
+
+/// Waits with nothing that can end the wait but the deadline: a sleep, or an
+/// operation on a nil channel. A goroutine parks on the timer heap; a thread
+/// sleeps on its parker.
+inline void wait_until(steady_clock::time_point deadline) {
+  waiting_party party;
+  waiter w;
+  party.init(w);
+  spin_lock nothing;  // no queue to guard: block_until's protocol wants a lock
+  nothing.lock();
+  block_until(party, w, &spin_lock::unlock_fn, &nothing, deadline);
+}
+
+/// Waits forever (Go's `select {}`, a receive on a nil channel).
+[[noreturn]] inline void wait_forever() {
+  waiting_party party;
+  waiter w;
+  party.init(w);
+  spin_lock nothing;
+  nothing.lock();
+  block(w, &spin_lock::unlock_fn, &nothing);  // nobody will claim it
+  fatal("a wait that nothing can end has ended");
 }
 
 inline void scheduler::wait_all() {

@@ -460,6 +460,16 @@ inline void scheduler::ready(goroutine* g) {
   wake_if_needed();
 }
 
+/// Wakes the party behind a waiter that the caller has claimed. Call with no
+/// lock held that the woken party might need.
+inline void wake(waiter& w) {
+  if (w.g != nullptr) {
+    w.g->sched->ready(w.g);
+  } else {
+    w.thread->unpark();
+  }
+}
+
 inline void scheduler::goroutine_exited() {
   if (live_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   wait_queue woken;
@@ -467,13 +477,7 @@ inline void scheduler::goroutine_exited() {
     std::lock_guard<spin_lock> guard(done_lock_);
     while (waiter* w = done_waiters_.claim_first()) woken.push_back(w);
   }
-  while (waiter* w = woken.pop_front()) {
-    if (w->g != nullptr) {
-      w->g->sched->ready(w->g);
-    } else {
-      w->thread->unpark();
-    }
-  }
+  while (waiter* w = woken.pop_front()) wake(*w);
 }
 
 inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {

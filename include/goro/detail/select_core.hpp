@@ -92,7 +92,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 
   if (nlocks == 0) {
     if (has_default) return n;
-    wait_forever_or_until(wait_mode::forever, {}, op_status::empty);
+    wait_forever();
   }
 
   // 3. the first ready case in poll order
