@@ -2901,8 +2901,14 @@ struct timeout_timer {
   }
 };
 
+/// The unlock function of a wait that queued its waiter nowhere.
+inline void no_lock(void*) noexcept {}
+
 /// Like block(), but gives up at `deadline`: the wait is then claimed as
 /// claim_timeout (unless something else won first). Returns the outcome.
+/// The lock behind unlock(arg) must outlive the caller's resumption (an
+/// object's lock, never one on the caller's stack): a goroutine's timer is
+/// armed before the lock is released, and may fire and resume it first.
 /// After it returns, nothing refers to the caller's timer any more.
 inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)(void*), void* arg,
                                  steady_clock::time_point deadline) {
@@ -2938,9 +2944,7 @@ inline void wait_until(steady_clock::time_point deadline) {
   waiting_party party;
   waiter w;
   party.init(w);
-  spin_lock nothing;  // no queue to guard: block_until's protocol wants a lock
-  nothing.lock();
-  block_until(party, w, &spin_lock::unlock_fn, &nothing, deadline);
+  block_until(party, w, &no_lock, nullptr, deadline);  // no queue, so no lock
 }
 
 /// Waits forever (Go's `select {}`, a receive on a nil channel).
@@ -2948,9 +2952,7 @@ inline void wait_until(steady_clock::time_point deadline) {
   waiting_party party;
   waiter w;
   party.init(w);
-  spin_lock nothing;
-  nothing.lock();
-  block(w, &spin_lock::unlock_fn, &nothing);  // nobody will claim it
+  block(w, &no_lock, nullptr);  // nobody will claim it
   fatal("a wait that nothing can end has ended");
 }
 
