@@ -1281,6 +1281,7 @@ class context {
     running_.bottom = bottom;
     running_.size = size;
     running_.id = id;
+    report_ = &running_;
     sanitizer::init_fresh(fiber_, bottom, size);
     sp_ = arch::make_frame(bottom, size, &context::start, this);
   }
@@ -1329,7 +1330,7 @@ class context {
   GORO_ALWAYS_INLINE void leave_for(context& next, const thread_switch_slots& here,
                                     bool finished) noexcept {
     swap_exception_state(here.exception_globals, eh_, next.eh_);
-    *here.running = next.running_.bottom != nullptr ? &next.running_ : nullptr;
+    *here.running = next.report_;
     sanitizer::before_switch(fiber_, next.fiber_, finished);
   }
 
@@ -1344,6 +1345,10 @@ class context {
   exception_state eh_;            ///< this execution's exception state while suspended
   sanitizer::fiber_state fiber_;  ///< what the sanitizers know of it
   running_stack running_;         ///< stack bounds for the overflow report
+  /// What the overflow slot holds while this runs: &running_ on a stack we
+  /// own, nullptr on a thread's own stack. Precomputed because every switch
+  /// stores it (testing running_.bottom there cost 4% of a switch, W7).
+  const running_stack* report_ = nullptr;
   entry_fn entry_ = nullptr;
   void* arg_ = nullptr;
 };
