@@ -1,7 +1,8 @@
 // goro's sync primitives (mutex, semaphore, wait_group, call_once) with
 // goroutines and plain threads: mutual exclusion under contention, many
 // waiters at once, bounds, misuse (negative counters, unlocking an unlocked
-// mutex), and call_once's once-and-retry rules.
+// mutex), and call_once's once-and-retry rules; and the internal spin_lock
+// under them.
 #include "goro_test.hpp"
 #include "run_program.hpp"
 
@@ -85,6 +86,34 @@ TEST_CASE("mutex: no lost update under contention from 1,000 goroutines and thre
   std::lock_guard<goro::mutex> lock(m);
   CHECK(counter == static_cast<long>(goroutines) * iterations + threads * iterations * 10);
   CHECK(most_inside.load() == 1);
+}
+
+// goro's internal lock (channels, wait lists, the global queue): its backoff
+// and its yield after the spin budget must never let two holders in.
+TEST_CASE("spin_lock: no lost update, also when the holder outlasts the spin budget",
+          "[sync][spin_lock]") {
+  goro::detail::spin_lock lock;
+  std::uint64_t counter = 0;  // plain, not atomic: a second holder loses updates
+  constexpr int threads = 4;
+  constexpr int rounds = 20000;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < rounds; ++i) {
+        std::lock_guard<goro::detail::spin_lock> guard(lock);
+        const std::uint64_t seen = counter;
+        // Now and then hold the lock far longer than spin_budget pauses, so
+        // the waiters back off to their longest pause and then yield.
+        if (t == 0 && i % 1000 == 0) std::this_thread::sleep_for(300us);
+        counter = seen + 1;
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  REQUIRE(counter == std::uint64_t{threads} * rounds);
+  REQUIRE(lock.try_lock());
+  REQUIRE_FALSE(lock.try_lock());
+  lock.unlock();
 }
 
 TEST_CASE("mutex: try_lock, and std::unique_lock", "[sync][mutex]") {
