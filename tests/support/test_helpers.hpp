@@ -1,12 +1,20 @@
-// Helpers shared by the channel, select and time tests. Included after
-// goro_test.hpp.
+// Helpers shared by the unit tests. Included after goro_test.hpp.
 #ifndef GORO_TEST_SUPPORT_TEST_HELPERS_HPP
 #define GORO_TEST_SUPPORT_TEST_HELPERS_HPP
 
+#include "run_program.hpp"
+
+#include <absl/random/random.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <exception>
 #include <mutex>
+#include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -34,12 +42,9 @@ struct StringMaker<goro::op_status> {
 
 namespace goro_test {
 
-/// Work divisor: sanitizers are slow, so tests do a quarter of the work there.
-#if defined(GORO_TSAN) || defined(GORO_ASAN)
-inline constexpr int kScale = 4;
-#else
-inline constexpr int kScale = 1;
-#endif
+/// Work divisor for loop counts: a quarter of the work under a sanitizer, a
+/// tenth under valgrind or an emulator (see slow_run in run_program.hpp).
+inline const int kScale = under_sanitizer() ? 4 : slow_run() ? 10 : 1;
 
 /// What goroutines and threads saw that they should not have; checked on the
 /// test thread (Catch2's assertion macros are not thread-safe).
@@ -74,11 +79,68 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::second
   return true;
 }
 
-/// Options for a runtime of n workers.
-inline goro::runtime_options workers(std::size_t n) {
+/// Options for a runtime of n workers, with goroutine stacks of `stack_size`
+/// bytes (default: the library's).
+inline goro::runtime_options workers(std::size_t n,
+                                     std::size_t stack_size = goro::runtime_options{}.stack_size) {
   goro::runtime_options o;
   o.workers = n;
+  o.stack_size = stack_size;
   return o;
+}
+
+/// Runs body(f) on the test thread, then in a goroutine; checks f after each.
+template <class Body>
+void on_thread_and_goroutine(Body body) {
+  {
+    failures f;
+    body(f);
+    INFO("on the test thread");
+    CHECK(f.take() == std::vector<std::string>{});
+  }
+  {
+    failures f;
+    {
+      goro::runtime rt(workers(2));
+      rt.go([&] { body(f); });
+    }
+    INFO("in a goroutine");
+    CHECK(f.take() == std::vector<std::string>{});
+  }
+}
+
+/// The message of the exception `e` holds ("" if none or not a std::exception).
+inline std::string what_of(const std::exception_ptr& e) {
+  if (!e) return "";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+  }
+  return "";
+}
+
+/// The message of the exception the caller is handling ("" if none).
+inline std::string current_what() { return what_of(std::current_exception()); }
+
+/// The calling thread's id, looked up afresh on every call: a goroutine may
+/// have moved to another worker since its last call, and glibc declares
+/// pthread_self() `const`. Built like the library's own thread-local accessors.
+GORO_TLS_ACCESSOR inline std::thread::id thread_id_now() {
+  GORO_TLS_BARRIER();
+  return std::this_thread::get_id();
+}
+
+/// A random generator for one party (a thread or goroutine), seeded from a
+/// process-wide counter and the clock. Not from absl's shared entropy pool:
+/// that lives in a library built without ThreadSanitizer, which then reports
+/// the pool's internal locking as data races.
+inline absl::BitGen seeded_bitgen() {
+  static std::atomic<std::uint32_t> parties{0};
+  std::seed_seq seq{parties.fetch_add(1),
+                    static_cast<std::uint32_t>(goro::clock::now().time_since_epoch().count())};
+  return absl::BitGen(seq);
 }
 
 /// took >= want, for any duration type.

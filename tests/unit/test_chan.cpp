@@ -853,10 +853,10 @@ TEST_CASE("send_chan and recv_chan are views of the same channel", "[chan][handl
 
 TEST_CASE("goroutines, plain threads and main share channels", "[chan][mixed]") {
   const std::size_t cap = GENERATE(0u, 8u);
-  constexpr int kPerProducer = 2000 / kScale;
+  const int kPerProducer = 2000 / kScale;
   constexpr int kGoProducers = 3, kThreadProducers = 2;
   constexpr int kProducers = kGoProducers + kThreadProducers + 1;  // + main
-  constexpr int kTotal = kProducers * kPerProducer;
+  const int kTotal = kProducers * kPerProducer;
   auto c = goro::make_chan<int>(cap);
   std::vector<std::atomic<int>> seen(kTotal);
   std::atomic<int> bad{0};

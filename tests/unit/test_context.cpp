@@ -8,6 +8,7 @@
 // test_stack.cpp).
 #include "goro_test.hpp"
 #include "run_program.hpp"
+#include "test_helpers.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -31,6 +32,8 @@
 #endif
 
 namespace {
+
+using namespace goro_test;
 
 using goro::detail::context;
 using goro::detail::stack;
@@ -81,31 +84,6 @@ class fiber {
   bool finished_ = false;
   std::exception_ptr failure_;
 };
-
-/// The message of the exception `e` holds ("" if none or not a std::exception).
-std::string what_of(const std::exception_ptr& e) {
-  if (!e) return "";
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-  }
-  return "";
-}
-
-/// The calling thread's id. std::this_thread::get_id() is pthread_self(),
-/// which glibc declares `const`: within one function the compiler may reuse
-/// its result across a switch that moved the caller to another thread. The
-/// empty volatile asm makes this a real call every time (noinline alone is
-/// not enough: GCC infers `const` for small functions by itself).
-__attribute__((noinline)) std::thread::id thread_id_now() {
-  __asm__ volatile("" ::: "memory");
-  return std::this_thread::get_id();
-}
-
-/// The message of the exception currently being handled on this context.
-std::string current_what() { return what_of(std::current_exception()); }
 
 }  // namespace
 
@@ -466,7 +444,7 @@ struct thread_view {
   const void* worker_slot = nullptr;   ///< &goro::detail::current_worker_slot()
 };
 __attribute__((noinline)) thread_view view_of_this_thread() {
-  __asm__ volatile("" ::: "memory");  // see thread_id_now
+  __asm__ volatile("" ::: "memory");  // see goro_test::thread_id_now
   return {std::this_thread::get_id(), goro::detail::thread_exception_globals(),
           &goro::detail::running_stack_slot(), &goro::detail::current_worker_slot()};
 }

@@ -653,12 +653,13 @@ TEST_CASE("go: fifo, buffered and unbuffered channels deliver in order", "[go][f
   }
   SECTION("several senders: each one's values stay in its order") {
     for (std::size_t cap : {0u, 1u, 7u}) {
-      constexpr int kSenders = 6, kEach = 2000 / kScale;
+      constexpr int kSenders = 6;
+      const int kEach = 2000 / kScale;
       auto ch = goro::make_chan<std::pair<int, int>>(cap);
       goro::runtime rt(workers(2));
       std::vector<std::thread> threads;
       for (int s = 0; s < kSenders; ++s) {
-        auto body = [ch, s] {
+        auto body = [ch, s, kEach] {
           for (int k = 0; k < kEach; ++k) ch.send({s, k});
         };
         if (s % 3 == 2) {
@@ -1065,23 +1066,23 @@ TEST_CASE("go runtime: TestSelectStress", "[go][runtime]") {
   // Plain senders and receivers on four channels, plus one goroutine that
   // sends on all four in one select and one that receives from all four,
   // switching each case off (nil) after N values. Must not deadlock.
-  constexpr int N = 10000 / kScale;
+  const int N = 10000 / kScale;
   std::array<goro::chan<int>, 4> c = {goro::make_chan<int>(), goro::make_chan<int>(),
                                       goro::make_chan<int>(2), goro::make_chan<int>(3)};
   std::atomic<int> finished{0};
   {
     goro::runtime rt(workers(4));
     for (std::size_t k = 0; k < 4; ++k) {
-      rt.go([ch = c[k], &finished] {
+      rt.go([ch = c[k], &finished, N] {
         for (int i = 0; i < N; ++i) ch.send(0);
         ++finished;
       });
-      rt.go([ch = c[k], &finished] {
+      rt.go([ch = c[k], &finished, N] {
         for (int i = 0; i < N; ++i) (void)ch.recv();
         ++finished;
       });
     }
-    rt.go([c, &finished] {
+    rt.go([c, &finished, N] {
       auto c1 = c;
       std::array<int, 4> n{};
       auto sent = [&](std::size_t k) {
@@ -1095,7 +1096,7 @@ TEST_CASE("go runtime: TestSelectStress", "[go][runtime]") {
       }
       ++finished;
     });
-    rt.go([c, &finished] {
+    rt.go([c, &finished, N] {
       auto c1 = c;
       std::array<int, 4> n{};
       auto got = [&](std::size_t k) {

@@ -4,6 +4,7 @@
 // exception state), running out of stacks, and the hello example.
 #include "goro_test.hpp"
 #include "run_program.hpp"
+#include "test_helpers.hpp"
 
 #include <absl/container/flat_hash_set.h>
 
@@ -26,45 +27,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-goro::runtime_options options_with(std::size_t workers, std::size_t stack_size = 64 * 1024) {
-  goro::runtime_options o;
-  o.workers = workers;
-  o.stack_size = stack_size;
-  return o;
-}
+using namespace goro_test;
 
-/// The message of the exception `e` holds ("" if none or not a std::exception).
-std::string what_of(const std::exception_ptr& e) {
-  if (!e) return "";
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-  }
-  return "";
-}
-
-/// The message of the exception being handled by the calling goroutine.
-std::string current_what() { return what_of(std::current_exception()); }
-
-/// Collects failures seen inside goroutines, to report them from the test's
-/// own thread (Catch2's assertion macros are not thread-safe).
-class failures {
- public:
-  void add(std::string what) {
-    std::lock_guard<std::mutex> lock(m_);
-    list_.push_back(std::move(what));
-  }
-  std::vector<std::string> take() {
-    std::lock_guard<std::mutex> lock(m_);
-    return std::move(list_);
-  }
-
- private:
-  std::mutex m_;
-  std::vector<std::string> list_;
-};
+/// Goroutine stacks for these tests: small, so that thousands fit under the sanitizers.
+constexpr std::size_t kStack = 64 * 1024;
 
 #define EXPECT_IN_GOROUTINE(f, cond) \
   ((cond) ? (void)0 : (f).add(std::string(#cond " at line ") + std::to_string(__LINE__)))
@@ -80,7 +46,7 @@ TEST_CASE("runtime: in_goroutine, goroutine_id and runtime::current", "[runtime]
   CHECK(goro::goroutine_id() == 0);
   CHECK(goro::runtime::current() == nullptr);
 
-  goro::runtime rt(options_with(2));
+  goro::runtime rt(workers(2, kStack));
   constexpr int n = 100;
   std::vector<std::uint64_t> ids(n, 0);
   std::vector<int> inside(n, 0);
@@ -106,7 +72,7 @@ TEST_CASE("runtime: in_goroutine, goroutine_id and runtime::current", "[runtime]
 }
 
 TEST_CASE("runtime: goro::go inside a goroutine starts it on the same runtime", "[runtime]") {
-  goro::runtime a(options_with(1)), b(options_with(1));
+  goro::runtime a(workers(1, kStack)), b(workers(1, kStack));
   std::atomic<goro::runtime*> child_a{nullptr}, child_b{nullptr};
   a.go([&] { goro::go([&] { child_a = goro::runtime::current(); }); });
   b.go([&] { goro::go([&] { child_b = goro::runtime::current(); }); });
@@ -117,7 +83,7 @@ TEST_CASE("runtime: goro::go inside a goroutine starts it on the same runtime", 
 }
 
 TEST_CASE("runtime: num_goroutines counts the live goroutines", "[runtime]") {
-  goro::runtime rt(options_with(2));
+  goro::runtime rt(workers(2, kStack));
   CHECK(rt.num_goroutines() == 0);
   constexpr std::size_t n = 50;
   goro::wait_group gate, started;
@@ -147,11 +113,11 @@ TEST_CASE("runtime: num_goroutines counts the live goroutines", "[runtime]") {
 }
 
 TEST_CASE("runtime: options are filled in and kept", "[runtime]") {
-  goro::runtime rt(options_with(3, 1000));
+  goro::runtime rt(workers(3, 1000));
   CHECK(rt.workers() == 3);
   CHECK(rt.options().workers == 3);
   CHECK(rt.options().stack_size >= goro::detail::min_stack_bytes);  // raised to the minimum
-  goro::runtime big(options_with(1, 1024 * 1024));
+  goro::runtime big(workers(1, 1024 * 1024));
   CHECK(big.options().stack_size == 1024 * 1024);
   // A goroutine can use (most of) the stack it was promised.
   std::atomic<bool> done{false};
@@ -168,7 +134,7 @@ TEST_CASE("runtime: options are filled in and kept", "[runtime]") {
 TEST_CASE("runtime: the destructor waits for every goroutine", "[runtime]") {
   std::atomic<int> finished{0};
   {
-    goro::runtime rt(options_with(2));
+    goro::runtime rt(workers(2, kStack));
     for (int i = 0; i < 100; ++i) {
       rt.go([&] {
         goro::sleep_for(20ms);
@@ -185,7 +151,7 @@ TEST_CASE("runtime: the destructor waits for every goroutine", "[runtime]") {
 }
 
 TEST_CASE("runtime: wait from a goroutine of another runtime parks it", "[runtime]") {
-  goro::runtime outer(options_with(1)), inner(options_with(1));
+  goro::runtime outer(workers(1, kStack)), inner(workers(1, kStack));
   std::atomic<int> inner_done{0};
   std::atomic<bool> outer_saw_all{false}, other_ran{false};
   for (int i = 0; i < 10; ++i) {
@@ -241,7 +207,7 @@ TEST_CASE("runtime: on_unhandled_exception gets the exception; the runtime keeps
           "[runtime][exceptions]") {
   std::mutex m;
   std::vector<std::pair<std::uint64_t, std::string>> reported;
-  goro::runtime_options o = options_with(2);
+  goro::runtime_options o = workers(2, kStack);
   o.on_unhandled_exception = [&](std::uint64_t id, std::exception_ptr e) {
     std::lock_guard<std::mutex> lock(m);
     reported.emplace_back(id, what_of(e));
@@ -297,7 +263,7 @@ TEST_CASE("runtime: an exception escaping a goroutine ends the program with a me
 
 TEST_CASE("runtime: go throws when no stack can be had", "[runtime][limits]") {
   SECTION("a stack size no mapping can satisfy") {
-    goro::runtime rt(options_with(1, std::size_t{1} << 45));  // 32 TiB
+    goro::runtime rt(workers(1, std::size_t{1} << 45));  // 32 TiB
     std::atomic<bool> ran{false};
     CHECK_THROWS_AS(rt.go([&] { ran = true; }), std::bad_alloc);
     CHECK(rt.num_goroutines() == 0);
@@ -324,7 +290,7 @@ TEST_CASE("runtime: goroutines parked inside catch blocks keep their own excepti
           "[runtime][exceptions]") {
   // One worker, so the two goroutines interleave on one thread: each parks
   // in its handler while the other throws and catches.
-  goro::runtime rt(options_with(1));
+  goro::runtime rt(workers(1, kStack));
   failures f;
   goro::mutex turn;  // a parks on it (inside its handler) until b is done throwing
   std::vector<std::string> log;
@@ -378,7 +344,7 @@ TEST_CASE("runtime: goroutines parked inside catch blocks keep their own excepti
 TEST_CASE("runtime: exception state follows goroutines that move between workers",
           "[runtime][exceptions]") {
   const int n = goro_test::scaled(200, 50);
-  goro::runtime rt(options_with(2));
+  goro::runtime rt(workers(2, kStack));
   failures f;
   std::atomic<int> finished{0};
   for (int i = 0; i < n; ++i) {
@@ -423,7 +389,7 @@ struct park_while_unwinding {
 }  // namespace
 
 TEST_CASE("runtime: uncaught_exceptions() is per goroutine", "[runtime][exceptions]") {
-  goro::runtime rt(options_with(1));
+  goro::runtime rt(workers(1, kStack));
   int seen_a[2] = {-1, -1}, seen_b[2] = {-1, -1};
   std::atomic<int> plain_seen{-1};
   auto unwinding = [](int* seen) {

@@ -3,6 +3,7 @@
 // waking in deadline order, and yield on a single worker.
 #include "goro_test.hpp"
 #include "run_program.hpp"
+#include "test_helpers.hpp"
 
 #include <absl/container/flat_hash_set.h>
 #include <absl/random/random.h>
@@ -24,27 +25,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-goro::runtime_options options_with(std::size_t workers, std::size_t stack_size = 32 * 1024) {
-  goro::runtime_options o;
-  o.workers = workers;
-  o.stack_size = stack_size;
-  return o;
-}
+using namespace goro_test;
 
-/// The calling thread's id. std::this_thread::get_id() is pthread_self(),
-/// which glibc declares `const`, so a compiler may reuse one call's result
-/// after a goroutine moved to another worker. The volatile asm makes every
-/// call a real one (noinline alone is not enough: GCC infers `const`).
-__attribute__((noinline)) std::thread::id thread_id_now() {
-  __asm__ volatile("" ::: "memory");
-  return std::this_thread::get_id();
-}
+/// Goroutine stacks for these tests: small, so that thousands fit under the sanitizers.
+constexpr std::size_t kStack = 32 * 1024;
 
 }  // namespace
 
 TEST_CASE("scheduler: a million goroutines started from a goroutine", "[scheduler][many]") {
   const long n = goro_test::scaled(1000000L, 100000L, 3000L);
-  goro::runtime rt(options_with(2));
+  goro::runtime rt(workers(2, kStack));
   std::atomic<long> ran{0};
   std::atomic<bool> spawner_saw_all{false};
   rt.go([&] {
@@ -67,7 +57,7 @@ TEST_CASE("scheduler: a million goroutines started from a goroutine", "[schedule
 
 TEST_CASE("scheduler: 100,000 goroutines started from main, each run once", "[scheduler][many]") {
   const std::size_t n = goro_test::scaled<std::size_t>(100000, 20000, 3000);
-  goro::runtime rt(options_with(2));
+  goro::runtime rt(workers(2, kStack));
   std::vector<std::uint64_t> ids(n, 0);
   std::vector<std::uint8_t> runs(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
@@ -107,7 +97,7 @@ void fork_join(int depth, std::atomic<long>& leaves, std::atomic<long>& nodes) {
 TEST_CASE("scheduler: a recursive fork-join tree", "[scheduler]") {
   // ThreadSanitizer counts each live goroutine as a thread (at most 8,128).
   const int depth = goro_test::scaled(14, 12, 9);
-  goro::runtime rt(options_with(2));
+  goro::runtime rt(workers(2, kStack));
   std::atomic<long> leaves{0}, nodes{0};
   rt.go([&] { fork_join(depth, leaves, nodes); });
   rt.wait();
@@ -117,20 +107,20 @@ TEST_CASE("scheduler: a recursive fork-join tree", "[scheduler]") {
 
 TEST_CASE("scheduler: several threads start goroutines while every worker is busy",
           "[scheduler][threads]") {
-  constexpr std::size_t workers = 2;
+  constexpr std::size_t n_workers = 2;
   constexpr int threads = 4;
   const int per_thread = goro_test::scaled(10000, 2000, 500);
-  goro::runtime rt(options_with(workers));
+  goro::runtime rt(workers(n_workers, kStack));
   // Occupy every worker: goroutines that never block hold their workers.
   std::atomic<int> busy{0};
   std::atomic<bool> release{false};
-  for (std::size_t i = 0; i < workers; ++i) {
+  for (std::size_t i = 0; i < n_workers; ++i) {
     rt.go([&] {
       busy.fetch_add(1);
       while (!release.load()) std::this_thread::yield();  // the thread's, not goro's
     });
   }
-  while (busy.load() != static_cast<int>(workers)) std::this_thread::yield();
+  while (busy.load() != static_cast<int>(n_workers)) std::this_thread::yield();
 
   std::atomic<long> ran{0};
   std::vector<std::thread> starters;
@@ -142,7 +132,7 @@ TEST_CASE("scheduler: several threads start goroutines while every worker is bus
   for (auto& t : starters) t.join();
   // Nothing could run yet: both workers are held.
   CHECK(ran.load() == 0);
-  CHECK(rt.num_goroutines() == workers + static_cast<std::size_t>(threads * per_thread));
+  CHECK(rt.num_goroutines() == n_workers + static_cast<std::size_t>(threads * per_thread));
   release = true;
   rt.wait();
   CHECK(ran.load() == threads * per_thread);
@@ -155,7 +145,7 @@ TEST_CASE("scheduler: a goroutine started by a busy one runs on another worker",
   // workers' queues, but not that slot, strands it. Between rounds the
   // parent sleeps, so that the other worker idles and is woken again.
   const int rounds = goro_test::scaled(2000, 1000, 300);
-  goro::runtime rt(options_with(2));
+  goro::runtime rt(workers(2, kStack));
   std::atomic<int> stranded{0}, completed{0};
   rt.go([&] {
     for (int i = 0; i < rounds && stranded.load() == 0; ++i) {  // one stranding is enough
@@ -181,8 +171,8 @@ TEST_CASE("scheduler: a goroutine started by a busy one runs on another worker",
 }
 
 TEST_CASE("scheduler: work spreads over the workers", "[scheduler]") {
-  constexpr std::size_t workers = 2;
-  goro::runtime rt(options_with(workers));
+  constexpr std::size_t n_workers = 2;
+  goro::runtime rt(workers(n_workers, kStack));
   std::mutex m;
   std::set<std::thread::id> threads_seen;
   std::atomic<int> arrived{0}, finished{0};
@@ -212,7 +202,7 @@ TEST_CASE("scheduler: work spreads over the workers", "[scheduler]") {
   }
   rt.wait();
   CHECK(finished.load() == n);
-  CHECK(threads_seen.size() == workers);
+  CHECK(threads_seen.size() == n_workers);
   CHECK(threads_seen.count(std::this_thread::get_id()) == 0);  // never on main
 }
 
@@ -223,8 +213,7 @@ TEST_CASE("scheduler: the timer heap gives deadlines in order", "[scheduler][tim
   timer_heap heap;
   CHECK(heap.empty());
   CHECK(heap.earliest() == clock::time_point::max());
-  std::seed_seq seed{static_cast<std::uint32_t>(clock::now().time_since_epoch().count())};
-  absl::BitGen rng(seed);  // (not from absl's entropy pool: see test_sync.cpp)
+  absl::BitGen rng = seeded_bitgen();
   const auto base = clock::now();
   constexpr int n = 500;
   std::vector<timer_node> nodes(n);
@@ -275,9 +264,9 @@ TEST_CASE("scheduler: sleeping goroutines wake in deadline order", "[scheduler][
   // Deadlines far enough apart that a worker is seldom late enough to find
   // two of them due at once (their order is then the scheduler's choice).
   const auto step = goro_test::scaled(10ms, 40ms);
-  for (std::size_t workers : {std::size_t{1}, std::size_t{2}}) {
-    INFO(workers << " worker(s)");
-    goro::runtime rt(options_with(workers));
+  for (std::size_t n_workers : {std::size_t{1}, std::size_t{2}}) {
+    INFO(n_workers << " worker(s)");
+    goro::runtime rt(workers(n_workers, kStack));
     goro::mutex m;
     std::vector<int> order;
     std::vector<goro::clock::time_point> deadlines(5), woke(5);
@@ -321,7 +310,7 @@ TEST_CASE("scheduler: sleeping goroutines wake in deadline order", "[scheduler][
 }
 
 TEST_CASE("scheduler: yield alternates two goroutines on one worker", "[scheduler][yield]") {
-  goro::runtime rt(options_with(1));
+  goro::runtime rt(workers(1, kStack));
   constexpr int rounds = 1000;
   std::vector<char> trace;
   trace.reserve(2 * rounds);
@@ -345,7 +334,7 @@ TEST_CASE("scheduler: yield alternates two goroutines on one worker", "[schedule
 
 TEST_CASE("scheduler: yield lets a waiting goroutine on one worker see progress",
           "[scheduler][yield]") {
-  goro::runtime rt(options_with(1));
+  goro::runtime rt(workers(1, kStack));
   std::atomic<bool> flag{false};
   std::atomic<long> spins{0};
   rt.go([&] {
@@ -364,7 +353,7 @@ TEST_CASE("scheduler: a goroutine that starts many more keeps memory bounded", "
   // One worker: the spawner's queue overflows, and it lets the queued
   // goroutines run instead of piling up stacks for all of them.
   const long n = goro_test::scaled(200000L, 50000L, 3000L);
-  goro::runtime rt(options_with(1));
+  goro::runtime rt(workers(1, kStack));
   std::atomic<long> ran{0};
   std::atomic<std::size_t> most_alive{0};
   rt.go([&] {

@@ -35,26 +35,6 @@ namespace {
 
 using namespace goro_test;
 
-/// Runs body(f) on the test thread, then in a goroutine; checks f after each.
-template <class Body>
-void on_thread_and_goroutine(Body body) {
-  {
-    failures f;
-    body(f);
-    INFO("on the test thread");
-    CHECK(f.take() == std::vector<std::string>{});
-  }
-  {
-    failures f;
-    {
-      goro::runtime rt(workers(2));
-      rt.go([&] { body(f); });
-    }
-    INFO("in a goroutine");
-    CHECK(f.take() == std::vector<std::string>{});
-  }
-}
-
 goro::chan<int> closed_chan() {
   auto c = goro::make_chan<int>();
   c.close();
@@ -593,7 +573,7 @@ TEST_CASE("racing selects with send and receive cases complete exactly one case 
 
 TEST_CASE("select_set: fan-in over a vector of channels", "[select][select_set]") {
   constexpr int kChans = 16;
-  constexpr int per_chan = 1000 / kScale;
+  const int per_chan = 1000 / kScale;
   std::vector<goro::chan<int>> chans;
   for (int k = 0; k < kChans; ++k) chans.push_back(goro::make_chan<int>(k % 3 == 0 ? 0 : 4));
 
@@ -620,7 +600,7 @@ TEST_CASE("select_set: fan-in over a vector of channels", "[select][select_set]"
   goro::runtime rt(workers(2));
   std::vector<std::thread> threads;
   for (int k = 0; k < kChans; ++k) {
-    auto produce = [c = chans[static_cast<std::size_t>(k)]] {
+    auto produce = [c = chans[static_cast<std::size_t>(k)], per_chan] {
       for (int v = 0; v < per_chan; ++v) c.send(v);
       c.close();
     };

@@ -35,35 +35,12 @@ using goro::op_status;
 
 namespace {
 
+using goro_test::kScale;
+using goro_test::seeded_bitgen;
 using goro_test::workers;
-
-/// How much to divide the work by: sanitizers and emulators are slow.
-int work_divisor() {
-#if defined(GORO_TSAN) || defined(GORO_ASAN)
-  return 4;
-#else
-#if defined(GORO_TEST_CONFIG_TAGS)
-  const std::string tags = GORO_TEST_CONFIG_TAGS;
-  if (tags.find("qemu") != std::string::npos || tags.find("valgrind") != std::string::npos)
-    return 10;
-#endif
-  return 1;
-#endif
-}
-const int kScale = work_divisor();
 
 /// Yields the goroutine or the thread: the polling parties must not hog a worker.
 void let_others_run() { goro::yield(); }
-
-/// A generator for one party. Seeded from a counter and the clock rather
-/// than absl's shared entropy pool: that pool lives in a library built
-/// without ThreadSanitizer, which then reports its internal locking as races.
-absl::BitGen make_gen() {
-  static std::atomic<std::uint32_t> parties{0};
-  std::seed_seq seq{parties.fetch_add(1),
-                    static_cast<std::uint32_t>(goro::clock::now().time_since_epoch().count())};
-  return absl::BitGen(seq);
-}
 
 std::chrono::microseconds random_us(absl::BitGen& gen, int max_us) {
   return std::chrono::microseconds(absl::Uniform(gen, 0, max_us + 1));
@@ -131,7 +108,7 @@ TEST_CASE("stress: every kind of sender and receiver races a close", "[stress]")
 
   // style: 0 send, 1 send_for, 2 try_send, 3 select with a timer, 4 send_until
   auto producer = [&](std::uint32_t id, int style) {
-    absl::BitGen gen = make_gen();
+    absl::BitGen gen = seeded_bitgen();
     std::vector<std::uint64_t> sent, unsent;
     for (std::uint64_t seq = 0;; ++seq) {
       const std::uint64_t v = tag(id, seq);
@@ -172,7 +149,7 @@ TEST_CASE("stress: every kind of sender and receiver races a close", "[stress]")
 
   // style: 0 recv, 1 recv_for, 2 try_recv, 3 select with a timer, 4 range-for
   auto consumer = [&](int style) {
-    absl::BitGen gen = make_gen();
+    absl::BitGen gen = seeded_bitgen();
     std::vector<std::uint64_t> got;
     auto take = [&](std::uint64_t v) {
       got.push_back(v);
@@ -255,7 +232,7 @@ TEST_CASE("stress: selects over two channels with timers, closed at the end", "[
   std::atomic<std::int64_t> received{0};
 
   auto producer = [&](std::uint32_t id) {
-    absl::BitGen gen = make_gen();
+    absl::BitGen gen = seeded_bitgen();
     std::vector<std::uint64_t> sent, unsent;
     for (std::uint64_t seq = 0;; ++seq) {
       const std::uint64_t v = tag(id, seq);
@@ -271,7 +248,7 @@ TEST_CASE("stress: selects over two channels with timers, closed at the end", "[
     book.merge(sent, unsent, {});
   };
   auto consumer = [&] {
-    absl::BitGen gen = make_gen();
+    absl::BitGen gen = seeded_bitgen();
     std::vector<std::uint64_t> got;
     goro::chan<std::uint64_t> in[2] = {a, b};
     while (in[0] || in[1]) {
@@ -320,7 +297,7 @@ TEST_CASE("stress: timeouts racing deliveries neither lose nor invent values", "
   std::atomic<int> senders_left{0};
 
   auto sender = [&](std::uint32_t id) {
-    absl::BitGen gen = make_gen();
+    absl::BitGen gen = seeded_bitgen();
     std::vector<std::uint64_t> sent, unsent;
     for (int k = 0; k < attempts; ++k) {
       const std::uint64_t v = tag(id, static_cast<std::uint64_t>(k));
@@ -330,7 +307,7 @@ TEST_CASE("stress: timeouts racing deliveries neither lose nor invent values", "
     --senders_left;
   };
   auto receiver = [&] {
-    absl::BitGen gen = make_gen();
+    absl::BitGen gen = seeded_bitgen();
     std::vector<std::uint64_t> got;
     // Short deadlines while senders remain, then drain what is buffered.
     while (senders_left.load() > 0) {

@@ -25,26 +25,6 @@ namespace {
 
 using namespace goro_test;
 
-/// Runs body(f) on the test thread, then in a goroutine; checks f after each.
-template <class Body>
-void on_thread_and_goroutine(Body body) {
-  {
-    failures f;
-    body(f);
-    INFO("on the test thread");
-    CHECK(f.take() == std::vector<std::string>{});
-  }
-  {
-    failures f;
-    {
-      goro::runtime rt(workers(2));
-      rt.go([&] { body(f); });
-    }
-    INFO("in a goroutine");
-    CHECK(f.take() == std::vector<std::string>{});
-  }
-}
-
 }  // namespace
 
 TEST_CASE("after delivers the time once, no sooner than asked", "[time][after]") {
@@ -91,7 +71,7 @@ TEST_CASE("many timers at once, from goroutines and threads, each fires after it
   std::vector<std::thread> threads;
   {
     goro::runtime rt(workers(2));
-    absl::BitGen gen;
+    absl::BitGen gen = seeded_bitgen();
     for (int k = 0; k < kGoroutines; ++k) rt.go(wait_one, absl::Uniform(gen, 1, 60));
     for (int k = 0; k < kThreads; ++k) threads.emplace_back(wait_one, absl::Uniform(gen, 1, 60));
   }
@@ -247,10 +227,13 @@ TEST_CASE("ticker: ticks at about the period, in order, until stopped", "[time][
 
 TEST_CASE("ticker: a slow receiver misses ticks instead of queueing them", "[time][ticker]") {
   goro::ticker tick(2ms);
-  goro::sleep_for(50ms);
-  CHECK(tick.chan().size() <= 1);  // at most one pending, never a backlog
-  auto v = tick.chan().recv_for(60s);
-  REQUIRE(v.status == op_status::ok);
+  goro::sleep_for(50ms);  // about 25 periods
+  // Draining takes microseconds: it finds the one pending tick, perhaps one
+  // more that fired meanwhile, never the ~25 a queueing ticker would hold.
+  int drained = 0;
+  while (tick.chan().try_recv().status == op_status::ok) ++drained;
+  CHECK(drained >= 1);
+  CHECK(drained <= 3);
   tick.stop();
 }
 
