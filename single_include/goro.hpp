@@ -160,9 +160,10 @@ namespace goro::detail {
 // - After close: no claimable waiter remains; receivers drain the buffer and
 //   then see "closed"; senders throw.
 //
-// Lock contracts: functions named *_locked require the channel's lock and
-// never release it; they return the waiter to wake, which the caller wakes
-// after unlocking (waking under the lock would let the woken party spin on it).
+// Lock contracts: send_now_locked and recv_now_locked require the channel's
+// lock and never release it; they return the waiter to wake, which the caller
+// wakes after unlocking (waking under the lock would let the woken party spin
+// on it). wait_on_locked requires the lock and releases it.
 #ifndef GORO_DETAIL_CHAN_CORE_HPP
 #define GORO_DETAIL_CHAN_CORE_HPP
 
@@ -2135,10 +2136,9 @@ struct waiter {
   parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
   std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
   std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
-  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
   bool ok = false;         ///< channels: a value moved (false: woken by close)
-  void* owner = nullptr;   ///< the object whose queue it is in (a channel)
-  waiter* prev = nullptr;  ///< links in that queue, guarded by its lock
+  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
+  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
   waiter* next = nullptr;
 
   /// Claims this waiter's wait for its own case; false if something else won.
@@ -3020,14 +3020,16 @@ enum class op_status {
 
 namespace detail {
 
-/// The typed operations a channel of T needs; one static table per T.
+/// The typed operations a channel of T needs; one static table per T. None
+/// may throw: they run under the channel's lock (chan_state requires T's move
+/// constructor to be noexcept).
 struct chan_ops {
   /// Constructs the std::optional<T> at dst from std::move(*(T*)src).
-  void (*move_into)(void* dst_optional, void* src);
+  void (*move_into)(void* dst_optional, void* src) noexcept;
   /// Move-constructs buffer slot i from std::move(*(T*)src).
-  void (*store)(void* buffer, std::size_t i, void* src);
+  void (*store)(void* buffer, std::size_t i, void* src) noexcept;
   /// Moves buffer slot i into the std::optional<T> at dst and destroys the slot.
-  void (*load)(void* buffer, std::size_t i, void* dst_optional);
+  void (*load)(void* buffer, std::size_t i, void* dst_optional) noexcept;
 };
 
 /// The untyped state of a channel. Owned by chan_state<T> (chan.hpp).
@@ -3045,7 +3047,11 @@ struct chan_core {
   wait_queue recvq;       ///< guarded by lock; waiter::value is a std::optional<T>*
   wait_queue sendq;       ///< guarded by lock; waiter::value is a T* to move from
 
-  static void unlock_fn(void* self) noexcept { static_cast<chan_core*>(self)->lock.unlock(); }
+  /// Slot `k` places after head, wrapped: no division under the lock.
+  std::size_t slot(std::size_t k) const noexcept {
+    const std::size_t i = head + k;
+    return i >= cap ? i - cap : i;
+  }
 };
 
 /// Lock held. Does the send now if it can — to a waiting receiver directly,
@@ -3060,7 +3066,7 @@ inline bool send_now_locked(chan_core& c, void* value, waiter*& to_wake) noexcep
     return true;
   }
   if (c.count < c.cap) {
-    c.ops->store(c.buffer, (c.head + c.count) % c.cap, value);
+    c.ops->store(c.buffer, c.slot(c.count), value);
     ++c.count;
     return true;
   }
@@ -3076,12 +3082,12 @@ inline recv_attempt recv_now_locked(chan_core& c, void* out, waiter*& to_wake) n
   to_wake = nullptr;
   if (c.count > 0) {
     c.ops->load(c.buffer, c.head, out);
-    c.head = (c.head + 1) % c.cap;
+    c.head = c.slot(1);
     --c.count;
     // A sender blocked on the full buffer moves its value into the slot just
     // freed, at the tail: values keep the order in which sends began.
     if (waiter* s = c.sendq.claim_first()) {
-      c.ops->store(c.buffer, (c.head + c.count) % c.cap, s->value);
+      c.ops->store(c.buffer, c.slot(c.count), s->value);
       ++c.count;
       s->ok = true;
       to_wake = s;
@@ -3109,24 +3115,22 @@ inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point 
   return op_status::timeout;
 }
 
-/// Parks the caller on queue `q` of channel `c`, whose lock it holds, until
-/// it is claimed or (mode until) the deadline passes. Returns whether the
-/// operation happened (false: closed); the caller's lock is released.
-/// Returns op_status::timeout when the deadline won.
+/// Parks the caller on queue `q` of channel `c`, whose lock it holds and which
+/// this releases, until it is claimed or (mode until) the deadline passes.
+/// Returns ok (the operation happened), closed (close woke it) or timeout.
 inline op_status wait_on_locked(chan_core& c, wait_queue& q, void* value, wait_mode mode,
                                 steady_clock::time_point deadline) {
   waiting_party party;
   waiter w;
   party.init(w);
   w.value = value;
-  w.owner = &c;
   q.push_back(&w);
   std::uint32_t outcome;
   if (mode == wait_mode::forever) {
-    block(w, &chan_core::unlock_fn, &c);
+    block(w, &spin_lock::unlock_fn, &c.lock);
     outcome = party.outcome();
   } else {
-    outcome = block_until(party, w, &chan_core::unlock_fn, &c, deadline);
+    outcome = block_until(party, w, &spin_lock::unlock_fn, &c.lock, deadline);
   }
   if (outcome == claim_timeout) {
     // Claimed by the timer: nobody else can take it, so it is still queued.
@@ -3252,6 +3256,13 @@ namespace detail {
 /// A channel of T: the untyped core plus its buffer of T.
 template <class T>
 class chan_state {
+  // Values move under the channel's lock, after a waiting party has been
+  // claimed: a move that threw there could neither undo the claim nor be
+  // reported to the party, so it is ruled out at compile time.
+  static_assert(std::is_nothrow_move_constructible_v<T>,
+                "goro::chan<T>: T must be nothrow move constructible");
+  static_assert(std::is_nothrow_destructible_v<T>, "goro::chan<T>: T must not throw from ~T()");
+
  public:
   explicit chan_state(std::size_t capacity)
       : storage_(capacity > 0 ? std::allocator<T>().allocate(capacity) : nullptr),
@@ -3263,7 +3274,7 @@ class chan_state {
   ~chan_state() {
     // Nobody else can reach us: no waiters remain (each holds a handle).
     for (std::size_t i = 0; i < core_.count; ++i) {
-      storage_[(core_.head + i) % core_.cap].~T();
+      storage_[core_.slot(i)].~T();
     }
     if (storage_ != nullptr) std::allocator<T>().deallocate(storage_, core_.cap);
   }
@@ -3271,13 +3282,13 @@ class chan_state {
   chan_core* core() noexcept { return &core_; }
 
  private:
-  static void move_into(void* dst, void* src) {
+  static void move_into(void* dst, void* src) noexcept {
     static_cast<std::optional<T>*>(dst)->emplace(std::move(*static_cast<T*>(src)));
   }
-  static void store(void* buf, std::size_t i, void* src) {
+  static void store(void* buf, std::size_t i, void* src) noexcept {
     ::new (static_cast<void*>(static_cast<T*>(buf) + i)) T(std::move(*static_cast<T*>(src)));
   }
-  static void load(void* buf, std::size_t i, void* dst) {
+  static void load(void* buf, std::size_t i, void* dst) noexcept {
     T* slot = static_cast<T*>(buf) + i;
     static_cast<std::optional<T>*>(dst)->emplace(std::move(*slot));
     slot->~T();
@@ -3808,8 +3819,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
                               const select_scratch& scratch) {
   // 1. poll order
   for (std::size_t i = 0; i < n; ++i) {
+    // Inside-out Fisher-Yates; slot i is not yet written when j == i.
     const std::size_t j = fast_random() % (i + 1);
-    scratch.poll_order[i] = scratch.poll_order[j];
+    if (j != i) scratch.poll_order[i] = scratch.poll_order[j];
     scratch.poll_order[j] = static_cast<std::uint32_t>(i);
   }
   // 2. lock order
@@ -3865,7 +3877,6 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     waiter& w = scratch.waiters[i];
     party.init(w, static_cast<std::uint32_t>(i));
     w.value = sc.value;
-    w.owner = sc.chan;
     (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
     any = &w;
   }

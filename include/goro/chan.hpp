@@ -51,6 +51,13 @@ namespace detail {
 /// A channel of T: the untyped core plus its buffer of T.
 template <class T>
 class chan_state {
+  // Values move under the channel's lock, after a waiting party has been
+  // claimed: a move that threw there could neither undo the claim nor be
+  // reported to the party, so it is ruled out at compile time.
+  static_assert(std::is_nothrow_move_constructible_v<T>,
+                "goro::chan<T>: T must be nothrow move constructible");
+  static_assert(std::is_nothrow_destructible_v<T>, "goro::chan<T>: T must not throw from ~T()");
+
  public:
   explicit chan_state(std::size_t capacity)
       : storage_(capacity > 0 ? std::allocator<T>().allocate(capacity) : nullptr),
@@ -62,7 +69,7 @@ class chan_state {
   ~chan_state() {
     // Nobody else can reach us: no waiters remain (each holds a handle).
     for (std::size_t i = 0; i < core_.count; ++i) {
-      storage_[(core_.head + i) % core_.cap].~T();
+      storage_[core_.slot(i)].~T();
     }
     if (storage_ != nullptr) std::allocator<T>().deallocate(storage_, core_.cap);
   }
@@ -70,13 +77,13 @@ class chan_state {
   chan_core* core() noexcept { return &core_; }
 
  private:
-  static void move_into(void* dst, void* src) {
+  static void move_into(void* dst, void* src) noexcept {
     static_cast<std::optional<T>*>(dst)->emplace(std::move(*static_cast<T*>(src)));
   }
-  static void store(void* buf, std::size_t i, void* src) {
+  static void store(void* buf, std::size_t i, void* src) noexcept {
     ::new (static_cast<void*>(static_cast<T*>(buf) + i)) T(std::move(*static_cast<T*>(src)));
   }
-  static void load(void* buf, std::size_t i, void* dst) {
+  static void load(void* buf, std::size_t i, void* dst) noexcept {
     T* slot = static_cast<T*>(buf) + i;
     static_cast<std::optional<T>*>(dst)->emplace(std::move(*slot));
     slot->~T();

@@ -19,9 +19,10 @@
 // - After close: no claimable waiter remains; receivers drain the buffer and
 //   then see "closed"; senders throw.
 //
-// Lock contracts: functions named *_locked require the channel's lock and
-// never release it; they return the waiter to wake, which the caller wakes
-// after unlocking (waking under the lock would let the woken party spin on it).
+// Lock contracts: send_now_locked and recv_now_locked require the channel's
+// lock and never release it; they return the waiter to wake, which the caller
+// wakes after unlocking (waking under the lock would let the woken party spin
+// on it). wait_on_locked requires the lock and releases it.
 #ifndef GORO_DETAIL_CHAN_CORE_HPP
 #define GORO_DETAIL_CHAN_CORE_HPP
 
@@ -50,14 +51,16 @@ enum class op_status {
 
 namespace detail {
 
-/// The typed operations a channel of T needs; one static table per T.
+/// The typed operations a channel of T needs; one static table per T. None
+/// may throw: they run under the channel's lock (chan_state requires T's move
+/// constructor to be noexcept).
 struct chan_ops {
   /// Constructs the std::optional<T> at dst from std::move(*(T*)src).
-  void (*move_into)(void* dst_optional, void* src);
+  void (*move_into)(void* dst_optional, void* src) noexcept;
   /// Move-constructs buffer slot i from std::move(*(T*)src).
-  void (*store)(void* buffer, std::size_t i, void* src);
+  void (*store)(void* buffer, std::size_t i, void* src) noexcept;
   /// Moves buffer slot i into the std::optional<T> at dst and destroys the slot.
-  void (*load)(void* buffer, std::size_t i, void* dst_optional);
+  void (*load)(void* buffer, std::size_t i, void* dst_optional) noexcept;
 };
 
 /// The untyped state of a channel. Owned by chan_state<T> (chan.hpp).
@@ -75,7 +78,11 @@ struct chan_core {
   wait_queue recvq;       ///< guarded by lock; waiter::value is a std::optional<T>*
   wait_queue sendq;       ///< guarded by lock; waiter::value is a T* to move from
 
-  static void unlock_fn(void* self) noexcept { static_cast<chan_core*>(self)->lock.unlock(); }
+  /// Slot `k` places after head, wrapped: no division under the lock.
+  std::size_t slot(std::size_t k) const noexcept {
+    const std::size_t i = head + k;
+    return i >= cap ? i - cap : i;
+  }
 };
 
 /// Lock held. Does the send now if it can — to a waiting receiver directly,
@@ -90,7 +97,7 @@ inline bool send_now_locked(chan_core& c, void* value, waiter*& to_wake) noexcep
     return true;
   }
   if (c.count < c.cap) {
-    c.ops->store(c.buffer, (c.head + c.count) % c.cap, value);
+    c.ops->store(c.buffer, c.slot(c.count), value);
     ++c.count;
     return true;
   }
@@ -106,12 +113,12 @@ inline recv_attempt recv_now_locked(chan_core& c, void* out, waiter*& to_wake) n
   to_wake = nullptr;
   if (c.count > 0) {
     c.ops->load(c.buffer, c.head, out);
-    c.head = (c.head + 1) % c.cap;
+    c.head = c.slot(1);
     --c.count;
     // A sender blocked on the full buffer moves its value into the slot just
     // freed, at the tail: values keep the order in which sends began.
     if (waiter* s = c.sendq.claim_first()) {
-      c.ops->store(c.buffer, (c.head + c.count) % c.cap, s->value);
+      c.ops->store(c.buffer, c.slot(c.count), s->value);
       ++c.count;
       s->ok = true;
       to_wake = s;
@@ -139,24 +146,22 @@ inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point 
   return op_status::timeout;
 }
 
-/// Parks the caller on queue `q` of channel `c`, whose lock it holds, until
-/// it is claimed or (mode until) the deadline passes. Returns whether the
-/// operation happened (false: closed); the caller's lock is released.
-/// Returns op_status::timeout when the deadline won.
+/// Parks the caller on queue `q` of channel `c`, whose lock it holds and which
+/// this releases, until it is claimed or (mode until) the deadline passes.
+/// Returns ok (the operation happened), closed (close woke it) or timeout.
 inline op_status wait_on_locked(chan_core& c, wait_queue& q, void* value, wait_mode mode,
                                 steady_clock::time_point deadline) {
   waiting_party party;
   waiter w;
   party.init(w);
   w.value = value;
-  w.owner = &c;
   q.push_back(&w);
   std::uint32_t outcome;
   if (mode == wait_mode::forever) {
-    block(w, &chan_core::unlock_fn, &c);
+    block(w, &spin_lock::unlock_fn, &c.lock);
     outcome = party.outcome();
   } else {
-    outcome = block_until(party, w, &chan_core::unlock_fn, &c, deadline);
+    outcome = block_until(party, w, &spin_lock::unlock_fn, &c.lock, deadline);
   }
   if (outcome == claim_timeout) {
     // Claimed by the timer: nobody else can take it, so it is still queued.

@@ -76,8 +76,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
                               const select_scratch& scratch) {
   // 1. poll order
   for (std::size_t i = 0; i < n; ++i) {
+    // Inside-out Fisher-Yates; slot i is not yet written when j == i.
     const std::size_t j = fast_random() % (i + 1);
-    scratch.poll_order[i] = scratch.poll_order[j];
+    if (j != i) scratch.poll_order[i] = scratch.poll_order[j];
     scratch.poll_order[j] = static_cast<std::uint32_t>(i);
   }
   // 2. lock order
@@ -133,7 +134,6 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     waiter& w = scratch.waiters[i];
     party.init(w, static_cast<std::uint32_t>(i));
     w.value = sc.value;
-    w.owner = sc.chan;
     (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
     any = &w;
   }

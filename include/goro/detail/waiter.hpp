@@ -36,10 +36,9 @@ struct waiter {
   parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
   std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
   std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
-  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
   bool ok = false;         ///< channels: a value moved (false: woken by close)
-  void* owner = nullptr;   ///< the object whose queue it is in (a channel)
-  waiter* prev = nullptr;  ///< links in that queue, guarded by its lock
+  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
+  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
   waiter* next = nullptr;
 
   /// Claims this waiter's wait for its own case; false if something else won.
