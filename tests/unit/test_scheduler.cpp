@@ -370,3 +370,37 @@ TEST_CASE("scheduler: a goroutine that starts many more keeps memory bounded", "
   INFO("most goroutines alive at once: " << most_alive.load());
   CHECK(most_alive.load() < static_cast<std::size_t>(n) / 4);
 }
+
+TEST_CASE("scheduler: a ping-pong pair through runnext does not starve the local queue",
+          "[scheduler][fairness]") {
+  // One worker. Once A and B ping-pong over unbuffered channels, each readies
+  // the other into runnext, which is always picked before the local queue;
+  // C, yielded to the local queue, must still get the worker now and then.
+  constexpr long limit = 200000;  // rounds A and B play before giving up on C
+  goro::runtime rt(workers(1, kStack));
+  auto ping = goro::make_chan<int>();
+  auto pong = goro::make_chan<int>();
+  std::atomic<bool> c_done{false};
+  std::atomic<long> rounds{0};
+  long c_ran_at = -1;
+  rt.go([&] {  // A
+    while (!c_done.load() && rounds.load() < limit) {
+      ping.send(1);
+      (void)pong.recv();
+      rounds.fetch_add(1);
+    }
+    ping.close();
+  });
+  rt.go([&] {  // B
+    for (int v : ping) pong.send(v);
+  });
+  rt.go([&] {  // C: a few yields put it in the local queue behind the pair
+    for (int i = 0; i < 3; ++i) goro::yield();
+    c_ran_at = rounds.load();
+    c_done = true;
+  });
+  rt.wait();
+  INFO("C ran after round " << c_ran_at << " of at most " << limit);
+  CHECK(c_done.load());
+  CHECK(c_ran_at < limit);
+}

@@ -593,7 +593,11 @@ inline void worker::run_due_timers() {
 
 inline goroutine* worker::try_local_and_global() {
   if ((++tick % 61) == 0) {
+    // Now and then the queues come first: the global one, which other
+    // workers' goroutines feed, and the local one, which a pair handing the
+    // worker back and forth through runnext would otherwise starve forever.
     if (goroutine* g = sched.global_take(*this, 1)) return g;
+    if (goroutine* g = local.pop()) return g;
   }
   if (runnext.load(std::memory_order_relaxed) != nullptr) {
     if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) return g;
