@@ -4574,15 +4574,18 @@ struct time_source : std::enable_shared_from_this<time_source> {
   static void fire(timer_node* n) {
     auto* self = static_cast<time_source*>(n->arg);
     scheduler* const sched = self->sched;
-    std::shared_ptr<time_source> keep;
-    {
-      // Taken out of the heap: the heap's reference is ours now.
-      std::lock_guard<spin_lock> guard(sched->timers().lock());
-      keep = std::move(self->armed_self);
-    }
+    std::shared_ptr<time_source> keep;  // released after the locks (it may free self)
     const clock::time_point now = clock::now();
     {
       std::lock_guard<spin_lock> deliver(self->deliver_lock);
+      {
+        std::lock_guard<spin_lock> guard(sched->timers().lock());
+        // Re-armed (a reset) since the worker took it out of the heap: that
+        // arming owns the heap's reference and will fire itself; this firing
+        // is stale and must deliver nothing.
+        if (self->node.index != timer_node::not_armed) return;
+        keep = std::move(self->armed_self);  // taken out of the heap: ours now
+      }
       if (self->stopped.load(std::memory_order_relaxed)) return;
       (void)self->out.try_send(now);  // full: the last tick is still unread; drop
     }

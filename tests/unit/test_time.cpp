@@ -251,6 +251,33 @@ TEST_CASE("ticker: reset changes the period", "[time][ticker]") {
   CHECK(tick.chan().recv_for(40ms).status == op_status::timeout);
 }
 
+TEST_CASE("timer: a reset between a worker taking it out and firing it wins", "[time][timer]") {
+  // The interleaving, played step by step on the one worker (which our
+  // goroutine holds, so nothing else touches the heap): a worker takes the
+  // due node out of the heap; the user resets the timer (stop, re-arm for
+  // later); then the worker's fire runs. Once reset has returned no time may
+  // arrive (Go 1.23's rule); the late fire used to send one anyway, and took
+  // the new arming's heap reference with it.
+  using goro::detail::time_source;
+  using goro::detail::timer_node;
+  failures f;
+  goro::runtime rt(workers(1));
+  rt.go([&f] {
+    auto src = std::make_shared<time_source>(goro::clock::duration::zero());
+    src->arm(goro::clock::now());
+    std::vector<timer_node*> due;
+    src->sched->timers().take_due(goro::clock::now(), due);
+    if (due.size() != 1 || due[0] != &src->node) return f.add("the node was not due");
+    f.expect(!src->stop_and_drain(), "reset: the node should be out of the heap");
+    src->arm(goro::clock::now() + 1h);  // reset: armed again for later
+    time_source::fire(due[0]);          // the worker's late fire
+    f.expect(src->out.try_recv().status == op_status::empty, "a stale time arrived");
+    f.expect(src->stop_and_drain(), "the new arming was lost");
+  });
+  rt.wait();
+  CHECK(f.take() == std::vector<std::string>{});
+}
+
 TEST_CASE("ticker: stopped or destroyed while a tick is being delivered", "[time][ticker]") {
   // Tiny periods make stop()/~ticker() race with the worker that fires and
   // re-arms the tick; ThreadSanitizer and AddressSanitizer see any access to
