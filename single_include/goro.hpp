@@ -732,9 +732,13 @@ inline void write_num(std::uint64_t v) noexcept {
 }
 
 inline void handle_segv(int sig, siginfo_t* info, void* uctx) noexcept {
+  // si_code > 0: a fault the kernel raised, whose si_addr is meaningful.
+  // Otherwise someone sent the signal (kill, raise) and si_addr is not an
+  // address; returning from a sent signal does not bring it back.
+  const bool fault = info->si_code > 0;
   const running_stack* rs = running_stack_slot();
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
-  if (rs != nullptr) {
+  if (fault && rs != nullptr) {
     const auto lo = reinterpret_cast<std::uintptr_t>(rs->bottom);
     if (addr < lo && addr >= lo - guard_bytes()) {
       write_str("goro: fatal error: stack overflow in ");
@@ -756,8 +760,11 @@ inline void handle_segv(int sig, siginfo_t* info, void* uctx) noexcept {
     prev.sa_sigaction(sig, info, uctx);
   } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
     prev.sa_handler(sig);
+  } else if (prev.sa_handler == SIG_IGN && !fault) {
+    // Ignored before goro came: a sent SIGSEGV stays ignored.
   } else {
-    signal(SIGSEGV, SIG_DFL);
+    signal(SIGSEGV, SIG_DFL);  // a fault re-faults on return and dies of it
+    if (!fault) ::raise(sig);  // pending until we return, then the default action
   }
 }
 
@@ -781,7 +788,9 @@ struct alt_stack_owner {
 /// Makes sure the SIGSEGV handler is installed (once per process) and the
 /// calling thread has an alternate signal stack (once per thread, unless it
 /// already had one). Cheap after the first call on a thread.
-GORO_TLS_ACCESSOR inline void ensure_overflow_handler() noexcept {
+// Noinline: its thread-locals must be the calling thread's, and callers may
+// have migrated since their last call.
+__attribute__((noinline)) inline void ensure_overflow_handler() noexcept {
 #if defined(GORO_OVERFLOW_HANDLER)
   static std::once_flag installed;
   std::call_once(installed, [] {

@@ -5,7 +5,10 @@
 //                               "own handler ran" and exits with status 3
 //   segv_not_overflow plain     no handler of its own: dies of SIGSEGV, with
 //                               no "stack overflow" message
-// Both fault on a goro context, after goro's handler is installed.
+//   segv_not_overflow sent      like plain, but the SIGSEGV is raise()d, not a
+//                               fault: it must still kill (a sent signal does
+//                               not come back by itself once handled)
+// All fault on a goro context, after goro's handler is installed.
 #include <goro/goro.hpp>
 
 #include <signal.h>
@@ -29,8 +32,10 @@ void own_handler(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2 || (std::strcmp(argv[1], "chained") != 0 && std::strcmp(argv[1], "plain") != 0)) {
-    std::fprintf(stderr, "usage: segv_not_overflow chained|plain\n");
+  const bool sent = argc == 2 && std::strcmp(argv[1], "sent") == 0;
+  if (argc != 2 ||
+      (std::strcmp(argv[1], "chained") != 0 && std::strcmp(argv[1], "plain") != 0 && !sent)) {
+    std::fprintf(stderr, "usage: segv_not_overflow chained|plain|sent\n");
     return 2;
   }
   if (std::strcmp(argv[1], "chained") == 0) {
@@ -46,7 +51,15 @@ int main(int argc, char** argv) {
   goro::detail::context home;  // installs goro's handler (once per process)
   goro::detail::stack stk(64 * 1024);
   goro::detail::context ctx(
-      stk, [](void*) { *forbidden = 42; }, nullptr);
+      stk,
+      [](void* send) {
+        if (send != nullptr) {
+          ::raise(SIGSEGV);
+        } else {
+          *forbidden = 42;
+        }
+      },
+      sent ? &home : nullptr);
   home.switch_to(ctx);
   std::puts("no fault?");
   return 0;

@@ -303,6 +303,15 @@ TEST_CASE("stack: a fault that is not an overflow goes to the previous handler",
     CHECK_FALSE(goro_test::contains(r.err, "goro: fatal error: stack overflow"));
     if (!goro_test::under_sanitizer()) CHECK(r.signal == SIGSEGV);  // sanitizers report and exit
   }
+  SECTION("a SIGSEGV sent with raise() or kill, not a fault, still kills") {
+    const auto r = goro_test::run_program(goro_test::program_path("segv_not_overflow"), {"sent"});
+    INFO(r.describe());
+    CHECK_FALSE(r.succeeded());
+    CHECK_FALSE(r.timed_out);
+    CHECK_FALSE(goro_test::contains(r.out, "no fault?"));
+    CHECK_FALSE(goro_test::contains(r.err, "goro: fatal error: stack overflow"));
+    if (!goro_test::under_sanitizer()) CHECK(r.signal == SIGSEGV);
+  }
 }
 
 TEST_CASE("stack: running out of address space throws, and freeing stacks recovers",
