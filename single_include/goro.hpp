@@ -111,8 +111,6 @@
 #endif
 #define GORO_TLS_BARRIER() __asm__ volatile("" ::: "memory")
 #define GORO_ALWAYS_INLINE inline __attribute__((always_inline))
-#define GORO_LIKELY(x) __builtin_expect(!!(x), 1)
-#define GORO_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 namespace goro::detail {
 /// Prints "goro: fatal error: <what>" and aborts. For broken invariants and for
@@ -833,8 +831,8 @@ __attribute__((noinline)) inline void ensure_overflow_handler() noexcept {
 // Chosen with -DGORO_USE_UCONTEXT, and automatically where goro has no
 // assembly. It offers the same two operations as the assembly versions
 // (make_frame, jump) so everything above it is shared. swapcontext also saves
-// and restores the signal mask with a system call, which makes it roughly ten
-// times slower than the assembly switch.
+// and restores the signal mask with a system call, which makes it about 35
+// times slower than the assembly switch (W7 in docs/benchmarks.md).
 #ifndef GORO_DETAIL_CONTEXT_UCONTEXT_HPP
 #define GORO_DETAIL_CONTEXT_UCONTEXT_HPP
 

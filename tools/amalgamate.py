@@ -84,9 +84,12 @@ class Amalgamator:
                                 % (self.rel(path), lineno, m.group(2)))
                 if target is not None:
                     cond = conditional or depth > guard_depth
-                    if target in self.done and (self.done[target] or cond):
+                    if self.done.get(target):
                         continue  # already inlined where it is always seen
-                    self.done[target] = self.done.get(target, False) or not cond
+                    # Inlined before only under some #if (or never): inline it
+                    # here too, as that #if may be false where this one is
+                    # true; its include guard makes a second copy harmless.
+                    self.done[target] = not cond
                     self.inline(target, cond, out)
                     continue
             out.append(line)

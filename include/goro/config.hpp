@@ -72,8 +72,6 @@
 #endif
 #define GORO_TLS_BARRIER() __asm__ volatile("" ::: "memory")
 #define GORO_ALWAYS_INLINE inline __attribute__((always_inline))
-#define GORO_LIKELY(x) __builtin_expect(!!(x), 1)
-#define GORO_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 namespace goro::detail {
 /// Prints "goro: fatal error: <what>" and aborts. For broken invariants and for

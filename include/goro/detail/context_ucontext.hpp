@@ -3,8 +3,8 @@
 // Chosen with -DGORO_USE_UCONTEXT, and automatically where goro has no
 // assembly. It offers the same two operations as the assembly versions
 // (make_frame, jump) so everything above it is shared. swapcontext also saves
-// and restores the signal mask with a system call, which makes it roughly ten
-// times slower than the assembly switch.
+// and restores the signal mask with a system call, which makes it about 35
+// times slower than the assembly switch (W7 in docs/benchmarks.md).
 #ifndef GORO_DETAIL_CONTEXT_UCONTEXT_HPP
 #define GORO_DETAIL_CONTEXT_UCONTEXT_HPP
 
