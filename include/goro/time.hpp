@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <utility>
 
 namespace goro {
 
@@ -37,8 +38,13 @@ namespace detail {
 /// stop()/reset(), so no tick arrives after they return. Order: deliver_lock,
 /// then the heap lock or the channel's lock; never the reverse.
 struct time_source : std::enable_shared_from_this<time_source> {
+  /// A source on the caller's runtime (scheduler_for_go), with a new channel.
   explicit time_source(clock::duration every)
-      : sched(&scheduler_for_go()), period(every), out(make_chan<clock::time_point>(1)) {
+      : time_source(&scheduler_for_go(), every, make_chan<clock::time_point>(1)) {}
+
+  /// A source on `on`, delivering to `to` (a ticker's reset keeps both).
+  time_source(scheduler* on, clock::duration every, chan<clock::time_point> to)
+      : sched(on), period(every), out(std::move(to)) {
     node.fire = &time_source::fire;
     node.abandon = &time_source::abandon;
     node.arg = this;
@@ -195,11 +201,11 @@ class ticker {
   void stop() { src_->stop_and_drain(); }
 
   /// Restarts the ticks with a new period, the first one period from now.
+  /// The ticker stays on the runtime it was made on, whoever calls this.
   template <class Rep, class Period>
   void reset(const std::chrono::duration<Rep, Period>& period) {
-    auto fresh = std::make_shared<detail::time_source>(checked(period));
+    auto fresh = std::make_shared<detail::time_source>(src_->sched, checked(period), src_->out);
     stop();
-    fresh->out = src_->out;  // same channel for the user
     src_ = std::move(fresh);
     src_->arm(clock::now() + src_->period);
   }

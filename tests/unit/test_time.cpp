@@ -237,6 +237,34 @@ TEST_CASE("ticker: a slow receiver misses ticks instead of queueing them", "[tim
   tick.stop();
 }
 
+TEST_CASE("ticker: reset from another thread keeps it on its runtime", "[time][ticker]") {
+  // Timers fire only where their runtime's workers schedule. The goroutine
+  // below holds rt's only worker without yielding while the main thread
+  // resets its ticker: if reset moved the ticker to the caller's (default)
+  // runtime, ticks would arrive meanwhile.
+  goro::runtime rt(workers(1));
+  std::atomic<goro::ticker*> made{nullptr};
+  std::atomic<bool> was_reset{false};
+  failures f;
+  rt.go([&] {
+    goro::ticker tick(1h);
+    made = &tick;
+    while (!was_reset.load()) {
+    }
+    const auto until = goro::clock::now() + 30ms;
+    while (goro::clock::now() < until) {
+    }
+    f.expect(tick.chan().try_recv().status == op_status::empty,
+             "a tick came while the ticker's runtime was busy");
+    f.expect(tick.chan().recv_for(60s).status == op_status::ok, "no tick after reset");
+  });
+  while (made.load() == nullptr) std::this_thread::yield();
+  made.load()->reset(1ms);
+  was_reset = true;
+  rt.wait();
+  CHECK(f.take() == std::vector<std::string>{});
+}
+
 TEST_CASE("ticker: reset changes the period", "[time][ticker]") {
   goro::ticker tick(1h);
   const auto t0 = goro::clock::now();
