@@ -1349,14 +1349,16 @@ class context {
     fatal("a context's entry function returned");
   }
 
-  void* sp_ = nullptr;            ///< saved stack pointer (arch handle) while suspended
-  exception_state eh_;            ///< this execution's exception state while suspended
-  sanitizer::fiber_state fiber_;  ///< what the sanitizers know of it
-  running_stack running_;         ///< stack bounds for the overflow report
+  // What a switch reads of the context it resumes comes first, together in
+  // one cache line: sp_, report_, eh_.
+  void* sp_ = nullptr;  ///< saved stack pointer (arch handle) while suspended
   /// What the overflow slot holds while this runs: &running_ on a stack we
   /// own, nullptr on a thread's own stack. Precomputed because every switch
   /// stores it (testing running_.bottom there cost 4% of a switch, W7).
   const running_stack* report_ = nullptr;
+  exception_state eh_;            ///< this execution's exception state while suspended
+  sanitizer::fiber_state fiber_;  ///< what the sanitizers know of it
+  running_stack running_;         ///< stack bounds for the overflow report
   entry_fn entry_ = nullptr;
   void* arg_ = nullptr;
 };
@@ -1418,14 +1420,12 @@ struct goroutine {
             std::size_t usable) noexcept
       : stk(std::move(s)),
         sched(sched),
-        id(goid),
         invoke(inv),
         fn_storage(storage),
         ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
 
   stack stk;                  ///< the mapping this record lives in; moved out at exit
   scheduler* sched;           ///< the runtime it belongs to
-  std::uint64_t id;           ///< 1, 2, ... in order of creation, process-wide
   invoke_fn invoke;           ///< runs the user's function
   void* fn_storage;           ///< the function object, just below this record
   goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
@@ -1433,7 +1433,9 @@ struct goroutine {
   g_request request = g_request::none;  ///< set just before switching to the worker
   void (*unlock)(void*) = nullptr;      ///< park: the worker calls unlock(unlock_arg)
   void* unlock_arg = nullptr;
-  context ctx;  ///< its execution; after the fields it refers to
+  /// Its execution, after the fields it refers to. ctx.id() is the goroutine
+  /// id: 1, 2, ... in order of creation, process-wide.
+  context ctx;
 
   /// First code a goroutine runs (defined in scheduler.hpp).
   static void entry(void* self) noexcept;
@@ -2653,7 +2655,7 @@ inline void scheduler::goroutine_exited() {
 inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {
   if (options_.on_unhandled_exception) {
     try {
-      options_.on_unhandled_exception(g.id, e);
+      options_.on_unhandled_exception(g.ctx.id(), e);
       return;
     } catch (...) {
       e = std::current_exception();
@@ -2668,7 +2670,7 @@ inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) n
   } catch (...) {
   }
   std::fprintf(stderr, "goro: fatal error: unhandled exception in goroutine %llu: %s\n",
-               static_cast<unsigned long long>(g.id), what);
+               static_cast<unsigned long long>(g.ctx.id()), what);
   std::fflush(stderr);
   std::abort();
 }
@@ -3705,7 +3707,7 @@ inline std::size_t num_goroutines() noexcept {
 /// The calling goroutine's id (1, 2, ... in order of creation), or 0 outside goroutines.
 inline std::uint64_t goroutine_id() noexcept {
   detail::goroutine* g = detail::current_goroutine();
-  return g != nullptr ? g->id : 0;
+  return g != nullptr ? g->ctx.id() : 0;
 }
 
 /// Lets other runnable goroutines run, like runtime.Gosched(); the caller

@@ -153,7 +153,7 @@ inline std::size_t num_goroutines() noexcept {
 /// The calling goroutine's id (1, 2, ... in order of creation), or 0 outside goroutines.
 inline std::uint64_t goroutine_id() noexcept {
   detail::goroutine* g = detail::current_goroutine();
-  return g != nullptr ? g->id : 0;
+  return g != nullptr ? g->ctx.id() : 0;
 }
 
 /// Lets other runnable goroutines run, like runtime.Gosched(); the caller

@@ -54,14 +54,12 @@ struct goroutine {
             std::size_t usable) noexcept
       : stk(std::move(s)),
         sched(sched),
-        id(goid),
         invoke(inv),
         fn_storage(storage),
         ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
 
   stack stk;                  ///< the mapping this record lives in; moved out at exit
   scheduler* sched;           ///< the runtime it belongs to
-  std::uint64_t id;           ///< 1, 2, ... in order of creation, process-wide
   invoke_fn invoke;           ///< runs the user's function
   void* fn_storage;           ///< the function object, just below this record
   goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
@@ -69,7 +67,9 @@ struct goroutine {
   g_request request = g_request::none;  ///< set just before switching to the worker
   void (*unlock)(void*) = nullptr;      ///< park: the worker calls unlock(unlock_arg)
   void* unlock_arg = nullptr;
-  context ctx;  ///< its execution; after the fields it refers to
+  /// Its execution, after the fields it refers to. ctx.id() is the goroutine
+  /// id: 1, 2, ... in order of creation, process-wide.
+  context ctx;
 
   /// First code a goroutine runs (defined in scheduler.hpp).
   static void entry(void* self) noexcept;

@@ -483,7 +483,7 @@ inline void scheduler::goroutine_exited() {
 inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {
   if (options_.on_unhandled_exception) {
     try {
-      options_.on_unhandled_exception(g.id, e);
+      options_.on_unhandled_exception(g.ctx.id(), e);
       return;
     } catch (...) {
       e = std::current_exception();
@@ -498,7 +498,7 @@ inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) n
   } catch (...) {
   }
   std::fprintf(stderr, "goro: fatal error: unhandled exception in goroutine %llu: %s\n",
-               static_cast<unsigned long long>(g.id), what);
+               static_cast<unsigned long long>(g.ctx.id()), what);
   std::fflush(stderr);
   std::abort();
 }
