@@ -2127,6 +2127,7 @@ class timer_heap {
 
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace goro::detail {
@@ -2202,6 +2203,22 @@ class wait_queue {
       }
     }
     return nullptr;
+  }
+
+  /// Claims every waiter it can, in one pass, moving each to the back of
+  /// `out`; returns how many. Waiters claimed elsewhere stay, as above.
+  std::size_t claim_all_into(wait_queue& out) noexcept {
+    std::size_t n = 0;
+    for (waiter* w = head_; w != nullptr;) {
+      waiter* const next = w->next;
+      if (w->try_claim()) {
+        remove(w);
+        out.push_back(w);
+        ++n;
+      }
+      w = next;
+    }
+    return n;
   }
 
   /// Removes and returns the first waiter (claimed or not), or nullptr.
@@ -2642,14 +2659,19 @@ inline void wake(waiter& w) {
   }
 }
 
+/// Wakes every waiter of `q` (all claimed by the caller, who holds no lock).
+inline void wake_all(wait_queue& q) {
+  while (waiter* w = q.pop_front()) wake(*w);
+}
+
 inline void scheduler::goroutine_exited() {
   if (live_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   wait_queue woken;
   {
     std::lock_guard<spin_lock> guard(done_lock_);
-    while (waiter* w = done_waiters_.claim_first()) woken.push_back(w);
+    done_waiters_.claim_all_into(woken);
   }
-  while (waiter* w = woken.pop_front()) wake(*w);
+  wake_all(woken);
 }
 
 inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {
@@ -3210,16 +3232,14 @@ inline void chan_close(chan_core* c) {
     std::lock_guard<spin_lock> guard(c->lock);
     if (c->closed) throw closed_channel("goro: close of closed channel");
     c->closed = true;
-    while (waiter* w = c->recvq.claim_first()) {
-      w->ok = false;
-      to_wake.push_back(w);
-    }
-    while (waiter* w = c->sendq.claim_first()) {
-      w->ok = false;
-      to_wake.push_back(w);
-    }
+    c->recvq.claim_all_into(to_wake);
+    c->sendq.claim_all_into(to_wake);
   }
-  while (waiter* w = to_wake.pop_front()) wake(*w);
+  // Claimed, so still ours until woken: ok = false tells them "closed".
+  for (waiter* w = to_wake.pop_front(); w != nullptr; w = to_wake.pop_front()) {
+    w->ok = false;
+    wake(*w);
+  }
 }
 
 /// Buffered values now (a snapshot).
@@ -4446,14 +4466,10 @@ class wait_group {
   void release_all() {
     detail::wait_queue woken;
     lock_.lock();
-    std::uint32_t n = 0;
-    while (detail::waiter* w = waiters_.claim_first()) {
-      woken.push_back(w);
-      ++n;
-    }
+    const auto n = static_cast<std::uint32_t>(waiters_.claim_all_into(woken));
     state_.fetch_sub(n, std::memory_order_relaxed);
     lock_.unlock();  // last touch of *this; the waiters live on their own stacks
-    while (detail::waiter* w = woken.pop_front()) detail::wake(*w);
+    detail::wake_all(woken);
   }
 
   std::atomic<std::uint64_t> state_{0};  ///< counter << 32 | waiters queued

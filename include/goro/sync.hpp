@@ -221,14 +221,10 @@ class wait_group {
   void release_all() {
     detail::wait_queue woken;
     lock_.lock();
-    std::uint32_t n = 0;
-    while (detail::waiter* w = waiters_.claim_first()) {
-      woken.push_back(w);
-      ++n;
-    }
+    const auto n = static_cast<std::uint32_t>(waiters_.claim_all_into(woken));
     state_.fetch_sub(n, std::memory_order_relaxed);
     lock_.unlock();  // last touch of *this; the waiters live on their own stacks
-    while (detail::waiter* w = woken.pop_front()) detail::wake(*w);
+    detail::wake_all(woken);
   }
 
   std::atomic<std::uint64_t> state_{0};  ///< counter << 32 | waiters queued

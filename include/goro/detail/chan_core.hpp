@@ -228,16 +228,14 @@ inline void chan_close(chan_core* c) {
     std::lock_guard<spin_lock> guard(c->lock);
     if (c->closed) throw closed_channel("goro: close of closed channel");
     c->closed = true;
-    while (waiter* w = c->recvq.claim_first()) {
-      w->ok = false;
-      to_wake.push_back(w);
-    }
-    while (waiter* w = c->sendq.claim_first()) {
-      w->ok = false;
-      to_wake.push_back(w);
-    }
+    c->recvq.claim_all_into(to_wake);
+    c->sendq.claim_all_into(to_wake);
   }
-  while (waiter* w = to_wake.pop_front()) wake(*w);
+  // Claimed, so still ours until woken: ok = false tells them "closed".
+  for (waiter* w = to_wake.pop_front(); w != nullptr; w = to_wake.pop_front()) {
+    w->ok = false;
+    wake(*w);
+  }
 }
 
 /// Buffered values now (a snapshot).

@@ -470,14 +470,19 @@ inline void wake(waiter& w) {
   }
 }
 
+/// Wakes every waiter of `q` (all claimed by the caller, who holds no lock).
+inline void wake_all(wait_queue& q) {
+  while (waiter* w = q.pop_front()) wake(*w);
+}
+
 inline void scheduler::goroutine_exited() {
   if (live_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   wait_queue woken;
   {
     std::lock_guard<spin_lock> guard(done_lock_);
-    while (waiter* w = done_waiters_.claim_first()) woken.push_back(w);
+    done_waiters_.claim_all_into(woken);
   }
-  while (waiter* w = woken.pop_front()) wake(*w);
+  wake_all(woken);
 }
 
 inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {

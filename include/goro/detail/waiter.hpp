@@ -18,6 +18,7 @@
 #include "parker.hpp"
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace goro::detail {
@@ -93,6 +94,22 @@ class wait_queue {
       }
     }
     return nullptr;
+  }
+
+  /// Claims every waiter it can, in one pass, moving each to the back of
+  /// `out`; returns how many. Waiters claimed elsewhere stay, as above.
+  std::size_t claim_all_into(wait_queue& out) noexcept {
+    std::size_t n = 0;
+    for (waiter* w = head_; w != nullptr;) {
+      waiter* const next = w->next;
+      if (w->try_claim()) {
+        remove(w);
+        out.push_back(w);
+        ++n;
+      }
+      w = next;
+    }
+    return n;
   }
 
   /// Removes and returns the first waiter (claimed or not), or nullptr.
