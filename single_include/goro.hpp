@@ -2146,7 +2146,7 @@ struct waiter {
   parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
   std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
   std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
-  bool ok = false;         ///< channels: a value moved (false: woken by close)
+  bool ok = false;                              ///< channels: a value moved (false: woken by close)
   void* value = nullptr;   ///< channels: the value to send, or where to put the one received
   waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
   waiter* next = nullptr;
@@ -4155,9 +4155,19 @@ class select_set {
     has_default_ = true;
   }
 
-  /// Switches a case off (it is never ready again) or back on.
+  /// Switches a case off: it is never ready until enabled again.
   void disable(std::size_t index) { entries_.at(index)->enabled = false; }
-  void enable(std::size_t index) { entries_.at(index)->enabled = true; }
+  /// Switches a case back on. Throws std::logic_error for a send case whose
+  /// value was already sent (it has nothing to send: use rearm_send).
+  void enable(std::size_t index) {
+    entry& e = *entries_.at(index);
+    if (!e.has_value()) {
+      throw std::logic_error(
+          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()");
+    }
+    e.enabled = true;
+  }
+  /// Whether case `index` is on (a chosen send case is off until rearmed).
   bool enabled(std::size_t index) const { return entries_.at(index)->enabled; }
 
   /// Number of cases (enabled or not), not counting the default.
@@ -4188,6 +4198,8 @@ class select_set {
     /// The untyped case; a disabled one has no channel (never ready).
     virtual detail::select_case describe() = 0;
     virtual void complete() = 0;
+    /// False for a send case whose value was sent and not yet replaced.
+    virtual bool has_value() const noexcept { return true; }
     detail::chan_core* chan = nullptr;
     std::shared_ptr<void> keep_alive;  ///< owns the channel, as a Go value would
     bool enabled = true;
@@ -4212,6 +4224,7 @@ class select_set {
   };
   template <class T>
   struct send_value_entry : entry {
+    bool has_value() const noexcept override { return value.has_value(); }
     std::optional<T> value;
   };
   template <class T, class F>
@@ -4381,6 +4394,7 @@ class mutex {
 /// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
 class semaphore {
  public:
+  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
   explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
   semaphore(const semaphore&) = delete;
   semaphore& operator=(const semaphore&) = delete;
@@ -4405,8 +4419,8 @@ class semaphore {
 /// Waits for a collection of goroutines to finish, like Go's sync.WaitGroup.
 ///
 /// Every wait() that finds the counter above zero returns once it falls to
-/// zero. A counter driven below zero is a misuse: add() throws
-/// std::logic_error and leaves the counter as it was (Go panics here). As in
+/// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
+/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
 /// Go, the wait_group may be destroyed as soon as wait() has returned.
 class wait_group {
  public:

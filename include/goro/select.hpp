@@ -239,9 +239,19 @@ class select_set {
     has_default_ = true;
   }
 
-  /// Switches a case off (it is never ready again) or back on.
+  /// Switches a case off: it is never ready until enabled again.
   void disable(std::size_t index) { entries_.at(index)->enabled = false; }
-  void enable(std::size_t index) { entries_.at(index)->enabled = true; }
+  /// Switches a case back on. Throws std::logic_error for a send case whose
+  /// value was already sent (it has nothing to send: use rearm_send).
+  void enable(std::size_t index) {
+    entry& e = *entries_.at(index);
+    if (!e.has_value()) {
+      throw std::logic_error(
+          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()");
+    }
+    e.enabled = true;
+  }
+  /// Whether case `index` is on (a chosen send case is off until rearmed).
   bool enabled(std::size_t index) const { return entries_.at(index)->enabled; }
 
   /// Number of cases (enabled or not), not counting the default.
@@ -272,6 +282,8 @@ class select_set {
     /// The untyped case; a disabled one has no channel (never ready).
     virtual detail::select_case describe() = 0;
     virtual void complete() = 0;
+    /// False for a send case whose value was sent and not yet replaced.
+    virtual bool has_value() const noexcept { return true; }
     detail::chan_core* chan = nullptr;
     std::shared_ptr<void> keep_alive;  ///< owns the channel, as a Go value would
     bool enabled = true;
@@ -296,6 +308,7 @@ class select_set {
   };
   template <class T>
   struct send_value_entry : entry {
+    bool has_value() const noexcept override { return value.has_value(); }
     std::optional<T> value;
   };
   template <class T, class F>

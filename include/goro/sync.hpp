@@ -136,6 +136,7 @@ class mutex {
 /// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
 class semaphore {
  public:
+  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
   explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
   semaphore(const semaphore&) = delete;
   semaphore& operator=(const semaphore&) = delete;
@@ -160,8 +161,8 @@ class semaphore {
 /// Waits for a collection of goroutines to finish, like Go's sync.WaitGroup.
 ///
 /// Every wait() that finds the counter above zero returns once it falls to
-/// zero. A counter driven below zero is a misuse: add() throws
-/// std::logic_error and leaves the counter as it was (Go panics here). As in
+/// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
+/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
 /// Go, the wait_group may be destroyed as soon as wait() has returned.
 class wait_group {
  public:

@@ -643,7 +643,9 @@ TEST_CASE("select_set: send cases, default, disable and enable", "[select][selec
   CHECK(set.select() == s);  // room in c, nothing in `in`
   CHECK(sends == 1);
   CHECK(c.size() == 1);
-  CHECK_FALSE(set.enabled(s));  // sent once: off until re-armed
+  CHECK_FALSE(set.enabled(s));                         // sent once: off until re-armed
+  REQUIRE_THROWS_AS(set.enable(s), std::logic_error);  // nothing left to send
+  CHECK_FALSE(set.enabled(s));
   CHECK(set.select() == goro::select_set::default_index);
   CHECK(defaults == 1);
   CHECK(c.size() == 1);
