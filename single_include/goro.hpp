@@ -631,17 +631,21 @@ class stack {
                             std::string("goro: cannot ") + what + " a goroutine stack");
   }
 
-  // Returns 0 or an errno value.
+  // Returns 0 or an errno value. The first stack decides the method for the
+  // process: guard install if the kernel has it and it is real, else (no
+  // such advice, a sandbox refusing madvise, no file descriptor left for the
+  // probe) mprotect, which always works where mmap does.
   static int install_guard(void* p, std::size_t guard) noexcept {
     auto& method = guard_method_in_use();
-    guard_method m = method.load(std::memory_order_relaxed);
-    if (m != guard_method::mprotect) {
-      if (::madvise(p, guard, GORO_MADV_GUARD_INSTALL) == 0 &&
-          (m == guard_method::madvise_guard || guard_is_real(p))) {
+    const guard_method m = method.load(std::memory_order_relaxed);
+    if (m == guard_method::madvise_guard) {
+      return ::madvise(p, guard, GORO_MADV_GUARD_INSTALL) == 0 ? 0 : errno;
+    }
+    if (m == guard_method::unknown) {
+      if (::madvise(p, guard, GORO_MADV_GUARD_INSTALL) == 0 && guard_is_real(p)) {
         method.store(guard_method::madvise_guard, std::memory_order_relaxed);
         return 0;
       }
-      if (errno != EINVAL) return errno;  // EINVAL: this kernel has no guard install
       method.store(guard_method::mprotect, std::memory_order_relaxed);
     }
     return ::mprotect(p, guard, PROT_NONE) == 0 ? 0 : errno;
@@ -649,14 +653,13 @@ class stack {
 
   // Some emulators (qemu-user 7) accept MADV_GUARD_INSTALL and install
   // nothing. Checked once: the kernel must refuse to read the guard (a pipe
-  // write from it fails with EFAULT). If not, fall back to mprotect.
+  // write from it fails with EFAULT). Without a pipe we cannot tell: false.
   static bool guard_is_real(void* p) noexcept {
     int fds[2];
     if (::pipe(fds) != 0) return false;
-    bool faulted = ::write(fds[1], p, 1) < 0 && errno == EFAULT;
+    const bool faulted = ::write(fds[1], p, 1) < 0 && errno == EFAULT;
     ::close(fds[0]);
     ::close(fds[1]);
-    if (!faulted) errno = EINVAL;
     return faulted;
   }
 

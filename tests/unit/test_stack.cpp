@@ -286,6 +286,16 @@ TEST_CASE("stack: overflowing a goroutine's stack names the goroutine", "[stack]
 #endif
 }
 
+TEST_CASE("stack: the guard probe without a free file descriptor falls back to mprotect",
+          "[stack]") {
+  const auto r = goro_test::run_program(goro_test::program_path("guard_without_fds"), {});
+  INFO(r.describe());
+  CHECK(r.succeeded());
+  CHECK(goro_test::contains(
+      r.out, "stacks made, guard method " +
+                 std::to_string(static_cast<int>(goro::detail::guard_method::mprotect))));
+}
+
 TEST_CASE("stack: a fault that is not an overflow goes to the previous handler", "[stack][death]") {
   SECTION("the program's own SIGSEGV handler still runs") {
     const auto r =
