@@ -44,7 +44,10 @@ namespace goro_test {
 
 /// Work divisor for loop counts: a quarter of the work under a sanitizer, a
 /// tenth under valgrind or an emulator (see slow_run in run_program.hpp).
-inline const int kScale = under_sanitizer() ? 4 : slow_run() ? 10 : 1;
+inline int work_divisor() { return under_sanitizer() ? 4 : slow_run() ? 10 : 1; }
+/// work_divisor(), once. Never a constant expression, in any build, so that
+/// lambdas capture counts derived from it the same way under every compiler.
+inline const int kScale = work_divisor();
 
 /// What goroutines and threads saw that they should not have; checked on the
 /// test thread (Catch2's assertion macros are not thread-safe).

@@ -95,7 +95,7 @@ TEST_CASE("stack: all of the usable range can be written", "[stack]") {
   stack s(64 * 1024);
   auto* lo = static_cast<unsigned char*>(s.bottom());
   for (std::size_t i = 0; i < s.size(); i += page_size())
-    lo[i] = static_cast<unsigned char>(i >> 12);
+    lo[i] = static_cast<unsigned char>(i / page_size());
   lo[s.size() - 1] = 0xAB;
   CHECK(lo[s.size() - 1] == 0xAB);
   CHECK(lo[page_size()] == 1);

@@ -59,14 +59,14 @@ TEST_CASE("mutex: no lost update under contention from 1,000 goroutines and thre
     inside.fetch_sub(1);
   };
   for (int g = 0; g < goroutines; ++g) {
-    rt.go([&, g] {
+    rt.go([&] {
       absl::BitGen rng = seeded_bitgen();
       for (int i = 0; i < iterations; ++i) critical_section(rng);
     });
   }
   std::vector<std::thread> plain;
   for (int t = 0; t < threads; ++t) {
-    plain.emplace_back([&, t] {
+    plain.emplace_back([&] {
       absl::BitGen rng = seeded_bitgen();
       for (int i = 0; i < iterations * 10; ++i) critical_section(rng);
     });
