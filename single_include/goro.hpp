@@ -789,8 +789,7 @@ struct alt_stack_owner {
 /// Makes sure the SIGSEGV handler is installed (once per process) and the
 /// calling thread has an alternate signal stack (once per thread, unless it
 /// already had one). Cheap after the first call on a thread.
-// Noinline: its thread-locals must be the calling thread's, and callers may
-// have migrated since their last call.
+// Noinline: cold (it does real work once per thread), kept out of callers.
 __attribute__((noinline)) inline void ensure_overflow_handler() noexcept {
 #if defined(GORO_OVERFLOW_HANDLER)
   static std::once_flag installed;
