@@ -81,6 +81,19 @@ namespace goro::detail {
   std::fflush(stderr);
   std::abort();
 }
+
+/// Reports an error the way the build allows: throws `e` when exceptions are
+/// enabled, else prints its what() as a goro fatal error and aborts (Go's
+/// panic). Every error goro raises goes through here, so that a build with
+/// -fno-exceptions compiles and still says what went wrong.
+template <class E>
+[[noreturn]] inline void throw_error(E&& e) {
+#if defined(__cpp_exceptions) && !defined(GORO_NO_EXCEPTIONS)
+  throw static_cast<E&&>(e);
+#else
+  fatal(e.what());
+#endif
+}
 }  // namespace goro::detail
 
 /// GORO_ASSERT(cond) checks an internal invariant in debug builds (when NDEBUG is
