@@ -12,12 +12,14 @@
 //   detail/chan_core.hpp, chan.hpp    channels
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
+//   net.hpp, net/*.hpp                listen, dial, listener, conn (Go's net)
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
 #include "chan.hpp"
 #include "config.hpp"
 #include "errors.hpp"
+#include "net.hpp"
 #include "runtime.hpp"
 #include "select.hpp"
 #include "sync.hpp"
