@@ -14,10 +14,12 @@
 //   detail/chan_core.hpp, chan.hpp    channels
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
+//   blocking.hpp                      blocking: a blocking call on a helper thread
 //   net.hpp, net/*.hpp                listen, dial, listener, conn (Go's net)
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
+#include "blocking.hpp"
 #include "chan.hpp"
 #include "config.hpp"
 #include "errors.hpp"
