@@ -5830,12 +5830,16 @@ class raw_fd {
   raw_fd& operator=(const raw_fd&) = delete;
   ~raw_fd() {
     if (fd_ < 0) return;
-    if (opened_) goro::detail::fd_evict(fd_);
+    if (opened_) {
+      goro::detail::fd_evict(fd_);
+      goro::detail::fd_closed(fd_);
+    }
     ::close(fd_);
   }
   int get() const noexcept { return fd_; }
-  /// Starts the poller's record of the descriptor (fd_open), once.
-  void open() noexcept {
+  /// Starts the poller's record of the descriptor (fd_open), once. May
+  /// throw (no memory for the record); the descriptor is closed then.
+  void open() {
     if (!opened_) goro::detail::fd_open(fd_);
     opened_ = true;
   }
@@ -5887,7 +5891,7 @@ class net_fd {
     if ((state_.load(std::memory_order_acquire) & closed_bit) == 0) {
       goro::detail::fd_evict(fd_);
       remove_socket_file();
-      ::close(fd_);
+      close_number();
     }
   }
 
@@ -5912,7 +5916,7 @@ class net_fd {
     goro::detail::fd_evict(fd_);
     remove_socket_file();
     if (end_op_and_check_last()) {
-      ::close(fd_);
+      close_number();
     } else {
       closed_sem_.acquire();  // the last operation in flight closes, then wakes us
     }
@@ -5963,8 +5967,11 @@ class net_fd {
   /// Sets the deadline of one direction, or of both (mode == nullptr).
   void set_deadline(const io_mode* mode, steady_time t) {
     op_scope op(*this, "set");
-    if (mode == nullptr || *mode == io_mode::read) goro::detail::fd_set_deadline(fd_, io_mode::read, t);
-    if (mode == nullptr || *mode == io_mode::write) goro::detail::fd_set_deadline(fd_, io_mode::write, t);
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      if (mode != nullptr && *mode != m) continue;
+      goro::detail::fd_set_deadline(fd_, m, t);
+      has_deadline_[static_cast<int>(m)].store(t != steady_time::max(), std::memory_order_relaxed);
+    }
   }
 
   /// Accepts a connection (a listener's read). Running out of descriptors
@@ -6037,7 +6044,7 @@ class net_fd {
     op_scope& operator=(const op_scope&) = delete;
     ~op_scope() {
       if (f_.end_op_and_check_last()) {  // close() is waiting for us
-        ::close(f_.fd_);
+        f_.close_number();
         f_.closed_sem_.release();
       }
     }
@@ -6052,12 +6059,22 @@ class net_fd {
     return state_.fetch_sub(one_op, std::memory_order_acq_rel) == (closed_bit | one_op);
   }
 
+  /// Frees the number, evicted earlier, once nothing uses it: the poller's
+  /// record is renewed first (fd_closed), since another thread may get the
+  /// number from its next socket() the moment ::close returns.
+  void close_number() noexcept {
+    goro::detail::fd_closed(fd_);
+    ::close(fd_);
+  }
+
   /// With the direction's lock held: not closed meanwhile, deadline not passed
   /// (checked before any system call, as Go does: a passed deadline fails
   /// even when data is waiting).
   void check_usable(io_mode mode, const char* op) const {
     if ((state_.load(std::memory_order_acquire) & closed_bit) != 0) throw_error(closed(op));
-    if (passed(goro::detail::fd_deadline(fd_, mode))) {
+    // The flag spares the common case (no deadline) the poll descriptor's lock.
+    if (has_deadline_[static_cast<int>(mode)].load(std::memory_order_relaxed) &&
+        passed(goro::detail::fd_deadline(fd_, mode))) {
       throw_error(timeout_error(op, network_, error_source(), error_address()));
     }
   }
@@ -6088,6 +6105,7 @@ class net_fd {
   std::atomic<std::uint32_t> state_{0};  ///< closed_bit | operations in flight * one_op
   const int fd_;
   const bool listener_;
+  std::atomic<bool> has_deadline_[2] = {{false}, {false}};  ///< per io_mode: one is set
   goro::mutex read_lock_;   ///< held by a read or accept for its whole call
   goro::mutex write_lock_;  ///< held by a write for its whole call
   goro::detail::handoff_semaphore closed_sem_{0};  ///< the last operation wakes close()

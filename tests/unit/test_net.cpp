@@ -427,7 +427,7 @@ TEST_CASE("close wakes a goroutine blocked in read, write or accept", "[net][clo
     auto out = goro::make_chan<std::string>(1);
     net::conn c = p.client;
     goro::go([c, out]() mutable {
-      std::vector<char> big(64 << 20, 'x');
+      std::vector<char> big(32 << 20, 'x');
       try {
         c.write(big.data(), big.size());
         out.send("write returned");
@@ -646,7 +646,7 @@ TEST_CASE("thousands of connections ping-pong across workers", "[net][stress]") 
 }
 
 TEST_CASE("10,000 idle connections held open at once", "[net][idle]") {
-  const int n = scaled(10000, 2000, 1000);
+  const int n = scaled(10000, 2000, 500);
   // This process holds the server ends; tests/programs/net_idle_client the client ends.
   const rlim_t limit = raise_fd_limit(static_cast<rlim_t>(n + 512));
   if (limit < static_cast<rlim_t>(n + 256)) {
