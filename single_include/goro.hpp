@@ -50,7 +50,8 @@
 // * Choosing: a caller that finds an idle helper unlists it and, after the
 //   lock is released, unparks it. A chosen helper owes that wake-up a token:
 //   it takes the token (parker::park) before it may ever exit, so an unpark
-//   never lands on a helper that has gone.
+//   never lands on a helper that has gone. (set_options wakes idle helpers
+//   the same way, but unparks them under the lock.)
 // * The call lives on the calling goroutine's stack (its function, its
 //   arguments, its result slot, its waiter). It is queued under the pool's
 //   lock and the goroutine parks with that lock's release as its unlock step,
@@ -63,10 +64,10 @@
 //
 // Rejected: a thread per call (unbounded, as Go's is up to its 10,000-thread
 // crash limit); helpers per runtime (a runtime's destructor would have to
-// wait for calls it cannot interrupt); lending the worker's own thread to the
-// call and starting a replacement worker, which is Go's handoff (goro's
-// workers are fixed, and a goroutine's resumption would then need a thread
-// that no longer belongs to the runtime).
+// wait for calls it cannot interrupt); Go's hand-off itself, letting the
+// worker's thread make the call while a new thread takes over its queues
+// (the scheduler's workers are fixed threads: it would have to learn to
+// swap them, for a saving of two thread hand-offs per call).
 #ifndef GORO_BLOCKING_HPP
 #define GORO_BLOCKING_HPP
 
@@ -3114,7 +3115,8 @@ struct blocking_result<R&&> {
   R* ptr = nullptr;
   template <class Fn>
   void fill(Fn& fn) {
-    ptr = std::addressof(static_cast<R&>(fn()));
+    R&& r = fn();
+    ptr = std::addressof(r);
   }
   R&& take() noexcept { return static_cast<R&&>(*ptr); }
 };
