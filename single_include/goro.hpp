@@ -14,6 +14,8 @@
 //   detail/scheduler.hpp, run_queue.hpp, timer_heap.hpp   M:N scheduling
 //   detail/waiter.hpp, park.hpp       one waiter type for goroutines and threads
 //   runtime.hpp                       go, yield, sleep, runtime
+//   detail/poll_*.hpp, netpoller.hpp, fd_wait.hpp   the netpoller
+//   io.hpp                            wait_readable, wait_writable, close_fd
 //   sync.hpp                          wait_group, mutex, semaphore, once
 //   detail/chan_core.hpp, chan.hpp    channels
 //   detail/select_core.hpp, select.hpp  select
@@ -226,6 +228,12 @@ template <class E>
 //   steps on both sides mean at least one of them sees the other.
 // * Timers: one heap per runtime; workers fire due timers between goroutines
 //   and idle workers sleep until the earliest deadline.
+// * I/O: when goroutines wait on fds, one idle worker at a time blocks in the
+//   runtime's netpoller (netpoller.hpp) instead of on its parker, with the
+//   timeout of the next timer; a waker that picks that worker interrupts the
+//   poll ("in_poll", the same Dekker handshake against the parker's token).
+//   Workers with nothing local look at the poller without blocking before
+//   they steal, and busy workers every 61st pick, as Go's findRunnable does.
 //
 // Rejected: a goroutine switching straight to the next one (saves one
 // switch, but then nobody is off both stacks to release the park lock);
@@ -1462,6 +1470,30 @@ bool layout_for(const stack& s, g_layout& out) noexcept {
 }  // namespace goro::detail
 
 #endif
+// ======== goro/detail/netpoller.hpp ========
+// netpoller.hpp: one runtime's view of fd readiness (Go's netpoll).
+//
+// A runtime makes its netpoller the first time one of its goroutines waits on
+// an fd. The poller owns a backend (epoll on Linux) and knows which poll
+// descriptors it watches ("bound" descriptors) and how many goroutines are
+// parked on them (`waiting`). The scheduler polls it:
+//   - an idle worker, when goroutines wait on fds, blocks in the backend with
+//     the timeout of the next timer instead of sleeping on its parker; only
+//     one worker at a time does (`polling` is the right to poll), the others
+//     sleep as before; work for the poller's worker arrives as an interrupt;
+//   - busy workers look without blocking now and then, so that I/O is served
+//     while every worker is busy.
+// Delivering an event claims the goroutines waiting for that direction and
+// hands them back to the caller, who readies them once no lock is held.
+//
+// Invariant (every change under the descriptor's lock):
+//   waiting == the sum, over descriptors bound here, of their linked waiters.
+// Binding a descriptor adds its linked waiters to the count and unbinding
+// takes them off, so a waiter that leaves on its own (timed out) takes itself
+// off the count of whichever poller the descriptor is bound to then, if any.
+#ifndef GORO_DETAIL_NETPOLLER_HPP
+#define GORO_DETAIL_NETPOLLER_HPP
+
 // ======== goro/detail/parker.hpp ========
 // parker.hpp: blocking an OS thread until another thread wakes it.
 //
@@ -1567,6 +1599,9 @@ class parker {
 #endif
   }
 
+  /// Takes the token if it is there; never sleeps.
+  bool try_take() noexcept { return park_until(steady_clock::time_point::min()); }
+
   /// Leaves the token and wakes the owner if it sleeps.
   void unpark() noexcept {
 #if defined(__linux__)
@@ -1592,6 +1627,712 @@ class parker {
   std::condition_variable cv_;
   bool token_ = false;
 #endif
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/poll_backend_epoll.hpp ========
+// poll_backend_epoll.hpp: the operating system's readiness notification,
+// Linux epoll flavour.
+//
+// The netpoller (netpoller.hpp) talks to its backend through five calls:
+// watch, unwatch, rewatch, wait and interrupt. Another backend (kqueue,
+// io_uring's poll) slots in by providing the same class; nothing above this
+// file knows about epoll.
+//
+// Every fd is watched once, edge-triggered, for both directions: an edge is
+// reported once per change of readiness, so a waiter must retry its I/O until
+// EAGAIN before it waits again (the fd_wait contract says so). Each watch
+// carries a 64-bit tag, which the netpoller makes from the fd number and the
+// generation of its poll descriptor: an event for a closed fd whose number was
+// reused arrives with an old generation and is dropped.
+//
+// Interrupts (new work, an earlier timer, shutdown) go through one eventfd
+// watched level-triggered; an atomic flag makes sure it is written at most
+// once per wait, however many threads want the poller awake.
+#ifndef GORO_DETAIL_POLL_BACKEND_EPOLL_HPP
+#define GORO_DETAIL_POLL_BACKEND_EPOLL_HPP
+
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <system_error>
+
+namespace goro::detail {
+
+/// One readiness event, backend-neutral.
+struct poll_event {
+  std::uint64_t tag;  ///< what watch() was given
+  bool readable;      ///< input, a hang-up or an error: a reader should retry
+  bool writable;      ///< output room, a hang-up or an error: a writer should retry
+};
+
+class poll_backend {
+ public:
+  /// Opens the epoll instance and its eventfd; throws std::system_error when
+  /// the process is out of fds.
+  poll_backend() {
+    epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) throw_error(std::system_error(errno, std::system_category(), "goro: epoll_create1"));
+    wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wakefd_ < 0) {
+      const int err = errno;
+      ::close(epfd_);
+      throw_error(std::system_error(err, std::system_category(), "goro: eventfd"));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = wake_tag;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) != 0) {
+      const int err = errno;
+      ::close(wakefd_);
+      ::close(epfd_);
+      throw_error(std::system_error(err, std::system_category(), "goro: epoll_ctl(eventfd)"));
+    }
+  }
+
+  poll_backend(const poll_backend&) = delete;
+  poll_backend& operator=(const poll_backend&) = delete;
+
+  ~poll_backend() {
+    ::close(wakefd_);
+    ::close(epfd_);
+  }
+
+  /// A tag no watched fd can have (fd numbers are below 2^31).
+  static constexpr std::uint64_t wake_tag = ~std::uint64_t{0};
+
+  /// Starts watching fd, edge-triggered, both directions. Returns 0 or an
+  /// errno: EPERM for a file epoll cannot watch (a regular file, always
+  /// ready), EBADF for a closed fd. An fd already watched (its old file is
+  /// still open elsewhere under this number) is re-tagged instead.
+  int watch(int fd, std::uint64_t tag) noexcept {
+    epoll_event ev = event_for(tag);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
+    if (errno != EEXIST) return errno;
+    return ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : errno;
+  }
+
+  /// Re-arms a watch (which also reports the fd's current readiness as a new
+  /// edge), or adds it when the kernel dropped it because the file behind
+  /// the number was closed. Returns 0 or an errno, as watch().
+  int rewatch(int fd, std::uint64_t tag) noexcept {
+    epoll_event ev = event_for(tag);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+    if (errno != ENOENT) return errno;
+    return watch(fd, tag);
+  }
+
+  /// Stops watching fd. Errors are ignored: a closed fd is unwatched already.
+  void unwatch(int fd) noexcept {
+    epoll_event ev{};  // ignored, but kernels before 2.6.9 wanted one
+    (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev);
+  }
+
+  /// Waits up to timeout_ms (-1: no limit, 0: just look) and stores up to
+  /// `max` events in `out`; returns how many. An interrupt ends the wait and
+  /// is consumed here; it produces no event.
+  std::size_t wait(int timeout_ms, poll_event* out, std::size_t max) noexcept {
+    constexpr int batch = 128;
+    epoll_event evs[batch];
+    const int cap = max < static_cast<std::size_t>(batch) ? static_cast<int>(max) : batch;
+    const int n = ::epoll_wait(epfd_, evs, cap, timeout_ms);
+    if (n <= 0) return 0;  // a timeout, or EINTR: the caller looks again
+    std::size_t count = 0;
+    for (int i = 0; i < n; ++i) {
+      const epoll_event& ev = evs[i];
+      if (ev.data.u64 == wake_tag) {
+        std::uint64_t value;
+        while (::read(wakefd_, &value, sizeof value) > 0) {
+        }
+        // Cleared after the read: an interrupt that comes now writes again
+        // and ends the next wait, so none is lost.
+        wake_pending_.store(false, std::memory_order_seq_cst);
+        continue;
+      }
+      const bool failed = (ev.events & (EPOLLERR | EPOLLHUP)) != 0;
+      out[count].tag = ev.data.u64;
+      out[count].readable = failed || (ev.events & (EPOLLIN | EPOLLRDHUP)) != 0;
+      out[count].writable = failed || (ev.events & EPOLLOUT) != 0;
+      ++count;
+    }
+    return count;
+  }
+
+  /// Ends a wait in progress, or the next one. Any thread. Writes the eventfd
+  /// only if no interrupt is pending yet.
+  void interrupt() noexcept {
+    if (wake_pending_.load(std::memory_order_relaxed)) return;
+    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
+    const std::uint64_t one = 1;
+    // EAGAIN means the counter is saturated: the poller is awake anyway.
+    while (::write(wakefd_, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  }
+
+ private:
+  static epoll_event event_for(std::uint64_t tag) noexcept {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = tag;
+    return ev;
+  }
+
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  std::atomic<bool> wake_pending_{false};
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/poll_desc.hpp ========
+// poll_desc.hpp: what goro knows about one fd number (Go's pollDesc).
+//
+// There is one poll_desc per fd number, process-wide, in a table that is
+// never freed: an event the kernel reports for an fd that has just been
+// closed can still find its descriptor, see that the generation moved on, and
+// drop the event, with no use after free (Go's pollcache does the same).
+//
+// A descriptor goes through generations. fd_open() starts one for a new file
+// behind the number; fd_evict() (close through goro) ends it: "closing" is
+// set, every waiter is woken with "closed", and the poller forgets the fd.
+// The watch a poller holds is tagged with the generation it was made in.
+//
+// Per direction (read, write) a descriptor holds:
+//   ready     an edge arrived while nobody waited; the next wait takes it and
+//             returns at once (the caller then retries its I/O)
+//   waiters   goroutines parked for the next edge; an edge wakes them all
+//   threads   plain threads blocked in poll(2) on the fd, each with a wake fd
+//             that close and deadline changes write to
+//   deadline  Go's SetReadDeadline/SetWriteDeadline
+// All of it is guarded by the descriptor's lock.
+#ifndef GORO_DETAIL_POLL_DESC_HPP
+#define GORO_DETAIL_POLL_DESC_HPP
+
+// ======== goro/detail/spin_lock.hpp ========
+// spin_lock.hpp: the lock that guards goro's own short critical sections
+// (a channel's queues, a wait list, the global run queue).
+//
+// Critical sections under it are a few dozen instructions and never block, so
+// spinning beats parking; after a short spin it yields the CPU, which matters
+// on machines with fewer cores than runnable threads. A goroutine may hold it
+// across a switch only in the park protocol, where the scheduler releases it
+// right after the switch (scheduler.hpp, "park").
+#ifndef GORO_DETAIL_SPIN_LOCK_HPP
+#define GORO_DETAIL_SPIN_LOCK_HPP
+
+
+#include <sched.h>
+
+#include <atomic>
+
+namespace goro::detail {
+
+/// One pause instruction: tells the CPU we are spinning.
+GORO_ALWAYS_INLINE void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/// A sequentially consistent fence, for the Dekker-style handshakes of the
+/// scheduler. ThreadSanitizer does not model fences (GCC refuses them under
+/// -fsanitize=thread), so there a seq_cst read-modify-write stands in: a full
+/// barrier on every real CPU, and an operation TSan understands.
+GORO_ALWAYS_INLINE void full_fence() noexcept {
+#if defined(GORO_TSAN)
+  static std::atomic<int> dummy{0};
+  dummy.fetch_add(0, std::memory_order_seq_cst);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+/// A test-and-test-and-set lock with exponential backoff. Meets BasicLockable.
+///
+/// Why backoff: every look a waiter takes at the lock pulls its cache line
+/// away from the holder, whose unlock, and whose next lock a few nanoseconds
+/// later, must then take it back. With two workers hammering one channel
+/// (W3), waiters that looked after every pause kept the line in flight and
+/// ran 2x slower than Go; waiters that double their pause up to max_backoff
+/// let the holder run a batch of operations on a warm line (W3 with two
+/// workers went from 231 to 79 ms, Go: 140 ms; docs/design.md, "Locks").
+class spin_lock {
+ public:
+  /// Longest pause, in pause instructions, between two looks at the lock
+  /// (a pause costs 10-140 cycles depending on the CPU).
+  static constexpr int max_backoff = 64;
+  /// Pauses before a waiter starts yielding the CPU instead: the holder may
+  /// have been preempted (more runnable threads than cores).
+  static constexpr int spin_budget = 1024;
+
+  void lock() noexcept {
+    int backoff = 1;  // pauses between two looks at the lock
+    int paused = 0;   // pauses so far; past spin_budget, yield the CPU instead
+    for (;;) {
+      if (!locked_.exchange(true, std::memory_order_acquire)) return;
+      while (locked_.load(std::memory_order_relaxed)) {
+        if (paused < spin_budget) {
+          for (int i = 0; i < backoff; ++i) cpu_relax();
+          paused += backoff;
+          if (backoff < max_backoff) backoff *= 2;
+        } else {
+          sched_yield();
+        }
+      }
+    }
+  }
+  bool try_lock() noexcept {
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+  /// The unlock function in the shape the park protocol takes (arg: the lock).
+  static void unlock_fn(void* self) noexcept { static_cast<spin_lock*>(self)->unlock(); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/waiter.hpp ========
+// waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
+//
+// A waiter is either a parked goroutine or a blocked OS thread (such as
+// `main`); every queue in goro holds waiters, never goroutines or threads
+// directly, which is what makes every blocking call work from both. A waiter
+// lives on the stack of the party that waits, and stays valid until that
+// party resumes.
+//
+// Claiming: a waiter may sit in several queues at once (one per case of a
+// select) and may also be woken by a timeout. All of those share one `claim`
+// word; whoever moves it from 0 (compare-and-swap) owns the wake-up and is the
+// only one who completes the operation and wakes the party. The others leave
+// the waiter alone; the party removes it from their queues when it resumes.
+#ifndef GORO_DETAIL_WAITER_HPP
+#define GORO_DETAIL_WAITER_HPP
+
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace goro::detail {
+
+struct goroutine;
+
+/// The outcome stored in a claim word by whoever wins it.
+enum : std::uint32_t {
+  claim_none = 0,        ///< not yet woken
+  claim_timeout = 1,     ///< a timer won
+  claim_case_base = 16,  ///< case i of a select (or the only operation, i == 0) won: base + i
+};
+
+struct waiter {
+  goroutine* g = nullptr;                       ///< the parked goroutine, or nullptr for a thread
+  parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
+  std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
+  std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
+  bool ok = false;                              ///< channels: a value moved (false: woken by close)
+  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
+  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
+  waiter* next = nullptr;
+
+  /// Claims this waiter's wait for its own case; false if something else won.
+  bool try_claim() noexcept { return try_claim_as(claim_case_base + case_index); }
+  bool try_claim_as(std::uint32_t outcome) noexcept {
+    std::uint32_t expected = claim_none;
+    return claim->compare_exchange_strong(expected, outcome, std::memory_order_acq_rel,
+                                          std::memory_order_acquire);
+  }
+};
+
+/// A FIFO of waiters, intrusive and doubly linked; guarded by its owner's lock.
+class wait_queue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  waiter* front() const noexcept { return head_; }
+
+  void push_back(waiter* w) noexcept {
+    w->next = nullptr;
+    w->prev = tail_;
+    if (tail_ != nullptr) {
+      tail_->next = w;
+    } else {
+      head_ = w;
+    }
+    tail_ = w;
+  }
+
+  /// Unlinks `w`, which must be in this queue.
+  void remove(waiter* w) noexcept {
+    if (w->prev != nullptr) {
+      w->prev->next = w->next;
+    } else {
+      head_ = w->next;
+    }
+    if (w->next != nullptr) {
+      w->next->prev = w->prev;
+    } else {
+      tail_ = w->prev;
+    }
+    w->prev = w->next = nullptr;
+  }
+
+  /// Removes and returns the first waiter whose claim this caller wins, or
+  /// nullptr. Waiters already claimed elsewhere are skipped and left in
+  /// place: their own party unlinks them.
+  waiter* claim_first() noexcept {
+    for (waiter* w = head_; w != nullptr; w = w->next) {
+      if (w->try_claim()) {
+        remove(w);
+        return w;
+      }
+    }
+    return nullptr;
+  }
+
+  /// Claims every waiter it can, in one pass, moving each to the back of
+  /// `out`; returns how many. Waiters claimed elsewhere stay, as above.
+  std::size_t claim_all_into(wait_queue& out) noexcept {
+    std::size_t n = 0;
+    for (waiter* w = head_; w != nullptr;) {
+      waiter* const next = w->next;
+      if (w->try_claim()) {
+        remove(w);
+        out.push_back(w);
+        ++n;
+      }
+      w = next;
+    }
+    return n;
+  }
+
+  /// Removes and returns the first waiter (claimed or not), or nullptr.
+  waiter* pop_front() noexcept {
+    waiter* w = head_;
+    if (w != nullptr) remove(w);
+    return w;
+  }
+
+ private:
+  waiter* head_ = nullptr;
+  waiter* tail_ = nullptr;
+};
+
+}  // namespace goro::detail
+
+#endif
+
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <system_error>
+
+namespace goro::detail {
+
+class netpoller;
+
+/// The two directions of readiness.
+enum class io_mode : int { read = 0, write = 1 };
+
+/// How a wait woke, as stored in its claim word.
+enum : std::uint32_t {
+  claim_io_ready = claim_case_base,       ///< an edge arrived
+  claim_io_closed = claim_case_base + 1,  ///< the fd was closed through goro
+  claim_io_retry = claim_case_base + 2,   ///< look again: a deadline moved, or the poller went away
+};
+
+/// A plain thread blocked in poll(2) on the fd; lives on that thread's stack
+/// while it is linked (guarded by the descriptor's lock).
+struct thread_io_wait {
+  int wake_fd;                     ///< the thread's eventfd, in its poll set
+  std::uint32_t outcome = claim_none;  ///< why it was woken (closed, retry), set under the lock
+  thread_io_wait* next = nullptr;  ///< the next thread waiting in the same direction
+};
+
+struct poll_direction {
+  bool ready = false;
+  wait_queue waiters;
+  thread_io_wait* threads = nullptr;
+  steady_clock::time_point deadline = steady_clock::time_point::max();
+  std::size_t n_waiters = 0;  ///< goroutines in `waiters`
+};
+
+struct poll_desc {
+  spin_lock lock;
+  int fd = -1;                    ///< the number; fixed once the slot is made
+  std::uint32_t generation = 0;   ///< bumped by fd_open and fd_evict
+  bool closing = false;           ///< evicted: waits return closed until fd_open
+  netpoller* poller = nullptr;    ///< who watches the fd, at `generation`; null: nobody
+  poll_direction dir[2];
+  poll_desc* bound_prev = nullptr;  ///< links in poller's list; guarded by its list lock
+  poll_desc* bound_next = nullptr;
+
+  poll_direction& of(io_mode m) noexcept { return dir[static_cast<int>(m)]; }
+
+  /// The tag the poller's watch carries: the generation and the fd number.
+  std::uint64_t tag() const noexcept {
+    return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
+  }
+  static int fd_of(std::uint64_t tag) noexcept { return static_cast<int>(tag & 0x7fffffffu); }
+  static std::uint32_t generation_of(std::uint64_t tag) noexcept {
+    return static_cast<std::uint32_t>(tag >> 32);
+  }
+
+  /// Claims every goroutine waiting in direction m with `outcome` and moves
+  /// them to `out`; returns how many. With `threads_too`, also wakes the
+  /// plain threads waiting in m. Holds the lock. (Callers keep the poller's
+  /// count: netpoller::claim_locked.)
+  std::size_t claim_waiters_locked(io_mode m, std::uint32_t outcome, wait_queue& out,
+                                   bool threads_too) noexcept {
+    poll_direction& d = of(m);
+    std::size_t claimed = 0;
+    for (waiter* w = d.waiters.front(); w != nullptr;) {
+      waiter* const next = w->next;
+      if (w->try_claim_as(outcome)) {
+        d.waiters.remove(w);
+        --d.n_waiters;
+        out.push_back(w);
+        ++claimed;
+      }
+      w = next;
+    }
+    if (threads_too) {
+      for (thread_io_wait* t = d.threads; t != nullptr; t = t->next) {
+        // The first reason sticks: a close is not undone by a later retry.
+        if (t->outcome == claim_none) t->outcome = outcome;
+        const std::uint64_t one = 1;
+        // The thread unlinks itself under this lock before it returns, so its
+        // eventfd is open while we write.
+        while (::write(t->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
+        }
+      }
+    }
+    return claimed;
+  }
+};
+
+/// Every poll_desc, indexed by fd number; slots are made on first use and
+/// never freed. Lookups are lock-free (one acquire load per level).
+class poll_desc_table {
+ public:
+  static constexpr std::size_t chunk_size = 1024;
+  static constexpr std::size_t max_chunks = 4096;  ///< fds up to 4,194,303
+  static constexpr std::size_t max_fd = chunk_size * max_chunks - 1;
+
+  /// The descriptor of fd, made if needed. Throws std::system_error (EBADF)
+  /// for a negative fd or one past max_fd.
+  poll_desc& get(int fd) {
+    if (fd < 0 || static_cast<std::size_t>(fd) > max_fd) {
+      throw_error(std::system_error(EBADF, std::system_category(),
+                                    "goro: fd out of the range goro can wait on"));
+    }
+    const auto i = static_cast<std::size_t>(fd);
+    chunk* c = chunks_[i / chunk_size].load(std::memory_order_acquire);
+    if (c == nullptr) c = make_chunk(i / chunk_size);
+    return c->slots[i % chunk_size];
+  }
+
+  /// The descriptor of fd if its slot was ever made, else nullptr.
+  poll_desc* find(int fd) noexcept {
+    if (fd < 0 || static_cast<std::size_t>(fd) > max_fd) return nullptr;
+    const auto i = static_cast<std::size_t>(fd);
+    chunk* c = chunks_[i / chunk_size].load(std::memory_order_acquire);
+    return c != nullptr ? &c->slots[i % chunk_size] : nullptr;
+  }
+
+  /// The process's table (deliberately never destroyed: events may still
+  /// name a descriptor while static destructors run).
+  static poll_desc_table& instance() {
+    static poll_desc_table* table = new poll_desc_table();
+    return *table;
+  }
+
+ private:
+  struct chunk {
+    poll_desc slots[chunk_size];
+  };
+
+  chunk* make_chunk(std::size_t index) {
+    std::lock_guard<std::mutex> guard(grow_lock_);
+    chunk* c = chunks_[index].load(std::memory_order_relaxed);
+    if (c != nullptr) return c;
+    c = new chunk();
+    for (std::size_t j = 0; j < chunk_size; ++j) {
+      c->slots[j].fd = static_cast<int>(index * chunk_size + j);
+    }
+    chunks_[index].store(c, std::memory_order_release);
+    return c;
+  }
+
+  std::mutex grow_lock_;
+  std::array<std::atomic<chunk*>, max_chunks> chunks_{};
+};
+
+}  // namespace goro::detail
+
+#endif
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+namespace goro::detail {
+
+class scheduler;
+
+class netpoller {
+ public:
+  /// Opens the backend; throws std::system_error when it cannot.
+  explicit netpoller(scheduler& s) : sched(s) {}
+  netpoller(const netpoller&) = delete;
+  netpoller& operator=(const netpoller&) = delete;
+
+  scheduler& sched;      ///< the runtime whose workers poll this
+  poll_backend backend;  ///< the kernel's side
+  /// Goroutines parked on descriptors bound here (see the invariant above).
+  std::atomic<std::int64_t> waiting{0};
+  /// Whether goroutines wait: only then is polling worth a system call.
+  bool has_waiters() const noexcept { return waiting.load(std::memory_order_seq_cst) > 0; }
+
+  /// Takes the right to poll; false if another worker has it.
+  bool try_acquire() noexcept {
+    return !polling_.load(std::memory_order_relaxed) &&
+           !polling_.exchange(true, std::memory_order_acquire);
+  }
+  void release() noexcept { polling_.store(false, std::memory_order_release); }
+
+  /// Watches pd's fd for its current generation and lists pd as bound; its
+  /// linked waiters (timed-out ones not yet gone) count here from now on.
+  /// Holds pd's lock; pd is unbound. Returns 0 or the backend's errno (pd
+  /// stays unbound then).
+  int bind_locked(poll_desc& pd) noexcept {
+    GORO_ASSERT(pd.poller == nullptr);
+    if (const int err = backend.watch(pd.fd, pd.tag()); err != 0) return err;
+    {
+      std::lock_guard<spin_lock> guard(list_lock_);
+      pd.bound_prev = nullptr;
+      pd.bound_next = bound_head_;
+      if (bound_head_ != nullptr) bound_head_->bound_prev = &pd;
+      bound_head_ = &pd;
+    }
+    const auto linked = static_cast<std::int64_t>(pd.dir[0].n_waiters + pd.dir[1].n_waiters);
+    if (linked != 0) waiting.fetch_add(linked, std::memory_order_seq_cst);
+    pd.poller = this;
+    return 0;
+  }
+
+  /// Forgets pd (bound here): unlisted, its waiters no longer counted, and,
+  /// when `unwatch`, no longer watched (skip that when the fd number may
+  /// already name another file). Holds pd's lock.
+  void unbind_locked(poll_desc& pd, bool unwatch) noexcept {
+    GORO_ASSERT(pd.poller == this);
+    if (unwatch) backend.unwatch(pd.fd);
+    {
+      std::lock_guard<spin_lock> guard(list_lock_);
+      if (pd.bound_prev != nullptr) {
+        pd.bound_prev->bound_next = pd.bound_next;
+      } else {
+        bound_head_ = pd.bound_next;
+      }
+      if (pd.bound_next != nullptr) pd.bound_next->bound_prev = pd.bound_prev;
+      pd.bound_prev = pd.bound_next = nullptr;
+    }
+    const auto linked = static_cast<std::int64_t>(pd.dir[0].n_waiters + pd.dir[1].n_waiters);
+    if (linked != 0) waiting.fetch_sub(linked, std::memory_order_seq_cst);
+    pd.poller = nullptr;
+  }
+
+  /// Unbinds every descriptor (the runtime is going away); goroutines of
+  /// other runtimes parked on them are claimed into `woken` to look again
+  /// (they will bind to their own runtime's poller). Call with no worker left.
+  void unbind_all(wait_queue& woken) noexcept {
+    for (;;) {
+      poll_desc* pd;
+      {
+        std::lock_guard<spin_lock> guard(list_lock_);
+        pd = bound_head_;
+      }
+      if (pd == nullptr) return;
+      std::lock_guard<spin_lock> guard(pd->lock);
+      if (pd->poller != this) continue;  // unbound meanwhile; the head moved on
+      claim_locked(*pd, io_mode::read, claim_io_retry, woken, false);
+      claim_locked(*pd, io_mode::write, claim_io_retry, woken, false);
+      unbind_locked(*pd, true);
+    }
+  }
+
+  /// pd.claim_waiters_locked, keeping the count of pd's poller (if any).
+  /// Holds pd's lock.
+  static std::size_t claim_locked(poll_desc& pd, io_mode m, std::uint32_t outcome,
+                                  wait_queue& out, bool threads_too) noexcept {
+    const std::size_t claimed = pd.claim_waiters_locked(m, outcome, out, threads_too);
+    if (claimed != 0 && pd.poller != nullptr) {
+      pd.poller->waiting.fetch_sub(static_cast<std::int64_t>(claimed), std::memory_order_seq_cst);
+    }
+    return claimed;
+  }
+
+  /// Waits up to timeout_ms for events (0: just look; -1: until one comes or
+  /// an interrupt) and claims the goroutines they wake into `woken`, which
+  /// the caller readies. Returns how many were claimed. The caller holds the
+  /// right to poll.
+  std::size_t poll(int timeout_ms, wait_queue& woken) noexcept {
+    poll_event events[128];
+    const std::size_t n = backend.wait(timeout_ms, events, 128);
+    std::size_t claimed = 0;
+    for (std::size_t i = 0; i < n; ++i) claimed += deliver(events[i], woken);
+    return claimed;
+  }
+
+ private:
+  std::size_t deliver(const poll_event& ev, wait_queue& woken) noexcept {
+    poll_desc* pd = poll_desc_table::instance().find(poll_desc::fd_of(ev.tag));
+    if (pd == nullptr) return 0;
+    std::lock_guard<spin_lock> guard(pd->lock);
+    // An event for an earlier file behind this number, or for a descriptor
+    // that moved to another poller or is closing, wakes nobody.
+    if (pd->poller != this || pd->closing || pd->generation != poll_desc::generation_of(ev.tag)) {
+      return 0;
+    }
+    std::size_t claimed = 0;
+    if (ev.readable) claimed += edge_locked(*pd, io_mode::read, woken);
+    if (ev.writable) claimed += edge_locked(*pd, io_mode::write, woken);
+    return claimed;
+  }
+
+  /// One edge in direction m: the goroutines waiting take it, or, when none
+  /// does, the descriptor remembers it for the next wait. Holds pd's lock.
+  static std::size_t edge_locked(poll_desc& pd, io_mode m, wait_queue& woken) noexcept {
+    const std::size_t claimed = claim_locked(pd, m, claim_io_ready, woken, false);
+    if (claimed == 0) pd.of(m).ready = true;
+    return claimed;
+  }
+
+  std::atomic<bool> polling_{false};
+  spin_lock list_lock_;                ///< guards the bound list (taken inside a descriptor's lock)
+  poll_desc* bound_head_ = nullptr;    ///< guarded by list_lock_
 };
 
 }  // namespace goro::detail
@@ -1707,97 +2448,6 @@ class run_queue {
   alignas(64) std::atomic<std::uint32_t> head_{0};
   alignas(64) std::atomic<std::uint32_t> tail_{0};
   std::atomic<goroutine*> slots_[capacity] = {};
-};
-
-}  // namespace goro::detail
-
-#endif
-// ======== goro/detail/spin_lock.hpp ========
-// spin_lock.hpp: the lock that guards goro's own short critical sections
-// (a channel's queues, a wait list, the global run queue).
-//
-// Critical sections under it are a few dozen instructions and never block, so
-// spinning beats parking; after a short spin it yields the CPU, which matters
-// on machines with fewer cores than runnable threads. A goroutine may hold it
-// across a switch only in the park protocol, where the scheduler releases it
-// right after the switch (scheduler.hpp, "park").
-#ifndef GORO_DETAIL_SPIN_LOCK_HPP
-#define GORO_DETAIL_SPIN_LOCK_HPP
-
-
-#include <sched.h>
-
-#include <atomic>
-
-namespace goro::detail {
-
-/// One pause instruction: tells the CPU we are spinning.
-GORO_ALWAYS_INLINE void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield" ::: "memory");
-#endif
-}
-
-/// A sequentially consistent fence, for the Dekker-style handshakes of the
-/// scheduler. ThreadSanitizer does not model fences (GCC refuses them under
-/// -fsanitize=thread), so there a seq_cst read-modify-write stands in: a full
-/// barrier on every real CPU, and an operation TSan understands.
-GORO_ALWAYS_INLINE void full_fence() noexcept {
-#if defined(GORO_TSAN)
-  static std::atomic<int> dummy{0};
-  dummy.fetch_add(0, std::memory_order_seq_cst);
-#else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
-/// A test-and-test-and-set lock with exponential backoff. Meets BasicLockable.
-///
-/// Why backoff: every look a waiter takes at the lock pulls its cache line
-/// away from the holder, whose unlock, and whose next lock a few nanoseconds
-/// later, must then take it back. With two workers hammering one channel
-/// (W3), waiters that looked after every pause kept the line in flight and
-/// ran 2x slower than Go; waiters that double their pause up to max_backoff
-/// let the holder run a batch of operations on a warm line (W3 with two
-/// workers went from 231 to 79 ms, Go: 140 ms; docs/design.md, "Locks").
-class spin_lock {
- public:
-  /// Longest pause, in pause instructions, between two looks at the lock
-  /// (a pause costs 10-140 cycles depending on the CPU).
-  static constexpr int max_backoff = 64;
-  /// Pauses before a waiter starts yielding the CPU instead: the holder may
-  /// have been preempted (more runnable threads than cores).
-  static constexpr int spin_budget = 1024;
-
-  void lock() noexcept {
-    int backoff = 1;  // pauses between two looks at the lock
-    int paused = 0;   // pauses so far; past spin_budget, yield the CPU instead
-    for (;;) {
-      if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (paused < spin_budget) {
-          for (int i = 0; i < backoff; ++i) cpu_relax();
-          paused += backoff;
-          if (backoff < max_backoff) backoff *= 2;
-        } else {
-          sched_yield();
-        }
-      }
-    }
-  }
-  bool try_lock() noexcept {
-    return !locked_.load(std::memory_order_relaxed) &&
-           !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
-  /// The unlock function in the shape the park protocol takes (arg: the lock).
-  static void unlock_fn(void* self) noexcept { static_cast<spin_lock*>(self)->unlock(); }
-
- private:
-  std::atomic<bool> locked_{false};
 };
 
 }  // namespace goro::detail
@@ -2104,138 +2754,11 @@ class timer_heap {
 }  // namespace goro::detail
 
 #endif
-// ======== goro/detail/waiter.hpp ========
-// waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
-//
-// A waiter is either a parked goroutine or a blocked OS thread (such as
-// `main`); every queue in goro holds waiters, never goroutines or threads
-// directly, which is what makes every blocking call work from both. A waiter
-// lives on the stack of the party that waits, and stays valid until that
-// party resumes.
-//
-// Claiming: a waiter may sit in several queues at once (one per case of a
-// select) and may also be woken by a timeout. All of those share one `claim`
-// word; whoever moves it from 0 (compare-and-swap) owns the wake-up and is the
-// only one who completes the operation and wakes the party. The others leave
-// the waiter alone; the party removes it from their queues when it resumes.
-#ifndef GORO_DETAIL_WAITER_HPP
-#define GORO_DETAIL_WAITER_HPP
-
-
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-
-namespace goro::detail {
-
-struct goroutine;
-
-/// The outcome stored in a claim word by whoever wins it.
-enum : std::uint32_t {
-  claim_none = 0,        ///< not yet woken
-  claim_timeout = 1,     ///< a timer won
-  claim_case_base = 16,  ///< case i of a select (or the only operation, i == 0) won: base + i
-};
-
-struct waiter {
-  goroutine* g = nullptr;                       ///< the parked goroutine, or nullptr for a thread
-  parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
-  std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
-  std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
-  bool ok = false;                              ///< channels: a value moved (false: woken by close)
-  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
-  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
-  waiter* next = nullptr;
-
-  /// Claims this waiter's wait for its own case; false if something else won.
-  bool try_claim() noexcept { return try_claim_as(claim_case_base + case_index); }
-  bool try_claim_as(std::uint32_t outcome) noexcept {
-    std::uint32_t expected = claim_none;
-    return claim->compare_exchange_strong(expected, outcome, std::memory_order_acq_rel,
-                                          std::memory_order_acquire);
-  }
-};
-
-/// A FIFO of waiters, intrusive and doubly linked; guarded by its owner's lock.
-class wait_queue {
- public:
-  bool empty() const noexcept { return head_ == nullptr; }
-  waiter* front() const noexcept { return head_; }
-
-  void push_back(waiter* w) noexcept {
-    w->next = nullptr;
-    w->prev = tail_;
-    if (tail_ != nullptr) {
-      tail_->next = w;
-    } else {
-      head_ = w;
-    }
-    tail_ = w;
-  }
-
-  /// Unlinks `w`, which must be in this queue.
-  void remove(waiter* w) noexcept {
-    if (w->prev != nullptr) {
-      w->prev->next = w->next;
-    } else {
-      head_ = w->next;
-    }
-    if (w->next != nullptr) {
-      w->next->prev = w->prev;
-    } else {
-      tail_ = w->prev;
-    }
-    w->prev = w->next = nullptr;
-  }
-
-  /// Removes and returns the first waiter whose claim this caller wins, or
-  /// nullptr. Waiters already claimed elsewhere are skipped and left in
-  /// place: their own party unlinks them.
-  waiter* claim_first() noexcept {
-    for (waiter* w = head_; w != nullptr; w = w->next) {
-      if (w->try_claim()) {
-        remove(w);
-        return w;
-      }
-    }
-    return nullptr;
-  }
-
-  /// Claims every waiter it can, in one pass, moving each to the back of
-  /// `out`; returns how many. Waiters claimed elsewhere stay, as above.
-  std::size_t claim_all_into(wait_queue& out) noexcept {
-    std::size_t n = 0;
-    for (waiter* w = head_; w != nullptr;) {
-      waiter* const next = w->next;
-      if (w->try_claim()) {
-        remove(w);
-        out.push_back(w);
-        ++n;
-      }
-      w = next;
-    }
-    return n;
-  }
-
-  /// Removes and returns the first waiter (claimed or not), or nullptr.
-  waiter* pop_front() noexcept {
-    waiter* w = head_;
-    if (w != nullptr) remove(w);
-    return w;
-  }
-
- private:
-  waiter* head_ = nullptr;
-  waiter* tail_ = nullptr;
-};
-
-}  // namespace goro::detail
-
-#endif
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -2285,6 +2808,7 @@ class worker {
   run_queue local;                           ///< owner pushes; anyone steals
   stack_pool pool;                           ///< free stacks
   parker sleeper;                            ///< where the idle thread sleeps
+  std::atomic<bool> in_poll{false};          ///< idle in the netpoller instead of `sleeper`
   worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
   bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
@@ -2302,6 +2826,10 @@ class worker {
   /// (returns true then).
   bool push_tail(goroutine* g);
 
+  /// Wakes this worker from its idle sleep, on its parker or in the
+  /// netpoller. Any thread; the caller took the worker off the idle list.
+  void wake_from_idle() noexcept;
+
  private:
   goroutine* find_work();
   goroutine* try_local_and_global();
@@ -2309,6 +2837,7 @@ class worker {
   goroutine* steal_runnext(worker& victim);
   void stop_spinning();
   void sleep();
+  bool poll_network(int timeout_ms);
   void execute(goroutine* g);
   void finish(goroutine* g);
   void run_due_timers();
@@ -2344,12 +2873,7 @@ class scheduler {
 
   /// Stops the workers; goroutines still alive are abandoned with their stacks
   /// (callers wait for them first: runtime::~runtime does).
-  ~scheduler() {
-    if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
-      fatal("a goro::runtime was destroyed by one of its own goroutines");
-    }
-    stop_workers();
-  }
+  ~scheduler();
 
   const runtime_options& options() const noexcept { return options_; }
 
@@ -2380,6 +2904,26 @@ class scheduler {
   void timer_added(bool earliest) {
     if (earliest) wake_if_needed(/*for_timer=*/true);
   }
+
+  /// The runtime's netpoller, made on first use (by the first goroutine that
+  /// waits on an fd). Throws std::system_error when it cannot be opened.
+  netpoller& poller() {
+    if (netpoller* p = poller_.load(std::memory_order_acquire)) return *p;
+    std::lock_guard<std::mutex> guard(poller_make_lock_);
+    if (netpoller* p = poller_.load(std::memory_order_relaxed)) return *p;
+    auto* p = new netpoller(*this);
+    poller_.store(p, std::memory_order_release);
+    return *p;
+  }
+
+  /// The netpoller if one was made, else nullptr.
+  netpoller* poller_if_started() const noexcept {
+    return poller_.load(std::memory_order_acquire);
+  }
+
+  /// Wakes an idle worker to poll: a goroutine of another runtime has just
+  /// parked on an fd this runtime's poller watches.
+  void poller_needed() { wake_if_needed(/*for_timer=*/true); }
 
   /// Blocks until no goroutine is alive (implemented in park.hpp, which can wait
   /// as a goroutine or as a thread).
@@ -2475,7 +3019,7 @@ class scheduler {
       n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
       return;
     }
-    w->sleeper.unpark();  // w wakes counted as spinning
+    w->wake_from_idle();  // w wakes counted as spinning
   }
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
@@ -2517,7 +3061,7 @@ class scheduler {
   void stop_workers() noexcept {
     while (outside_wakers_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     stopping_.store(true, std::memory_order_seq_cst);
-    for (auto& w : workers_) w->sleeper.unpark();
+    for (auto& w : workers_) w->wake_from_idle();
     for (auto& w : workers_) {
       if (w->thread.joinable()) w->thread.join();
     }
@@ -2546,6 +3090,9 @@ class scheduler {
   wait_queue done_waiters_;  ///< parties in wait_all()
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> outside_wakers_{0};  ///< ready() calls from outside still running
+
+  std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
+  std::mutex poller_make_lock_;
 };
 
 // ---------------------------------------------------------------------------
@@ -2669,6 +3216,21 @@ inline void wake_all(wait_queue& q) {
   while (waiter* w = q.pop_front()) wake(*w);
 }
 
+inline scheduler::~scheduler() {
+  if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
+    fatal("a goro::runtime was destroyed by one of its own goroutines");
+  }
+  stop_workers();
+  if (netpoller* p = poller_.load(std::memory_order_acquire)) {
+    // Goroutines of other runtimes may still wait on fds this poller
+    // watches: they look again and move to their own runtime's poller.
+    wait_queue woken;
+    p->unbind_all(woken);
+    wake_all(woken);
+    delete p;
+  }
+}
+
 inline void scheduler::goroutine_exited() {
   if (live_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   wait_queue woken;
@@ -2782,6 +3344,39 @@ inline void worker::finish(goroutine* g) {
   sched.goroutine_exited();
 }
 
+inline void worker::wake_from_idle() noexcept {
+  sleeper.unpark();
+  // Dekker with sleep(): it sets in_poll, then takes any token; we leave the
+  // token, then read in_poll. Whichever comes second sees the other.
+  full_fence();
+  if (in_poll.load(std::memory_order_seq_cst)) sched.poller_if_started()->backend.interrupt();
+}
+
+/// Milliseconds from now until `deadline`, rounded up, for a poll timeout;
+/// -1 for no deadline.
+inline int poll_timeout_ms(steady_clock::time_point deadline) noexcept {
+  if (deadline == steady_clock::time_point::max()) return -1;
+  const auto now = steady_clock::now();
+  if (deadline <= now) return 0;
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count();
+  const long long ms = (ns + 999999) / 1000000;
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+/// Looks at the netpoller if goroutines wait on fds and no other worker is
+/// polling, for up to timeout_ms, and readies the goroutines whose fds are
+/// ready. Returns whether it readied any.
+__attribute__((noinline)) inline bool worker::poll_network(int timeout_ms) {
+  netpoller* np = sched.poller_if_started();
+  if (np == nullptr || !np->has_waiters() || !np->try_acquire()) return false;
+  wait_queue woken;
+  np->poll(timeout_ms, woken);
+  np->release();
+  if (woken.empty()) return false;
+  wake_all(woken);
+  return true;
+}
+
 inline void worker::run_due_timers() {
   if (sched.timers_.empty()) return;
   sched.timers_.take_due(steady_clock::now(), due);
@@ -2792,6 +3387,9 @@ inline void worker::run_due_timers() {
 
 inline goroutine* worker::try_local_and_global() {
   if ((++tick % 61) == 0) {
+    // Busy workers serve I/O too, or a worker that always has work would
+    // leave fd waiters to an idle one that may never come.
+    poll_network(0);
     // Now and then the queues come first: the global one, which other
     // workers' goroutines feed, and the local one, which a pair handing the
     // worker back and forth through runnext would otherwise starve forever.
@@ -2853,6 +3451,21 @@ inline void worker::sleep() {
     if (!sched.unlist_idle(*this)) spinning = true;
     return;
   }
+  netpoller* np = sched.poller_if_started();
+  if (np != nullptr && np->has_waiters() && np->try_acquire()) {
+    // Sleep in the poller: goroutines wait on fds. See wake_from_idle for
+    // the handshake; a token left before in_poll was set ends it at once.
+    in_poll.store(true, std::memory_order_seq_cst);
+    full_fence();
+    wait_queue woken;
+    if (!sleeper.try_take()) np->poll(poll_timeout_ms(sched.timers_.earliest()), woken);
+    in_poll.store(false, std::memory_order_seq_cst);
+    np->release();
+    (void)sleeper.try_take();  // a waker's token: we are awake already
+    if (!sched.unlist_idle(*this)) spinning = true;
+    wake_all(woken);  // once unlisted, so that readying them does not wake us
+    return;
+  }
   sleeper.park_until(sched.timers_.earliest());
   // Woken by a waker (which unlisted us and counted us as spinning), by a
   // timer deadline, by shutdown, or by a stale token: in the last three we
@@ -2871,6 +3484,7 @@ inline goroutine* worker::find_work() {
     }
     run_due_timers();
     goroutine* g = try_local_and_global();
+    if (g == nullptr && poll_network(0)) continue;  // it readied goroutines here
     if (g == nullptr) {
       const std::size_t busy =
           sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
@@ -4050,6 +4664,380 @@ class chan : public detail::chan_handle<T> {
 template <class T>
 chan<T> make_chan(std::size_t capacity = 0) {
   return chan<T>(std::make_shared<detail::chan_state<T>>(capacity));
+}
+
+}  // namespace goro
+
+#endif
+// ======== goro/io.hpp ========
+// io.hpp: waiting for a file descriptor without holding a thread.
+//
+//   while ((n = ::read(fd, buf, len)) < 0 && errno == EAGAIN)
+//     if (goro::wait_readable(fd, 5s) != goro::io_status::ready) ...;
+//
+// For a non-blocking fd the caller owns: a socket of a C library (libpq,
+// libcurl's multi interface, ...), a pipe, an eventfd. A goroutine parks and
+// its worker runs other goroutines; the runtime's netpoller (epoll) wakes it.
+// A plain thread blocks in poll(2). goro::net is built on the same waits.
+//
+// Readiness is edge-triggered underneath: "ready" means "try again", not
+// "the next call cannot return EAGAIN". Always do the I/O first and wait only
+// after it said EAGAIN/EWOULDBLOCK. See docs/net.md.
+#ifndef GORO_IO_HPP
+#define GORO_IO_HPP
+
+// ======== goro/detail/fd_wait.hpp ========
+// fd_wait.hpp: waiting for an fd to be ready, as a goroutine or as a thread.
+//
+// A goroutine queues a waiter on the fd's poll descriptor (poll_desc.hpp) and
+// parks; its runtime's netpoller claims it when an edge arrives. A plain
+// thread cannot park on a poller it does not run, so it blocks in poll(2) on
+// the fd and on its own eventfd, which is how close and deadline changes
+// reach it. Both follow the same rules, checked in this order on every look:
+// closing -> closed; deadline passed -> timed_out; an edge remembered ->
+// ready; else wait.
+//
+// The net layer drives a descriptor through its life:
+//   fd_open    a new file behind the number (after socket/accept)
+//   fd_wait    any number of times, from any number of parties
+//   fd_evict   close begins: every wait ends with closed, the poller forgets
+//              the fd; the caller then closes it once no call uses the number
+//   fd_closed  the number is free; its descriptor is fresh again
+#ifndef GORO_DETAIL_FD_WAIT_HPP
+#define GORO_DETAIL_FD_WAIT_HPP
+
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <system_error>
+
+namespace goro {
+
+/// How a readiness wait (wait_readable, wait_writable) ended.
+enum class io_status {
+  ready,      ///< the fd may be ready: retry the I/O (and wait again on EAGAIN)
+  timed_out,  ///< the deadline passed first
+  closed,     ///< the fd was closed through goro (close_fd, forget_fd, a net close)
+};
+
+}  // namespace goro
+
+namespace goro::detail {
+
+/// The calling thread's eventfd for ending its poll(2) early, made on first
+/// use and closed when the thread exits. Only plain threads use it (they do
+/// not migrate, so no accessor barrier is needed).
+inline int thread_wake_fd() {
+  struct holder {
+    int fd = -1;
+    ~holder() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  static thread_local holder h;
+  if (h.fd < 0) {
+    h.fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (h.fd < 0) throw_error(std::system_error(errno, std::system_category(), "goro: eventfd"));
+  }
+  return h.fd;
+}
+
+/// The earlier of two deadlines.
+inline steady_clock::time_point earlier(steady_clock::time_point a,
+                                        steady_clock::time_point b) noexcept {
+  return a < b ? a : b;
+}
+
+/// Whether a deadline has passed (no clock read for "no deadline").
+inline bool passed(steady_clock::time_point deadline) noexcept {
+  return deadline != steady_clock::time_point::max() && deadline <= steady_clock::now();
+}
+
+/// Starts a new generation for fd: a new file is behind the number. Waits
+/// still queued for the old file end with closed; its watch and remembered
+/// edges are forgotten; no deadlines.
+inline void fd_open(int fd) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd.lock);
+    ++pd.generation;
+    pd.closing = false;
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      netpoller::claim_locked(pd, m, claim_io_closed, woken, true);
+      pd.of(m).ready = false;
+      pd.of(m).deadline = steady_clock::time_point::max();
+    }
+    // The old watch, if any, belonged to the closed file; the kernel dropped it.
+    if (pd.poller != nullptr) pd.poller->unbind_locked(pd, /*unwatch=*/false);
+  }
+  wake_all(woken);
+}
+
+/// Close begins: every current and future wait on fd returns closed until
+/// fd_closed or fd_open, and the poller stops watching it. Does not close fd.
+inline void fd_evict(int fd) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return;
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd->lock);
+    if (pd->closing) return;
+    pd->closing = true;
+    ++pd->generation;  // events already on their way are for the old file
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      netpoller::claim_locked(*pd, m, claim_io_closed, woken, true);
+      pd->of(m).ready = false;
+      pd->of(m).deadline = steady_clock::time_point::max();
+    }
+    if (pd->poller != nullptr) pd->poller->unbind_locked(*pd, /*unwatch=*/true);
+  }
+  wake_all(woken);
+}
+
+/// The fd evicted earlier has been closed: its number may now name a new
+/// file, and waits on it no longer return closed. Leaves a descriptor that
+/// fd_open already renewed alone.
+inline void fd_closed(int fd) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return;
+  std::lock_guard<spin_lock> guard(pd->lock);
+  pd->closing = false;
+}
+
+/// Sets fd's deadline for direction m (time_point::max() clears it). Waits
+/// blocked in m look again, so a deadline moved earlier or later takes effect
+/// at once, and one already passed ends them.
+inline void fd_set_deadline(int fd, io_mode m, steady_clock::time_point t) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd.lock);
+    pd.of(m).deadline = t;
+    netpoller::claim_locked(pd, m, claim_io_retry, woken, true);
+  }
+  wake_all(woken);
+}
+
+/// fd's deadline for direction m; time_point::max() when none is set.
+inline steady_clock::time_point fd_deadline(int fd, io_mode m) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return steady_clock::time_point::max();
+  std::lock_guard<spin_lock> guard(pd->lock);
+  return pd->of(m).deadline;
+}
+
+/// A plain thread's wait: poll(2) on the fd and on the thread's eventfd.
+inline io_status thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_point deadline) {
+  const int wake_fd = thread_wake_fd();
+  for (;;) {
+    thread_io_wait self{wake_fd};
+    steady_clock::time_point effective;
+    {
+      std::lock_guard<spin_lock> guard(pd.lock);
+      if (pd.closing) return io_status::closed;
+      effective = earlier(deadline, pd.of(m).deadline);
+      if (passed(effective)) return io_status::timed_out;
+      self.next = pd.of(m).threads;
+      pd.of(m).threads = &self;
+    }
+    pollfd fds[2];
+    fds[0].fd = pd.fd;
+    fds[0].events = m == io_mode::read ? POLLIN : POLLOUT;
+    fds[0].revents = 0;
+    fds[1].fd = wake_fd;
+    fds[1].events = POLLIN;
+    fds[1].revents = 0;
+    const int n = ::poll(fds, 2, poll_timeout_ms(effective));
+    const int err = errno;
+    std::uint32_t outcome;
+    {
+      std::lock_guard<spin_lock> guard(pd.lock);
+      thread_io_wait** p = &pd.of(m).threads;
+      while (*p != &self) p = &(*p)->next;
+      *p = self.next;
+      outcome = self.outcome;
+    }
+    if (fds[1].revents != 0 || outcome != claim_none) {
+      std::uint64_t value;
+      while (::read(wake_fd, &value, sizeof value) > 0) {
+      }
+    }
+    // Closed through goro: say so even if the number is already free again.
+    if (outcome == claim_io_closed) return io_status::closed;
+    if (n < 0) {
+      if (err == EINTR) continue;
+      throw_error(std::system_error(err, std::system_category(), "goro: poll"));
+    }
+    if ((fds[0].revents & POLLNVAL) != 0) {
+      throw_error(std::system_error(EBADF, std::system_category(), "goro: wait on a closed fd"));
+    }
+    if (fds[0].revents != 0) return io_status::ready;
+    // A time-out, or a close or deadline change: look again.
+  }
+}
+
+/// Waits until fd is ready for m, the earlier of `deadline` and fd's own
+/// deadline for m passes, or fd is evicted. From a goroutine it parks (the
+/// worker runs others); from a plain thread it blocks in poll(2). With
+/// `rewatch` (waits on fds goro did not open, whose file may have changed
+/// behind the number), the poller's watch is renewed first. Throws
+/// std::system_error for an fd the kernel says is bad, or when the netpoller
+/// cannot be opened.
+inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
+                         bool rewatch = false) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  goroutine* g = current_goroutine();
+  if (g == nullptr) return thread_fd_wait(pd, m, deadline);
+  netpoller& mine = g->sched->poller();
+  for (;;) {
+    waiting_party party;
+    waiter w;
+    party.init(w);
+    pd.lock.lock();
+    if (pd.closing) {
+      pd.lock.unlock();
+      return io_status::closed;
+    }
+    poll_direction& d = pd.of(m);
+    const steady_clock::time_point effective = earlier(deadline, d.deadline);
+    if (passed(effective)) {
+      pd.lock.unlock();
+      return io_status::timed_out;
+    }
+    if (d.ready) {
+      d.ready = false;
+      pd.lock.unlock();
+      return io_status::ready;
+    }
+    // Make sure a poller watches the fd: ours, unless another runtime's
+    // poller has goroutines waiting on it already (it serves them and us;
+    // moving it would be correct too, but could bounce it between pollers).
+    int err = 0;
+    if (pd.poller != nullptr && pd.poller != &mine && pd.dir[0].n_waiters == 0 &&
+        pd.dir[1].n_waiters == 0) {
+      pd.poller->unbind_locked(pd, /*unwatch=*/true);
+    }
+    if (pd.poller == nullptr) {
+      err = mine.bind_locked(pd);
+    } else if (rewatch) {
+      err = pd.poller->backend.rewatch(fd, pd.tag());
+    }
+    if (err != 0) {
+      pd.lock.unlock();
+      // epoll watches no regular files: they are always ready, as poll(2) says.
+      if (err == EPERM) return io_status::ready;
+      throw_error(std::system_error(err, std::system_category(), "goro: cannot watch fd"));
+    }
+    d.waiters.push_back(&w);
+    ++d.n_waiters;
+    pd.poller->waiting.fetch_add(1, std::memory_order_seq_cst);
+    if (pd.poller != &mine) pd.poller->sched.poller_needed();
+    std::uint32_t outcome;
+    if (effective == steady_clock::time_point::max()) {
+      block(w, &spin_lock::unlock_fn, &pd.lock);
+      outcome = party.outcome();
+    } else {
+      // pd.lock outlives us (descriptors are never freed), as block_until needs.
+      outcome = block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective);
+    }
+    switch (outcome) {
+      case claim_io_ready:
+        return io_status::ready;
+      case claim_io_closed:
+        return io_status::closed;
+      case claim_io_retry:
+        continue;
+      default: {
+        GORO_ASSERT(outcome == claim_timeout);
+        // The timer claimed us; we are still linked, and counted against the
+        // poller the descriptor is bound to, if any (see netpoller.hpp).
+        std::lock_guard<spin_lock> guard(pd.lock);
+        d.waiters.remove(&w);
+        --d.n_waiters;
+        if (pd.poller != nullptr) pd.poller->waiting.fetch_sub(1, std::memory_order_seq_cst);
+        return io_status::timed_out;
+      }
+    }
+  }
+}
+
+}  // namespace goro::detail
+
+#endif
+
+#include <unistd.h>
+
+#include <chrono>
+
+namespace goro {
+
+/// Waits until fd is readable (or at end of file, or in error), the deadline
+/// passes (io_status::timed_out; a deadline already past returns at once) or
+/// fd is closed through goro (io_status::closed). Throws std::system_error
+/// for a bad fd.
+inline io_status wait_readable(int fd) {
+  return detail::fd_wait(fd, detail::io_mode::read, detail::steady_clock::time_point::max(), true);
+}
+
+/// wait_readable with a deadline on any clock.
+template <class Clock, class Duration>
+io_status wait_readable(int fd, const std::chrono::time_point<Clock, Duration>& deadline) {
+  return detail::fd_wait(fd, detail::io_mode::read, detail::to_steady(deadline), true);
+}
+
+/// wait_readable giving up after `timeout`.
+template <class Rep, class Period>
+io_status wait_readable(int fd, const std::chrono::duration<Rep, Period>& timeout) {
+  return detail::fd_wait(fd, detail::io_mode::read, detail::deadline_after(timeout), true);
+}
+
+/// Waits until fd is writable (or in error, or hung up), the deadline passes
+/// or fd is closed through goro; as wait_readable.
+inline io_status wait_writable(int fd) {
+  return detail::fd_wait(fd, detail::io_mode::write, detail::steady_clock::time_point::max(),
+                         true);
+}
+
+/// wait_writable with a deadline on any clock.
+template <class Clock, class Duration>
+io_status wait_writable(int fd, const std::chrono::time_point<Clock, Duration>& deadline) {
+  return detail::fd_wait(fd, detail::io_mode::write, detail::to_steady(deadline), true);
+}
+
+/// wait_writable giving up after `timeout`.
+template <class Rep, class Period>
+io_status wait_writable(int fd, const std::chrono::duration<Rep, Period>& timeout) {
+  return detail::fd_wait(fd, detail::io_mode::write, detail::deadline_after(timeout), true);
+}
+
+/// Closes fd after ending every wait on it (those return io_status::closed)
+/// and making the netpoller forget it. Returns ::close's result: 0, or -1
+/// with errno set. Use it instead of ::close for an fd goroutines may be
+/// waiting on: a plain close would leave them waiting until their deadline.
+/// Waits that start while close_fd runs race with it, as any use of an fd
+/// being closed does; once it returns, the number may name a new file, and
+/// waits on that one work as usual.
+inline int close_fd(int fd) noexcept {
+  detail::fd_evict(fd);
+  // Renewed before the number is freed: another thread may open a file that
+  // gets it the moment ::close returns, and wait on it.
+  detail::fd_closed(fd);
+  return ::close(fd);
+}
+
+/// Ends every wait on fd (they return io_status::closed) and makes the
+/// netpoller forget it, without closing it: for an fd that a C library is
+/// about to close itself (libcurl's close-socket callback, say).
+inline void forget_fd(int fd) noexcept {
+  detail::fd_evict(fd);
+  detail::fd_closed(fd);
 }
 
 }  // namespace goro

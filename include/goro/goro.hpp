@@ -8,6 +8,8 @@
 //   detail/scheduler.hpp, run_queue.hpp, timer_heap.hpp   M:N scheduling
 //   detail/waiter.hpp, park.hpp       one waiter type for goroutines and threads
 //   runtime.hpp                       go, yield, sleep, runtime
+//   detail/poll_*.hpp, netpoller.hpp, fd_wait.hpp   the netpoller
+//   io.hpp                            wait_readable, wait_writable, close_fd
 //   sync.hpp                          wait_group, mutex, semaphore, once
 //   detail/chan_core.hpp, chan.hpp    channels
 //   detail/select_core.hpp, select.hpp  select
@@ -20,6 +22,7 @@
 #include "chan.hpp"
 #include "config.hpp"
 #include "errors.hpp"
+#include "io.hpp"
 #include "runtime.hpp"
 #include "select.hpp"
 #include "sync.hpp"
