@@ -14,9 +14,11 @@
 //   detail/chan_core.hpp, chan.hpp    channels
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
+//   blocking.hpp                      blocking: a blocking call on a helper thread
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
+#include "blocking.hpp"
 #include "chan.hpp"
 #include "config.hpp"
 #include "errors.hpp"

@@ -359,6 +359,7 @@ class scheduler {
   }
 
   void stop_workers() noexcept {
+    while (outside_wakers_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     stopping_.store(true, std::memory_order_seq_cst);
     for (auto& w : workers_) w->wake_from_idle();
     for (auto& w : workers_) {
@@ -388,6 +389,7 @@ class scheduler {
   spin_lock done_lock_;      ///< guards done_waiters_
   wait_queue done_waiters_;  ///< parties in wait_all()
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> outside_wakers_{0};  ///< ready() calls from outside still running
 
   std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
   std::mutex poller_make_lock_;
@@ -486,10 +488,17 @@ inline void scheduler::ready(goroutine* g) {
   worker* w = current_worker_slot();
   if (w != nullptr && &w->sched == this) {
     w->push_next(g);
-  } else {
-    global_push(&g, 1);
+    wake_if_needed();
+    return;
   }
+  // From outside (a plain thread, a blocking-call helper, another runtime):
+  // once g is queued it may run and finish, and the runtime's destructor may
+  // start; it waits for outside_wakers_ to drop, so this call never touches
+  // a destroyed scheduler.
+  outside_wakers_.fetch_add(1, std::memory_order_seq_cst);
+  global_push(&g, 1);
   wake_if_needed();
+  outside_wakers_.fetch_sub(1, std::memory_order_release);  // last touch of *this
 }
 
 /// Wakes the party behind a waiter that the caller has claimed. Call with no
