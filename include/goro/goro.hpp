@@ -12,11 +12,15 @@
 //   detail/chan_core.hpp, chan.hpp    channels
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
+//   context.hpp                       cancellation, deadlines, values; context-aware waits
+//   errgroup.hpp                      a group of goroutines with the first error
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
 #include "chan.hpp"
 #include "config.hpp"
+#include "context.hpp"
+#include "errgroup.hpp"
 #include "errors.hpp"
 #include "runtime.hpp"
 #include "select.hpp"

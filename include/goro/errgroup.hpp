@@ -1,0 +1,3 @@
+#ifndef GORO_ERRGROUP_HPP
+#define GORO_ERRGROUP_HPP
+#endif
