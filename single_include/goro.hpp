@@ -18,6 +18,8 @@
 //   detail/chan_core.hpp, chan.hpp    channels
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
+//   context.hpp                       cancellation, deadlines, values; context-aware waits
+//   errgroup.hpp                      a group of goroutines with the first error
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
@@ -3282,12 +3284,17 @@ inline std::size_t chan_size(chan_core* c) noexcept {
 namespace goro {
 
 class select_set;
+class context;
 template <class T>
 class chan;
 template <class T>
 class send_chan;
 template <class T>
 class recv_chan;
+
+/// The element type of a context's done() channel, like Go's `struct{}`:
+/// nothing is ever sent on such a channel; it is only closed.
+struct done_t {};
 
 /// The result of a receive that may not happen: try_recv, recv_for, recv_until.
 template <class T>
@@ -3385,6 +3392,14 @@ class chan_handle {
     chan_send(core(), &copy, wait_mode::forever);
   }
   void send(T&& v) const { chan_send(core(), &v, wait_mode::forever); }
+  /// send, unless ctx is done first: then throws goro::context_error and v
+  /// is not taken. If ctx is already done, the send is not attempted.
+  /// Needs goro/context.hpp.
+  void send(const goro::context& ctx, T&& v) const;
+  void send(const goro::context& ctx, const T& v) const {
+    T copy(v);
+    send(ctx, std::move(copy));
+  }
 
   /// Sends only if that needs no waiting: ok, or why not (full, closed).
   /// Moves from v only when it returns ok.
@@ -3423,6 +3438,9 @@ class chan_handle {
     chan_recv(core(), &out, wait_mode::forever);
     return out;
   }
+  /// recv, unless ctx is done first: then throws goro::context_error. If
+  /// ctx is already done, the receive is not attempted. Needs goro/context.hpp.
+  std::optional<T> recv(const goro::context& ctx) const;
   /// Receives only if that needs no waiting; status says why not (empty, closed).
   recv_result<T> try_recv() const {
     recv_result<T> r{op_status::ok, std::nullopt};
@@ -3588,6 +3606,204 @@ chan<T> make_chan(std::size_t capacity = 0) {
 }
 
 }  // namespace goro
+
+#endif
+// ======== goro/context.hpp ========
+// context.hpp: cancellation, deadlines and request-scoped values, like Go's
+// package context.
+//
+//   auto [ctx, cancel] = goro::with_timeout(parent, 100ms);  // context.WithTimeout
+//   goro::select(goro::case_recv(ctx.done()), ...);           // case <-ctx.Done():
+//   if (ctx.err() == goro::context_errc::deadline_exceeded) ...
+//   std::optional<int> v = c.recv(ctx);                       // ends with ctx, throwing
+//   cancel();                                                 // idempotent
+//
+// A goro::context is a cheap copyable handle (a shared pointer), as Go's is
+// an interface value; a default-constructed one is background(). Contexts
+// form a tree: with_cancel, with_deadline, with_timeout and with_value derive
+// a child from a parent. Cancelling a context cancels every descendant at
+// once; a child cancelled first (or whose every handle is gone with nothing
+// observing it) unregisters from its parent, so long-lived parents do not
+// grow. A deadline is a timer on the runtime's timer heap, stopped (and its
+// memory freed) when the context is cancelled first.
+//
+// Context-aware waits have one shape: the context comes first, as in Go.
+//   c.send(ctx, v)   c.recv(ctx)   goro::select(ctx, cases...)
+//   goro::sleep_for(ctx, d)   goro::sleep_until(ctx, t)
+//   m.lock(ctx)   s.acquire(ctx)   wg.wait(ctx)
+// Each does what the plain call does, unless ctx is done first (or already
+// done when it starts): then it throws goro::context_error, whose code() is
+// ctx.err() and whose cause() is the cancellation cause, and the operation
+// has not happened. docs/design.md says why these throw rather than return.
+// Each is one ordinary wait plus a waiter on ctx.done() (detail/done_watch.hpp):
+// nothing polls.
+//
+// Inside: a cancellable context owns a detail::cancel_state (lock, error,
+// lazily made done channel, children, after_funcs, deadline timer). Value
+// contexts point at their nearest cancellable ancestor's state. Ownership
+// only ever points downward in the cancel tree (a parent's state owns its
+// children's states; a child refers to its parent's weakly), and upward in
+// the value chain (a context node owns its parent node), so no cycle can
+// leak. Lock order: a parent's state lock before a child's; a state lock is
+// never held while closing a done channel, stopping a timer or starting a
+// goroutine.
+#ifndef GORO_CONTEXT_HPP
+#define GORO_CONTEXT_HPP
+
+// ======== goro/detail/select_core.hpp ========
+// select_core.hpp: Go's select algorithm over untyped channel cases.
+//
+// 1. Shuffle the cases: the poll order, so that among several ready cases
+//    each is chosen with equal probability.
+// 2. Sort the distinct channels by address: the lock order, so that two
+//    selects over the same channels can never deadlock. A channel named by
+//    several cases is locked once.
+// 3. With every lock held, take the first ready case in poll order.
+// 4. If none is ready: with a default case, take it; else queue one waiter
+//    per case (in poll order), all sharing one claim word, and park. Whoever claims the word
+//    (a sender, a receiver, close) completes exactly that case and wakes us;
+//    every other waiter of ours is now unclaimable, so no second case can
+//    complete and no value is taken from a case that was not chosen.
+// 5. Woken: lock everything again and unlink our other waiters.
+#ifndef GORO_DETAIL_SELECT_CORE_HPP
+#define GORO_DETAIL_SELECT_CORE_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+namespace goro::detail {
+
+/// One case, untyped. For a receive, `value` is the std::optional<T> to fill;
+/// for a send, the T to move from (only if this case is chosen).
+struct select_case {
+  chan_core* chan = nullptr;  ///< nullptr: a nil channel, never ready
+  bool is_send = false;
+  void* value = nullptr;
+};
+
+/// Per-thread pseudo-random numbers for the poll order (xorshift). Noinline
+/// so a goroutine that migrated uses its new thread's state.
+GORO_TLS_ACCESSOR inline std::uint32_t fast_random() noexcept {
+  GORO_TLS_BARRIER();
+  static thread_local std::uint64_t state =
+      0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(&state);
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return static_cast<std::uint32_t>(state >> 32);
+}
+
+/// Scratch space for a select of n cases, provided by the caller (on its
+/// stack for a fixed number of cases).
+struct select_scratch {
+  std::uint32_t* poll_order;  ///< n entries
+  chan_core** lock_order;     ///< n entries
+  waiter* waiters;            ///< n entries
+};
+
+/// The channels to lock, in lock order, and how many.
+struct select_locks {
+  chan_core** chans;
+  std::size_t n;
+  void lock() noexcept {
+    for (std::size_t i = 0; i < n; ++i) chans[i]->lock.lock();
+  }
+  void unlock() noexcept {
+    for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();
+  }
+  static void unlock_fn(void* self) noexcept { static_cast<select_locks*>(self)->unlock(); }
+};
+
+/// The select itself. Returns the index of the case that completed, or n when
+/// `has_default` and no case was ready. A chosen receive case's optional
+/// holds the value, or stays empty if the channel was closed. Throws
+/// closed_channel if the chosen case is a send on a closed channel (as Go
+/// panics). With no cases that can ever be ready and no default, blocks forever.
+inline std::size_t select_run(select_case* cases, std::size_t n, bool has_default,
+                              const select_scratch& scratch) {
+  // 1. poll order
+  for (std::size_t i = 0; i < n; ++i) {
+    // Inside-out Fisher-Yates; slot i is not yet written when j == i.
+    const std::size_t j = fast_random() % (i + 1);
+    if (j != i) scratch.poll_order[i] = scratch.poll_order[j];
+    scratch.poll_order[j] = static_cast<std::uint32_t>(i);
+  }
+  // 2. lock order
+  std::size_t nlocks = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cases[i].chan != nullptr) scratch.lock_order[nlocks++] = cases[i].chan;
+  }
+  std::sort(scratch.lock_order, scratch.lock_order + nlocks);
+  nlocks = static_cast<std::size_t>(std::unique(scratch.lock_order, scratch.lock_order + nlocks) -
+                                    scratch.lock_order);
+  select_locks locks{scratch.lock_order, nlocks};
+
+  if (nlocks == 0) {
+    if (has_default) return n;
+    wait_forever();
+  }
+
+  // 3. the first ready case in poll order
+  locks.lock();
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = scratch.poll_order[k];
+    select_case& sc = cases[i];
+    if (sc.chan == nullptr) continue;
+    waiter* to_wake = nullptr;
+    if (sc.is_send) {
+      if (sc.chan->closed) {
+        locks.unlock();
+        throw closed_channel("goro: send on closed channel (in select)");
+      }
+      if (!send_now_locked(*sc.chan, sc.value, to_wake)) continue;
+    } else if (recv_now_locked(*sc.chan, sc.value, to_wake) == recv_attempt::would_block) {
+      continue;
+    }
+    locks.unlock();
+    if (to_wake != nullptr) wake(*to_wake);
+    return i;
+  }
+
+  // 4. nothing ready
+  if (has_default) {
+    locks.unlock();
+    return n;
+  }
+  // Queued in poll order, not case order: when several cases wait on one
+  // channel, the party that comes for them takes the first queued, and that
+  // must be a random one of them (Go gets the same from its lock order).
+  waiting_party party;
+  waiter* any = nullptr;
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = scratch.poll_order[k];
+    select_case& sc = cases[i];
+    if (sc.chan == nullptr) continue;
+    waiter& w = scratch.waiters[i];
+    party.init(w, static_cast<std::uint32_t>(i));
+    w.value = sc.value;
+    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
+    any = &w;
+  }
+  block(*any, &select_locks::unlock_fn, &locks);
+
+  // 5. unlink the waiters that lost
+  const std::size_t chosen = party.outcome() - claim_case_base;
+  locks.lock();
+  for (std::size_t i = 0; i < n; ++i) {
+    select_case& sc = cases[i];
+    if (sc.chan == nullptr || i == chosen) continue;
+    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).remove(&scratch.waiters[i]);
+  }
+  locks.unlock();
+  if (cases[chosen].is_send && !scratch.waiters[chosen].ok) {
+    throw closed_channel("goro: send on closed channel (in select)");
+  }
+  return chosen;
+}
+
+}  // namespace goro::detail
 
 #endif
 // ======== goro/runtime.hpp ========
@@ -3792,162 +4008,6 @@ void sleep_for(const std::chrono::duration<Rep, Period>& d) {
 #ifndef GORO_SELECT_HPP
 #define GORO_SELECT_HPP
 
-// ======== goro/detail/select_core.hpp ========
-// select_core.hpp: Go's select algorithm over untyped channel cases.
-//
-// 1. Shuffle the cases: the poll order, so that among several ready cases
-//    each is chosen with equal probability.
-// 2. Sort the distinct channels by address: the lock order, so that two
-//    selects over the same channels can never deadlock. A channel named by
-//    several cases is locked once.
-// 3. With every lock held, take the first ready case in poll order.
-// 4. If none is ready: with a default case, take it; else queue one waiter
-//    per case (in poll order), all sharing one claim word, and park. Whoever claims the word
-//    (a sender, a receiver, close) completes exactly that case and wakes us;
-//    every other waiter of ours is now unclaimable, so no second case can
-//    complete and no value is taken from a case that was not chosen.
-// 5. Woken: lock everything again and unlink our other waiters.
-#ifndef GORO_DETAIL_SELECT_CORE_HPP
-#define GORO_DETAIL_SELECT_CORE_HPP
-
-
-#include <algorithm>
-#include <cstddef>
-#include <cstdint>
-
-namespace goro::detail {
-
-/// One case, untyped. For a receive, `value` is the std::optional<T> to fill;
-/// for a send, the T to move from (only if this case is chosen).
-struct select_case {
-  chan_core* chan = nullptr;  ///< nullptr: a nil channel, never ready
-  bool is_send = false;
-  void* value = nullptr;
-};
-
-/// Per-thread pseudo-random numbers for the poll order (xorshift). Noinline
-/// so a goroutine that migrated uses its new thread's state.
-GORO_TLS_ACCESSOR inline std::uint32_t fast_random() noexcept {
-  GORO_TLS_BARRIER();
-  static thread_local std::uint64_t state =
-      0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(&state);
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return static_cast<std::uint32_t>(state >> 32);
-}
-
-/// Scratch space for a select of n cases, provided by the caller (on its
-/// stack for a fixed number of cases).
-struct select_scratch {
-  std::uint32_t* poll_order;  ///< n entries
-  chan_core** lock_order;     ///< n entries
-  waiter* waiters;            ///< n entries
-};
-
-/// The channels to lock, in lock order, and how many.
-struct select_locks {
-  chan_core** chans;
-  std::size_t n;
-  void lock() noexcept {
-    for (std::size_t i = 0; i < n; ++i) chans[i]->lock.lock();
-  }
-  void unlock() noexcept {
-    for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();
-  }
-  static void unlock_fn(void* self) noexcept { static_cast<select_locks*>(self)->unlock(); }
-};
-
-/// The select itself. Returns the index of the case that completed, or n when
-/// `has_default` and no case was ready. A chosen receive case's optional
-/// holds the value, or stays empty if the channel was closed. Throws
-/// closed_channel if the chosen case is a send on a closed channel (as Go
-/// panics). With no cases that can ever be ready and no default, blocks forever.
-inline std::size_t select_run(select_case* cases, std::size_t n, bool has_default,
-                              const select_scratch& scratch) {
-  // 1. poll order
-  for (std::size_t i = 0; i < n; ++i) {
-    // Inside-out Fisher-Yates; slot i is not yet written when j == i.
-    const std::size_t j = fast_random() % (i + 1);
-    if (j != i) scratch.poll_order[i] = scratch.poll_order[j];
-    scratch.poll_order[j] = static_cast<std::uint32_t>(i);
-  }
-  // 2. lock order
-  std::size_t nlocks = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (cases[i].chan != nullptr) scratch.lock_order[nlocks++] = cases[i].chan;
-  }
-  std::sort(scratch.lock_order, scratch.lock_order + nlocks);
-  nlocks = static_cast<std::size_t>(std::unique(scratch.lock_order, scratch.lock_order + nlocks) -
-                                    scratch.lock_order);
-  select_locks locks{scratch.lock_order, nlocks};
-
-  if (nlocks == 0) {
-    if (has_default) return n;
-    wait_forever();
-  }
-
-  // 3. the first ready case in poll order
-  locks.lock();
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t i = scratch.poll_order[k];
-    select_case& sc = cases[i];
-    if (sc.chan == nullptr) continue;
-    waiter* to_wake = nullptr;
-    if (sc.is_send) {
-      if (sc.chan->closed) {
-        locks.unlock();
-        throw closed_channel("goro: send on closed channel (in select)");
-      }
-      if (!send_now_locked(*sc.chan, sc.value, to_wake)) continue;
-    } else if (recv_now_locked(*sc.chan, sc.value, to_wake) == recv_attempt::would_block) {
-      continue;
-    }
-    locks.unlock();
-    if (to_wake != nullptr) wake(*to_wake);
-    return i;
-  }
-
-  // 4. nothing ready
-  if (has_default) {
-    locks.unlock();
-    return n;
-  }
-  // Queued in poll order, not case order: when several cases wait on one
-  // channel, the party that comes for them takes the first queued, and that
-  // must be a random one of them (Go gets the same from its lock order).
-  waiting_party party;
-  waiter* any = nullptr;
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t i = scratch.poll_order[k];
-    select_case& sc = cases[i];
-    if (sc.chan == nullptr) continue;
-    waiter& w = scratch.waiters[i];
-    party.init(w, static_cast<std::uint32_t>(i));
-    w.value = sc.value;
-    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
-    any = &w;
-  }
-  block(*any, &select_locks::unlock_fn, &locks);
-
-  // 5. unlink the waiters that lost
-  const std::size_t chosen = party.outcome() - claim_case_base;
-  locks.lock();
-  for (std::size_t i = 0; i < n; ++i) {
-    select_case& sc = cases[i];
-    if (sc.chan == nullptr || i == chosen) continue;
-    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).remove(&scratch.waiters[i]);
-  }
-  locks.unlock();
-  if (cases[chosen].is_send && !scratch.waiters[chosen].ok) {
-    throw closed_channel("goro: send on closed channel (in select)");
-  }
-  return chosen;
-}
-
-}  // namespace goro::detail
-
-#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -4075,39 +4135,68 @@ void run_case_if(C& c, std::size_t index, std::size_t chosen) {
 
 }  // namespace detail
 
-/// Waits until one of the cases can proceed, completes it, runs its handler
-/// and returns its index (see the file comment). With no cases at all it
-/// blocks forever, like Go's `select {}`.
-template <class... Cases>
-std::size_t select(Cases&&... cases) {
-  static_assert(detail::count_defaults<Cases...>() <= 1, "a select has at most one default case");
-  constexpr std::size_t total = sizeof...(Cases);
-  constexpr std::size_t def = detail::default_index<Cases...>();
-  constexpr std::size_t n = total - (def < total ? 1 : 0);  // channel cases
+namespace detail {
 
-  // Channel cases in argument order, skipping the default.
-  detail::select_case descs[n > 0 ? n : 1];
-  std::size_t arg_of[n > 0 ? n : 1];
+/// Whether the first of Args is a goro::context: select(ctx, cases...) is
+/// then meant, not a select whose first case is a context.
+template <class... Args>
+struct first_is_context : std::false_type {};
+template <class First, class... Rest>
+struct first_is_context<First, Rest...> : std::is_same<std::decay_t<First>, goro::context> {};
+
+/// The index select_with_done returns when the done channel's case won.
+constexpr std::size_t done_won = static_cast<std::size_t>(-1);
+
+/// The static select, with one more receive case on `done` (a context's done
+/// channel; nullptr: none) after the caller's. Returns the chosen case's
+/// argument index, or done_won.
+template <class... Cases>
+std::size_t select_with_done(chan_core* done, Cases&... cases) {
+  static_assert(count_defaults<Cases...>() <= 1, "a select has at most one default case");
+  constexpr std::size_t total = sizeof...(Cases);
+  constexpr std::size_t def = default_index<Cases...>();
+  constexpr std::size_t n_max = total - (def < total ? 1 : 0) + 1;  // channel cases + done
+
+  // Channel cases in argument order, skipping the default; then done.
+  select_case descs[n_max];
+  std::size_t arg_of[n_max];
+  std::size_t n = 0;
   {
-    [[maybe_unused]] std::size_t k = 0, arg = 0;
+    [[maybe_unused]] std::size_t arg = 0;
     [[maybe_unused]] auto add = [&](auto& c) {
-      if constexpr (!detail::is_default_case<std::decay_t<decltype(c)>>::value) {
-        descs[k] = c.describe();
-        arg_of[k++] = arg;
+      if constexpr (!is_default_case<std::decay_t<decltype(c)>>::value) {
+        descs[n] = c.describe();
+        arg_of[n++] = arg;
       }
       ++arg;
     };
     (add(cases), ...);
   }
-  std::uint32_t poll_order[n > 0 ? n : 1];
-  detail::chan_core* lock_order[n > 0 ? n : 1];
-  detail::waiter waiters[n > 0 ? n : 1];
-  const std::size_t got =
-      detail::select_run(descs, n, def < total, {poll_order, lock_order, waiters});
+  std::optional<done_t> done_slot;  // never filled: done channels are only closed
+  if (done != nullptr) {
+    descs[n] = {done, false, &done_slot};
+    arg_of[n++] = done_won;
+  }
+  std::uint32_t poll_order[n_max];
+  chan_core* lock_order[n_max];
+  waiter waiters[n_max];
+  const std::size_t got = select_run(descs, n, def < total, {poll_order, lock_order, waiters});
+  if (got < n && arg_of[got] == done_won) return done_won;
   const std::size_t chosen = got < n ? arg_of[got] : def;
   [[maybe_unused]] std::size_t index = 0;
-  (detail::run_case_if(cases, index++, chosen), ...);
+  (run_case_if(cases, index++, chosen), ...);
   return chosen;
+}
+
+}  // namespace detail
+
+/// Waits until one of the cases can proceed, completes it, runs its handler
+/// and returns its index (see the file comment). With no cases at all it
+/// blocks forever, like Go's `select {}`.
+template <class... Cases,
+          std::enable_if_t<!detail::first_is_context<Cases...>::value, int> = 0>
+std::size_t select(Cases&&... cases) {
+  return detail::select_with_done(nullptr, cases...);
 }
 
 /// A select over cases added at run time, like Go's reflect.Select: for
@@ -4283,6 +4372,93 @@ class select_set {
 #ifndef GORO_SYNC_HPP
 #define GORO_SYNC_HPP
 
+// ======== goro/detail/done_watch.hpp ========
+// done_watch.hpp: letting a context end a wait, with the wait machinery that
+// is already there.
+//
+// A context's done() is a channel that is closed on cancellation, and closing
+// a channel claims and wakes every waiter queued to receive from it. So a
+// wait that a context may end is an ordinary wait plus one more waiter,
+// queued on the done channel and sharing the wait's claim word: whichever
+// comes first, the operation or the close, wins that word, exactly as the
+// cases of a select do (channel operations with a context are in fact a
+// select with one more case; see context.hpp). Nothing polls.
+//
+// Lock order: the lock of the object waited on, then the done channel's lock.
+// Nothing takes them the other way round: closing a done channel holds only
+// the channel's lock.
+#ifndef GORO_DETAIL_DONE_WATCH_HPP
+#define GORO_DETAIL_DONE_WATCH_HPP
+
+
+#include <cstdint>
+#include <mutex>
+
+namespace goro::detail {
+
+/// The unlock function of a wait that holds two locks when it parks: an
+/// object's lock and a done channel's. Both pointers are read before either
+/// lock is released: once one is, the party may resume and pop this struct.
+struct two_locks {
+  spin_lock* first;
+  spin_lock* second;
+  static void unlock_fn(void* self) noexcept {
+    auto* t = static_cast<two_locks*>(self);
+    spin_lock* const a = t->first;
+    spin_lock* const b = t->second;
+    b->unlock();
+    a->unlock();
+  }
+};
+
+/// The extra waiter of a wait that a context can end: queued on the done
+/// channel as case `index` of the party's wait. Lives on the waiting party's
+/// stack for one wait.
+class done_watch {
+ public:
+  explicit done_watch(chan_core* done) noexcept : done_(done) {}
+  done_watch(const done_watch&) = delete;
+  done_watch& operator=(const done_watch&) = delete;
+
+  /// Takes the done channel's lock and queues the watch as case `index` of
+  /// `party`'s wait; the lock stays held for the park's unlock function
+  /// (two_locks). Returns false, holding nothing more, if the channel is
+  /// already closed: the context ended before the wait began.
+  bool arm(waiting_party& party, std::uint32_t index) noexcept {
+    done_->lock.lock();
+    if (done_->closed) {
+      done_->lock.unlock();
+      return false;
+    }
+    party.init(w_, index);
+    w_.value = nullptr;  // never received into: done channels only close
+    done_->recvq.push_back(&w_);
+    return true;
+  }
+
+  /// The lock arm() left held.
+  spin_lock& lock() noexcept { return done_->lock; }
+
+  /// Whether the close of the done channel is what ended the wait.
+  bool fired(std::uint32_t outcome) const noexcept {
+    return outcome == claim_case_base + w_.case_index;
+  }
+
+  /// After the wait: unlinks the watch unless the close took it out.
+  void disarm(std::uint32_t outcome) noexcept {
+    if (fired(outcome)) return;
+    std::lock_guard<spin_lock> guard(done_->lock);
+    done_->recvq.remove(&w_);
+  }
+
+ private:
+  chan_core* done_;
+  waiter w_;
+};
+
+}  // namespace goro::detail
+
+#endif
 
 #include <atomic>
 #include <climits>
@@ -4294,6 +4470,8 @@ class select_set {
 #include <utility>
 
 namespace goro {
+
+class context;
 
 namespace detail {
 
@@ -4345,6 +4523,46 @@ class handoff_semaphore {
     // Woken by release(), which handed its permit to us.
   }
 
+  /// acquire(), unless the channel `done` (a context's; nullptr: none) is
+  /// closed first. Returns whether it acquired a permit. A waiter ended by
+  /// the close stays queued and counted until it resumes and takes itself
+  /// out; release() skips it meanwhile (see there).
+  bool acquire_or_done(chan_core* done) {
+    if (try_acquire()) return true;
+    if (done == nullptr) {
+      acquire();
+      return true;
+    }
+    waiting_party party;
+    waiter w;
+    party.init(w, 0);
+    done_watch watch(done);
+    lock_.lock();
+    std::uint64_t s = state_.fetch_add(1, std::memory_order_seq_cst) + 1;  // registered
+    while (permits(s) > 0) {
+      if (state_.compare_exchange_weak(s, s - one_permit - 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        lock_.unlock();
+        return true;
+      }
+    }
+    if (!watch.arm(party, 1)) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return false;
+    }
+    waiters_.push_back(&w);
+    two_locks locks{&lock_, &watch.lock()};
+    block(w, &two_locks::unlock_fn, &locks);
+    const std::uint32_t outcome = party.outcome();
+    watch.disarm(outcome);
+    if (!watch.fired(outcome)) return true;  // release() handed us its permit
+    std::lock_guard<spin_lock> guard(lock_);
+    waiters_.remove(&w);
+    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
+    return false;
+  }
+
   /// Returns the free permits right after this release (0 when it went to a
   /// waiter).
   std::int64_t release() {
@@ -4358,12 +4576,17 @@ class handoff_semaphore {
       }
       lock_.lock();
       if (waiters(state_.load(std::memory_order_seq_cst)) != 0) {
-        waiter* w = waiters_.claim_first();
-        GORO_ASSERT(w != nullptr);
-        state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
-        lock_.unlock();  // last touch of *this: w lives on its waiter's stack
-        wake(*w);
-        return 0;
+        if (waiter* w = waiters_.claim_first()) {
+          state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
+          lock_.unlock();  // last touch of *this: w lives on its waiter's stack
+          wake(*w);
+          return 0;
+        }
+        // Every queued waiter was ended by its context and has not yet taken
+        // itself out (it needs this lock): nobody to hand to, so publish.
+        const std::uint64_t before = state_.fetch_add(one_permit, std::memory_order_seq_cst);
+        lock_.unlock();
+        return permits(before) + 1;
       }
       lock_.unlock();  // the waiter took a published permit meanwhile; publish ours
     }
@@ -4394,6 +4617,9 @@ class mutex {
 
   /// Blocks (parks a goroutine) until the lock is free, then takes it.
   void lock() { sem_.acquire(); }
+  /// lock(), unless ctx is done first: then throws goro::context_error and
+  /// does not hold the lock. Needs goro/context.hpp.
+  void lock(const context& ctx);
   /// Takes the lock if it is free; never blocks.
   bool try_lock() noexcept { return sem_.try_acquire(); }
   /// Releases the lock; the longest waiter, if any, gets it next.
@@ -4416,6 +4642,9 @@ class semaphore {
 
   /// Takes a permit, blocking (parking a goroutine) until one is free.
   void acquire() { sem_.acquire(); }
+  /// acquire(), unless ctx is done first: then throws goro::context_error
+  /// and takes no permit. Needs goro/context.hpp.
+  void acquire(const context& ctx);
   /// Takes a permit if one is free; never blocks.
   bool try_acquire() noexcept { return sem_.try_acquire(); }
   /// Returns a permit; the longest waiter, if any, gets it.
@@ -4483,6 +4712,10 @@ class wait_group {
     detail::block(w, &detail::spin_lock::unlock_fn, &lock_);
   }
 
+  /// wait(), unless ctx is done first: then throws goro::context_error.
+  /// Needs goro/context.hpp.
+  void wait(const context& ctx);
+
   /// The counter now (for tests and diagnostics).
   std::int64_t count() const noexcept { return counter(state_.load(std::memory_order_acquire)); }
 
@@ -4491,6 +4724,44 @@ class wait_group {
     return static_cast<std::int64_t>(s >> 32);
   }
   static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
+
+  /// wait(), unless the channel `done` (nullptr: none) is closed first.
+  /// Returns whether the counter reached zero. A waiter ended by the close
+  /// stays queued and counted until it takes itself out; release_all()
+  /// leaves it alone meanwhile.
+  bool wait_or_done(detail::chan_core* done) {
+    if (counter(state_.load(std::memory_order_acquire)) == 0) return true;
+    if (done == nullptr) {
+      wait();
+      return true;
+    }
+    detail::waiting_party party;
+    detail::waiter w;
+    party.init(w, 0);
+    detail::done_watch watch(done);
+    lock_.lock();
+    const std::uint64_t s = state_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (counter(s) == 0) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return true;
+    }
+    if (!watch.arm(party, 1)) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return false;
+    }
+    waiters_.push_back(&w);
+    detail::two_locks locks{&lock_, &watch.lock()};
+    detail::block(w, &detail::two_locks::unlock_fn, &locks);
+    const std::uint32_t outcome = party.outcome();
+    watch.disarm(outcome);
+    if (!watch.fired(outcome)) return true;
+    std::lock_guard<detail::spin_lock> guard(lock_);
+    waiters_.remove(&w);
+    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
+    return false;
+  }
 
   void release_all() {
     detail::wait_queue woken;
@@ -4531,6 +4802,890 @@ void call_once(once_flag& flag, F&& f, Args&&... args) {
   std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   flag.done_.store(true, std::memory_order_release);
 }
+
+}  // namespace goro
+
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace goro {
+
+/// Why a context is done: ctx.err() compares equal to one of these.
+enum class context_errc {
+  canceled = 1,           ///< its cancel function (or an ancestor's) was called: Go's Canceled
+  deadline_exceeded = 2,  ///< its deadline (or an ancestor's) passed: Go's DeadlineExceeded
+};
+
+/// The error category of context_errc ("goro.context").
+inline const std::error_category& context_category() noexcept {
+  struct category final : std::error_category {
+    const char* name() const noexcept override { return "goro.context"; }
+    std::string message(int code) const override {
+      switch (static_cast<context_errc>(code)) {
+        case context_errc::canceled:
+          return "context canceled";
+        case context_errc::deadline_exceeded:
+          return "context deadline exceeded";
+      }
+      return "unknown context error";
+    }
+  };
+  static const category instance;
+  return instance;
+}
+
+/// Makes context_errc usable as a std::error_code.
+inline std::error_code make_error_code(context_errc e) noexcept {
+  return {static_cast<int>(e), context_category()};
+}
+
+}  // namespace goro
+
+namespace std {
+/// context_errc converts to std::error_code and compares with one.
+template <>
+struct is_error_code_enum<goro::context_errc> : true_type {};
+}  // namespace std
+
+namespace goro {
+
+/// What a context-aware wait throws when its context ends it: code() is the
+/// context's err(); cause() the cause given to cancel, if any.
+class context_error : public std::system_error {
+ public:
+  explicit context_error(std::error_code code, std::exception_ptr cause = nullptr)
+      : std::system_error(code), cause_(std::move(cause)) {}
+
+  /// The cause passed to the cancel function (Go's context.Cause), or null.
+  const std::exception_ptr& cause() const noexcept { return cause_; }
+
+ private:
+  std::exception_ptr cause_;
+};
+
+/// A key for with_value and context::value, for values of type T. Keys are
+/// compared by identity: each key object is distinct from every other, so
+/// two libraries cannot collide (Go's advice of an unexported key type,
+/// built in). A key is typically a namespace-scope or static object.
+template <class T>
+class context_key {
+ public:
+  /// `name` is for diagnostics only.
+  explicit context_key(const char* name = "goro::context_key") noexcept
+      : id_(next_id()), name_(name) {}
+  context_key(const context_key&) = delete;
+  context_key& operator=(const context_key&) = delete;
+
+  /// The name given at construction.
+  const char* name() const noexcept { return name_; }
+  /// The key's identity: unique in the process, never reused.
+  std::uint64_t id() const noexcept { return id_; }
+
+ private:
+  static std::uint64_t next_id() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+  std::uint64_t id_;
+  const char* name_;
+};
+
+class context;
+
+namespace detail {
+
+struct cancel_state;
+void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code, std::exception_ptr cause);
+
+/// One after_func registration. state moves once from pending to started (the
+/// context ended) or to stopped (stop() won).
+struct after_func_entry {
+  enum : int { pending = 0, started = 1, stopped = 2 };
+  explicit after_func_entry(std::function<void()> f) : fn(std::move(f)) {}
+  std::function<void()> fn;
+  std::atomic<int> state{pending};
+  bool claim(int to) noexcept {
+    int expected = pending;
+    return state.compare_exchange_strong(expected, to, std::memory_order_acq_rel);
+  }
+};
+
+/// A context's deadline on a runtime's timer heap. While armed, the heap's
+/// reference to the cancel state is `target`, so a context reaches its
+/// deadline even if nobody holds it any more (only its done channel, say),
+/// as in Go; stop() (on cancel) disarms the timer and drops that reference.
+///
+/// Locks: `lock` guards sched, target and stopped; it is taken before the
+/// heap's lock, never after. The fire function runs outside the heap lock.
+struct deadline_timer {
+  timer_node node;
+  spin_lock lock;
+  scheduler* sched = nullptr;            ///< null until armed, and once the runtime has ended
+  std::shared_ptr<cancel_state> target;  ///< the heap's reference while armed
+  bool stopped = false;
+
+  deadline_timer() noexcept {
+    node.fire = &deadline_timer::fire;
+    node.abandon = &deadline_timer::abandon;
+    node.arg = this;
+  }
+
+  /// Arms for `when` on `on`, unless already stopped (a cancel came first).
+  void arm(scheduler* on, steady_clock::time_point when, std::shared_ptr<cancel_state> t) {
+    bool earliest = false;
+    {
+      std::lock_guard<spin_lock> guard(lock);
+      if (stopped) return;
+      sched = on;
+      target = std::move(t);
+      node.when = when;
+      earliest = on->timers().add(&node);
+    }
+    on->timer_added(earliest);
+  }
+
+  /// Disarms. Returns the heap's reference if it took it (for the caller to
+  /// drop outside every lock); a firing already under way keeps its own.
+  std::shared_ptr<cancel_state> stop() noexcept {
+    std::lock_guard<spin_lock> guard(lock);
+    stopped = true;
+    if (sched != nullptr && sched->timers().remove(&node)) return std::move(target);
+    return nullptr;
+  }
+
+  static void fire(timer_node* n);
+
+  // The runtime ends with this timer armed: let go, and never touch its heap again.
+  static void abandon(timer_node* n) {
+    auto* self = static_cast<deadline_timer*>(n->arg);
+    std::shared_ptr<cancel_state> gone;
+    {
+      std::lock_guard<spin_lock> guard(self->lock);
+      self->sched = nullptr;
+      gone = std::move(self->target);
+    }
+  }
+};
+
+/// What a cancellable context (with_cancel, with_deadline, with_timeout)
+/// shares between its handles, its cancel function and its children.
+///
+/// Invariants: `code` goes from 0 to a context_errc once, under `lock`, after
+/// `cause` is written; nothing changes `cause` after. Once code is set,
+/// children and after_funcs are empty and stay empty, and done (if made) is
+/// closed or about to be by the canceller. `slot` is this state's index in
+/// its parent's `children`, or npos; guarded by the parent's lock.
+struct cancel_state : std::enable_shared_from_this<cancel_state> {
+  static constexpr std::size_t npos = ~std::size_t{0};
+
+  explicit cancel_state(std::weak_ptr<cancel_state> p) noexcept : parent(std::move(p)) {}
+  cancel_state(const cancel_state&) = delete;
+  cancel_state& operator=(const cancel_state&) = delete;
+
+  const std::weak_ptr<cancel_state> parent;  ///< nearest cancellable ancestor's state
+  std::atomic<int> code{0};                  ///< 0, or the context_errc
+  std::exception_ptr cause;                  ///< written once, before code
+  spin_lock lock;
+  chan<done_t> done;                                     ///< guarded by lock; made on demand
+  std::vector<std::shared_ptr<cancel_state>> children;  ///< guarded by lock
+  std::vector<std::shared_ptr<after_func_entry>> after_funcs;  ///< guarded by lock
+  std::size_t slot = npos;                ///< guarded by parent's lock
+  std::shared_ptr<deadline_timer> timer;  ///< set before the state is shared, then constant
+
+  /// The done channel, made now if need be (closed at once if already done).
+  chan<done_t> done_chan() {
+    std::lock_guard<spin_lock> guard(lock);
+    if (!done) {
+      done = make_chan<done_t>();
+      // Fresh and unseen by anyone: closing it under our lock wakes nobody.
+      if (code.load(std::memory_order_relaxed) != 0) done.close();
+    }
+    return done;
+  }
+
+  /// Adds `child` to this state's children, or cancels it at once if this
+  /// state is already done (Go's propagateCancel).
+  void adopt(const std::shared_ptr<cancel_state>& child) {
+    {
+      std::lock_guard<spin_lock> guard(lock);
+      if (code.load(std::memory_order_relaxed) == 0) {
+        child->slot = children.size();
+        children.push_back(child);
+        return;
+      }
+    }
+    cancel_tree(child, static_cast<context_errc>(code.load(std::memory_order_acquire)), cause);
+  }
+
+  /// Takes `child` out of this state's children if it is still there.
+  void forget(cancel_state& child) noexcept {
+    std::shared_ptr<cancel_state> gone;  // dropped after the lock
+    std::lock_guard<spin_lock> guard(lock);
+    const std::size_t i = child.slot;
+    if (i == npos) return;
+    gone = std::move(children[i]);
+    if (i + 1 != children.size()) {
+      children[i] = std::move(children.back());
+      children[i]->slot = i;
+    }
+    children.pop_back();
+    child.slot = npos;
+  }
+
+  /// The children registered now (for tests and leak checks).
+  std::size_t child_count() {
+    std::lock_guard<spin_lock> guard(lock);
+    return children.size();
+  }
+
+  /// Called when the last context handle of this state is gone. If nothing
+  /// can observe its cancellation any more (no done channel handed out, no
+  /// child, no after_func), it unregisters from its parent and stops its
+  /// timer, so that contexts dropped without cancel do not pile up. (Go
+  /// keeps them until the parent is cancelled; go vet asks for the cancel.)
+  void last_handle_gone() noexcept {
+    {
+      std::lock_guard<spin_lock> guard(lock);
+      if (done || !children.empty() || !after_funcs.empty()) return;
+    }
+    if (auto p = parent.lock()) p->forget(*this);
+    if (timer) {
+      std::shared_ptr<cancel_state> keep = timer->stop();
+    }
+  }
+};
+
+/// Cancels `root` and every descendant, iteratively (a deep tree must not
+/// deepen the stack), then takes `root` out of its parent's children.
+/// Descendants get root's error and cause, as in Go. Safe to call any number
+/// of times, from any thread or goroutine; only the first call per state acts.
+inline void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code,
+                        std::exception_ptr cause) {
+  std::vector<std::shared_ptr<cancel_state>> work{root};
+  std::vector<std::shared_ptr<after_func_entry>> to_start;
+  while (!work.empty()) {
+    std::shared_ptr<cancel_state> s = std::move(work.back());
+    work.pop_back();
+    chan<done_t> done;
+    {
+      std::lock_guard<spin_lock> guard(s->lock);
+      if (s->code.load(std::memory_order_relaxed) != 0) continue;
+      s->cause = cause;
+      s->code.store(static_cast<int>(code), std::memory_order_release);
+      done = s->done;
+      for (auto& child : s->children) {
+        child->slot = cancel_state::npos;  // guarded by s->lock, which we hold
+        work.push_back(std::move(child));
+      }
+      s->children.clear();
+      s->children.shrink_to_fit();
+      for (auto& e : s->after_funcs) to_start.push_back(std::move(e));
+      s->after_funcs.clear();
+    }
+    // code is published before done closes: whoever sees done closed sees err().
+    if (done) done.close();
+    if (s->timer) {
+      std::shared_ptr<cancel_state> keep = s->timer->stop();
+    }
+  }
+  if (auto p = root->parent.lock()) p->forget(*root);
+  for (auto& e : to_start) {
+    if (e->claim(after_func_entry::started)) go([e] { e->fn(); });
+  }
+}
+
+inline void deadline_timer::fire(timer_node* n) {
+  auto* self = static_cast<deadline_timer*>(n->arg);
+  std::shared_ptr<cancel_state> t;
+  {
+    std::lock_guard<spin_lock> guard(self->lock);
+    t = std::move(self->target);
+  }
+  // `self` may be freed once t is dropped (t may own it): only t from here.
+  if (t) cancel_tree(std::move(t), context_errc::deadline_exceeded, nullptr);
+}
+
+/// One link of a context chain. Immutable once made.
+struct context_node {
+  context_node() = default;
+  context_node(const context_node&) = delete;
+  context_node& operator=(const context_node&) = delete;
+  ~context_node() {
+    if (owns_cancel) cancel->last_handle_gone();
+  }
+
+  std::shared_ptr<const context_node> parent;  ///< for values; keeps the chain alive
+  std::shared_ptr<cancel_state> cancel;        ///< nearest cancellable state, or null: never done
+  bool owns_cancel = false;                    ///< this node made `cancel`
+  steady_clock::time_point deadline = steady_clock::time_point::max();  ///< max: none
+  std::uint64_t key = 0;              ///< value nodes: the key's id (0: not a value node)
+  std::shared_ptr<const void> value;  ///< value nodes: the value, of the key's type
+};
+
+struct context_access;
+chan_core* done_core_or_throw(const goro::context& ctx);
+[[noreturn]] void throw_context_error(const goro::context& ctx);
+
+}  // namespace detail
+
+/// A context, like Go's context.Context: carries a cancellation signal, a
+/// deadline and request-scoped values across API boundaries and goroutines.
+/// Cheap to copy; copies share everything; safe to use from any number of
+/// goroutines and threads at once.
+class context {
+ public:
+  /// background(): never cancelled, no deadline, no values.
+  context() noexcept = default;
+
+  /// A channel that is closed when this context is done (cancelled, or its
+  /// deadline passed); use it as a select case. Made on first request (and
+  /// already closed if the context is done by then). For a context that can
+  /// never be done (background, or with_value/without_cancel of one), a nil
+  /// channel, whose case is never ready, as in Go.
+  recv_chan<done_t> done() const {
+    if (node_ == nullptr || node_->cancel == nullptr) return {};
+    return node_->cancel->done_chan();
+  }
+
+  /// Empty while the context is not done; then context_errc::canceled or
+  /// context_errc::deadline_exceeded, for good.
+  std::error_code err() const noexcept {
+    if (node_ == nullptr || node_->cancel == nullptr) return {};
+    const int code = node_->cancel->code.load(std::memory_order_acquire);
+    if (code == 0) return {};
+    return make_error_code(static_cast<context_errc>(code));
+  }
+
+  /// When this context will be cancelled by a deadline (its own or an
+  /// ancestor's, the earliest), if any.
+  std::optional<clock::time_point> deadline() const noexcept {
+    if (node_ == nullptr || node_->deadline == detail::steady_clock::time_point::max()) return {};
+    return node_->deadline;
+  }
+
+  /// The value stored under `key` by this context or the nearest ancestor
+  /// that has one, or nullptr. The pointer stays valid while any context
+  /// derived from the one that stored it is alive.
+  template <class T>
+  const T* value(const context_key<T>& key) const noexcept {
+    for (const detail::context_node* n = node_.get(); n != nullptr; n = n->parent.get()) {
+      if (n->key == key.id()) return static_cast<const T*>(n->value.get());
+    }
+    return nullptr;
+  }
+
+ private:
+  explicit context(std::shared_ptr<const detail::context_node> n) noexcept : node_(std::move(n)) {}
+  friend struct detail::context_access;
+
+  std::shared_ptr<const detail::context_node> node_;
+};
+
+/// The cancel function of a context made by with_cancel, with_deadline or
+/// with_timeout. Calling it cancels that context and its descendants (with
+/// context_errc::canceled), stops its deadline timer, and takes it out of
+/// its parent; later calls do nothing. Cheap to copy; any thread. A
+/// default-constructed one does nothing.
+class cancel_func {
+ public:
+  cancel_func() noexcept = default;
+
+  /// Cancels; `cause` (Go's WithCancelCause) is what goro::cause reports and
+  /// what context_error::cause() carries; null means none.
+  void operator()(std::exception_ptr cause = nullptr) const {
+    if (state_) detail::cancel_tree(state_, context_errc::canceled, std::move(cause));
+  }
+
+ private:
+  explicit cancel_func(std::shared_ptr<detail::cancel_state> s) noexcept : state_(std::move(s)) {}
+  friend struct detail::context_access;
+  std::shared_ptr<detail::cancel_state> state_;
+};
+
+/// A derived context and the function that cancels it: what with_cancel,
+/// with_deadline and with_timeout return, for `auto [ctx, cancel] = ...`.
+struct cancelable_context {
+  context ctx;         ///< the derived context
+  cancel_func cancel;  ///< cancels ctx (and its descendants)
+};
+
+namespace detail {
+
+/// The one way into the insides of context and cancel_func, for this header.
+struct context_access {
+  static const std::shared_ptr<const context_node>& node(const goro::context& c) noexcept {
+    return c.node_;
+  }
+  static cancel_state* state(const goro::context& c) noexcept {
+    return c.node_ == nullptr ? nullptr : c.node_->cancel.get();
+  }
+  static goro::context make(std::shared_ptr<const context_node> n) noexcept {
+    return goro::context(std::move(n));
+  }
+
+  /// A cancellable child of `parent` with deadline `when` (max: none).
+  static cancelable_context derive(const goro::context& parent, steady_clock::time_point when) {
+    const std::shared_ptr<const context_node>& p = parent.node_;
+    cancel_state* const pstate = p == nullptr ? nullptr : p->cancel.get();
+    auto state = std::make_shared<cancel_state>(
+        pstate == nullptr ? std::weak_ptr<cancel_state>() : pstate->weak_from_this());
+    const bool timed = when != steady_clock::time_point::max();
+    if (timed) state->timer = std::make_shared<deadline_timer>();
+    auto node = std::make_shared<context_node>();
+    node->parent = p;
+    node->cancel = state;
+    node->owns_cancel = true;
+    node->deadline = timed ? when : (p == nullptr ? steady_clock::time_point::max() : p->deadline);
+    if (pstate != nullptr) pstate->adopt(state);
+    if (timed) {
+      if (steady_clock::now() >= when) {
+        cancel_tree(state, context_errc::deadline_exceeded, nullptr);
+      } else {
+        state->timer->arm(&scheduler_for_go(), when, state);
+      }
+    }
+    return {goro::context(std::move(node)), cancel_func(std::move(state))};
+  }
+};
+
+inline chan_core* done_core_or_throw(const goro::context& ctx) {
+  if (ctx.err()) throw_context_error(ctx);
+  return ctx.done().core();
+}
+
+[[noreturn]] inline void throw_context_error(const goro::context& ctx) {
+  cancel_state* s = context_access::state(ctx);
+  GORO_ASSERT(s != nullptr && s->code.load(std::memory_order_acquire) != 0);
+  throw_error(context_error(ctx.err(), s->cause));
+}
+
+}  // namespace detail
+
+/// The root of every context tree: never cancelled, no deadline, no values
+/// (Go's context.Background). Same as a default-constructed context.
+inline context background() noexcept { return {}; }
+
+/// Same as background(), for code that has not decided yet (Go's context.TODO).
+inline context todo() noexcept { return {}; }
+
+/// A child of parent that is done when its cancel function is called or
+/// parent is done, whichever comes first (Go's WithCancel; the cancel
+/// function also takes a cause, as WithCancelCause's does). Call cancel
+/// once the work is over, to free what the context holds in its parent.
+inline cancelable_context with_cancel(const context& parent) {
+  return detail::context_access::derive(parent, detail::steady_clock::time_point::max());
+}
+
+/// A child of parent that is also done (deadline_exceeded) at `when` (Go's
+/// WithDeadline). If parent's deadline is no later, it is with_cancel(parent).
+/// The deadline runs on the calling goroutine's runtime, or the default
+/// runtime from a plain thread (like goro::timer); cancel stops and frees it.
+template <class Clock, class Duration>
+cancelable_context with_deadline(const context& parent,
+                                 const std::chrono::time_point<Clock, Duration>& when) {
+  const detail::steady_clock::time_point t = detail::to_steady(when);
+  const std::optional<clock::time_point> pd = parent.deadline();
+  if (pd && *pd <= t) return with_cancel(parent);
+  return detail::context_access::derive(parent, t);
+}
+
+/// with_deadline(parent, now + d) (Go's WithTimeout).
+template <class Rep, class Period>
+cancelable_context with_timeout(const context& parent, const std::chrono::duration<Rep, Period>& d) {
+  return with_deadline(parent, detail::deadline_after(d));
+}
+
+/// A child of parent carrying `value` under `key` (Go's WithValue), stored
+/// as a T. Use it for request-scoped data that crosses API boundaries, not
+/// for optional parameters.
+template <class T, class V>
+context with_value(const context& parent, const context_key<T>& key, V&& value) {
+  static_assert(std::is_constructible_v<T, V&&>, "with_value: the value must make a T");
+  const auto& p = detail::context_access::node(parent);
+  auto node = std::make_shared<detail::context_node>();
+  node->parent = p;
+  if (p != nullptr) {
+    node->cancel = p->cancel;
+    node->deadline = p->deadline;
+  }
+  node->key = key.id();
+  node->value = std::make_shared<const T>(std::forward<V>(value));
+  return detail::context_access::make(std::move(node));
+}
+
+/// A child of parent with its values but never done, and no deadline, even
+/// when parent is (Go's WithoutCancel): for work that must outlive a request.
+inline context without_cancel(const context& parent) {
+  const auto& p = detail::context_access::node(parent);
+  if (p == nullptr) return {};
+  auto node = std::make_shared<detail::context_node>();
+  node->parent = p;
+  return detail::context_access::make(std::move(node));
+}
+
+/// Why ctx is done (Go's context.Cause): the cause given to the cancel
+/// function that ended it, or, with none given (or for a deadline), a
+/// context_error with ctx.err(); null while ctx is not done.
+inline std::exception_ptr cause(const context& ctx) {
+  detail::cancel_state* s = detail::context_access::state(ctx);
+  if (s == nullptr || s->code.load(std::memory_order_acquire) == 0) return nullptr;
+  if (s->cause) return s->cause;
+  return std::make_exception_ptr(context_error(ctx.err()));
+}
+
+/// The handle of an after_func registration.
+class after_func_handle {
+ public:
+  after_func_handle() noexcept = default;
+
+  /// Prevents f from running. Returns true if that happened now; false if f
+  /// was already started (the context ended first) or stop() was called
+  /// before (Go's stop function).
+  bool stop() {
+    if (!entry_ || !entry_->claim(detail::after_func_entry::stopped)) return false;
+    if (auto s = state_.lock()) {
+      std::lock_guard<detail::spin_lock> guard(s->lock);
+      auto& v = s->after_funcs;
+      v.erase(std::remove(v.begin(), v.end(), entry_), v.end());
+    }
+    return true;
+  }
+
+ private:
+  friend struct detail::context_access;
+  template <class F>
+  friend after_func_handle after_func(const context& ctx, F&& f);
+  after_func_handle(std::shared_ptr<detail::after_func_entry> e,
+                    std::weak_ptr<detail::cancel_state> s) noexcept
+      : entry_(std::move(e)), state_(std::move(s)) {}
+  std::shared_ptr<detail::after_func_entry> entry_;
+  std::weak_ptr<detail::cancel_state> state_;
+};
+
+/// Arranges for f() to run in its own goroutine once ctx is done (at once
+/// if it already is), like Go's context.AfterFunc. Independent calls run
+/// independently. The goroutine runs on the runtime of whoever ends the
+/// context (the default runtime when a plain thread cancels). For a context
+/// that can never be done, f never runs. An exception escaping f is an
+/// unhandled exception in that goroutine.
+template <class F>
+after_func_handle after_func(const context& ctx, F&& f) {
+  auto entry = std::make_shared<detail::after_func_entry>(std::function<void()>(std::forward<F>(f)));
+  detail::cancel_state* s = detail::context_access::state(ctx);
+  if (s == nullptr) return after_func_handle(std::move(entry), {});
+  {
+    std::lock_guard<detail::spin_lock> guard(s->lock);
+    if (s->code.load(std::memory_order_relaxed) == 0) {
+      s->after_funcs.push_back(entry);
+      return after_func_handle(std::move(entry), s->weak_from_this());
+    }
+  }
+  if (entry->claim(detail::after_func_entry::started)) go([entry] { entry->fn(); });
+  return after_func_handle(std::move(entry), s->weak_from_this());
+}
+
+namespace detail {
+/// The children registered now in ctx's own cancel state (0 for a context
+/// that has none). For tests: a parent must not keep children it has lost.
+inline std::size_t context_child_count(const goro::context& ctx) {
+  cancel_state* s = context_access::state(ctx);
+  return s == nullptr ? 0 : s->child_count();
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Context-aware waits (see the file comment for their common shape).
+
+/// sleep_until(t), unless ctx is done first: then throws context_error.
+template <class Clock, class Duration>
+void sleep_until(const context& ctx, const std::chrono::time_point<Clock, Duration>& t) {
+  detail::chan_core* done = detail::done_core_or_throw(ctx);
+  std::optional<done_t> sink;
+  // A receive from done with a deadline: the deadline passing is the sleep
+  // completing; the channel closing is the context ending it.
+  if (detail::chan_recv(done, &sink, detail::wait_mode::until, detail::to_steady(t)) ==
+      op_status::closed) {
+    detail::throw_context_error(ctx);
+  }
+}
+
+/// sleep_for(d), unless ctx is done first: then throws context_error.
+template <class Rep, class Period>
+void sleep_for(const context& ctx, const std::chrono::duration<Rep, Period>& d) {
+  sleep_until(ctx, detail::deadline_after(d));
+}
+
+/// select(cases...), unless ctx is done first: then throws context_error and
+/// no case has completed. Same as adding case_recv(ctx.done()) and throwing
+/// when it is chosen; a default case still makes it non-blocking.
+template <class... Cases>
+std::size_t select(const context& ctx, Cases&&... cases) {
+  detail::chan_core* done = detail::done_core_or_throw(ctx);
+  const std::size_t i = detail::select_with_done(done, cases...);
+  if (i == detail::done_won) detail::throw_context_error(ctx);
+  return i;
+}
+
+namespace detail {
+/// A channel operation (one select case) or the end of ctx, whichever comes
+/// first; throws context_error for the latter.
+inline void chan_op_or_done(const goro::context& ctx, select_case op) {
+  chan_core* done = done_core_or_throw(ctx);
+  std::optional<done_t> sink;
+  select_case cases[2] = {op, {done, false, &sink}};
+  std::uint32_t poll_order[2];
+  chan_core* lock_order[2];
+  waiter waiters[2];
+  const std::size_t n = done == nullptr ? 1 : 2;
+  if (select_run(cases, n, false, {poll_order, lock_order, waiters}) == 1) {
+    throw_context_error(ctx);
+  }
+}
+
+template <class T>
+void chan_handle<T>::send(const goro::context& ctx, T&& v) const {
+  chan_op_or_done(ctx, {core(), true, &v});
+}
+
+template <class T>
+std::optional<T> chan_handle<T>::recv(const goro::context& ctx) const {
+  std::optional<T> out;
+  chan_op_or_done(ctx, {core(), false, &out});
+  return out;
+}
+}  // namespace detail
+
+inline void mutex::lock(const context& ctx) {
+  if (!sem_.acquire_or_done(detail::done_core_or_throw(ctx))) detail::throw_context_error(ctx);
+}
+
+inline void semaphore::acquire(const context& ctx) {
+  if (!sem_.acquire_or_done(detail::done_core_or_throw(ctx))) detail::throw_context_error(ctx);
+}
+
+inline void wait_group::wait(const context& ctx) {
+  if (!wait_or_done(detail::done_core_or_throw(ctx))) detail::throw_context_error(ctx);
+}
+
+}  // namespace goro
+
+#endif
+// ======== goro/errgroup.hpp ========
+// errgroup.hpp: a group of goroutines working on parts of one task, and the
+// first error among them, after Go's golang.org/x/sync/errgroup.
+//
+//   goro::errgroup g(ctx);                 // g, ctx := errgroup.WithContext(ctx)
+//   for (auto& url : urls)
+//     g.go([&, url] { fetch(g.context(), url); });  // g.Go(func() error {...})
+//   g.wait();                              // rethrows the first failure
+//
+// A member fails by throwing, or by returning a non-empty error value
+// (std::exception_ptr, or std::error_code, which becomes std::system_error).
+// The first failure is kept, cancels the group's context, and is what
+// wait() rethrows; later failures are dropped, as in Go.
+//
+// Why wait() rethrows an exception that escaped a member (rather than ending
+// the program as an unhandled exception in a goroutine does): in Go a panic
+// is a crash and an error is a value, and Go tried carrying panics through
+// Wait and reverted it. In C++ an exception *is* the ordinary error value
+// (it is how a context-aware wait reports the end of its context), so a
+// member that throws has failed like one that returns an error, and the
+// place that can handle it is the one that waits for the group.
+#ifndef GORO_ERRGROUP_HPP
+#define GORO_ERRGROUP_HPP
+
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+/// A group of goroutines (its members) and the first error among them, like
+/// Go's errgroup.Group. Not copyable or movable: members refer to it. The
+/// destructor waits for every member (without rethrowing), so a group on
+/// the stack never leaves a member running past it.
+class errgroup {
+ public:
+  /// A group without a context of its own: context() is background().
+  errgroup() = default;
+
+  /// A group whose context() is derived from parent and cancelled by the
+  /// first failure, or when wait() returns, whichever comes first (Go's
+  /// errgroup.WithContext).
+  explicit errgroup(const goro::context& parent) {
+    cancelable_context c = with_cancel(parent);
+    ctx_ = std::move(c.ctx);
+    cancel_ = std::move(c.cancel);
+  }
+
+  errgroup(const errgroup&) = delete;
+  errgroup& operator=(const errgroup&) = delete;
+
+  /// Waits for every member, like wait(), but never throws.
+  ~errgroup() {
+    running_.wait();
+    cancel_();
+  }
+
+  /// The group's context: give it to members so that they stop once one of
+  /// them has failed.
+  const goro::context& context() const noexcept { return ctx_; }
+
+  /// Starts f as a member goroutine; with a limit set, first waits (parks a
+  /// goroutine, blocks a thread) until fewer than the limit are running.
+  /// f takes nothing or a const goro::context& (it gets context()), and
+  /// returns void, std::exception_ptr or std::error_code; it fails by
+  /// returning a non-empty error or by throwing.
+  template <class F>
+  void go(F&& f) {
+    if (limit_ != nullptr) limit_->acquire();
+    start(std::forward<F>(f));
+  }
+
+  /// Starts f as go() would, but only if that needs no waiting for a slot;
+  /// returns whether it started (Go's TryGo).
+  template <class F>
+  bool try_go(F&& f) {
+    if (limit_ != nullptr && !limit_->try_acquire()) return false;
+    start(std::forward<F>(f));
+    return true;
+  }
+
+  /// At most n members run at once from now on; a negative n means no limit.
+  /// Changing the limit while members run throws std::logic_error (Go panics);
+  /// n of 0 means go() blocks until the limit is raised, which nothing can do
+  /// while go() waits: don't.
+  void set_limit(std::ptrdiff_t n) {
+    if (running_.count() != 0) {
+      detail::throw_error(
+          std::logic_error("goro::errgroup: set_limit while members of the group are running"));
+    }
+    limit_ = n < 0 ? nullptr : std::make_unique<semaphore>(n);
+  }
+
+  /// Waits until every member has returned, cancels context(), then rethrows
+  /// the first failure, if any. May be called again; rethrows the same.
+  void wait() {
+    running_.wait();
+    cancel_();
+    if (std::exception_ptr e = first_error()) std::rethrow_exception(e);
+  }
+
+  /// Like wait(), but returns the first failure (null if none) instead of
+  /// rethrowing it.
+  std::exception_ptr wait_error() {
+    running_.wait();
+    cancel_();
+    return first_error();
+  }
+
+ private:
+  template <class F>
+  void start(F&& f) {
+    running_.add(1);
+    // A goroutine that cannot be started is not a member: undo the slot.
+    struct undo {
+      errgroup* g;
+      bool armed = true;
+      ~undo() {
+        if (armed) g->finished();
+      }
+    } guard{this};
+    goro::go([this, fn = std::decay_t<F>(std::forward<F>(f))]() mutable {
+      {
+        // The member's captures go before wait() can return.
+        std::decay_t<F> member = std::move(fn);
+        fail(run(member));
+      }
+      finished();
+    });
+    guard.armed = false;
+  }
+
+  /// Runs a member and turns how it ended into an error value (null: success).
+  template <class Fn>
+  std::exception_ptr run(Fn& fn) noexcept {
+    try {
+      if constexpr (std::is_invocable_v<Fn&, const goro::context&>) {
+        return as_error(fn, ctx_);
+      } else {
+        return as_error(fn);
+      }
+    } catch (...) {
+      return std::current_exception();
+    }
+  }
+
+  template <class Fn, class... Args>
+  static std::exception_ptr as_error(Fn& fn, Args&... args) {
+    using R = std::invoke_result_t<Fn&, Args&...>;
+    if constexpr (std::is_void_v<R>) {
+      fn(args...);
+      return nullptr;
+    } else if constexpr (std::is_convertible_v<R, std::exception_ptr>) {
+      return fn(args...);
+    } else if constexpr (std::is_convertible_v<R, std::error_code>) {
+      const std::error_code ec = fn(args...);
+      if (!ec) return nullptr;
+      return std::make_exception_ptr(std::system_error(ec));
+    } else {
+      static_assert(std::is_void_v<R>,
+                    "an errgroup member returns void, std::exception_ptr or std::error_code");
+      return nullptr;
+    }
+  }
+
+  /// Records e if it is the group's first failure, and cancels the context.
+  void fail(std::exception_ptr e) {
+    if (!e) return;
+    {
+      std::lock_guard<detail::spin_lock> guard(lock_);
+      if (error_) return;
+      error_ = e;
+    }
+    cancel_(std::move(e));
+  }
+
+  /// A member has returned: its slot and its count go.
+  void finished() {
+    if (limit_ != nullptr) limit_->release();
+    running_.done();  // last touch of *this: wait() may return and the group go
+  }
+
+  std::exception_ptr first_error() {
+    std::lock_guard<detail::spin_lock> guard(lock_);
+    return error_;
+  }
+
+  goro::context ctx_;
+  cancel_func cancel_;
+  wait_group running_;                ///< members started and not yet returned
+  std::unique_ptr<semaphore> limit_;  ///< null: no limit; replaced only with no member running
+  detail::spin_lock lock_;            ///< guards error_
+  std::exception_ptr error_;          ///< the first failure
+};
 
 }  // namespace goro
 
