@@ -75,8 +75,8 @@ struct file_sum {
 
 std::uint64_t fnv1a(const std::string& data) {
   std::uint64_t h = 0xcbf29ce484222325u;
-  for (unsigned char byte : data) {
-    h ^= byte;
+  for (char byte : data) {
+    h ^= static_cast<unsigned char>(byte);
     h *= 0x100000001b3u;
   }
   return h;

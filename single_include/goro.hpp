@@ -5269,9 +5269,12 @@ inline chan_core* done_core_or_throw(const goro::context& ctx) {
 }
 
 [[noreturn]] inline void throw_context_error(const goro::context& ctx) {
+  // err() is an acquire load of the code, which was published after the
+  // cause was written: read it first, then the cause.
+  const std::error_code code = ctx.err();
   cancel_state* s = context_access::state(ctx);
-  GORO_ASSERT(s != nullptr && s->code.load(std::memory_order_acquire) != 0);
-  throw_error(context_error(ctx.err(), s->cause));
+  GORO_ASSERT(s != nullptr && code);
+  throw_error(context_error(code, s->cause));
 }
 
 }  // namespace detail
