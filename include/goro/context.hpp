@@ -371,9 +371,20 @@ struct context_node {
   context_node& operator=(const context_node&) = delete;
   ~context_node() {
     if (owns_cancel) cancel->last_handle_gone();
+    // Let go of the ancestors we alone keep alive one by one, not by
+    // recursion: a chain thousands deep must not overflow a goroutine's
+    // stack. use_count() == 1 is exact here: nodes have no weak references,
+    // so nobody else can start sharing an ancestor only we hold.
+    std::shared_ptr<const context_node> p = std::move(parent);
+    while (p != nullptr && p.use_count() == 1) {
+      std::shared_ptr<const context_node> next = std::move(p->parent);
+      p = std::move(next);  // destroys the old p, whose parent is now empty
+    }
   }
 
-  std::shared_ptr<const context_node> parent;  ///< for values; keeps the chain alive
+  /// For values; keeps the chain alive. Mutable only so that a dying node
+  /// can take it over (see the destructor); constant while shared.
+  mutable std::shared_ptr<const context_node> parent;
   std::shared_ptr<cancel_state> cancel;        ///< nearest cancellable state, or null: never done
   bool owns_cancel = false;                    ///< this node made `cancel`
   steady_clock::time_point deadline = steady_clock::time_point::max();  ///< max: none

@@ -478,3 +478,49 @@ TEST_CASE("concurrent cancels, waits and releases keep permits and wake everyone
   CHECK(acquired + left == 2 * rounds);
   CHECK(acquired + canceled == 4 * rounds);
 }
+
+TEST_CASE("a chain 20,000 deep is cancelled and freed on a goroutine's stack", "[context][tree]") {
+  goro::runtime rt(workers(1));
+  std::atomic<bool> ok_cancelled{false}, ok_dropped{false};
+  rt.go([&] {
+    constexpr int depth = 20000;
+    goro::context_key<int> key;
+    {
+      auto [root, cancel] = goro::with_cancel(goro::background());
+      goro::context c = root;
+      for (int i = 0; i < depth; ++i) {
+        c = i % 2 == 0 ? goro::with_cancel(c).ctx : goro::with_value(c, key, i);
+      }
+      cancel();  // reaches the leaf without recursion
+      ok_cancelled = c.err() == goro::context_errc::canceled && *c.value(key) == depth - 1;
+    }
+    {
+      auto [root, cancel] = goro::with_cancel(goro::background());
+      {
+        goro::context c = root;
+        for (int i = 0; i < depth; ++i) c = goro::with_timeout(c, 1h).ctx;
+      }  // dropped uncancelled, from the leaf up
+      ok_dropped = goro::detail::context_child_count(root) == 0;
+    }
+  });
+  rt.wait();
+  CHECK(ok_cancelled);
+  CHECK(ok_dropped);
+}
+
+TEST_CASE("a deadline made on a runtime that ends first: cancel still works", "[context][deadline]") {
+  goro::context stash;
+  goro::cancel_func stash_cancel;
+  {
+    goro::runtime rt(workers(1));
+    rt.go([&] {
+      goro::cancelable_context r = goro::with_timeout(goro::background(), 1h);
+      stash = r.ctx;
+      stash_cancel = r.cancel;
+    });
+  }  // the runtime's timer heap is gone; the deadline let go of it
+  CHECK(!stash.err());
+  stash_cancel();
+  CHECK(stash.err() == goro::context_errc::canceled);
+  CHECK(is_done(stash));
+}
