@@ -3815,6 +3815,8 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 //
 // Goroutines are cooperative: a goroutine keeps its worker thread until it
 // blocks on a goro primitive, sleeps, yields or returns. See docs/runtime.md.
+// sleep_for(ctx, d) and sleep_until(ctx, t), which a goro::context can end
+// early, are in context.hpp.
 #ifndef GORO_RUNTIME_HPP
 #define GORO_RUNTIME_HPP
 
@@ -4005,6 +4007,7 @@ void sleep_for(const std::chrono::duration<Rep, Period>& d) {
 // blocks. A nil channel's case is never ready. Returns the chosen case's
 // index (the default case counts as a case). For a number of cases known only
 // at run time (Go's reflect.Select), use goro::select_set.
+// select(ctx, cases...), which a goro::context can end, is in context.hpp.
 #ifndef GORO_SELECT_HPP
 #define GORO_SELECT_HPP
 

@@ -11,6 +11,7 @@
 // blocks. A nil channel's case is never ready. Returns the chosen case's
 // index (the default case counts as a case). For a number of cases known only
 // at run time (Go's reflect.Select), use goro::select_set.
+// select(ctx, cases...), which a goro::context can end, is in context.hpp.
 #ifndef GORO_SELECT_HPP
 #define GORO_SELECT_HPP
 
