@@ -4881,6 +4881,15 @@ class context_error : public std::system_error {
   std::exception_ptr cause_;
 };
 
+namespace detail {
+/// A new context key identity: one counter for keys of every type, so that
+/// two keys never share an id even when their value types differ.
+inline std::uint64_t next_context_key_id() noexcept {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+}  // namespace detail
+
 /// A key for with_value and context::value, for values of type T. Keys are
 /// compared by identity: each key object is distinct from every other, so
 /// two libraries cannot collide (Go's advice of an unexported key type,
@@ -4890,7 +4899,7 @@ class context_key {
  public:
   /// `name` is for diagnostics only.
   explicit context_key(const char* name = "goro::context_key") noexcept
-      : id_(next_id()), name_(name) {}
+      : id_(detail::next_context_key_id()), name_(name) {}
   context_key(const context_key&) = delete;
   context_key& operator=(const context_key&) = delete;
 
@@ -4900,10 +4909,6 @@ class context_key {
   std::uint64_t id() const noexcept { return id_; }
 
  private:
-  static std::uint64_t next_id() noexcept {
-    static std::atomic<std::uint64_t> counter{0};
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-  }
   std::uint64_t id_;
   const char* name_;
 };

@@ -274,6 +274,15 @@ TEST_CASE("values: typed keys compared by identity, nearest wins", "[context][va
   CHECK(*c4.value(count) == 7);
   CHECK(std::string(user.name()) == "user");
   CHECK(user.id() != other.id());
+  CHECK(user.id() != count.id());  // keys of different types never share an identity
+  // The first key made of each of two new types: still distinct.
+  goro::context_key<double> first_double;
+  goro::context_key<char> first_char;
+  CHECK(first_double.id() != first_char.id());
+  goro::context with_double = goro::with_value(goro::background(), first_double, 2.5);
+  CHECK(with_double.value(first_char) == nullptr);
+  REQUIRE(with_double.value(first_double) != nullptr);
+  CHECK(*with_double.value(first_double) == 2.5);
   // Values outlive the handles of the contexts that stored them.
   const std::string* p = c4.value(user);
   c1 = c2 = goro::context();
@@ -390,8 +399,10 @@ TEST_CASE("context-aware waits complete normally while the context lives", "[con
       m.unlock();
       wg.done();
     });
-    f.expect(c.recv(ctx) == 41, "recv(ctx) lost the value");
-    c.send(ctx, 42);
+    goro::recv_chan<int> in = c;  // the directional views have the context forms too
+    goro::send_chan<int> out = c;
+    f.expect(in.recv(ctx) == 41, "recv(ctx) lost the value");
+    out.send(ctx, 42);
     s.acquire(ctx);
     m.lock(ctx);
     wg.wait(ctx);
