@@ -246,14 +246,28 @@ TEST_CASE("a deadline's timer is freed on cancel, and when nothing can observe i
     w = state_of(ctx);
   }
   CHECK(w.expired());  // dropped uncancelled, unobserved: timer stopped too
-  // Observed through its done channel: the timer keeps it until the deadline.
+  // Observed through its done channel: kept (by the timer and the parent)
+  // until it ends, then freed.
   goro::recv_chan<goro::done_t> d;
+  {
+    auto [parent, cancel_parent] = goro::with_cancel(goro::background());
+    {
+      auto [ctx, cancel] = goro::with_timeout(parent, 1h);
+      w = state_of(ctx);
+      d = ctx.done();
+    }
+    CHECK(!w.expired());
+    cancel_parent();
+    CHECK(d.try_recv().status == goro::op_status::closed);
+    CHECK(w.expired());
+  }
+  // Held by nothing but its timer and a done channel: the deadline still
+  // closes the channel, then the state goes.
   {
     auto [ctx, cancel] = goro::with_timeout(goro::background(), 30ms);
     w = state_of(ctx);
     d = ctx.done();
   }
-  CHECK(!w.expired());
   CHECK(d.recv_for(kHung).status == goro::op_status::closed);
   CHECK(eventually([&] { return w.expired(); }));
 }
