@@ -15,12 +15,16 @@
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
 //   blocking.hpp                      blocking: a blocking call on a helper thread
+//   context.hpp                       cancellation, deadlines, values; context-aware waits
+//   errgroup.hpp                      a group of goroutines with the first error
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
 #include "blocking.hpp"
 #include "chan.hpp"
 #include "config.hpp"
+#include "context.hpp"
+#include "errgroup.hpp"
 #include "errors.hpp"
 #include "io.hpp"
 #include "runtime.hpp"
