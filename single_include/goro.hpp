@@ -8329,6 +8329,7 @@ inline std::vector<endpoint> resolve_tcp(const resolve_request& rq, std::string_
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8342,10 +8343,58 @@ struct dial_attempt {
   int err = 0;                ///< errno of the failure (0: success or timed out)
   const char* syscall = "";   ///< the call that failed
   bool timed_out = false;
+  bool canceled = false;      ///< the dial's context was cancelled
+};
+
+/// Lets a context's cancellation end the connect wait of a dial, through
+/// fd_evict on the socket being connected. The after_func callback and the
+/// dialer meet under `lock`: the callback evicts `fd` only while the dialer
+/// has it registered, so it never touches a number the dialer has freed or
+/// handed on; `fired` tells the dialer that the callback ran.
+struct dial_cancel {
+  goro::detail::spin_lock lock;
+  int fd = -1;         ///< the socket being connected, or -1
+  bool fired = false;  ///< the context ended
+  const goro::context* ctx = nullptr;  ///< the dial's context (lives through the dial)
+  void fire() noexcept {
+    std::lock_guard<goro::detail::spin_lock> guard(lock);
+    fired = true;
+    if (fd >= 0) goro::detail::fd_evict(fd);
+  }
+  /// Registers fd (-1: none); returns whether the context ended already.
+  bool watch(int new_fd) noexcept {
+    std::lock_guard<goro::detail::spin_lock> guard(lock);
+    fd = new_fd;
+    return fired;
+  }
+};
+
+/// Unregisters the socket from a dial_cancel on every way out of an attempt.
+class cancel_scope {
+ public:
+  cancel_scope(dial_cancel* c, int fd) noexcept : c_(c) {
+    if (c_ != nullptr) canceled_ = c_->watch(fd);
+  }
+  cancel_scope(const cancel_scope&) = delete;
+  cancel_scope& operator=(const cancel_scope&) = delete;
+  ~cancel_scope() { end(); }
+  /// Unregisters; true if the context ended before that.
+  bool end() noexcept {
+    if (c_ != nullptr) {
+      canceled_ = c_->watch(-1) || canceled_;
+      c_ = nullptr;
+    }
+    return canceled_;
+  }
+  bool canceled() const noexcept { return canceled_; }
+
+ private:
+  dial_cancel* c_;
+  bool canceled_ = false;
 };
 
 inline dial_attempt try_connect(const std::string& network, const endpoint& to,
-                                steady_time deadline) {
+                                steady_time deadline, dial_cancel* cancel = nullptr) {
   dial_attempt r;
   raw_fd s(::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (s.get() < 0) {
@@ -8354,6 +8403,12 @@ inline dial_attempt try_connect(const std::string& network, const endpoint& to,
     return r;
   }
   s.open();
+  // Declared after s: unregistered before s closes the socket.
+  cancel_scope scope(cancel, s.get());
+  if (scope.canceled()) {
+    r.canceled = true;
+    return r;
+  }
   r.syscall = "connect";
   int e = 0;
   do {
@@ -8372,8 +8427,8 @@ inline dial_attempt try_connect(const std::string& network, const endpoint& to,
       case io_status::timed_out:
         r.timed_out = true;
         return r;
-      case io_status::closed:  // nobody else knows this socket; only for completeness
-        r.err = EBADF;
+      case io_status::closed:  // evicted by dial_cancel: the context ended
+        r.canceled = true;
         return r;
     }
     int so_error = 0;
@@ -8393,6 +8448,10 @@ inline dial_attempt try_connect(const std::string& network, const endpoint& to,
       return r;
     }
   }
+  if (scope.end()) {  // cancelled just as it connected: the socket is evicted, useless
+    r.canceled = true;
+    return r;
+  }
   r.fd = net_fd::adopt_connected(s, network, &to);
   return r;
 }
@@ -8410,8 +8469,10 @@ inline steady_time attempt_deadline(steady_time deadline, std::size_t left) {
   return now + share;
 }
 
-/// dial with an absolute deadline (steady_time::max(): none).
-inline conn dial_until(std::string_view network, std::string_view address, steady_time deadline) {
+/// dial with an absolute deadline (steady_time::max(): none) and, if
+/// `cancel` is given, a context's cancellation.
+inline conn dial_until(std::string_view network, std::string_view address, steady_time deadline,
+                       dial_cancel* cancel = nullptr) {
   const std::string net(network);
   network_kind kind;
   if (!parse_network(network, kind)) {
@@ -8435,9 +8496,22 @@ inline conn dial_until(std::string_view network, std::string_view address, stead
       if (first_addr.empty()) first.timed_out = true;
       break;
     }
-    dial_attempt a =
-        try_connect(net, candidates[i], attempt_deadline(deadline, candidates.size() - i));
+    dial_attempt a = try_connect(net, candidates[i],
+                                 attempt_deadline(deadline, candidates.size() - i), cancel);
     if (a.fd) return conn(std::move(a.fd));
+    if (a.canceled) {
+      // Go maps the context's end to errTimeout for a deadline, errCanceled otherwise.
+      if (cancel->ctx != nullptr && cancel->ctx->err() == goro::context_errc::deadline_exceeded) {
+        throw_error(timeout_error("dial", net, "", kind == network_kind::unix_stream
+                                                       ? std::string(address)
+                                                       : format_endpoint(candidates[i])));
+      }
+      throw_error(error("dial", net, "", kind == network_kind::unix_stream
+                                             ? std::string(address)
+                                             : format_endpoint(candidates[i]),
+                        std::error_code(ECANCELED, std::system_category()),
+                        "operation was canceled"));
+    }
     if (first_addr.empty()) {
       first = a;
       first_addr = kind == network_kind::unix_stream ? std::string(address)
@@ -8469,6 +8543,30 @@ conn dial(std::string_view network, std::string_view address,
                                            ? detail::steady_time::max()
                                            : goro::detail::deadline_after(timeout);
   return detail::dial_until(network, address, deadline);
+}
+
+/// dial that gives up when `ctx` is done (Go's Dialer.DialContext): past
+/// ctx's deadline with timeout_error ("i/o timeout"), on its cancellation
+/// with error "dial tcp 127.0.0.1:80: operation was canceled" (code
+/// ECANCELED). A context done before the dial starts fails it at once. Name
+/// resolution, if any, runs to its end first (getaddrinfo cannot be
+/// interrupted).
+inline conn dial(const goro::context& ctx, std::string_view network, std::string_view address) {
+  const std::optional<clock::time_point> d = ctx.deadline();
+  const detail::steady_time deadline = d ? *d : detail::steady_time::max();
+  if (ctx.err() == goro::context_errc::deadline_exceeded) {
+    return detail::dial_until(network, address, std::chrono::steady_clock::now() -
+                                                    std::chrono::nanoseconds(1));
+  }
+  auto cancel = std::make_shared<detail::dial_cancel>();
+  cancel->ctx = &ctx;
+  if (ctx.err()) cancel->fired = true;  // cancelled already: fail at once, not when f runs
+  goro::after_func_handle h = goro::after_func(ctx, [cancel] { cancel->fire(); });
+  struct stop_on_exit {
+    goro::after_func_handle& h;
+    ~stop_on_exit() { h.stop(); }
+  } stop{h};
+  return detail::dial_until(network, address, deadline, cancel.get());
 }
 
 }  // namespace goro::net

@@ -10,7 +10,9 @@
 #include "run_program.hpp"
 #include "test_helpers.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -569,6 +571,79 @@ TEST_CASE("dial errors: connection refused, no such file, timeout", "[net][dial]
     f.expect(t && std::string(t->what()) == "dial tcp " + addr + ": i/o timeout",
              std::string("timeout message: ") + (t ? t->what() : "none"));
   });
+}
+
+TEST_CASE("dial timeouts and contexts end a connect that hangs", "[net][dial][context]") {
+  // A listener (made with plain POSIX calls) whose accept queue holds one
+  // connection and is never drained: once it is full, the kernel drops
+  // further SYNs and those connects hang, on loopback.
+  const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(l >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(l, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  REQUIRE(::listen(l, 0) == 0);
+  socklen_t len = sizeof sa;
+  REQUIRE(::getsockname(l, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  const std::string addr = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  std::vector<net::conn> held;
+  bool full = false;
+  for (int i = 0; i < 4 && !full; ++i) {
+    try {
+      held.push_back(net::dial("tcp", addr, 300ms));
+    } catch (const net::timeout_error&) {
+      full = true;
+    }
+  }
+  if (!full) {
+    WARN("this kernel did not leave a connect to a full queue hanging; part skipped");
+  } else {
+    auto t0 = goro::clock::now();
+    auto t = thrown<net::timeout_error>([&] { net::dial("tcp", addr, 200ms); });
+    auto took = goro::clock::now() - t0;
+    REQUIRE(t);
+    CHECK(std::string(t->what()) == "dial tcp " + addr + ": i/o timeout");
+    CHECK(at_least(took, 195ms));
+    CHECK(took < 15s);
+
+    auto cc = goro::with_cancel(goro::context());
+    goro::go([cc] {
+      goro::sleep_for(100ms);
+      cc.cancel();
+    });
+    t0 = goro::clock::now();
+    auto c = thrown<net::error>([&] { net::dial(cc.ctx, "tcp", addr); });
+    took = goro::clock::now() - t0;
+    REQUIRE(c);
+    CHECK(std::string(c->what()) == "dial tcp " + addr + ": operation was canceled");
+    CHECK(c->code().value() == ECANCELED);
+    CHECK_FALSE(c->timeout());
+    CHECK(took < 15s);
+    // Cancelled before the dial: fails at once.
+    c = thrown<net::error>([&] { net::dial(cc.ctx, "tcp", addr); });
+    REQUIRE(c);
+    CHECK(c->code().value() == ECANCELED);
+
+    auto tc = goro::with_timeout(goro::context(), 150ms);
+    t0 = goro::clock::now();
+    auto ct = thrown<net::timeout_error>([&] { net::dial(tc.ctx, "tcp", addr); });
+    took = goro::clock::now() - t0;
+    REQUIRE(ct);
+    CHECK(std::string(ct->what()) == "dial tcp " + addr + ": i/o timeout");
+    CHECK(at_least(took, 145ms));
+    CHECK(took < 15s);
+  }
+  ::close(l);
+  // A context that never ends changes nothing.
+  net::listener ln = echo_server("tcp", "127.0.0.1:0");
+  net::conn ok = net::dial(goro::context(), "tcp", ln.addr());
+  ok.write("hi");
+  char buf[2] = {};
+  ok.read_full(buf, 2);
+  CHECK(std::string(buf, 2) == "hi");
+  ok.close();
+  ln.close();
 }
 
 TEST_CASE("a peer reset and a write to a closed peer are errors, never SIGPIPE", "[net][reset]") {
