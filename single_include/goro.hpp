@@ -23,6 +23,7 @@
 //   blocking.hpp                      blocking: a blocking call on a helper thread
 //   context.hpp                       cancellation, deadlines, values; context-aware waits
 //   errgroup.hpp                      a group of goroutines with the first error
+//   net.hpp, net/*.hpp                listen, dial, listener, conn (Go's net)
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
@@ -7165,6 +7166,1577 @@ inline void forget_fd(int fd) noexcept {
 }  // namespace goro
 
 #endif
+// ======== goro/net.hpp ========
+// net.hpp: goro::net, shaped like Go's package net: listen, dial, listener,
+// conn, for "tcp", "tcp4", "tcp6" and "unix" stream sockets. Every blocking
+// call parks a goroutine (its worker runs others) and blocks a plain thread.
+//
+//   auto ln = goro::net::listen("tcp", "127.0.0.1:0");
+//   goro::go([ln] {
+//     for (;;) {
+//       goro::net::conn c = ln.accept();
+//       goro::go([c] {                      // one goroutine per connection
+//         char buf[4096];
+//         while (std::size_t n = c.read(buf, sizeof buf)) c.write(buf, n);
+//       });
+//     }
+//   });
+//   goro::net::conn c = goro::net::dial("tcp", ln.addr());
+//
+//   net/error.hpp     error, timeout_error, closed_error, eof_error
+//   net/address.hpp   split_host_port, join_host_port; parsing and printing addresses
+//   net/resolve.hpp   numeric addresses parsed, names resolved off the workers
+//   net/net_fd.hpp    the shared socket: operations, deadlines, safe close
+//   net/conn.hpp      conn
+//   net/listener.hpp  listener, listen
+//   net/dial.hpp      dial
+#ifndef GORO_NET_HPP
+#define GORO_NET_HPP
+
+// ======== goro/net/address.hpp ========
+// net/address.hpp: network names and addresses, parsed and printed the way
+// Go's net package does it. Pure computation: no system call that can block.
+//
+//   "tcp"  host:port, IPv4 or IPv6      "tcp4" IPv4 only    "tcp6" IPv6 only
+//   "unix" a filesystem path, or "@name" for Linux's abstract namespace
+//
+// Printed forms: "127.0.0.1:4000", "[::1]:4000", "[fe80::1%eth0]:4000" (an
+// IPv4-mapped IPv6 address prints as IPv4, like Go), a unix socket's path, "@name"
+// for an abstract one, "" for an unnamed one (a dialing client's own end).
+#ifndef GORO_NET_ADDRESS_HPP
+#define GORO_NET_ADDRESS_HPP
+
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace goro::net {
+
+/// Splits "host:port", "[host]:port" or "[host%zone]:port" into host and port,
+/// like Go's net.SplitHostPort (the brackets are removed; either part may be
+/// empty). Throws std::invalid_argument with Go's wording ("address x: missing
+/// port in address") otherwise.
+std::pair<std::string, std::string> split_host_port(std::string_view hostport);
+
+/// Joins host and port into "host:port", bracketing a host that contains a
+/// colon ("[::1]:80"), like Go's net.JoinHostPort.
+inline std::string join_host_port(std::string_view host, std::string_view port) {
+  std::string s;
+  if (host.find(':') != std::string_view::npos) {
+    s.append("[").append(host).append("]");
+  } else {
+    s.append(host);
+  }
+  return s.append(":").append(port);
+}
+
+namespace detail {
+
+/// The networks goro::net knows.
+enum class network_kind { tcp, tcp4, tcp6, unix_stream };
+
+/// Parses a network name; false for one goro::net does not know.
+inline bool parse_network(std::string_view name, network_kind& out) noexcept {
+  if (name == "tcp") {
+    out = network_kind::tcp;
+  } else if (name == "tcp4") {
+    out = network_kind::tcp4;
+  } else if (name == "tcp6") {
+    out = network_kind::tcp6;
+  } else if (name == "unix") {
+    out = network_kind::unix_stream;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/// A socket address of any family, sized for the largest; what the socket
+/// calls take and fill in. len == 0 means "none".
+struct endpoint {
+  union {
+    sockaddr sa;
+    sockaddr_in in4;
+    sockaddr_in6 in6;
+    sockaddr_un un;
+    sockaddr_storage storage;
+  };
+  socklen_t len = 0;
+
+  endpoint() noexcept { std::memset(&storage, 0, sizeof storage); }
+  int family() const noexcept { return len == 0 ? AF_UNSPEC : sa.sa_family; }
+  /// The capacity, for calls that fill the address in (accept, getsockname).
+  static constexpr socklen_t capacity() noexcept { return sizeof(sockaddr_storage); }
+
+  static endpoint ipv4(const in_addr& a, std::uint16_t port) noexcept {
+    endpoint e;
+    e.in4.sin_family = AF_INET;
+    e.in4.sin_port = htons(port);
+    e.in4.sin_addr = a;
+    e.len = sizeof(sockaddr_in);
+    return e;
+  }
+  static endpoint ipv6(const in6_addr& a, std::uint16_t port, std::uint32_t scope) noexcept {
+    endpoint e;
+    e.in6.sin6_family = AF_INET6;
+    e.in6.sin6_port = htons(port);
+    e.in6.sin6_addr = a;
+    e.in6.sin6_scope_id = scope;
+    e.len = sizeof(sockaddr_in6);
+    return e;
+  }
+};
+
+/// The "address x: why" text of Go's net.AddrError.
+inline std::string addr_error_text(std::string_view addr, std::string_view why) {
+  std::string s("address ");
+  return s.append(addr).append(": ").append(why);
+}
+
+/// split_host_port without exceptions: false and `why` set (Go's AddrError
+/// text) when `hostport` is malformed.
+inline bool split_host_port_into(std::string_view hp, std::string& host, std::string& port,
+                                 std::string& why) {
+  const std::size_t colon = hp.rfind(':');
+  if (colon == std::string_view::npos) {
+    why = addr_error_text(hp, "missing port in address");
+    return false;
+  }
+  std::string_view h;
+  if (!hp.empty() && hp[0] == '[') {
+    const std::size_t close = hp.find(']');
+    if (close == std::string_view::npos) {
+      why = addr_error_text(hp, "missing ']' in address");
+      return false;
+    }
+    if (close + 1 == hp.size()) {
+      why = addr_error_text(hp, "missing port in address");
+      return false;
+    }
+    if (close + 1 != colon) {  // "[::1]x:80" or "[::1]:80:90"
+      why = addr_error_text(hp, hp[close + 1] == ':' ? "too many colons in address"
+                                                     : "missing port in address");
+      return false;
+    }
+    h = hp.substr(1, close - 1);
+    if (hp.find('[', 1) != std::string_view::npos) {
+      why = addr_error_text(hp, "unexpected '[' in address");
+      return false;
+    }
+  } else {
+    h = hp.substr(0, colon);
+    if (h.find(':') != std::string_view::npos) {
+      why = addr_error_text(hp, "too many colons in address");
+      return false;
+    }
+    if (h.find_first_of("[]") != std::string_view::npos) {
+      why = addr_error_text(hp, "unexpected '[' in address");
+      return false;
+    }
+  }
+  if (hp.find(']', colon) != std::string_view::npos) {
+    why = addr_error_text(hp, "unexpected ']' in address");
+    return false;
+  }
+  host.assign(h);
+  port.assign(hp.substr(colon + 1));
+  return true;
+}
+
+/// Parses a decimal port 0..65535. False if `s` is not all digits (it may be
+/// a service name) or is out of range (`out_of_range` set).
+inline bool parse_port(std::string_view s, std::uint16_t& port, bool& out_of_range) noexcept {
+  out_of_range = false;
+  if (s.empty()) {  // Go reads "" as port 0
+    port = 0;
+    return true;
+  }
+  std::uint32_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint32_t>(c - '0');
+    if (v > 65535) {
+      out_of_range = true;
+      return false;
+    }
+  }
+  port = static_cast<std::uint16_t>(v);
+  return true;
+}
+
+/// A numeric host: an IPv4 literal, or an IPv6 literal with an optional
+/// "%zone" (interface name or number). False if `host` is neither (a name).
+/// Never blocks: if_nametoindex is an ioctl, not a lookup.
+inline bool parse_numeric_host(const std::string& host, std::uint16_t port, endpoint& out) {
+  in_addr a4{};
+  if (::inet_pton(AF_INET, host.c_str(), &a4) == 1) {
+    out = endpoint::ipv4(a4, port);
+    return true;
+  }
+  const std::size_t pct = host.find('%');
+  const std::string addr = host.substr(0, pct);
+  in6_addr a6{};
+  if (::inet_pton(AF_INET6, addr.c_str(), &a6) != 1) return false;
+  std::uint32_t scope = 0;
+  if (pct != std::string::npos) {
+    const std::string zone = host.substr(pct + 1);
+    scope = ::if_nametoindex(zone.c_str());
+    if (scope == 0) {
+      bool digits = !zone.empty() && zone.size() < 10;
+      for (char c : zone) digits = digits && c >= '0' && c <= '9';
+      if (!digits) return false;
+      scope = static_cast<std::uint32_t>(std::stoul(zone));
+    }
+  }
+  out = endpoint::ipv6(a6, port, scope);
+  return true;
+}
+
+/// Whether an endpoint suits a network: tcp4 takes only IPv4, tcp6 only IPv6.
+inline bool family_fits(network_kind k, int family) noexcept {
+  switch (k) {
+    case network_kind::tcp:
+      return family == AF_INET || family == AF_INET6;
+    case network_kind::tcp4:
+      return family == AF_INET;
+    case network_kind::tcp6:
+      return family == AF_INET6;
+    case network_kind::unix_stream:
+      return family == AF_UNIX;
+  }
+  return false;
+}
+
+/// A unix socket address for `path`: "@name" is Linux's abstract namespace
+/// (sun_path starts with a NUL). False if the path is empty or too long.
+inline bool unix_endpoint(std::string_view path, endpoint& out) noexcept {
+  endpoint e;
+  e.un.sun_family = AF_UNIX;
+  const std::size_t room = sizeof e.un.sun_path;
+  const bool abstract = !path.empty() && path[0] == '@';
+  if (path.empty() || path.size() + (abstract ? 0 : 1) > room) return false;
+  std::memcpy(e.un.sun_path, path.data(), path.size());
+  if (abstract) e.un.sun_path[0] = '\0';
+  e.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
+                                 (abstract ? 0 : 1));
+  out = e;
+  return true;
+}
+
+/// The printed form of an address (see the top of this file).
+inline std::string format_endpoint(const endpoint& e) {
+  char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = {};
+  switch (e.family()) {
+    case AF_INET:
+      ::inet_ntop(AF_INET, &e.in4.sin_addr, buf, sizeof buf);
+      return std::string(buf) + ":" + std::to_string(ntohs(e.in4.sin_port));
+    case AF_INET6: {
+      const std::string port = std::to_string(ntohs(e.in6.sin6_port));
+      if (IN6_IS_ADDR_V4MAPPED(&e.in6.sin6_addr)) {
+        in_addr a4{};
+        std::memcpy(&a4, &e.in6.sin6_addr.s6_addr[12], sizeof a4);
+        ::inet_ntop(AF_INET, &a4, buf, sizeof buf);
+        return std::string(buf) + ":" + port;
+      }
+      ::inet_ntop(AF_INET6, &e.in6.sin6_addr, buf, sizeof buf);
+      std::string host(buf);
+      if (e.in6.sin6_scope_id != 0) {
+        char name[IF_NAMESIZE] = {};
+        host += "%";
+        host += ::if_indextoname(e.in6.sin6_scope_id, name) != nullptr
+                    ? std::string(name)
+                    : std::to_string(e.in6.sin6_scope_id);
+      }
+      return "[" + host + "]:" + port;
+    }
+    case AF_UNIX: {
+      const std::size_t off = offsetof(sockaddr_un, sun_path);
+      if (e.len <= off) return "";  // unnamed
+      std::size_t n = e.len - off;
+      if (e.un.sun_path[0] == '\0') {  // abstract: every byte counts
+        return "@" + std::string(e.un.sun_path + 1, n - 1);
+      }
+      n = ::strnlen(e.un.sun_path, n);
+      return std::string(e.un.sun_path, n);
+    }
+    default:
+      return "";
+  }
+}
+
+}  // namespace detail
+
+inline std::pair<std::string, std::string> split_host_port(std::string_view hostport) {
+  std::pair<std::string, std::string> r;
+  std::string why;
+  if (!detail::split_host_port_into(hostport, r.first, r.second, why)) {
+    goro::detail::throw_error(std::invalid_argument(why));
+  }
+  return r;
+}
+
+}  // namespace goro::net
+
+#endif  // GORO_NET_ADDRESS_HPP
+// ======== goro/net/conn.hpp ========
+// net/conn.hpp: goro::net::conn, a stream connection (Go's net.Conn).
+#ifndef GORO_NET_CONN_HPP
+#define GORO_NET_CONN_HPP
+
+// ======== goro/net/error.hpp ========
+// net/error.hpp: the exceptions goro::net throws, worded like Go's *net.OpError.
+//
+// Go prints a failed network operation as
+//     <op> <network> [<source>->]<address>: <cause>
+// and so do we:
+//     "dial tcp 127.0.0.1:1: connect: connection refused"
+//     "read tcp 127.0.0.1:4000->127.0.0.1:51234: read: connection reset by peer"
+//     "accept tcp 127.0.0.1:4000: accept4: too many open files"
+//     "write tcp 127.0.0.1:51234->127.0.0.1:4000: use of closed network connection"
+//     "read tcp 127.0.0.1:51234->127.0.0.1:4000: i/o timeout"
+// The cause of an OS error is "<system call>: <errno text>" with glibc's text
+// lowercased, which is Go's text. The errno itself is kept in code().
+#ifndef GORO_NET_ERROR_HPP
+#define GORO_NET_ERROR_HPP
+
+
+#include <cerrno>
+#include <cctype>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace goro::net {
+
+/// A network operation failed. what() reads like Go's, e.g.
+/// "dial tcp 127.0.0.1:1: connect: connection refused"; code() keeps the errno
+/// (std::system_category()). The subclasses below mark the outcomes a program
+/// usually handles on their own: a passed deadline, a closed handle, an early EOF.
+class error : public std::system_error {
+ public:
+  /// op: "dial", "listen", "accept", "read", "write", "close", "set"; network:
+  /// "tcp", "tcp4", "tcp6", "unix"; source/address: the local and the remote (or
+  /// listening) address, either may be empty; cause: the text after the colon.
+  error(std::string op, std::string network, std::string source, std::string address,
+        std::error_code code, std::string cause)
+      : std::system_error(code),
+        op_(std::move(op)),
+        network_(std::move(network)),
+        source_(std::move(source)),
+        address_(std::move(address)),
+        what_(op_) {
+    if (!network_.empty()) what_ += " " + network_;
+    if (!source_.empty()) what_ += " " + source_;
+    if (!address_.empty()) what_ += (source_.empty() ? " " : "->") + address_;
+    what_ += ": " + cause;
+  }
+
+  /// The whole message, as Go's Error() prints it.
+  const char* what() const noexcept override { return what_.c_str(); }
+  /// The operation: "dial", "listen", "accept", "read", "write", "close", "set".
+  const std::string& op() const noexcept { return op_; }
+  /// The network: "tcp", "tcp4", "tcp6" or "unix" (empty for a default-constructed handle).
+  const std::string& network() const noexcept { return network_; }
+  /// The local address of a connection ("" when it has none or is not known).
+  const std::string& source() const noexcept { return source_; }
+  /// The remote address of a connection, the address dialed, or the listener's address.
+  const std::string& address() const noexcept { return address_; }
+  /// True for a passed deadline (timeout_error), like Go's net.Error.Timeout().
+  virtual bool timeout() const noexcept { return false; }
+
+ private:
+  std::string op_;
+  std::string network_;
+  std::string source_;
+  std::string address_;
+  std::string what_;
+};
+
+/// A deadline passed ("...: i/o timeout"); code() is ETIMEDOUT. Go's
+/// os.ErrDeadlineExceeded. The connection stays usable: set a later deadline
+/// (or clear it) and try again.
+class timeout_error : public error {
+ public:
+  timeout_error(std::string op, std::string network, std::string source, std::string address)
+      : error(std::move(op), std::move(network), std::move(source), std::move(address),
+              std::error_code(ETIMEDOUT, std::system_category()), "i/o timeout") {}
+  bool timeout() const noexcept override { return true; }
+};
+
+/// Use of a closed listener or connection, or a blocked call woken because
+/// another goroutine closed it ("...: use of closed network connection"); Go's
+/// net.ErrClosed. code() is EBADF.
+class closed_error : public error {
+ public:
+  closed_error(std::string op, std::string network, std::string source, std::string address)
+      : error(std::move(op), std::move(network), std::move(source), std::move(address),
+              std::error_code(EBADF, std::system_category()),
+              "use of closed network connection") {}
+};
+
+/// conn::read_full met the end of the stream: "...: EOF" when no byte had been
+/// read (io.EOF: the peer closed between messages), "...: unexpected EOF" when
+/// the stream ended part-way (io.ErrUnexpectedEOF). Not an OS error: code() is 0.
+class eof_error : public error {
+ public:
+  eof_error(std::string network, std::string source, std::string address, bool unexpected)
+      : error("read", std::move(network), std::move(source), std::move(address),
+              std::error_code(), unexpected ? "unexpected EOF" : "EOF"),
+        unexpected_(unexpected) {}
+  /// True when some bytes had been read before the end (io.ErrUnexpectedEOF).
+  bool unexpected() const noexcept { return unexpected_; }
+
+ private:
+  bool unexpected_;
+};
+
+namespace detail {
+
+using goro::detail::throw_error;
+
+/// errno's text the way Go prints it: glibc's strerror text with its first
+/// letter lowercased ("connection refused", "too many open files").
+inline std::string errno_text(int e) {
+  std::string s = std::system_category().message(e);
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+/// The error for system call `syscall` failing with errno `e`: cause
+/// "<syscall>: <errno text>", code e.
+inline error os_error(std::string op, std::string network, std::string source,
+                      std::string address, const char* syscall, int e) {
+  return error(std::move(op), std::move(network), std::move(source), std::move(address),
+               std::error_code(e, std::system_category()),
+               std::string(syscall) + ": " + errno_text(e));
+}
+
+/// errno as it is now on the calling thread. Read through a function the
+/// compiler cannot see into: errno's address is per thread, and a goroutine
+/// that parked between two system calls may be on another thread for the
+/// second (see GORO_TLS_ACCESSOR).
+GORO_TLS_ACCESSOR inline int last_errno() noexcept {
+  GORO_TLS_BARRIER();
+  return errno;
+}
+
+}  // namespace detail
+}  // namespace goro::net
+
+#endif  // GORO_NET_ERROR_HPP
+// ======== goro/net/net_fd.hpp ========
+// net/net_fd.hpp: one socket shared by every handle (conn, listener) copied
+// from it; its operations, deadlines and a close that is safe against them.
+//
+// Close safety (Go's fdMutex, in one word). Several goroutines may use one
+// socket while another closes it. Closing means two things: wake everyone
+// blocked on it (fd_evict), and ::close the number. The second must wait until
+// no operation is still about to make a system call on that number: once
+// closed, the kernel hands the number to the next socket() or open() in the
+// process, and a late read() would take someone else's data. So:
+//
+//   state_ = closed bit (bit 0) | operations in flight (bits 1..)
+//
+// - An operation begins with a CAS that adds one_op unless the closed bit is
+//   set (then it throws closed_error), and ends by taking one_op away.
+// - close() sets the closed bit and adds its own one_op in one CAS, runs
+//   fd_evict (every wait on the socket returns `closed` now and later), and
+//   takes its one_op away.
+// - Invariant: once the closed bit is set the count only falls, and whoever
+//   takes it to zero is the only party left; it frees the number
+//   (close_number: fd_closed, then ::close). If that is not close() itself,
+//   it also wakes close(), which waits for it (as Go's Close does), so that
+//   when close() returns the socket is really gone: the peer sees EOF, the
+//   port is free. The wait is short: every operation still in flight is
+//   either inside one non-blocking system call or woken by fd_evict.
+// - Reads (and accepts) take read_lock_, writes take write_lock_, held for the
+//   whole call, so two goroutines' writes never interleave (Go's guarantee)
+//   and a read's bytes go to one caller. Those locks are taken with an
+//   operation in flight, and the closed bit is checked again once held.
+#ifndef GORO_NET_NET_FD_HPP
+#define GORO_NET_NET_FD_HPP
+
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace goro::net::detail {
+
+using goro::detail::io_mode;
+using steady_time = std::chrono::steady_clock::time_point;
+
+/// The most one system call moves (Go's maxRW): larger requests loop.
+constexpr std::size_t max_io_chunk = std::size_t{1} << 30;
+/// The listen backlog asked for; the kernel caps it at net.core.somaxconn.
+constexpr int listen_backlog = 65535;
+
+/// Owns a raw descriptor until a net_fd takes it over; closes it on the way
+/// out of a failed setup (evicting it from the poller if it was opened there).
+class raw_fd {
+ public:
+  explicit raw_fd(int fd) noexcept : fd_(fd) {}
+  raw_fd(const raw_fd&) = delete;
+  raw_fd& operator=(const raw_fd&) = delete;
+  ~raw_fd() {
+    if (fd_ < 0) return;
+    if (opened_) {
+      goro::detail::fd_evict(fd_);
+      goro::detail::fd_closed(fd_);
+    }
+    ::close(fd_);
+  }
+  int get() const noexcept { return fd_; }
+  /// Starts the poller's record of the descriptor (fd_open), once. May
+  /// throw (no memory for the record); the descriptor is closed then.
+  void open() {
+    if (!opened_) goro::detail::fd_open(fd_);
+    opened_ = true;
+  }
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+  bool opened_ = false;
+};
+
+/// Converts a deadline on any clock to goro's clock. time_point::max() means
+/// "no deadline"; a time already past stays in the past.
+template <class Clock, class Duration>
+steady_time to_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+  using std::chrono::steady_clock;
+  if (t == std::chrono::time_point<Clock, Duration>::max()) return steady_time::max();
+  const auto now = Clock::now();
+  if (t <= now) return steady_clock::now() - std::chrono::nanoseconds(1);
+  return goro::detail::deadline_after(t - now);
+}
+
+/// Whether a set deadline has passed.
+inline bool passed(steady_time d) noexcept {
+  return d != steady_time::max() && d <= std::chrono::steady_clock::now();
+}
+
+/// A socket and what goro::net knows about it. Shared (shared_ptr) by every
+/// conn or listener handle copied from one another; see the top of the file
+/// for the close protocol.
+class net_fd {
+ public:
+  /// Takes over `fd`, which fd_open has already seen. For a listener, `local`
+  /// is its address and `remote` empty; `unlink_path` is a unix socket file
+  /// to remove on close (a listener that created it).
+  net_fd(int fd, std::string network, bool listener, std::string local, std::string remote,
+         std::string unlink_path = {})
+      : fd_(fd),
+        listener_(listener),
+        network_(std::move(network)),
+        local_(std::move(local)),
+        remote_(std::move(remote)),
+        unlink_path_(std::move(unlink_path)) {}
+  net_fd(const net_fd&) = delete;
+  net_fd& operator=(const net_fd&) = delete;
+
+  /// The last handle went away: close unless close() already did. No
+  /// operation can be in flight (each runs through a handle).
+  ~net_fd() {
+    if ((state_.load(std::memory_order_acquire) & closed_bit) == 0) {
+      goro::detail::fd_evict(fd_);
+      remove_socket_file();
+      close_number();
+    }
+  }
+
+  const std::string& network() const noexcept { return network_; }
+  const std::string& local() const noexcept { return local_; }
+  const std::string& remote() const noexcept { return remote_; }
+  /// The descriptor, or -1 once close() has begun (its number may be reused).
+  int native_handle() const noexcept {
+    return (state_.load(std::memory_order_acquire) & closed_bit) != 0 ? -1 : fd_;
+  }
+
+  /// Closes: wakes every goroutine or thread blocked on the socket (they throw
+  /// closed_error) and returns once the descriptor is closed. Throws
+  /// closed_error if it was closed already (Go returns ErrClosed).
+  void close() {
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    do {
+      if ((s & closed_bit) != 0) throw_error(closed("close"));
+    } while (!state_.compare_exchange_weak(s, (s | closed_bit) + one_op,
+                                           std::memory_order_acq_rel,
+                                           std::memory_order_relaxed));
+    goro::detail::fd_evict(fd_);
+    remove_socket_file();
+    if (end_op_and_check_last()) {
+      close_number();
+    } else {
+      closed_sem_.acquire();  // the last operation in flight closes, then wakes us
+    }
+  }
+
+  /// Receives up to len bytes: > 0, or 0 at end of stream (and for len == 0).
+  std::size_t read(void* buf, std::size_t len) {
+    op_scope op(*this, "read");
+    std::lock_guard<goro::mutex> lock(read_lock_);
+    check_usable(io_mode::read, "read");
+    if (len == 0) return 0;
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buf, std::min(len, max_io_chunk), 0);
+      if (n >= 0) return static_cast<std::size_t>(n);
+      const int e = last_errno();
+      if (e == EINTR) continue;
+      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("read", "read", e));
+      await(io_mode::read, "read");
+    }
+  }
+
+  /// Sends all len bytes, or throws. Never raises SIGPIPE (MSG_NOSIGNAL).
+  void write(const void* buf, std::size_t len) {
+    op_scope op(*this, "write");
+    std::lock_guard<goro::mutex> lock(write_lock_);
+    check_usable(io_mode::write, "write");
+    const char* p = static_cast<const char*>(buf);
+    while (len > 0) {
+      const ssize_t n = ::send(fd_, p, std::min(len, max_io_chunk), MSG_NOSIGNAL);
+      if (n >= 0) {
+        p += n;
+        len -= static_cast<std::size_t>(n);
+        continue;
+      }
+      const int e = last_errno();
+      if (e == EINTR) continue;
+      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("write", "write", e));
+      await(io_mode::write, "write");
+    }
+  }
+
+  /// shutdown(2) one direction: SHUT_WR (the peer reads EOF) or SHUT_RD.
+  void shutdown(int how) {
+    op_scope op(*this, "close");
+    if (::shutdown(fd_, how) != 0) throw_error(os_fail("close", "shutdown", last_errno()));
+  }
+
+  /// Sets the deadline of one direction, or of both (mode == nullptr).
+  void set_deadline(const io_mode* mode, steady_time t) {
+    op_scope op(*this, "set");
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      if (mode != nullptr && *mode != m) continue;
+      goro::detail::fd_set_deadline(fd_, m, t);
+      has_deadline_[static_cast<int>(m)].store(t != steady_time::max(), std::memory_order_relaxed);
+    }
+  }
+
+  /// Accepts a connection (a listener's read). Running out of descriptors
+  /// (EMFILE, ENFILE) throws and leaves the connection queued for a later accept.
+  std::shared_ptr<net_fd> accept() {
+    op_scope op(*this, "accept");
+    std::lock_guard<goro::mutex> lock(read_lock_);
+    check_usable(io_mode::read, "accept");
+    for (;;) {
+      endpoint peer;
+      socklen_t len = endpoint::capacity();
+      const int nfd = ::accept4(fd_, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (nfd >= 0) {
+        raw_fd owner(nfd);
+        peer.len = len;
+        return adopt_connected(owner, network_, &peer);
+      }
+      const int e = last_errno();
+      if (e == EINTR || e == ECONNABORTED) continue;  // Go retries a connection reset before accept
+      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("accept", "accept4", e));
+      await(io_mode::read, "accept");
+    }
+  }
+
+  /// Wraps a connected, non-blocking socket (from accept4 or a finished
+  /// connect); `peer` may be null (then asked).
+  static std::shared_ptr<net_fd> adopt_connected(raw_fd& owner, const std::string& network,
+                                                 const endpoint* peer) {
+    const int fd = owner.get();
+    owner.open();
+    endpoint local, remote;
+    socklen_t len = endpoint::capacity();
+    if (::getsockname(fd, &local.sa, &len) == 0) local.len = len;
+    if (peer != nullptr) {
+      remote = *peer;
+    } else {
+      len = endpoint::capacity();
+      if (::getpeername(fd, &remote.sa, &len) == 0) remote.len = len;
+    }
+    if (local.family() == AF_INET || local.family() == AF_INET6) {
+      const int one = 1;  // Go's default: no Nagle delay on TCP connections
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    auto s = std::make_shared<net_fd>(fd, network, false, format_endpoint(local),
+                                      format_endpoint(remote));
+    owner.release();
+    return s;
+  }
+
+  /// A closed_error for `op` on this socket.
+  closed_error closed(const char* op) const {
+    return closed_error(op, network_, error_source(), error_address());
+  }
+
+ private:
+  static constexpr std::uint32_t closed_bit = 1;
+  static constexpr std::uint32_t one_op = 2;
+
+  /// One operation in flight, for the scope of a call (see the file's top).
+  class op_scope {
+   public:
+    op_scope(net_fd& f, const char* op) : f_(f) {
+      std::uint32_t s = f_.state_.load(std::memory_order_relaxed);
+      do {
+        if ((s & closed_bit) != 0) throw_error(f_.closed(op));
+      } while (!f_.state_.compare_exchange_weak(s, s + one_op, std::memory_order_acquire,
+                                                std::memory_order_relaxed));
+    }
+    op_scope(const op_scope&) = delete;
+    op_scope& operator=(const op_scope&) = delete;
+    ~op_scope() {
+      if (f_.end_op_and_check_last()) {  // close() is waiting for us
+        f_.close_number();
+        f_.closed_sem_.release();
+      }
+    }
+
+   private:
+    net_fd& f_;
+  };
+
+  /// Takes one operation away; true when it was the last one after close
+  /// began, i.e. the caller must close the descriptor.
+  bool end_op_and_check_last() noexcept {
+    return state_.fetch_sub(one_op, std::memory_order_acq_rel) == (closed_bit | one_op);
+  }
+
+  /// Frees the number, evicted earlier, once nothing uses it: the poller's
+  /// record is renewed first (fd_closed), since another thread may get the
+  /// number from its next socket() the moment ::close returns.
+  void close_number() noexcept {
+    goro::detail::fd_closed(fd_);
+    ::close(fd_);
+  }
+
+  /// With the direction's lock held: not closed meanwhile, deadline not passed
+  /// (checked before any system call, as Go does: a passed deadline fails
+  /// even when data is waiting).
+  void check_usable(io_mode mode, const char* op) const {
+    if ((state_.load(std::memory_order_acquire) & closed_bit) != 0) throw_error(closed(op));
+    // The flag spares the common case (no deadline) the poll descriptor's lock.
+    if (has_deadline_[static_cast<int>(mode)].load(std::memory_order_relaxed) &&
+        passed(goro::detail::fd_deadline(fd_, mode))) {
+      throw_error(timeout_error(op, network_, error_source(), error_address()));
+    }
+  }
+
+  /// Waits for readiness after EAGAIN; throws for a deadline or a close.
+  void await(io_mode mode, const char* op) {
+    switch (goro::detail::fd_wait(fd_, mode, steady_time::max())) {
+      case io_status::ready:
+        return;
+      case io_status::timed_out:
+        throw_error(timeout_error(op, network_, error_source(), error_address()));
+      case io_status::closed:
+        throw_error(closed(op));
+    }
+  }
+
+  error os_fail(const char* op, const char* syscall, int e) const {
+    return os_error(op, network_, error_source(), error_address(), syscall, e);
+  }
+  // Go names a connection "local->remote" and a listener by its own address.
+  const std::string& error_source() const noexcept { return listener_ ? remote_ : local_; }
+  const std::string& error_address() const noexcept { return listener_ ? local_ : remote_; }
+
+  void remove_socket_file() noexcept {
+    if (!unlink_path_.empty()) ::unlink(unlink_path_.c_str());
+  }
+
+  std::atomic<std::uint32_t> state_{0};  ///< closed_bit | operations in flight * one_op
+  const int fd_;
+  const bool listener_;
+  std::atomic<bool> has_deadline_[2] = {{false}, {false}};  ///< per io_mode: one is set
+  goro::mutex read_lock_;   ///< held by a read or accept for its whole call
+  goro::mutex write_lock_;  ///< held by a write for its whole call
+  goro::detail::handoff_semaphore closed_sem_{0};  ///< the last operation wakes close()
+  const std::string network_;
+  const std::string local_;
+  const std::string remote_;  ///< empty for a listener
+  const std::string unlink_path_;
+};
+
+}  // namespace goro::net::detail
+
+#endif  // GORO_NET_NET_FD_HPP
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace goro::net {
+
+class listener;
+
+/// A stream connection (TCP or unix), like Go's net.Conn. A cheap copyable
+/// handle: copies share one connection, like copies of a Go interface value,
+/// and any of them may be used from any goroutine or thread at once (reads are
+/// serialized with reads, writes with writes). The socket is closed by close(),
+/// or when the last handle goes away. Operations are const, as goro::chan's
+/// are: they act on the shared socket, not on the handle, so a lambda that
+/// captured a conn by value needs no `mutable`.
+///
+/// Blocking calls park a goroutine (its worker runs others) and block a plain
+/// thread. Errors are goro::net::error exceptions worded like Go's; see error.hpp.
+class conn {
+ public:
+  /// Not connected: every operation throws closed_error.
+  conn() noexcept = default;
+
+  /// Reads up to len bytes into buf; returns how many (> 0), or 0 at end of
+  /// stream (the peer closed or shut down its writing side). A len of 0
+  /// returns 0 at once. Throws timeout_error past the read deadline,
+  /// closed_error after close(), error for anything else (e.g. "read: connection
+  /// reset by peer").
+  std::size_t read(void* buf, std::size_t len) const { return fd("read").read(buf, len); }
+
+  /// Reads exactly len bytes (Go's io.ReadFull). At end of stream throws
+  /// eof_error: "EOF" if nothing had been read, "unexpected EOF" part-way.
+  void read_full(void* buf, std::size_t len) const {
+    char* p = static_cast<char*>(buf);
+    std::size_t got = 0;
+    while (got < len) {
+      const std::size_t n = fd("read").read(p + got, len - got);
+      if (n == 0) {
+        detail::throw_error(
+            eof_error(fd_->network(), fd_->local(), fd_->remote(), got != 0));
+      }
+      got += n;
+    }
+  }
+
+  /// Writes all len bytes, waiting for room as needed, or throws (like Go's
+  /// Write, which returns an error whenever it wrote less). Writing to a peer
+  /// that has gone throws error ("write: broken pipe", "write: connection reset
+  /// by peer"); SIGPIPE is never raised.
+  std::size_t write(const void* buf, std::size_t len) const {
+    fd("write").write(buf, len);
+    return len;
+  }
+  /// write(s.data(), s.size()).
+  std::size_t write(std::string_view s) const { return write(s.data(), s.size()); }
+  /// The same as write: every write writes all its bytes.
+  void write_all(const void* buf, std::size_t len) const { write(buf, len); }
+  /// write(s).
+  void write_all(std::string_view s) const { write(s.data(), s.size()); }
+
+  /// Closes the connection: goroutines and threads blocked in read or write on
+  /// it wake with closed_error; returns once the socket is closed. A second
+  /// close throws closed_error, as Go's Close returns ErrClosed.
+  void close() const { fd("close").close(); }
+  /// Shuts down the writing side (Go's CloseWrite): the peer reads EOF, and
+  /// this side can still read.
+  void close_write() const { fd("close").shutdown(SHUT_WR); }
+  /// Shuts down the reading side (Go's CloseRead).
+  void close_read() const { fd("close").shutdown(SHUT_RD); }
+
+  /// Sets the read and the write deadline (Go's SetDeadline): an operation
+  /// waiting past it, or started after it, throws timeout_error. Applies to
+  /// calls already blocked, so it may be moved mid-wait; t may be on any clock;
+  /// time_point::max() (or clear_deadline()) removes it.
+  template <class Clock, class Duration>
+  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
+    fd("set").set_deadline(nullptr, detail::to_deadline(t));
+  }
+  /// The deadline of reads only (Go's SetReadDeadline).
+  template <class Clock, class Duration>
+  void set_read_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
+    const detail::io_mode m = detail::io_mode::read;
+    fd("set").set_deadline(&m, detail::to_deadline(t));
+  }
+  /// The deadline of writes only (Go's SetWriteDeadline).
+  template <class Clock, class Duration>
+  void set_write_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
+    const detail::io_mode m = detail::io_mode::write;
+    fd("set").set_deadline(&m, detail::to_deadline(t));
+  }
+  /// Removes both deadlines (Go's SetDeadline(time.Time{})).
+  void clear_deadline() const { fd("set").set_deadline(nullptr, detail::steady_time::max()); }
+
+  /// This end's address: "127.0.0.1:4000", "[::1]:4000", a unix socket's path
+  /// ("" for a dialing unix client, whose end has no name).
+  std::string local_addr() const { return fd_ ? fd_->local() : std::string(); }
+  /// The other end's address, in the same forms.
+  std::string remote_addr() const { return fd_ ? fd_->remote() : std::string(); }
+  /// The network: "tcp", "tcp4", "tcp6" or "unix" ("" when not connected).
+  std::string network() const { return fd_ ? fd_->network() : std::string(); }
+  /// The socket's descriptor, for setsockopt and the like; -1 when not
+  /// connected or once closed. Do not close it or make it blocking.
+  int native_handle() const noexcept { return fd_ ? fd_->native_handle() : -1; }
+  /// Whether this handle refers to a connection (open or closed since).
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+  /// Handles to the same connection compare equal.
+  friend bool operator==(const conn& a, const conn& b) noexcept { return a.fd_ == b.fd_; }
+  friend bool operator!=(const conn& a, const conn& b) noexcept { return a.fd_ != b.fd_; }
+
+  /// For goro::net itself: wraps a connected socket.
+  explicit conn(std::shared_ptr<detail::net_fd> s) noexcept : fd_(std::move(s)) {}
+
+ private:
+  detail::net_fd& fd(const char* op) const {
+    if (!fd_) detail::throw_error(closed_error(op, "", "", ""));
+    return *fd_;
+  }
+
+  std::shared_ptr<detail::net_fd> fd_;
+};
+
+}  // namespace goro::net
+
+#endif  // GORO_NET_CONN_HPP
+// ======== goro/net/dial.hpp ========
+// net/dial.hpp: goro::net::dial (Go's net.Dial and net.DialTimeout).
+//
+// A dial is a non-blocking connect, a wait for the socket to become writable
+// (parking a goroutine, with the timeout), then SO_ERROR for the outcome. A
+// name with several addresses is tried address by address, each attempt
+// given its share of the time left (at least 2 s when there is that much),
+// as Go does; the first failure is the one reported.
+#ifndef GORO_NET_DIAL_HPP
+#define GORO_NET_DIAL_HPP
+
+// ======== goro/net/resolve.hpp ========
+// net/resolve.hpp: from "host:port" to the socket addresses to try.
+//
+// Numeric hosts and ports are parsed on the spot (inet_pton). Names
+// ("localhost", "example.org", service names such as "http") go to
+// getaddrinfo, which may read files and wait on DNS for seconds: it runs
+// through goro::blocking, so that it never holds a worker thread.
+#ifndef GORO_NET_RESOLVE_HPP
+#define GORO_NET_RESOLVE_HPP
+
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace goro::net {
+
+/// The error category of getaddrinfo's EAI_* codes: the code() of a failed
+/// name lookup ("dial tcp: lookup nosuch.invalid: no such host").
+inline const std::error_category& resolver_category() noexcept {
+  class category final : public std::error_category {
+   public:
+    const char* name() const noexcept override { return "getaddrinfo"; }
+    std::string message(int ev) const override { return ::gai_strerror(ev); }
+  };
+  static const category c;
+  return c;
+}
+
+namespace detail {
+
+/// What the resolver is asked for.
+struct resolve_request {
+  const char* op;          ///< "dial" or "listen", for errors
+  std::string_view network;
+  network_kind kind;
+  bool passive;            ///< for listen: an empty host means every local address
+};
+
+/// The result of getaddrinfo: status and the addresses (ports as given).
+struct lookup_result {
+  int status = 0;   ///< 0 or an EAI_* code
+  int sys_errno = 0;  ///< errno when status is EAI_SYSTEM
+  std::vector<endpoint> addrs;
+};
+
+/// Calls getaddrinfo; blocks the calling thread (run it through goro::blocking).
+inline lookup_result lookup(const std::string& host, const std::string& service, int family,
+                            int flags) {
+  addrinfo hints{};
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = flags;
+  addrinfo* list = nullptr;
+  lookup_result r;
+  r.status = ::getaddrinfo(host.empty() ? nullptr : host.c_str(),
+                           service.empty() ? nullptr : service.c_str(), &hints, &list);
+  if (r.status == EAI_SYSTEM) r.sys_errno = last_errno();
+  if (r.status != 0) return r;
+  for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_addrlen > endpoint::capacity()) continue;
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    endpoint e;
+    std::memcpy(&e.storage, ai->ai_addr, ai->ai_addrlen);
+    e.len = ai->ai_addrlen;
+    r.addrs.push_back(e);
+  }
+  ::freeaddrinfo(list);
+  return r;
+}
+
+/// Runs lookup() off the worker threads (goro::blocking; a plain thread calls it).
+inline lookup_result lookup_off_worker(const std::string& host, const std::string& service,
+                                       int family, int flags) {
+  return goro::blocking(lookup, host, service, family, flags);
+}
+
+[[noreturn]] inline void throw_lookup_error(const resolve_request& rq, const std::string& what,
+                                            const lookup_result& r, bool port) {
+  std::error_code code(r.status, resolver_category());
+  std::string why;
+  if (r.status == EAI_SYSTEM) {
+    code = std::error_code(r.sys_errno, std::system_category());
+    why = errno_text(r.sys_errno);
+  } else if (port) {
+    why = "unknown port";
+  } else if (r.status == EAI_NONAME
+#if defined(EAI_NODATA)
+             || r.status == EAI_NODATA
+#endif
+#if defined(EAI_ADDRFAMILY)
+             || r.status == EAI_ADDRFAMILY
+#endif
+  ) {
+    why = "no such host";  // Go's wording for a name that does not exist
+  } else {
+    why = ::gai_strerror(r.status);
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+  }
+  throw_error(error(rq.op, std::string(rq.network), "", "", code,
+                    "lookup " + what + ": " + why));
+}
+
+[[noreturn]] inline void throw_addr_error(const resolve_request& rq, std::string_view addr,
+                                          std::string_view why) {
+  throw_error(error(rq.op, std::string(rq.network), "", "",
+                    std::error_code(EINVAL, std::system_category()), addr_error_text(addr, why)));
+}
+
+/// The port of `port` (a number, or a service name looked up off the worker).
+inline std::uint16_t resolve_port(const resolve_request& rq, const std::string& port) {
+  std::uint16_t p = 0;
+  bool out_of_range = false;
+  if (parse_port(port, p, out_of_range)) return p;
+  if (out_of_range) throw_addr_error(rq, port, "invalid port");
+  lookup_result r = lookup_off_worker("", port, AF_INET, AI_PASSIVE);
+  if (r.status != 0 || r.addrs.empty()) throw_lookup_error(rq, "tcp/" + port, r, true);
+  return ntohs(r.addrs.front().in4.sin_port);
+}
+
+/// The addresses to try for "host:port" on a TCP network, in order; never
+/// empty (throws goro::net::error instead). A dual-stack wildcard comes first
+/// for a "tcp" listen on an empty or unspecified host, as in Go.
+inline std::vector<endpoint> resolve_tcp(const resolve_request& rq, std::string_view address) {
+  std::string host, port, why;
+  if (!split_host_port_into(address, host, port, why)) {
+    throw_error(error(rq.op, std::string(rq.network), "", "",
+                      std::error_code(EINVAL, std::system_category()), why));
+  }
+  const std::uint16_t p = resolve_port(rq, port);
+  std::vector<endpoint> out;
+  endpoint e;
+  if (host.empty()) {
+    if (rq.passive) {
+      if (rq.kind != network_kind::tcp4) out.push_back(endpoint::ipv6(in6addr_any, p, 0));
+      if (rq.kind != network_kind::tcp6) out.push_back(endpoint::ipv4(in_addr{htonl(INADDR_ANY)}, p));
+    } else if (rq.kind == network_kind::tcp6) {
+      out.push_back(endpoint::ipv6(in6addr_loopback, p, 0));
+    } else {
+      out.push_back(endpoint::ipv4(in_addr{htonl(INADDR_LOOPBACK)}, p));
+    }
+    return out;
+  }
+  if (parse_numeric_host(host, p, e)) {
+    if (!family_fits(rq.kind, e.family())) throw_addr_error(rq, host, "no suitable address found");
+    // Go listens dual-stack on "tcp" 0.0.0.0:p as it does on ":p".
+    if (rq.passive && rq.kind == network_kind::tcp && e.family() == AF_INET &&
+        e.in4.sin_addr.s_addr == htonl(INADDR_ANY)) {
+      out.push_back(endpoint::ipv6(in6addr_any, p, 0));
+    }
+    out.push_back(e);
+    return out;
+  }
+  const int family = rq.kind == network_kind::tcp4   ? AF_INET
+                     : rq.kind == network_kind::tcp6 ? AF_INET6
+                                                     : AF_UNSPEC;
+  lookup_result r = lookup_off_worker(host, "", family, 0);
+  if (r.status != 0) throw_lookup_error(rq, host, r, false);
+  for (endpoint& a : r.addrs) {
+    if (!family_fits(rq.kind, a.family())) continue;
+    if (a.family() == AF_INET) {
+      a.in4.sin_port = htons(p);
+    } else {
+      a.in6.sin6_port = htons(p);
+    }
+    // getaddrinfo repeats an address once per protocol it knows; keep one.
+    const bool seen = std::any_of(out.begin(), out.end(), [&](const endpoint& o) {
+      return o.len == a.len && std::memcmp(&o.storage, &a.storage, a.len) == 0;
+    });
+    if (!seen) out.push_back(a);
+  }
+  if (out.empty()) throw_addr_error(rq, host, "no suitable address found");
+  if (rq.passive) {  // Go listens on the first IPv4 address of a name, if any
+    std::stable_partition(out.begin(), out.end(),
+                          [](const endpoint& a) { return a.family() == AF_INET; });
+  }
+  return out;
+}
+
+}  // namespace detail
+}  // namespace goro::net
+
+#endif  // GORO_NET_RESOLVE_HPP
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace goro::net {
+namespace detail {
+
+/// One connect attempt: the connection, or why not.
+struct dial_attempt {
+  std::shared_ptr<net_fd> fd;
+  int err = 0;                ///< errno of the failure (0: success or timed out)
+  const char* syscall = "";   ///< the call that failed
+  bool timed_out = false;
+  bool canceled = false;      ///< the dial's context was cancelled
+};
+
+/// Lets a context's cancellation end the connect wait of a dial, through
+/// fd_evict on the socket being connected. The after_func callback and the
+/// dialer meet under `lock`: the callback evicts `fd` only while the dialer
+/// has it registered, so it never touches a number the dialer has freed or
+/// handed on; `fired` tells the dialer that the callback ran.
+struct dial_cancel {
+  goro::detail::spin_lock lock;
+  int fd = -1;         ///< the socket being connected, or -1
+  bool fired = false;  ///< the context ended
+  const goro::context* ctx = nullptr;  ///< the dial's context (lives through the dial)
+  void fire() noexcept {
+    std::lock_guard<goro::detail::spin_lock> guard(lock);
+    fired = true;
+    if (fd >= 0) goro::detail::fd_evict(fd);
+  }
+  /// Registers fd (-1: none); returns whether the context ended already.
+  bool watch(int new_fd) noexcept {
+    std::lock_guard<goro::detail::spin_lock> guard(lock);
+    fd = new_fd;
+    return fired;
+  }
+};
+
+/// Unregisters the socket from a dial_cancel on every way out of an attempt.
+class cancel_scope {
+ public:
+  cancel_scope(dial_cancel* c, int fd) noexcept : c_(c) {
+    if (c_ != nullptr) canceled_ = c_->watch(fd);
+  }
+  cancel_scope(const cancel_scope&) = delete;
+  cancel_scope& operator=(const cancel_scope&) = delete;
+  ~cancel_scope() { end(); }
+  /// Unregisters; true if the context ended before that.
+  bool end() noexcept {
+    if (c_ != nullptr) {
+      canceled_ = c_->watch(-1) || canceled_;
+      c_ = nullptr;
+    }
+    return canceled_;
+  }
+  bool canceled() const noexcept { return canceled_; }
+
+ private:
+  dial_cancel* c_;
+  bool canceled_ = false;
+};
+
+inline dial_attempt try_connect(const std::string& network, const endpoint& to,
+                                steady_time deadline, dial_cancel* cancel = nullptr) {
+  dial_attempt r;
+  raw_fd s(::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (s.get() < 0) {
+    r.err = last_errno();
+    r.syscall = "socket";
+    return r;
+  }
+  s.open();
+  // Declared after s: unregistered before s closes the socket.
+  cancel_scope scope(cancel, s.get());
+  if (scope.canceled()) {
+    r.canceled = true;
+    return r;
+  }
+  r.syscall = "connect";
+  int e = 0;
+  do {
+    e = ::connect(s.get(), &to.sa, to.len) == 0 ? 0 : last_errno();
+  } while (e == EINTR);
+  if (e != 0 && e != EINPROGRESS && e != EALREADY && e != EISCONN) {
+    r.err = e;
+    return r;
+  }
+  // In progress: writable means the handshake ended one way or the other;
+  // SO_ERROR says which. A wake-up with no answer yet waits again.
+  while (e == EINPROGRESS || e == EALREADY) {
+    switch (goro::detail::fd_wait(s.get(), io_mode::write, deadline)) {
+      case io_status::ready:
+        break;
+      case io_status::timed_out:
+        r.timed_out = true;
+        return r;
+      case io_status::closed:  // evicted by dial_cancel: the context ended
+        r.canceled = true;
+        return r;
+    }
+    int so_error = 0;
+    socklen_t len = sizeof so_error;
+    if (::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) {
+      r.err = last_errno();
+      r.syscall = "getsockopt";
+      return r;
+    }
+    if (so_error == 0) {
+      endpoint peer;
+      socklen_t plen = endpoint::capacity();
+      if (::getpeername(s.get(), &peer.sa, &plen) != 0) continue;  // not connected yet
+      e = 0;
+    } else if (so_error != EINPROGRESS && so_error != EALREADY && so_error != EINTR) {
+      r.err = so_error;
+      return r;
+    }
+  }
+  if (scope.end()) {  // cancelled just as it connected: the socket is evicted, useless
+    r.canceled = true;
+    return r;
+  }
+  r.fd = net_fd::adopt_connected(s, network, &to);
+  return r;
+}
+
+/// The deadline for one of `left` remaining attempts (Go's partialDeadline).
+inline steady_time attempt_deadline(steady_time deadline, std::size_t left) {
+  using namespace std::chrono;
+  if (deadline == steady_time::max()) return deadline;
+  const auto now = steady_clock::now();
+  const auto remaining = deadline - now;
+  if (remaining <= steady_clock::duration::zero()) return deadline;
+  const steady_clock::duration sane_minimum = seconds(2);
+  auto share = remaining / static_cast<steady_clock::duration::rep>(left);
+  if (share < sane_minimum) share = remaining < sane_minimum ? remaining : sane_minimum;
+  return now + share;
+}
+
+/// dial with an absolute deadline (steady_time::max(): none) and, if
+/// `cancel` is given, a context's cancellation.
+inline conn dial_until(std::string_view network, std::string_view address, steady_time deadline,
+                       dial_cancel* cancel = nullptr) {
+  const std::string net(network);
+  network_kind kind;
+  if (!parse_network(network, kind)) {
+    throw_error(error("dial", net, "", "", std::error_code(EINVAL, std::system_category()),
+                      "unknown network " + net));
+  }
+  std::vector<endpoint> candidates;
+  if (kind == network_kind::unix_stream) {
+    endpoint at;
+    if (!unix_endpoint(address, at)) {
+      throw_error(os_error("dial", net, "", std::string(address), "connect", EINVAL));
+    }
+    candidates.push_back(at);
+  } else {
+    candidates = resolve_tcp({"dial", network, kind, false}, address);
+  }
+  dial_attempt first;
+  std::string first_addr;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (passed(deadline)) {
+      if (first_addr.empty()) first.timed_out = true;
+      break;
+    }
+    dial_attempt a = try_connect(net, candidates[i],
+                                 attempt_deadline(deadline, candidates.size() - i), cancel);
+    if (a.fd) return conn(std::move(a.fd));
+    if (a.canceled) {
+      // Go maps the context's end to errTimeout for a deadline, errCanceled otherwise.
+      if (cancel->ctx != nullptr && cancel->ctx->err() == goro::context_errc::deadline_exceeded) {
+        throw_error(timeout_error("dial", net, "", kind == network_kind::unix_stream
+                                                       ? std::string(address)
+                                                       : format_endpoint(candidates[i])));
+      }
+      throw_error(error("dial", net, "", kind == network_kind::unix_stream
+                                             ? std::string(address)
+                                             : format_endpoint(candidates[i]),
+                        std::error_code(ECANCELED, std::system_category()),
+                        "operation was canceled"));
+    }
+    if (first_addr.empty()) {
+      first = a;
+      first_addr = kind == network_kind::unix_stream ? std::string(address)
+                                                     : format_endpoint(candidates[i]);
+    }
+  }
+  if (first_addr.empty()) first_addr = std::string(address);
+  if (first.timed_out) throw_error(timeout_error("dial", net, "", first_addr));
+  throw_error(os_error("dial", net, "", first_addr, first.syscall, first.err));
+}
+
+}  // namespace detail
+
+/// Connects to `address` (Go's net.Dial): "tcp"/"tcp4"/"tcp6" with
+/// "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (a name is resolved off the
+/// worker threads, and its addresses tried in turn), ":8080" (this host);
+/// "unix" with a socket path or "@name". Parks a goroutine until connected.
+/// Throws error ("dial tcp 127.0.0.1:1: connect: connection refused").
+inline conn dial(std::string_view network, std::string_view address) {
+  return detail::dial_until(network, address, detail::steady_time::max());
+}
+
+/// dial, giving up after `timeout` (Go's net.DialTimeout) with timeout_error
+/// ("dial tcp 10.0.0.1:80: i/o timeout"). A zero timeout means none, as in Go.
+template <class Rep, class Period>
+conn dial(std::string_view network, std::string_view address,
+          const std::chrono::duration<Rep, Period>& timeout) {
+  const detail::steady_time deadline = timeout == timeout.zero()
+                                           ? detail::steady_time::max()
+                                           : goro::detail::deadline_after(timeout);
+  return detail::dial_until(network, address, deadline);
+}
+
+/// dial that gives up when `ctx` is done (Go's Dialer.DialContext): past
+/// ctx's deadline with timeout_error ("i/o timeout"), on its cancellation
+/// with error "dial tcp 127.0.0.1:80: operation was canceled" (code
+/// ECANCELED). A context done before the dial starts fails it at once. Name
+/// resolution, if any, runs to its end first (getaddrinfo cannot be
+/// interrupted).
+inline conn dial(const goro::context& ctx, std::string_view network, std::string_view address) {
+  const std::optional<clock::time_point> d = ctx.deadline();
+  const detail::steady_time deadline = d ? *d : detail::steady_time::max();
+  if (ctx.err() == goro::context_errc::deadline_exceeded) {
+    return detail::dial_until(network, address, std::chrono::steady_clock::now() -
+                                                    std::chrono::nanoseconds(1));
+  }
+  auto cancel = std::make_shared<detail::dial_cancel>();
+  cancel->ctx = &ctx;
+  if (ctx.err()) cancel->fired = true;  // cancelled already: fail at once, not when f runs
+  goro::after_func_handle h = goro::after_func(ctx, [cancel] { cancel->fire(); });
+  struct stop_on_exit {
+    goro::after_func_handle& h;
+    ~stop_on_exit() { h.stop(); }
+  } stop{h};
+  return detail::dial_until(network, address, deadline, cancel.get());
+}
+
+}  // namespace goro::net
+
+#endif  // GORO_NET_DIAL_HPP
+// ======== goro/net/listener.hpp ========
+// net/listener.hpp: goro::net::listen and the listener it returns (Go's
+// net.Listen and net.Listener).
+#ifndef GORO_NET_LISTENER_HPP
+#define GORO_NET_LISTENER_HPP
+
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace goro::net {
+
+/// A listening socket, like Go's net.Listener; a cheap copyable handle with
+/// const operations, as conn is. The socket is closed by close() or when the last handle goes away;
+/// a unix listener then removes its socket file, as Go's does.
+class listener {
+ public:
+  /// Not listening: every operation throws closed_error.
+  listener() noexcept = default;
+
+  /// Waits for the next connection and returns it. Throws closed_error once
+  /// the listener is closed (a goroutine blocked here wakes with it), and
+  /// error for anything else; running out of descriptors ("accept4: too many
+  /// open files") leaves the connection queued, so a server can back off and
+  /// accept it later.
+  conn accept() const { return conn(fd("accept").accept()); }
+
+  /// The address it listens on, with the real port when port 0 was asked
+  /// ("127.0.0.1:41234", "[::]:8080", "/run/app.sock").
+  std::string addr() const { return fd_ ? fd_->local() : std::string(); }
+  /// The network: "tcp", "tcp4", "tcp6" or "unix".
+  std::string network() const { return fd_ ? fd_->network() : std::string(); }
+
+  /// Closes the listener: goroutines blocked in accept wake with
+  /// closed_error; connections already accepted stay open. A second close
+  /// throws closed_error.
+  void close() const { fd("close").close(); }
+
+  /// A deadline for accept (Go's TCPListener.SetDeadline); time_point::max()
+  /// removes it.
+  template <class Clock, class Duration>
+  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
+    fd("set").set_deadline(nullptr, detail::to_deadline(t));
+  }
+
+  /// The listening socket's descriptor; -1 when not listening or once closed.
+  int native_handle() const noexcept { return fd_ ? fd_->native_handle() : -1; }
+  /// Whether this handle refers to a listener (open or closed since).
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+
+  /// For goro::net itself: wraps a listening socket.
+  explicit listener(std::shared_ptr<detail::net_fd> s) noexcept : fd_(std::move(s)) {}
+
+ private:
+  detail::net_fd& fd(const char* op) const {
+    if (!fd_) detail::throw_error(closed_error(op, "", "", ""));
+    return *fd_;
+  }
+
+  std::shared_ptr<detail::net_fd> fd_;
+};
+
+namespace detail {
+
+/// One attempt at a listening socket on `at`; returns it, or the errno and
+/// the system call that failed.
+struct listen_attempt {
+  std::shared_ptr<net_fd> fd;
+  int err = 0;
+  const char* syscall = "";
+};
+
+inline listen_attempt try_listen(const std::string& network, network_kind kind,
+                                 const endpoint& at, const std::string& unlink_path) {
+  listen_attempt r;
+  raw_fd s(::socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (s.get() < 0) {
+    r.err = last_errno();
+    r.syscall = "socket";
+    return r;
+  }
+  const int one = 1;
+  if (kind != network_kind::unix_stream) {
+    ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  }
+  if (at.family() == AF_INET6) {
+    // Dual-stack unless "tcp6" was asked, as in Go.
+    const int v6only = kind == network_kind::tcp6 ? 1 : 0;
+    ::setsockopt(s.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  }
+  if (::bind(s.get(), &at.sa, at.len) != 0) {
+    r.err = last_errno();
+    r.syscall = "bind";
+    return r;
+  }
+  if (::listen(s.get(), listen_backlog) != 0) {
+    r.err = last_errno();
+    r.syscall = "listen";
+    return r;
+  }
+  endpoint bound;
+  socklen_t len = endpoint::capacity();
+  if (::getsockname(s.get(), &bound.sa, &len) == 0) bound.len = len;
+  s.open();
+  r.fd = std::make_shared<net_fd>(s.get(), network, true,
+                                  bound.len != 0 ? format_endpoint(bound) : format_endpoint(at),
+                                  std::string(), unlink_path);
+  s.release();
+  return r;
+}
+
+}  // namespace detail
+
+/// Listens on `address` (Go's net.Listen). network "tcp", "tcp4", "tcp6":
+/// "127.0.0.1:8080", "[::1]:0", ":8080" (every address; dual-stack on "tcp"),
+/// "localhost:0" (names are resolved off the worker threads); port 0 picks a
+/// free port (see listener::addr). network "unix": a path, or "@name" for
+/// Linux's abstract namespace. Throws error ("listen tcp 127.0.0.1:80: bind:
+/// permission denied").
+inline listener listen(std::string_view network, std::string_view address) {
+  const std::string net(network);
+  detail::network_kind kind;
+  if (!detail::parse_network(network, kind)) {
+    detail::throw_error(error("listen", net, "", "", std::error_code(EINVAL, std::system_category()),
+                              "unknown network " + net));
+  }
+  if (kind == detail::network_kind::unix_stream) {
+    const std::string path(address);
+    detail::endpoint at;
+    if (!detail::unix_endpoint(path, at)) {
+      detail::throw_error(detail::os_error("listen", net, "", path, "bind", EINVAL));
+    }
+    detail::listen_attempt a =
+        detail::try_listen(net, kind, at, path[0] == '@' ? std::string() : path);
+    if (!a.fd) detail::throw_error(detail::os_error("listen", net, "", path, a.syscall, a.err));
+    return listener(std::move(a.fd));
+  }
+  const std::vector<detail::endpoint> candidates =
+      detail::resolve_tcp({"listen", network, kind, true}, address);
+  detail::listen_attempt first;
+  for (const detail::endpoint& at : candidates) {
+    detail::listen_attempt a = detail::try_listen(net, kind, at, std::string());
+    if (a.fd) return listener(std::move(a.fd));
+    if (first.err == 0) first = a;
+    // Only a family the host lacks (no IPv6 for the dual-stack wildcard) moves
+    // on to the next candidate; any other failure is the answer.
+    if (a.err != EAFNOSUPPORT && a.err != EPROTONOSUPPORT && a.err != EADDRNOTAVAIL) break;
+  }
+  detail::throw_error(detail::os_error("listen", net, "", std::string(address), first.syscall,
+                                       first.err));
+}
+
+}  // namespace goro::net
+
+#endif  // GORO_NET_LISTENER_HPP
+
+#endif  // GORO_NET_HPP
 // ======== goro/time.hpp ========
 // time.hpp: channels that deliver the time, like Go's package time.
 //

@@ -17,6 +17,7 @@
 //   blocking.hpp                      blocking: a blocking call on a helper thread
 //   context.hpp                       cancellation, deadlines, values; context-aware waits
 //   errgroup.hpp                      a group of goroutines with the first error
+//   net.hpp, net/*.hpp                listen, dial, listener, conn (Go's net)
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
@@ -27,6 +28,7 @@
 #include "errgroup.hpp"
 #include "errors.hpp"
 #include "io.hpp"
+#include "net.hpp"
 #include "runtime.hpp"
 #include "select.hpp"
 #include "sync.hpp"
