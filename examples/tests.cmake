@@ -47,3 +47,33 @@ goro_example_test(merge_sort ARGS 1000000
 # Progress lines, if any, go to stderr before these.
 goro_example_test(word_count ARGS "${CMAKE_CURRENT_SOURCE_DIR}/testdata/word_count"
   PASS_REGULAR_EXPRESSION "files: 5 \\(skipped: 1 binary, 0 unreadable\\)\nwords: 59 \\(distinct: 37\\)\n      8 the\n      5 channel\n      4 fox\n      3 dog\n      3 go\n      2 and\n      2 by\n      2 memory\n      2 runs\n      1 1\n$")
+
+# The network examples run their server on 127.0.0.1 port 0 and their clients
+# in the same process; every check is made by the program itself, the
+# byte counts follow from the message lengths, so the summaries are exact.
+goro_example_test(echo_server ARGS --self-test 50 100
+  PASS_REGULAR_EXPRESSION "^echo: 50 clients x 100 round trips: 5000 intact\nserver: echoed 162368 bytes \\(expected 162368\\)\nlistener closed, accept loop returned\nok\n$")
+
+goro_example_test(chat ARGS --self-test 5 10
+  PASS_REGULAR_EXPRESSION "^chat: 5 clients, 10 messages each\nevery client got all 50 messages: yes\nall clients saw one order: yes\nok\n$")
+
+goro_example_test(http_server ARGS --self-test
+  PASS_REGULAR_EXPRESSION "^GET / -> 200 Hello, World!\nGET /missing -> 404 404 page not found\npipelined GET / -> 200 Hello, World!\npipelined GET /a -> 404 404 page not found\npipelined HEAD / -> 200\nGET / in 4 pieces -> 200 Hello, World!\nPOST / with a body -> 405 405 method not allowed\nGET / with Connection: close -> 200 Hello, World! \\(Connection: close\\)\nserver closed the connection: yes\n8 responses over one connection\nok\n$")
+
+# redis_server is driven by the real redis-cli (Debian's redis-tools, which
+# tools/dev installs): redis_cli_test.sh starts it on a free port, checks
+# PING, SET/GET/INCR/DEL/EXISTS/ECHO, errors, commands on stdin, 2000
+# pipelined commands through `redis-cli --pipe` and inline commands, then
+# stops it by its pid. Skipped (exit 77) only where redis-cli is missing.
+find_program(GORO_BASH bash)
+if(GORO_BASH)
+  set(_test "${GORO_TEST_PREFIX}example.redis_server")
+  add_test(NAME "${_test}"
+    COMMAND "${GORO_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/redis_cli_test.sh"
+      "$<TARGET_FILE:example_redis_server>")
+  goro_test_properties("${_test}" LABELS example TIMEOUT 120)
+  set_tests_properties("${_test}" PROPERTIES SKIP_RETURN_CODE 77
+    PASS_REGULAR_EXPRESSION "redis-cli: 20 checks passed\n")
+else()
+  message(STATUS "goro examples: no bash; the redis_server test (redis-cli) is not registered")
+endif()
