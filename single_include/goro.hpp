@@ -14,27 +14,64 @@
 //   detail/scheduler.hpp, run_queue.hpp, timer_heap.hpp   M:N scheduling
 //   detail/waiter.hpp, park.hpp       one waiter type for goroutines and threads
 //   runtime.hpp                       go, yield, sleep, runtime
+//   detail/poll_*.hpp, netpoller.hpp, fd_wait.hpp   the netpoller
+//   io.hpp                            wait_readable, wait_writable, close_fd
 //   sync.hpp                          wait_group, mutex, semaphore, once
 //   detail/chan_core.hpp, chan.hpp    channels
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
+//   blocking.hpp                      blocking: a blocking call on a helper thread
+//   net.hpp, net/*.hpp                listen, dial, listener, conn (Go's net)
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
-// ======== goro/chan.hpp ========
-// chan.hpp: typed channels, like Go's `chan T`.
+// ======== goro/blocking.hpp ========
+// blocking.hpp: running a call that blocks its thread without blocking a worker.
 //
-//   auto c = goro::make_chan<int>(16);  // c := make(chan int, 16)
-//   c.send(1);                          // c <- 1
-//   std::optional<int> v = c.recv();    // v, ok := <-c
-//   c.close();                          // close(c)
-//   for (int x : c) { ... }             // for x := range c
+//   std::string text = goro::blocking(read_whole_file, path);   // parks; a helper thread reads
 //
-// A chan<T> is a cheap, copyable handle to shared channel state, compared by
-// identity; a default-constructed one is nil. send_chan<T> and recv_chan<T>
-// are directional views (`chan<- T`, `<-chan T`) that a chan<T> converts to.
-#ifndef GORO_CHAN_HPP
-#define GORO_CHAN_HPP
+// A goroutine must never block its worker thread (docs/runtime.md). Some calls
+// do anyway: file I/O, getaddrinfo, a C library's synchronous API. Go hands
+// such a thread's scheduling context to another thread for the duration of a
+// system call; goro cannot interrupt a worker, so it moves the call instead:
+// blocking(f, args...) runs f on a helper thread and parks the goroutine,
+// whose worker runs other goroutines meanwhile.
+//
+// The helper pool (one per process, serving every runtime):
+// * Helpers start on demand, when a call finds none idle, up to
+//   blocking_options::max_threads; past that, calls queue in FIFO order and
+//   their goroutines stay parked. A helper idle for idle_timeout exits.
+// * Invariants, under the pool's lock: `threads_` counts helpers alive or
+//   being started, and a helper is started only while it is below
+//   max_threads. A helper lists itself idle, or exits for being idle, only
+//   with the queue empty. A call being queued chooses an idle helper, or
+//   starts one, or finds every counted helper unlisted (busy, chosen, or
+//   starting); each of those comes back to the queue before it idles. So no
+//   queued call is forgotten, unless a start fails and leaves no helper at
+//   all: then every call in the queue fails with that start's error rather
+//   than waiting forever.
+// * Choosing: a caller that finds an idle helper unlists it and, after the
+//   lock is released, unparks it. A chosen helper owes that wake-up a token:
+//   it takes the token (parker::park) before it may ever exit, so an unpark
+//   never lands on a helper that has gone.
+// * The call lives on the calling goroutine's stack (its function, its
+//   arguments, its result slot, its waiter). It is queued under the pool's
+//   lock and the goroutine parks with that lock's release as its unlock step,
+//   so no helper sees the call before the goroutine is fully parked. The
+//   helper that runs it stores the result, then wakes the goroutine, and
+//   touches nothing of the call after that: the goroutine may resume on
+//   another worker and return at once, popping the call.
+// * At exit the pool is never destroyed (like the default runtime) and its
+//   threads are detached: a program may end while helpers idle or run.
+//
+// Rejected: a thread per call (unbounded, as Go's is up to its 10,000-thread
+// crash limit); helpers per runtime (a runtime's destructor would have to
+// wait for calls it cannot interrupt); lending the worker's own thread to the
+// call and starting a replacement worker, which is Go's handoff (goro's
+// workers are fixed, and a goroutine's resumption would then need a thread
+// that no longer belongs to the runtime).
+#ifndef GORO_BLOCKING_HPP
+#define GORO_BLOCKING_HPP
 
 // ======== goro/config.hpp ========
 // goro — Go's concurrency model for C++.
@@ -149,60 +186,6 @@ template <class E>
 #define GORO_STRINGIFY(x) GORO_STRINGIFY_(x)
 
 #endif  // GORO_CONFIG_HPP
-// ======== goro/detail/chan_core.hpp ========
-// chan_core.hpp: the channel algorithm, written once for every element type.
-//
-// A channel is a lock, a ring buffer (capacity > 0), a queue of waiting
-// receivers and a queue of waiting senders (after Go's runtime/chan.go). The
-// code here moves values only through `void*` and a small table of typed
-// operations (chan_ops), so send, receive, close and select share one
-// implementation; chan.hpp puts types on top.
-//
-// Invariants, with the lock held:
-// - count <= cap; the buffered values are slots head, head+1, ... (mod cap).
-// - A waiting receiver means the buffer is empty; a waiting sender means it
-//   is full (or the channel is unbuffered). Waiters already claimed by
-//   another case of their select may linger in a queue until their party
-//   removes them; every scan skips them (wait_queue::claim_first).
-// - At most one of sendq and recvq has claimable waiters, except when one
-//   select waits to both send and receive on the same unbuffered channel.
-//   That select cannot match itself: matching only happens between a party
-//   acting now and waiters already queued, and a party is never both.
-// - After close: no claimable waiter remains; receivers drain the buffer and
-//   then see "closed"; senders throw.
-//
-// Lock contracts: send_now_locked and recv_now_locked require the channel's
-// lock and never release it; they return the waiter to wake, which the caller
-// wakes after unlocking (waking under the lock would let the woken party spin
-// on it). wait_on_locked requires the lock and releases it.
-#ifndef GORO_DETAIL_CHAN_CORE_HPP
-#define GORO_DETAIL_CHAN_CORE_HPP
-
-// ======== goro/errors.hpp ========
-// errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
-#ifndef GORO_ERRORS_HPP
-#define GORO_ERRORS_HPP
-
-
-#include <stdexcept>
-
-namespace goro {
-
-/// Send on a closed channel, or close of a closed channel.
-class closed_channel : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
-
-/// Close of a nil channel (a default-constructed goro::chan).
-class nil_channel : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
-
-}  // namespace goro
-
-#endif
 // ======== goro/detail/park.hpp ========
 // park.hpp: waiting and waking, the same way for goroutines and threads.
 //
@@ -245,6 +228,12 @@ class nil_channel : public std::logic_error {
 //   steps on both sides mean at least one of them sees the other.
 // * Timers: one heap per runtime; workers fire due timers between goroutines
 //   and idle workers sleep until the earliest deadline.
+// * I/O: when goroutines wait on fds, one idle worker at a time blocks in the
+//   runtime's netpoller (netpoller.hpp) instead of on its parker, with the
+//   timeout of the next timer; a waker that picks that worker interrupts the
+//   poll ("in_poll", the same Dekker handshake against the parker's token).
+//   Workers with nothing local look at the poller without blocking before
+//   they steal, and busy workers every 61st pick, as Go's findRunnable does.
 //
 // Rejected: a goroutine switching straight to the next one (saves one
 // switch, but then nobody is off both stacks to release the park lock);
@@ -1481,6 +1470,30 @@ bool layout_for(const stack& s, g_layout& out) noexcept {
 }  // namespace goro::detail
 
 #endif
+// ======== goro/detail/netpoller.hpp ========
+// netpoller.hpp: one runtime's view of fd readiness (Go's netpoll).
+//
+// A runtime makes its netpoller the first time one of its goroutines waits on
+// an fd. The poller owns a backend (epoll on Linux) and knows which poll
+// descriptors it watches ("bound" descriptors) and how many goroutines are
+// parked on them (`waiting`). The scheduler polls it:
+//   - an idle worker, when goroutines wait on fds, blocks in the backend with
+//     the timeout of the next timer instead of sleeping on its parker; only
+//     one worker at a time does (`polling` is the right to poll), the others
+//     sleep as before; work for the poller's worker arrives as an interrupt;
+//   - busy workers look without blocking now and then, so that I/O is served
+//     while every worker is busy.
+// Delivering an event claims the goroutines waiting for that direction and
+// hands them back to the caller, who readies them once no lock is held.
+//
+// Invariant (every change under the descriptor's lock):
+//   waiting == the sum, over descriptors bound here, of their linked waiters.
+// Binding a descriptor adds its linked waiters to the count and unbinding
+// takes them off, so a waiter that leaves on its own (timed out) takes itself
+// off the count of whichever poller the descriptor is bound to then, if any.
+#ifndef GORO_DETAIL_NETPOLLER_HPP
+#define GORO_DETAIL_NETPOLLER_HPP
+
 // ======== goro/detail/parker.hpp ========
 // parker.hpp: blocking an OS thread until another thread wakes it.
 //
@@ -1586,6 +1599,9 @@ class parker {
 #endif
   }
 
+  /// Takes the token if it is there; never sleeps.
+  bool try_take() noexcept { return park_until(steady_clock::time_point::min()); }
+
   /// Leaves the token and wakes the owner if it sleeps.
   void unpark() noexcept {
 #if defined(__linux__)
@@ -1611,6 +1627,712 @@ class parker {
   std::condition_variable cv_;
   bool token_ = false;
 #endif
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/poll_backend_epoll.hpp ========
+// poll_backend_epoll.hpp: the operating system's readiness notification,
+// Linux epoll flavour.
+//
+// The netpoller (netpoller.hpp) talks to its backend through five calls:
+// watch, unwatch, rewatch, wait and interrupt. Another backend (kqueue,
+// io_uring's poll) slots in by providing the same class; nothing above this
+// file knows about epoll.
+//
+// Every fd is watched once, edge-triggered, for both directions: an edge is
+// reported once per change of readiness, so a waiter must retry its I/O until
+// EAGAIN before it waits again (the fd_wait contract says so). Each watch
+// carries a 64-bit tag, which the netpoller makes from the fd number and the
+// generation of its poll descriptor: an event for a closed fd whose number was
+// reused arrives with an old generation and is dropped.
+//
+// Interrupts (new work, an earlier timer, shutdown) go through one eventfd
+// watched level-triggered; an atomic flag makes sure it is written at most
+// once per wait, however many threads want the poller awake.
+#ifndef GORO_DETAIL_POLL_BACKEND_EPOLL_HPP
+#define GORO_DETAIL_POLL_BACKEND_EPOLL_HPP
+
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <system_error>
+
+namespace goro::detail {
+
+/// One readiness event, backend-neutral.
+struct poll_event {
+  std::uint64_t tag;  ///< what watch() was given
+  bool readable;      ///< input, a hang-up or an error: a reader should retry
+  bool writable;      ///< output room, a hang-up or an error: a writer should retry
+};
+
+class poll_backend {
+ public:
+  /// Opens the epoll instance and its eventfd; throws std::system_error when
+  /// the process is out of fds.
+  poll_backend() {
+    epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) throw_error(std::system_error(errno, std::system_category(), "goro: epoll_create1"));
+    wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wakefd_ < 0) {
+      const int err = errno;
+      ::close(epfd_);
+      throw_error(std::system_error(err, std::system_category(), "goro: eventfd"));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = wake_tag;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) != 0) {
+      const int err = errno;
+      ::close(wakefd_);
+      ::close(epfd_);
+      throw_error(std::system_error(err, std::system_category(), "goro: epoll_ctl(eventfd)"));
+    }
+  }
+
+  poll_backend(const poll_backend&) = delete;
+  poll_backend& operator=(const poll_backend&) = delete;
+
+  ~poll_backend() {
+    ::close(wakefd_);
+    ::close(epfd_);
+  }
+
+  /// A tag no watched fd can have (fd numbers are below 2^31).
+  static constexpr std::uint64_t wake_tag = ~std::uint64_t{0};
+
+  /// Starts watching fd, edge-triggered, both directions. Returns 0 or an
+  /// errno: EPERM for a file epoll cannot watch (a regular file, always
+  /// ready), EBADF for a closed fd. An fd already watched (its old file is
+  /// still open elsewhere under this number) is re-tagged instead.
+  int watch(int fd, std::uint64_t tag) noexcept {
+    epoll_event ev = event_for(tag);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
+    if (errno != EEXIST) return errno;
+    return ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : errno;
+  }
+
+  /// Re-arms a watch (which also reports the fd's current readiness as a new
+  /// edge), or adds it when the kernel dropped it because the file behind
+  /// the number was closed. Returns 0 or an errno, as watch().
+  int rewatch(int fd, std::uint64_t tag) noexcept {
+    epoll_event ev = event_for(tag);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+    if (errno != ENOENT) return errno;
+    return watch(fd, tag);
+  }
+
+  /// Stops watching fd. Errors are ignored: a closed fd is unwatched already.
+  void unwatch(int fd) noexcept {
+    epoll_event ev{};  // ignored, but kernels before 2.6.9 wanted one
+    (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev);
+  }
+
+  /// Waits up to timeout_ms (-1: no limit, 0: just look) and stores up to
+  /// `max` events in `out`; returns how many. An interrupt ends the wait and
+  /// is consumed here; it produces no event.
+  std::size_t wait(int timeout_ms, poll_event* out, std::size_t max) noexcept {
+    constexpr int batch = 128;
+    epoll_event evs[batch];
+    const int cap = max < static_cast<std::size_t>(batch) ? static_cast<int>(max) : batch;
+    const int n = ::epoll_wait(epfd_, evs, cap, timeout_ms);
+    if (n <= 0) return 0;  // a timeout, or EINTR: the caller looks again
+    std::size_t count = 0;
+    for (int i = 0; i < n; ++i) {
+      const epoll_event& ev = evs[i];
+      if (ev.data.u64 == wake_tag) {
+        std::uint64_t value;
+        while (::read(wakefd_, &value, sizeof value) > 0) {
+        }
+        // Cleared after the read: an interrupt that comes now writes again
+        // and ends the next wait, so none is lost.
+        wake_pending_.store(false, std::memory_order_seq_cst);
+        continue;
+      }
+      const bool failed = (ev.events & (EPOLLERR | EPOLLHUP)) != 0;
+      out[count].tag = ev.data.u64;
+      out[count].readable = failed || (ev.events & (EPOLLIN | EPOLLRDHUP)) != 0;
+      out[count].writable = failed || (ev.events & EPOLLOUT) != 0;
+      ++count;
+    }
+    return count;
+  }
+
+  /// Ends a wait in progress, or the next one. Any thread. Writes the eventfd
+  /// only if no interrupt is pending yet.
+  void interrupt() noexcept {
+    if (wake_pending_.load(std::memory_order_relaxed)) return;
+    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
+    const std::uint64_t one = 1;
+    // EAGAIN means the counter is saturated: the poller is awake anyway.
+    while (::write(wakefd_, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  }
+
+ private:
+  static epoll_event event_for(std::uint64_t tag) noexcept {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = tag;
+    return ev;
+  }
+
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  std::atomic<bool> wake_pending_{false};
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/poll_desc.hpp ========
+// poll_desc.hpp: what goro knows about one fd number (Go's pollDesc).
+//
+// There is one poll_desc per fd number, process-wide, in a table that is
+// never freed: an event the kernel reports for an fd that has just been
+// closed can still find its descriptor, see that the generation moved on, and
+// drop the event, with no use after free (Go's pollcache does the same).
+//
+// A descriptor goes through generations. fd_open() starts one for a new file
+// behind the number; fd_evict() (close through goro) ends it: "closing" is
+// set, every waiter is woken with "closed", and the poller forgets the fd.
+// The watch a poller holds is tagged with the generation it was made in.
+//
+// Per direction (read, write) a descriptor holds:
+//   ready     an edge arrived while nobody waited; the next wait takes it and
+//             returns at once (the caller then retries its I/O)
+//   waiters   goroutines parked for the next edge; an edge wakes them all
+//   threads   plain threads blocked in poll(2) on the fd, each with a wake fd
+//             that close and deadline changes write to
+//   deadline  Go's SetReadDeadline/SetWriteDeadline
+// All of it is guarded by the descriptor's lock.
+#ifndef GORO_DETAIL_POLL_DESC_HPP
+#define GORO_DETAIL_POLL_DESC_HPP
+
+// ======== goro/detail/spin_lock.hpp ========
+// spin_lock.hpp: the lock that guards goro's own short critical sections
+// (a channel's queues, a wait list, the global run queue).
+//
+// Critical sections under it are a few dozen instructions and never block, so
+// spinning beats parking; after a short spin it yields the CPU, which matters
+// on machines with fewer cores than runnable threads. A goroutine may hold it
+// across a switch only in the park protocol, where the scheduler releases it
+// right after the switch (scheduler.hpp, "park").
+#ifndef GORO_DETAIL_SPIN_LOCK_HPP
+#define GORO_DETAIL_SPIN_LOCK_HPP
+
+
+#include <sched.h>
+
+#include <atomic>
+
+namespace goro::detail {
+
+/// One pause instruction: tells the CPU we are spinning.
+GORO_ALWAYS_INLINE void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/// A sequentially consistent fence, for the Dekker-style handshakes of the
+/// scheduler. ThreadSanitizer does not model fences (GCC refuses them under
+/// -fsanitize=thread), so there a seq_cst read-modify-write stands in: a full
+/// barrier on every real CPU, and an operation TSan understands.
+GORO_ALWAYS_INLINE void full_fence() noexcept {
+#if defined(GORO_TSAN)
+  static std::atomic<int> dummy{0};
+  dummy.fetch_add(0, std::memory_order_seq_cst);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+/// A test-and-test-and-set lock with exponential backoff. Meets BasicLockable.
+///
+/// Why backoff: every look a waiter takes at the lock pulls its cache line
+/// away from the holder, whose unlock, and whose next lock a few nanoseconds
+/// later, must then take it back. With two workers hammering one channel
+/// (W3), waiters that looked after every pause kept the line in flight and
+/// ran 2x slower than Go; waiters that double their pause up to max_backoff
+/// let the holder run a batch of operations on a warm line (W3 with two
+/// workers went from 231 to 79 ms, Go: 140 ms; docs/design.md, "Locks").
+class spin_lock {
+ public:
+  /// Longest pause, in pause instructions, between two looks at the lock
+  /// (a pause costs 10-140 cycles depending on the CPU).
+  static constexpr int max_backoff = 64;
+  /// Pauses before a waiter starts yielding the CPU instead: the holder may
+  /// have been preempted (more runnable threads than cores).
+  static constexpr int spin_budget = 1024;
+
+  void lock() noexcept {
+    int backoff = 1;  // pauses between two looks at the lock
+    int paused = 0;   // pauses so far; past spin_budget, yield the CPU instead
+    for (;;) {
+      if (!locked_.exchange(true, std::memory_order_acquire)) return;
+      while (locked_.load(std::memory_order_relaxed)) {
+        if (paused < spin_budget) {
+          for (int i = 0; i < backoff; ++i) cpu_relax();
+          paused += backoff;
+          if (backoff < max_backoff) backoff *= 2;
+        } else {
+          sched_yield();
+        }
+      }
+    }
+  }
+  bool try_lock() noexcept {
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+  /// The unlock function in the shape the park protocol takes (arg: the lock).
+  static void unlock_fn(void* self) noexcept { static_cast<spin_lock*>(self)->unlock(); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/waiter.hpp ========
+// waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
+//
+// A waiter is either a parked goroutine or a blocked OS thread (such as
+// `main`); every queue in goro holds waiters, never goroutines or threads
+// directly, which is what makes every blocking call work from both. A waiter
+// lives on the stack of the party that waits, and stays valid until that
+// party resumes.
+//
+// Claiming: a waiter may sit in several queues at once (one per case of a
+// select) and may also be woken by a timeout. All of those share one `claim`
+// word; whoever moves it from 0 (compare-and-swap) owns the wake-up and is the
+// only one who completes the operation and wakes the party. The others leave
+// the waiter alone; the party removes it from their queues when it resumes.
+#ifndef GORO_DETAIL_WAITER_HPP
+#define GORO_DETAIL_WAITER_HPP
+
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace goro::detail {
+
+struct goroutine;
+
+/// The outcome stored in a claim word by whoever wins it.
+enum : std::uint32_t {
+  claim_none = 0,        ///< not yet woken
+  claim_timeout = 1,     ///< a timer won
+  claim_case_base = 16,  ///< case i of a select (or the only operation, i == 0) won: base + i
+};
+
+struct waiter {
+  goroutine* g = nullptr;                       ///< the parked goroutine, or nullptr for a thread
+  parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
+  std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
+  std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
+  bool ok = false;                              ///< channels: a value moved (false: woken by close)
+  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
+  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
+  waiter* next = nullptr;
+
+  /// Claims this waiter's wait for its own case; false if something else won.
+  bool try_claim() noexcept { return try_claim_as(claim_case_base + case_index); }
+  bool try_claim_as(std::uint32_t outcome) noexcept {
+    std::uint32_t expected = claim_none;
+    return claim->compare_exchange_strong(expected, outcome, std::memory_order_acq_rel,
+                                          std::memory_order_acquire);
+  }
+};
+
+/// A FIFO of waiters, intrusive and doubly linked; guarded by its owner's lock.
+class wait_queue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  waiter* front() const noexcept { return head_; }
+
+  void push_back(waiter* w) noexcept {
+    w->next = nullptr;
+    w->prev = tail_;
+    if (tail_ != nullptr) {
+      tail_->next = w;
+    } else {
+      head_ = w;
+    }
+    tail_ = w;
+  }
+
+  /// Unlinks `w`, which must be in this queue.
+  void remove(waiter* w) noexcept {
+    if (w->prev != nullptr) {
+      w->prev->next = w->next;
+    } else {
+      head_ = w->next;
+    }
+    if (w->next != nullptr) {
+      w->next->prev = w->prev;
+    } else {
+      tail_ = w->prev;
+    }
+    w->prev = w->next = nullptr;
+  }
+
+  /// Removes and returns the first waiter whose claim this caller wins, or
+  /// nullptr. Waiters already claimed elsewhere are skipped and left in
+  /// place: their own party unlinks them.
+  waiter* claim_first() noexcept {
+    for (waiter* w = head_; w != nullptr; w = w->next) {
+      if (w->try_claim()) {
+        remove(w);
+        return w;
+      }
+    }
+    return nullptr;
+  }
+
+  /// Claims every waiter it can, in one pass, moving each to the back of
+  /// `out`; returns how many. Waiters claimed elsewhere stay, as above.
+  std::size_t claim_all_into(wait_queue& out) noexcept {
+    std::size_t n = 0;
+    for (waiter* w = head_; w != nullptr;) {
+      waiter* const next = w->next;
+      if (w->try_claim()) {
+        remove(w);
+        out.push_back(w);
+        ++n;
+      }
+      w = next;
+    }
+    return n;
+  }
+
+  /// Removes and returns the first waiter (claimed or not), or nullptr.
+  waiter* pop_front() noexcept {
+    waiter* w = head_;
+    if (w != nullptr) remove(w);
+    return w;
+  }
+
+ private:
+  waiter* head_ = nullptr;
+  waiter* tail_ = nullptr;
+};
+
+}  // namespace goro::detail
+
+#endif
+
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <system_error>
+
+namespace goro::detail {
+
+class netpoller;
+
+/// The two directions of readiness.
+enum class io_mode : int { read = 0, write = 1 };
+
+/// How a wait woke, as stored in its claim word.
+enum : std::uint32_t {
+  claim_io_ready = claim_case_base,       ///< an edge arrived
+  claim_io_closed = claim_case_base + 1,  ///< the fd was closed through goro
+  claim_io_retry = claim_case_base + 2,   ///< look again: a deadline moved, or the poller went away
+};
+
+/// A plain thread blocked in poll(2) on the fd; lives on that thread's stack
+/// while it is linked (guarded by the descriptor's lock).
+struct thread_io_wait {
+  int wake_fd;                     ///< the thread's eventfd, in its poll set
+  std::uint32_t outcome = claim_none;  ///< why it was woken (closed, retry), set under the lock
+  thread_io_wait* next = nullptr;  ///< the next thread waiting in the same direction
+};
+
+struct poll_direction {
+  bool ready = false;
+  wait_queue waiters;
+  thread_io_wait* threads = nullptr;
+  steady_clock::time_point deadline = steady_clock::time_point::max();
+  std::size_t n_waiters = 0;  ///< goroutines in `waiters`
+};
+
+struct poll_desc {
+  spin_lock lock;
+  int fd = -1;                    ///< the number; fixed once the slot is made
+  std::uint32_t generation = 0;   ///< bumped by fd_open and fd_evict
+  bool closing = false;           ///< evicted: waits return closed until fd_open
+  netpoller* poller = nullptr;    ///< who watches the fd, at `generation`; null: nobody
+  poll_direction dir[2];
+  poll_desc* bound_prev = nullptr;  ///< links in poller's list; guarded by its list lock
+  poll_desc* bound_next = nullptr;
+
+  poll_direction& of(io_mode m) noexcept { return dir[static_cast<int>(m)]; }
+
+  /// The tag the poller's watch carries: the generation and the fd number.
+  std::uint64_t tag() const noexcept {
+    return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
+  }
+  static int fd_of(std::uint64_t tag) noexcept { return static_cast<int>(tag & 0x7fffffffu); }
+  static std::uint32_t generation_of(std::uint64_t tag) noexcept {
+    return static_cast<std::uint32_t>(tag >> 32);
+  }
+
+  /// Claims every goroutine waiting in direction m with `outcome` and moves
+  /// them to `out`; returns how many. With `threads_too`, also wakes the
+  /// plain threads waiting in m. Holds the lock. (Callers keep the poller's
+  /// count: netpoller::claim_locked.)
+  std::size_t claim_waiters_locked(io_mode m, std::uint32_t outcome, wait_queue& out,
+                                   bool threads_too) noexcept {
+    poll_direction& d = of(m);
+    std::size_t claimed = 0;
+    for (waiter* w = d.waiters.front(); w != nullptr;) {
+      waiter* const next = w->next;
+      if (w->try_claim_as(outcome)) {
+        d.waiters.remove(w);
+        --d.n_waiters;
+        out.push_back(w);
+        ++claimed;
+      }
+      w = next;
+    }
+    if (threads_too) {
+      for (thread_io_wait* t = d.threads; t != nullptr; t = t->next) {
+        // The first reason sticks: a close is not undone by a later retry.
+        if (t->outcome == claim_none) t->outcome = outcome;
+        const std::uint64_t one = 1;
+        // The thread unlinks itself under this lock before it returns, so its
+        // eventfd is open while we write.
+        while (::write(t->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
+        }
+      }
+    }
+    return claimed;
+  }
+};
+
+/// Every poll_desc, indexed by fd number; slots are made on first use and
+/// never freed. Lookups are lock-free (one acquire load per level).
+class poll_desc_table {
+ public:
+  static constexpr std::size_t chunk_size = 1024;
+  static constexpr std::size_t max_chunks = 4096;  ///< fds up to 4,194,303
+  static constexpr std::size_t max_fd = chunk_size * max_chunks - 1;
+
+  /// The descriptor of fd, made if needed. Throws std::system_error (EBADF)
+  /// for a negative fd or one past max_fd.
+  poll_desc& get(int fd) {
+    if (fd < 0 || static_cast<std::size_t>(fd) > max_fd) {
+      throw_error(std::system_error(EBADF, std::system_category(),
+                                    "goro: fd out of the range goro can wait on"));
+    }
+    const auto i = static_cast<std::size_t>(fd);
+    chunk* c = chunks_[i / chunk_size].load(std::memory_order_acquire);
+    if (c == nullptr) c = make_chunk(i / chunk_size);
+    return c->slots[i % chunk_size];
+  }
+
+  /// The descriptor of fd if its slot was ever made, else nullptr.
+  poll_desc* find(int fd) noexcept {
+    if (fd < 0 || static_cast<std::size_t>(fd) > max_fd) return nullptr;
+    const auto i = static_cast<std::size_t>(fd);
+    chunk* c = chunks_[i / chunk_size].load(std::memory_order_acquire);
+    return c != nullptr ? &c->slots[i % chunk_size] : nullptr;
+  }
+
+  /// The process's table (deliberately never destroyed: events may still
+  /// name a descriptor while static destructors run).
+  static poll_desc_table& instance() {
+    static poll_desc_table* table = new poll_desc_table();
+    return *table;
+  }
+
+ private:
+  struct chunk {
+    poll_desc slots[chunk_size];
+  };
+
+  chunk* make_chunk(std::size_t index) {
+    std::lock_guard<std::mutex> guard(grow_lock_);
+    chunk* c = chunks_[index].load(std::memory_order_relaxed);
+    if (c != nullptr) return c;
+    c = new chunk();
+    for (std::size_t j = 0; j < chunk_size; ++j) {
+      c->slots[j].fd = static_cast<int>(index * chunk_size + j);
+    }
+    chunks_[index].store(c, std::memory_order_release);
+    return c;
+  }
+
+  std::mutex grow_lock_;
+  std::array<std::atomic<chunk*>, max_chunks> chunks_{};
+};
+
+}  // namespace goro::detail
+
+#endif
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+namespace goro::detail {
+
+class scheduler;
+
+class netpoller {
+ public:
+  /// Opens the backend; throws std::system_error when it cannot.
+  explicit netpoller(scheduler& s) : sched(s) {}
+  netpoller(const netpoller&) = delete;
+  netpoller& operator=(const netpoller&) = delete;
+
+  scheduler& sched;      ///< the runtime whose workers poll this
+  poll_backend backend;  ///< the kernel's side
+  /// Goroutines parked on descriptors bound here (see the invariant above).
+  std::atomic<std::int64_t> waiting{0};
+  /// Whether goroutines wait: only then is polling worth a system call.
+  bool has_waiters() const noexcept { return waiting.load(std::memory_order_seq_cst) > 0; }
+
+  /// Takes the right to poll; false if another worker has it.
+  bool try_acquire() noexcept {
+    return !polling_.load(std::memory_order_relaxed) &&
+           !polling_.exchange(true, std::memory_order_acquire);
+  }
+  void release() noexcept { polling_.store(false, std::memory_order_release); }
+
+  /// Watches pd's fd for its current generation and lists pd as bound; its
+  /// linked waiters (timed-out ones not yet gone) count here from now on.
+  /// Holds pd's lock; pd is unbound. Returns 0 or the backend's errno (pd
+  /// stays unbound then).
+  int bind_locked(poll_desc& pd) noexcept {
+    GORO_ASSERT(pd.poller == nullptr);
+    if (const int err = backend.watch(pd.fd, pd.tag()); err != 0) return err;
+    {
+      std::lock_guard<spin_lock> guard(list_lock_);
+      pd.bound_prev = nullptr;
+      pd.bound_next = bound_head_;
+      if (bound_head_ != nullptr) bound_head_->bound_prev = &pd;
+      bound_head_ = &pd;
+    }
+    const auto linked = static_cast<std::int64_t>(pd.dir[0].n_waiters + pd.dir[1].n_waiters);
+    if (linked != 0) waiting.fetch_add(linked, std::memory_order_seq_cst);
+    pd.poller = this;
+    return 0;
+  }
+
+  /// Forgets pd (bound here): unlisted, its waiters no longer counted, and,
+  /// when `unwatch`, no longer watched (skip that when the fd number may
+  /// already name another file). Holds pd's lock.
+  void unbind_locked(poll_desc& pd, bool unwatch) noexcept {
+    GORO_ASSERT(pd.poller == this);
+    if (unwatch) backend.unwatch(pd.fd);
+    {
+      std::lock_guard<spin_lock> guard(list_lock_);
+      if (pd.bound_prev != nullptr) {
+        pd.bound_prev->bound_next = pd.bound_next;
+      } else {
+        bound_head_ = pd.bound_next;
+      }
+      if (pd.bound_next != nullptr) pd.bound_next->bound_prev = pd.bound_prev;
+      pd.bound_prev = pd.bound_next = nullptr;
+    }
+    const auto linked = static_cast<std::int64_t>(pd.dir[0].n_waiters + pd.dir[1].n_waiters);
+    if (linked != 0) waiting.fetch_sub(linked, std::memory_order_seq_cst);
+    pd.poller = nullptr;
+  }
+
+  /// Unbinds every descriptor (the runtime is going away); goroutines of
+  /// other runtimes parked on them are claimed into `woken` to look again
+  /// (they will bind to their own runtime's poller). Call with no worker left.
+  void unbind_all(wait_queue& woken) noexcept {
+    for (;;) {
+      poll_desc* pd;
+      {
+        std::lock_guard<spin_lock> guard(list_lock_);
+        pd = bound_head_;
+      }
+      if (pd == nullptr) return;
+      std::lock_guard<spin_lock> guard(pd->lock);
+      if (pd->poller != this) continue;  // unbound meanwhile; the head moved on
+      claim_locked(*pd, io_mode::read, claim_io_retry, woken, false);
+      claim_locked(*pd, io_mode::write, claim_io_retry, woken, false);
+      unbind_locked(*pd, true);
+    }
+  }
+
+  /// pd.claim_waiters_locked, keeping the count of pd's poller (if any).
+  /// Holds pd's lock.
+  static std::size_t claim_locked(poll_desc& pd, io_mode m, std::uint32_t outcome,
+                                  wait_queue& out, bool threads_too) noexcept {
+    const std::size_t claimed = pd.claim_waiters_locked(m, outcome, out, threads_too);
+    if (claimed != 0 && pd.poller != nullptr) {
+      pd.poller->waiting.fetch_sub(static_cast<std::int64_t>(claimed), std::memory_order_seq_cst);
+    }
+    return claimed;
+  }
+
+  /// Waits up to timeout_ms for events (0: just look; -1: until one comes or
+  /// an interrupt) and claims the goroutines they wake into `woken`, which
+  /// the caller readies. Returns how many were claimed. The caller holds the
+  /// right to poll.
+  std::size_t poll(int timeout_ms, wait_queue& woken) noexcept {
+    poll_event events[128];
+    const std::size_t n = backend.wait(timeout_ms, events, 128);
+    std::size_t claimed = 0;
+    for (std::size_t i = 0; i < n; ++i) claimed += deliver(events[i], woken);
+    return claimed;
+  }
+
+ private:
+  std::size_t deliver(const poll_event& ev, wait_queue& woken) noexcept {
+    poll_desc* pd = poll_desc_table::instance().find(poll_desc::fd_of(ev.tag));
+    if (pd == nullptr) return 0;
+    std::lock_guard<spin_lock> guard(pd->lock);
+    // An event for an earlier file behind this number, or for a descriptor
+    // that moved to another poller or is closing, wakes nobody.
+    if (pd->poller != this || pd->closing || pd->generation != poll_desc::generation_of(ev.tag)) {
+      return 0;
+    }
+    std::size_t claimed = 0;
+    if (ev.readable) claimed += edge_locked(*pd, io_mode::read, woken);
+    if (ev.writable) claimed += edge_locked(*pd, io_mode::write, woken);
+    return claimed;
+  }
+
+  /// One edge in direction m: the goroutines waiting take it, or, when none
+  /// does, the descriptor remembers it for the next wait. Holds pd's lock.
+  static std::size_t edge_locked(poll_desc& pd, io_mode m, wait_queue& woken) noexcept {
+    const std::size_t claimed = claim_locked(pd, m, claim_io_ready, woken, false);
+    if (claimed == 0) pd.of(m).ready = true;
+    return claimed;
+  }
+
+  std::atomic<bool> polling_{false};
+  spin_lock list_lock_;                ///< guards the bound list (taken inside a descriptor's lock)
+  poll_desc* bound_head_ = nullptr;    ///< guarded by list_lock_
 };
 
 }  // namespace goro::detail
@@ -1726,97 +2448,6 @@ class run_queue {
   alignas(64) std::atomic<std::uint32_t> head_{0};
   alignas(64) std::atomic<std::uint32_t> tail_{0};
   std::atomic<goroutine*> slots_[capacity] = {};
-};
-
-}  // namespace goro::detail
-
-#endif
-// ======== goro/detail/spin_lock.hpp ========
-// spin_lock.hpp: the lock that guards goro's own short critical sections
-// (a channel's queues, a wait list, the global run queue).
-//
-// Critical sections under it are a few dozen instructions and never block, so
-// spinning beats parking; after a short spin it yields the CPU, which matters
-// on machines with fewer cores than runnable threads. A goroutine may hold it
-// across a switch only in the park protocol, where the scheduler releases it
-// right after the switch (scheduler.hpp, "park").
-#ifndef GORO_DETAIL_SPIN_LOCK_HPP
-#define GORO_DETAIL_SPIN_LOCK_HPP
-
-
-#include <sched.h>
-
-#include <atomic>
-
-namespace goro::detail {
-
-/// One pause instruction: tells the CPU we are spinning.
-GORO_ALWAYS_INLINE void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield" ::: "memory");
-#endif
-}
-
-/// A sequentially consistent fence, for the Dekker-style handshakes of the
-/// scheduler. ThreadSanitizer does not model fences (GCC refuses them under
-/// -fsanitize=thread), so there a seq_cst read-modify-write stands in: a full
-/// barrier on every real CPU, and an operation TSan understands.
-GORO_ALWAYS_INLINE void full_fence() noexcept {
-#if defined(GORO_TSAN)
-  static std::atomic<int> dummy{0};
-  dummy.fetch_add(0, std::memory_order_seq_cst);
-#else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
-/// A test-and-test-and-set lock with exponential backoff. Meets BasicLockable.
-///
-/// Why backoff: every look a waiter takes at the lock pulls its cache line
-/// away from the holder, whose unlock, and whose next lock a few nanoseconds
-/// later, must then take it back. With two workers hammering one channel
-/// (W3), waiters that looked after every pause kept the line in flight and
-/// ran 2x slower than Go; waiters that double their pause up to max_backoff
-/// let the holder run a batch of operations on a warm line (W3 with two
-/// workers went from 231 to 79 ms, Go: 140 ms; docs/design.md, "Locks").
-class spin_lock {
- public:
-  /// Longest pause, in pause instructions, between two looks at the lock
-  /// (a pause costs 10-140 cycles depending on the CPU).
-  static constexpr int max_backoff = 64;
-  /// Pauses before a waiter starts yielding the CPU instead: the holder may
-  /// have been preempted (more runnable threads than cores).
-  static constexpr int spin_budget = 1024;
-
-  void lock() noexcept {
-    int backoff = 1;  // pauses between two looks at the lock
-    int paused = 0;   // pauses so far; past spin_budget, yield the CPU instead
-    for (;;) {
-      if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (paused < spin_budget) {
-          for (int i = 0; i < backoff; ++i) cpu_relax();
-          paused += backoff;
-          if (backoff < max_backoff) backoff *= 2;
-        } else {
-          sched_yield();
-        }
-      }
-    }
-  }
-  bool try_lock() noexcept {
-    return !locked_.load(std::memory_order_relaxed) &&
-           !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
-  /// The unlock function in the shape the park protocol takes (arg: the lock).
-  static void unlock_fn(void* self) noexcept { static_cast<spin_lock*>(self)->unlock(); }
-
- private:
-  std::atomic<bool> locked_{false};
 };
 
 }  // namespace goro::detail
@@ -2123,138 +2754,11 @@ class timer_heap {
 }  // namespace goro::detail
 
 #endif
-// ======== goro/detail/waiter.hpp ========
-// waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
-//
-// A waiter is either a parked goroutine or a blocked OS thread (such as
-// `main`); every queue in goro holds waiters, never goroutines or threads
-// directly, which is what makes every blocking call work from both. A waiter
-// lives on the stack of the party that waits, and stays valid until that
-// party resumes.
-//
-// Claiming: a waiter may sit in several queues at once (one per case of a
-// select) and may also be woken by a timeout. All of those share one `claim`
-// word; whoever moves it from 0 (compare-and-swap) owns the wake-up and is the
-// only one who completes the operation and wakes the party. The others leave
-// the waiter alone; the party removes it from their queues when it resumes.
-#ifndef GORO_DETAIL_WAITER_HPP
-#define GORO_DETAIL_WAITER_HPP
-
-
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-
-namespace goro::detail {
-
-struct goroutine;
-
-/// The outcome stored in a claim word by whoever wins it.
-enum : std::uint32_t {
-  claim_none = 0,        ///< not yet woken
-  claim_timeout = 1,     ///< a timer won
-  claim_case_base = 16,  ///< case i of a select (or the only operation, i == 0) won: base + i
-};
-
-struct waiter {
-  goroutine* g = nullptr;                       ///< the parked goroutine, or nullptr for a thread
-  parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
-  std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
-  std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
-  bool ok = false;                              ///< channels: a value moved (false: woken by close)
-  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
-  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
-  waiter* next = nullptr;
-
-  /// Claims this waiter's wait for its own case; false if something else won.
-  bool try_claim() noexcept { return try_claim_as(claim_case_base + case_index); }
-  bool try_claim_as(std::uint32_t outcome) noexcept {
-    std::uint32_t expected = claim_none;
-    return claim->compare_exchange_strong(expected, outcome, std::memory_order_acq_rel,
-                                          std::memory_order_acquire);
-  }
-};
-
-/// A FIFO of waiters, intrusive and doubly linked; guarded by its owner's lock.
-class wait_queue {
- public:
-  bool empty() const noexcept { return head_ == nullptr; }
-  waiter* front() const noexcept { return head_; }
-
-  void push_back(waiter* w) noexcept {
-    w->next = nullptr;
-    w->prev = tail_;
-    if (tail_ != nullptr) {
-      tail_->next = w;
-    } else {
-      head_ = w;
-    }
-    tail_ = w;
-  }
-
-  /// Unlinks `w`, which must be in this queue.
-  void remove(waiter* w) noexcept {
-    if (w->prev != nullptr) {
-      w->prev->next = w->next;
-    } else {
-      head_ = w->next;
-    }
-    if (w->next != nullptr) {
-      w->next->prev = w->prev;
-    } else {
-      tail_ = w->prev;
-    }
-    w->prev = w->next = nullptr;
-  }
-
-  /// Removes and returns the first waiter whose claim this caller wins, or
-  /// nullptr. Waiters already claimed elsewhere are skipped and left in
-  /// place: their own party unlinks them.
-  waiter* claim_first() noexcept {
-    for (waiter* w = head_; w != nullptr; w = w->next) {
-      if (w->try_claim()) {
-        remove(w);
-        return w;
-      }
-    }
-    return nullptr;
-  }
-
-  /// Claims every waiter it can, in one pass, moving each to the back of
-  /// `out`; returns how many. Waiters claimed elsewhere stay, as above.
-  std::size_t claim_all_into(wait_queue& out) noexcept {
-    std::size_t n = 0;
-    for (waiter* w = head_; w != nullptr;) {
-      waiter* const next = w->next;
-      if (w->try_claim()) {
-        remove(w);
-        out.push_back(w);
-        ++n;
-      }
-      w = next;
-    }
-    return n;
-  }
-
-  /// Removes and returns the first waiter (claimed or not), or nullptr.
-  waiter* pop_front() noexcept {
-    waiter* w = head_;
-    if (w != nullptr) remove(w);
-    return w;
-  }
-
- private:
-  waiter* head_ = nullptr;
-  waiter* tail_ = nullptr;
-};
-
-}  // namespace goro::detail
-
-#endif
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -2304,10 +2808,12 @@ class worker {
   run_queue local;                           ///< owner pushes; anyone steals
   stack_pool pool;                           ///< free stacks
   parker sleeper;                            ///< where the idle thread sleeps
+  std::atomic<bool> in_poll{false};          ///< idle in the netpoller instead of `sleeper`
   worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
   bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
   std::uint32_t tick = 0;
+  std::uint32_t poll_tick = 0;  ///< picks since this worker last looked at the netpoller
   std::uint64_t rng;
   std::vector<timer_node*> due;  ///< scratch for firing timers
   std::thread thread;
@@ -2321,6 +2827,10 @@ class worker {
   /// (returns true then).
   bool push_tail(goroutine* g);
 
+  /// Wakes this worker from its idle sleep, on its parker or in the
+  /// netpoller. Any thread; the caller took the worker off the idle list.
+  void wake_from_idle() noexcept;
+
  private:
   goroutine* find_work();
   goroutine* try_local_and_global();
@@ -2328,6 +2838,7 @@ class worker {
   goroutine* steal_runnext(worker& victim);
   void stop_spinning();
   void sleep();
+  bool poll_network(int timeout_ms);
   void execute(goroutine* g);
   void finish(goroutine* g);
   void run_due_timers();
@@ -2363,12 +2874,7 @@ class scheduler {
 
   /// Stops the workers; goroutines still alive are abandoned with their stacks
   /// (callers wait for them first: runtime::~runtime does).
-  ~scheduler() {
-    if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
-      fatal("a goro::runtime was destroyed by one of its own goroutines");
-    }
-    stop_workers();
-  }
+  ~scheduler();
 
   const runtime_options& options() const noexcept { return options_; }
 
@@ -2399,6 +2905,26 @@ class scheduler {
   void timer_added(bool earliest) {
     if (earliest) wake_if_needed(/*for_timer=*/true);
   }
+
+  /// The runtime's netpoller, made on first use (by the first goroutine that
+  /// waits on an fd). Throws std::system_error when it cannot be opened.
+  netpoller& poller() {
+    if (netpoller* p = poller_.load(std::memory_order_acquire)) return *p;
+    std::lock_guard<std::mutex> guard(poller_make_lock_);
+    if (netpoller* p = poller_.load(std::memory_order_relaxed)) return *p;
+    auto* p = new netpoller(*this);
+    poller_.store(p, std::memory_order_release);
+    return *p;
+  }
+
+  /// The netpoller if one was made, else nullptr.
+  netpoller* poller_if_started() const noexcept {
+    return poller_.load(std::memory_order_acquire);
+  }
+
+  /// Wakes an idle worker to poll: a goroutine of another runtime has just
+  /// parked on an fd this runtime's poller watches.
+  void poller_needed() { wake_if_needed(/*for_timer=*/true); }
 
   /// Blocks until no goroutine is alive (implemented in park.hpp, which can wait
   /// as a goroutine or as a thread).
@@ -2494,7 +3020,7 @@ class scheduler {
       n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
       return;
     }
-    w->sleeper.unpark();  // w wakes counted as spinning
+    w->wake_from_idle();  // w wakes counted as spinning
   }
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
@@ -2534,8 +3060,9 @@ class scheduler {
   }
 
   void stop_workers() noexcept {
+    while (outside_wakers_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     stopping_.store(true, std::memory_order_seq_cst);
-    for (auto& w : workers_) w->sleeper.unpark();
+    for (auto& w : workers_) w->wake_from_idle();
     for (auto& w : workers_) {
       if (w->thread.joinable()) w->thread.join();
     }
@@ -2563,6 +3090,10 @@ class scheduler {
   spin_lock done_lock_;      ///< guards done_waiters_
   wait_queue done_waiters_;  ///< parties in wait_all()
   std::atomic<bool> stopping_{false};
+
+  std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
+  std::mutex poller_make_lock_;
+  std::atomic<std::size_t> outside_wakers_{0};  ///< ready() calls from outside still running
 };
 
 // ---------------------------------------------------------------------------
@@ -2658,10 +3189,17 @@ inline void scheduler::ready(goroutine* g) {
   worker* w = current_worker_slot();
   if (w != nullptr && &w->sched == this) {
     w->push_next(g);
-  } else {
-    global_push(&g, 1);
+    wake_if_needed();
+    return;
   }
+  // From outside (a plain thread, a blocking-call helper, another runtime):
+  // once g is queued it may run and finish, and the runtime's destructor may
+  // start; it waits for outside_wakers_ to drop, so this call never touches
+  // a destroyed scheduler.
+  outside_wakers_.fetch_add(1, std::memory_order_seq_cst);
+  global_push(&g, 1);
   wake_if_needed();
+  outside_wakers_.fetch_sub(1, std::memory_order_release);  // last touch of *this
 }
 
 /// Wakes the party behind a waiter that the caller has claimed. Call with no
@@ -2677,6 +3215,21 @@ inline void wake(waiter& w) {
 /// Wakes every waiter of `q` (all claimed by the caller, who holds no lock).
 inline void wake_all(wait_queue& q) {
   while (waiter* w = q.pop_front()) wake(*w);
+}
+
+inline scheduler::~scheduler() {
+  if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
+    fatal("a goro::runtime was destroyed by one of its own goroutines");
+  }
+  stop_workers();
+  if (netpoller* p = poller_.load(std::memory_order_acquire)) {
+    // Goroutines of other runtimes may still wait on fds this poller
+    // watches: they look again and move to their own runtime's poller.
+    wait_queue woken;
+    p->unbind_all(woken);
+    wake_all(woken);
+    delete p;
+  }
 }
 
 inline void scheduler::goroutine_exited() {
@@ -2792,6 +3345,39 @@ inline void worker::finish(goroutine* g) {
   sched.goroutine_exited();
 }
 
+inline void worker::wake_from_idle() noexcept {
+  sleeper.unpark();
+  // Dekker with sleep(): it sets in_poll, then takes any token; we leave the
+  // token, then read in_poll. Whichever comes second sees the other.
+  full_fence();
+  if (in_poll.load(std::memory_order_seq_cst)) sched.poller_if_started()->backend.interrupt();
+}
+
+/// Milliseconds from now until `deadline`, rounded up, for a poll timeout;
+/// -1 for no deadline.
+inline int poll_timeout_ms(steady_clock::time_point deadline) noexcept {
+  if (deadline == steady_clock::time_point::max()) return -1;
+  const auto now = steady_clock::now();
+  if (deadline <= now) return 0;
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count();
+  const long long ms = (ns + 999999) / 1000000;
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+/// Looks at the netpoller if goroutines wait on fds and no other worker is
+/// polling, for up to timeout_ms, and readies the goroutines whose fds are
+/// ready. Returns whether it readied any.
+inline bool worker::poll_network(int timeout_ms) {
+  netpoller* np = sched.poller_if_started();
+  if (np == nullptr || !np->has_waiters() || !np->try_acquire()) return false;
+  wait_queue woken;
+  np->poll(timeout_ms, woken);
+  np->release();
+  if (woken.empty()) return false;
+  wake_all(woken);
+  return true;
+}
+
 inline void worker::run_due_timers() {
   if (sched.timers_.empty()) return;
   sched.timers_.take_due(steady_clock::now(), due);
@@ -2863,6 +3449,21 @@ inline void worker::sleep() {
     if (!sched.unlist_idle(*this)) spinning = true;
     return;
   }
+  netpoller* np = sched.poller_if_started();
+  if (np != nullptr && np->has_waiters() && np->try_acquire()) {
+    // Sleep in the poller: goroutines wait on fds. See wake_from_idle for
+    // the handshake; a token left before in_poll was set ends it at once.
+    in_poll.store(true, std::memory_order_seq_cst);
+    full_fence();
+    wait_queue woken;
+    if (!sleeper.try_take()) np->poll(poll_timeout_ms(sched.timers_.earliest()), woken);
+    in_poll.store(false, std::memory_order_seq_cst);
+    np->release();
+    (void)sleeper.try_take();  // a waker's token: we are awake already
+    if (!sched.unlist_idle(*this)) spinning = true;
+    wake_all(woken);  // once unlisted, so that readying them does not wake us
+    return;
+  }
   sleeper.park_until(sched.timers_.earliest());
   // Woken by a waker (which unlisted us and counted us as spinning), by a
   // timer deadline, by shutdown, or by a stale token: in the last three we
@@ -2880,7 +3481,14 @@ inline goroutine* worker::find_work() {
       return nullptr;
     }
     run_due_timers();
+    if (++poll_tick == 61) {
+      // Busy workers serve I/O too, or a worker that always has work would
+      // leave fd waiters to an idle one that may never come.
+      poll_tick = 0;
+      poll_network(0);
+    }
     goroutine* g = try_local_and_global();
+    if (g == nullptr && poll_network(0)) g = try_local_and_global();
     if (g == nullptr) {
       const std::size_t busy =
           sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
@@ -3048,6 +3656,468 @@ inline void scheduler::wait_all() {
 }
 
 }  // namespace goro::detail
+
+#endif
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+/// Settings of the helper threads behind goro::blocking, one set for the
+/// whole process (see set_blocking_options).
+struct blocking_options {
+  /// Most helper threads alive at once; calls beyond them queue (FIFO), their
+  /// goroutines parked. At least 1. Default 64: the calls are meant to wait,
+  /// not compute, so the bound is not about cores but about what they wait
+  /// on (a disk queue or a resolver serves far fewer in parallel) and about
+  /// threads (each reserves a stack); 64 is past what those serve and still
+  /// cheap. Go starts a thread per blocked system call up to a 10,000-thread
+  /// crash; tokio's blocking pool stops at 512.
+  std::size_t max_threads = 64;
+
+  /// How long a helper thread waits for another call before it exits. Zero:
+  /// helpers exit as soon as the queue is empty. Default 10 s, as tokio's.
+  std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(10);
+};
+
+namespace detail {
+
+/// A blocking call on its way through the pool. Lives on the calling
+/// goroutine's stack; see the file comment for who touches it when.
+struct blocking_job {
+  /// Runs the call and stores its result or exception in the caller's slot.
+  void (*run)(blocking_job&) noexcept = nullptr;
+  waiter w;                      ///< the parked caller
+  std::exception_ptr error;      ///< the exception f threw, or the pool's
+  blocking_job* next = nullptr;  ///< queue link; guarded by the pool's lock
+};
+
+/// Where a call's result waits for its caller: a value, a reference, or nothing.
+template <class R>
+struct blocking_result {
+  static_assert(std::is_move_constructible_v<R>,
+                "goro::blocking: the result type must be movable (it is returned to the caller)");
+  std::optional<R> value;
+  template <class Fn>
+  void fill(Fn& fn) {
+    value.emplace(fn());
+  }
+  R take() { return std::move(*value); }
+};
+
+template <class R>
+struct blocking_result<R&> {
+  R* ptr = nullptr;
+  template <class Fn>
+  void fill(Fn& fn) {
+    ptr = std::addressof(fn());
+  }
+  R& take() noexcept { return *ptr; }
+};
+
+template <class R>
+struct blocking_result<R&&> {
+  R* ptr = nullptr;
+  template <class Fn>
+  void fill(Fn& fn) {
+    ptr = std::addressof(static_cast<R&>(fn()));
+  }
+  R&& take() noexcept { return static_cast<R&&>(*ptr); }
+};
+
+template <>
+struct blocking_result<void> {
+  template <class Fn>
+  void fill(Fn& fn) {
+    fn();
+  }
+  void take() noexcept {}
+};
+
+/// A blocking_job for a callable `fn` (taking no arguments) returning R.
+template <class Fn, class R>
+struct blocking_call : blocking_job {
+  explicit blocking_call(Fn& f) noexcept : fn(f) { run = &run_call; }
+  Fn& fn;
+  blocking_result<R> result;
+
+  static void run_call(blocking_job& job) noexcept {
+    auto& self = static_cast<blocking_call&>(job);
+#if defined(__cpp_exceptions)
+    try {
+      self.result.fill(self.fn);
+    } catch (...) {
+      self.error = std::current_exception();
+    }
+#else
+    self.result.fill(self.fn);
+#endif
+  }
+
+  /// The caller's side, once woken: f's result, or its exception rethrown.
+  R take() {
+#if defined(__cpp_exceptions)
+    if (error) std::rethrow_exception(error);
+#endif
+    return result.take();
+  }
+};
+
+/// The process-wide pool of helper threads. See the file comment.
+class blocking_pool {
+ public:
+  /// Starts one helper thread running `entry(pool)`, detached; throws (like
+  /// std::thread) if it cannot. Replaceable for tests (set_thread_starter).
+  using thread_starter = void (*)(void (*entry)(blocking_pool*), blocking_pool* pool);
+
+  /// The pool, created on first use and never destroyed.
+  static blocking_pool& instance() {
+    static blocking_pool* pool = new blocking_pool();  // leaked: helpers may outlive main
+    return *pool;
+  }
+
+  /// Queues `job` and parks the calling goroutine until a helper has run it
+  /// (or the pool failed it: job.error). Must be called from a goroutine.
+  void run(blocking_job& job) {
+    job.w.g = current_goroutine();
+    GORO_ASSERT(job.w.g != nullptr);
+    after_park_step step{this, nullptr, false};
+    lock_.lock();
+    push(&job);
+    if (idle_ != nullptr) {
+      step.chosen = idle_;
+      unlist(idle_);
+    } else if (threads_ < options_.max_threads) {
+      ++threads_;  // counted now, so that no other caller starts one past the bound
+      step.start = true;
+    }
+    block(job.w, &after_park, &step);
+    // A helper has run the call (or the pool failed it) and woken us.
+  }
+
+  /// The settings in force.
+  blocking_options options() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return options_;
+  }
+
+  /// Replaces the settings; idle helpers wake to apply them (those past a
+  /// lowered bound exit, busy ones when their call ends). Throws
+  /// std::invalid_argument for max_threads 0 or a negative idle_timeout.
+  void set_options(const blocking_options& o) {
+    if (o.max_threads == 0) {
+      throw_error(std::invalid_argument("goro::set_blocking_options: max_threads must be at least 1"));
+    }
+    if (o.idle_timeout < std::chrono::steady_clock::duration::zero()) {
+      throw_error(std::invalid_argument("goro::set_blocking_options: negative idle_timeout"));
+    }
+    std::lock_guard<spin_lock> guard(lock_);
+    options_ = o;
+    // Unparked under the lock (a rare call): a woken helper needs the lock
+    // before it can exit, so none can be gone before its unpark.
+    while (helper* h = idle_) {
+      unlist(h);
+      h->wakeup.unpark();
+    }
+  }
+
+  /// Helper threads alive or being started (for tests and diagnostics).
+  std::size_t threads() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return threads_;
+  }
+
+  /// Helper threads idle, waiting for a call.
+  std::size_t idle_threads() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return idle_count_;
+  }
+
+  /// For tests: replaces how helper threads are started (nullptr: the
+  /// default, a detached std::thread), e.g. by one that throws.
+  void set_thread_starter(thread_starter starter) noexcept {
+    starter_.store(starter != nullptr ? starter : &start_detached, std::memory_order_release);
+  }
+
+ private:
+  /// An idle helper thread's entry in the idle list; lives on its own stack.
+  struct helper {
+    parker wakeup;           ///< where it sleeps while idle
+    helper* next = nullptr;  ///< idle list link; guarded by lock_
+    bool listed = false;     ///< on the idle list; guarded by lock_
+  };
+
+  /// What the parked caller's worker does once the caller is off its stack.
+  struct after_park_step {
+    blocking_pool* pool;
+    helper* chosen;  ///< an idle helper to wake, or nullptr
+    bool start;      ///< a helper to start (already counted in threads_)
+  };
+
+  blocking_pool() = default;
+
+  // Runs on the parked caller's worker (g0), lock_ held. Once lock_ is
+  // released a helper may run the call and resume the caller, popping `step`
+  // off its stack: copy it first.
+  static void after_park(void* arg) noexcept {
+    const after_park_step step = *static_cast<after_park_step*>(arg);
+    step.pool->lock_.unlock();
+    if (step.chosen != nullptr) step.chosen->wakeup.unpark();
+    if (step.start) step.pool->start_helper();
+  }
+
+  static void start_detached(void (*entry)(blocking_pool*), blocking_pool* pool) {
+    std::thread(entry, pool).detach();
+  }
+
+  /// Starts one helper (already counted in threads_). Lock not held.
+  void start_helper() noexcept {
+    const thread_starter starter = starter_.load(std::memory_order_acquire);
+#if defined(__cpp_exceptions)
+    try {
+      starter(&helper_main, this);
+    } catch (...) {
+      start_failed(std::current_exception());
+    }
+#else
+    starter(&helper_main, this);
+#endif
+  }
+
+  /// A helper could not be started. If no helper is left, nobody would ever
+  /// serve the queue: every call in it fails with `error`. Lock not held.
+  void start_failed(std::exception_ptr error) noexcept {
+    blocking_job* orphans = nullptr;
+    {
+      std::lock_guard<spin_lock> guard(lock_);
+      --threads_;
+      if (threads_ == 0) {
+        orphans = head_;
+        head_ = tail_ = nullptr;
+      }
+    }
+    while (blocking_job* job = orphans) {
+      orphans = job->next;  // read before the wake: the caller may then pop `job`
+      job->error = error;
+      wake(job->w);
+    }
+  }
+
+  static void helper_main(blocking_pool* pool) noexcept { pool->serve(); }
+
+  /// A helper thread's life: run queued calls; idle; exit when idle too long
+  /// or past the bound.
+  void serve() noexcept {
+    helper self;
+    lock_.lock();
+    for (;;) {
+      if (threads_ > options_.max_threads) break;  // the bound was lowered
+      if (blocking_job* job = pop()) {
+        lock_.unlock();
+        job->run(*job);
+        // The caller may resume as soon as it is readied, and return: wake()
+        // is the last touch of *job.
+        wake(job->w);
+        lock_.lock();
+        continue;
+      }
+      self.listed = true;
+      self.next = idle_;
+      idle_ = &self;
+      ++idle_count_;
+      const steady_clock::time_point until = deadline_after(options_.idle_timeout);
+      lock_.unlock();
+      const bool woken = self.wakeup.park_until(until);
+      lock_.lock();
+      if (self.listed) {  // nobody chose us
+        unlist(&self);
+        // Idle for idle_timeout. (A call queued meanwhile chose another
+        // helper; it may still be in the queue, so look before leaving.)
+        if (!woken && head_ == nullptr) break;
+      } else if (!woken) {
+        // Chosen just as we timed out: take the token the chooser owes us,
+        // so that its unpark never lands on a thread that has gone.
+        lock_.unlock();
+        self.wakeup.park();
+        lock_.lock();
+      }
+    }
+    --threads_;
+    lock_.unlock();
+  }
+
+  // ---- the queue and the idle list; lock_ held for all of these.
+  void push(blocking_job* job) noexcept {
+    job->next = nullptr;
+    if (tail_ != nullptr) {
+      tail_->next = job;
+    } else {
+      head_ = job;
+    }
+    tail_ = job;
+  }
+  blocking_job* pop() noexcept {
+    blocking_job* job = head_;
+    if (job != nullptr) {
+      head_ = job->next;
+      if (head_ == nullptr) tail_ = nullptr;
+    }
+    return job;
+  }
+  void unlist(helper* h) noexcept {
+    helper** p = &idle_;
+    while (*p != h) p = &(*p)->next;
+    *p = h->next;
+    h->listed = false;
+    --idle_count_;
+  }
+
+  spin_lock lock_;                 ///< guards everything below but starter_
+  blocking_job* head_ = nullptr;   ///< calls waiting for a helper, oldest first
+  blocking_job* tail_ = nullptr;
+  helper* idle_ = nullptr;         ///< idle helpers, most recently idle first
+  std::size_t idle_count_ = 0;
+  std::size_t threads_ = 0;        ///< helpers alive or being started
+  blocking_options options_;
+  std::atomic<thread_starter> starter_{&start_detached};
+};
+
+/// Binds f and its arguments, copied or moved like std::thread does, into one
+/// callable taking no arguments and returning what f returns.
+template <class R, class F, class... Args>
+auto bind_result_call(F&& f, Args&&... args) {
+  return [fn = std::decay_t<F>(std::forward<F>(f)),
+          tup = std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)]() mutable -> R {
+    return std::apply([&](auto&... a) -> R { return std::invoke(std::move(fn), std::move(a)...); },
+                      tup);
+  };
+}
+
+}  // namespace detail
+
+/// The type goro::blocking(f, args...) returns: what f returns when called
+/// with its arguments' decayed copies as rvalues.
+template <class F, class... Args>
+using blocking_result_t = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+
+/// Runs f(args...) on a helper thread and returns its result, rethrowing any
+/// exception f throws; for calls that block their thread (file I/O, name
+/// lookups, a C library's synchronous API), which must not run on a worker.
+///
+/// From a goroutine, the goroutine parks while f runs (its worker runs other
+/// goroutines); when all helpers are busy the call waits its turn (FIFO).
+/// From a plain thread, f simply runs on that thread.
+///
+/// f and args are copied or moved like std::thread's, kept on the caller's
+/// stack, and passed to f as rvalues; pass std::ref(x) to hand f a reference
+/// (safe: the caller waits). f may return any movable type, void, or a
+/// reference (returned as is: it must not refer into f's own copies, which
+/// are destroyed before blocking returns). Throws what f throws; or
+/// std::system_error when no helper thread exists and none can be started.
+template <class F, class... Args>
+blocking_result_t<F, Args...> blocking(F&& f, Args&&... args) {
+  using R = blocking_result_t<F, Args...>;
+  auto call = detail::bind_result_call<R>(std::forward<F>(f), std::forward<Args>(args)...);
+  if (detail::current_goroutine() == nullptr) return call();
+  detail::blocking_call<decltype(call), R> job(call);
+  detail::blocking_pool::instance().run(job);
+  return job.take();
+}
+
+/// Replaces the settings of goro::blocking's helper threads, for the whole
+/// process; calls already queued or running are not disturbed. Throws
+/// std::invalid_argument for max_threads 0 or a negative idle_timeout.
+inline void set_blocking_options(const blocking_options& options) {
+  detail::blocking_pool::instance().set_options(options);
+}
+
+/// The settings of goro::blocking's helper threads now in force.
+inline blocking_options get_blocking_options() {
+  return detail::blocking_pool::instance().options();
+}
+
+}  // namespace goro
+
+#endif
+// ======== goro/chan.hpp ========
+// chan.hpp: typed channels, like Go's `chan T`.
+//
+//   auto c = goro::make_chan<int>(16);  // c := make(chan int, 16)
+//   c.send(1);                          // c <- 1
+//   std::optional<int> v = c.recv();    // v, ok := <-c
+//   c.close();                          // close(c)
+//   for (int x : c) { ... }             // for x := range c
+//
+// A chan<T> is a cheap, copyable handle to shared channel state, compared by
+// identity; a default-constructed one is nil. send_chan<T> and recv_chan<T>
+// are directional views (`chan<- T`, `<-chan T`) that a chan<T> converts to.
+#ifndef GORO_CHAN_HPP
+#define GORO_CHAN_HPP
+
+// ======== goro/detail/chan_core.hpp ========
+// chan_core.hpp: the channel algorithm, written once for every element type.
+//
+// A channel is a lock, a ring buffer (capacity > 0), a queue of waiting
+// receivers and a queue of waiting senders (after Go's runtime/chan.go). The
+// code here moves values only through `void*` and a small table of typed
+// operations (chan_ops), so send, receive, close and select share one
+// implementation; chan.hpp puts types on top.
+//
+// Invariants, with the lock held:
+// - count <= cap; the buffered values are slots head, head+1, ... (mod cap).
+// - A waiting receiver means the buffer is empty; a waiting sender means it
+//   is full (or the channel is unbuffered). Waiters already claimed by
+//   another case of their select may linger in a queue until their party
+//   removes them; every scan skips them (wait_queue::claim_first).
+// - At most one of sendq and recvq has claimable waiters, except when one
+//   select waits to both send and receive on the same unbuffered channel.
+//   That select cannot match itself: matching only happens between a party
+//   acting now and waiters already queued, and a party is never both.
+// - After close: no claimable waiter remains; receivers drain the buffer and
+//   then see "closed"; senders throw.
+//
+// Lock contracts: send_now_locked and recv_now_locked require the channel's
+// lock and never release it; they return the waiter to wake, which the caller
+// wakes after unlocking (waking under the lock would let the woken party spin
+// on it). wait_on_locked requires the lock and releases it.
+#ifndef GORO_DETAIL_CHAN_CORE_HPP
+#define GORO_DETAIL_CHAN_CORE_HPP
+
+// ======== goro/errors.hpp ========
+// errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
+#ifndef GORO_ERRORS_HPP
+#define GORO_ERRORS_HPP
+
+
+#include <stdexcept>
+
+namespace goro {
+
+/// Send on a closed channel, or close of a closed channel.
+class closed_channel : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// Close of a nil channel (a default-constructed goro::chan).
+class nil_channel : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+}  // namespace goro
 
 #endif
 
@@ -3590,6 +4660,2092 @@ chan<T> make_chan(std::size_t capacity = 0) {
 }  // namespace goro
 
 #endif
+// ======== goro/io.hpp ========
+// io.hpp: waiting for a file descriptor without holding a thread.
+//
+//   while ((n = ::read(fd, buf, len)) < 0 && errno == EAGAIN)
+//     if (goro::wait_readable(fd, 5s) != goro::io_status::ready) ...;
+//
+// For a non-blocking fd the caller owns: a socket of a C library (libpq,
+// libcurl's multi interface, ...), a pipe, an eventfd. A goroutine parks and
+// its worker runs other goroutines; the runtime's netpoller (epoll) wakes it.
+// A plain thread blocks in poll(2). goro::net is built on the same waits.
+//
+// Readiness is edge-triggered underneath: "ready" means "try again", not
+// "the next call cannot return EAGAIN". Always do the I/O first and wait only
+// after it said EAGAIN/EWOULDBLOCK. See docs/net.md.
+#ifndef GORO_IO_HPP
+#define GORO_IO_HPP
+
+// ======== goro/detail/fd_wait.hpp ========
+// fd_wait.hpp: waiting for an fd to be ready, as a goroutine or as a thread.
+//
+// A goroutine queues a waiter on the fd's poll descriptor (poll_desc.hpp) and
+// parks; its runtime's netpoller claims it when an edge arrives. A plain
+// thread cannot park on a poller it does not run, so it blocks in poll(2) on
+// the fd and on its own eventfd, which is how close and deadline changes
+// reach it. Both follow the same rules, checked in this order on every look:
+// closing -> closed; deadline passed -> timed_out; an edge remembered ->
+// ready; else wait.
+//
+// The net layer drives a descriptor through its life:
+//   fd_open    a new file behind the number (after socket/accept)
+//   fd_wait    any number of times, from any number of parties
+//   fd_evict   close begins: every wait ends with closed, the poller forgets
+//              the fd; the caller then closes it once no call uses the number
+//   fd_closed  the number is free; its descriptor is fresh again
+#ifndef GORO_DETAIL_FD_WAIT_HPP
+#define GORO_DETAIL_FD_WAIT_HPP
+
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <system_error>
+
+namespace goro {
+
+/// How a readiness wait (wait_readable, wait_writable) ended.
+enum class io_status {
+  ready,      ///< the fd may be ready: retry the I/O (and wait again on EAGAIN)
+  timed_out,  ///< the deadline passed first
+  closed,     ///< the fd was closed through goro (close_fd, forget_fd, a net close)
+};
+
+}  // namespace goro
+
+namespace goro::detail {
+
+/// The calling thread's eventfd for ending its poll(2) early, made on first
+/// use and closed when the thread exits. Only plain threads use it (they do
+/// not migrate, so no accessor barrier is needed).
+inline int thread_wake_fd() {
+  struct holder {
+    int fd = -1;
+    ~holder() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  static thread_local holder h;
+  if (h.fd < 0) {
+    h.fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (h.fd < 0) throw_error(std::system_error(errno, std::system_category(), "goro: eventfd"));
+  }
+  return h.fd;
+}
+
+/// The earlier of two deadlines.
+inline steady_clock::time_point earlier(steady_clock::time_point a,
+                                        steady_clock::time_point b) noexcept {
+  return a < b ? a : b;
+}
+
+/// Whether a deadline has passed (no clock read for "no deadline").
+inline bool passed(steady_clock::time_point deadline) noexcept {
+  return deadline != steady_clock::time_point::max() && deadline <= steady_clock::now();
+}
+
+/// Starts a new generation for fd: a new file is behind the number. Waits
+/// still queued for the old file end with closed; its watch and remembered
+/// edges are forgotten; no deadlines.
+inline void fd_open(int fd) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd.lock);
+    ++pd.generation;
+    pd.closing = false;
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      netpoller::claim_locked(pd, m, claim_io_closed, woken, true);
+      pd.of(m).ready = false;
+      pd.of(m).deadline = steady_clock::time_point::max();
+    }
+    // The old watch, if any, belonged to the closed file; the kernel dropped it.
+    if (pd.poller != nullptr) pd.poller->unbind_locked(pd, /*unwatch=*/false);
+  }
+  wake_all(woken);
+}
+
+/// Close begins: every current and future wait on fd returns closed until
+/// fd_closed or fd_open, and the poller stops watching it. Does not close fd.
+inline void fd_evict(int fd) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return;
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd->lock);
+    if (pd->closing) return;
+    pd->closing = true;
+    ++pd->generation;  // events already on their way are for the old file
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      netpoller::claim_locked(*pd, m, claim_io_closed, woken, true);
+      pd->of(m).ready = false;
+      pd->of(m).deadline = steady_clock::time_point::max();
+    }
+    if (pd->poller != nullptr) pd->poller->unbind_locked(*pd, /*unwatch=*/true);
+  }
+  wake_all(woken);
+}
+
+/// The fd evicted earlier has been closed: its number may now name a new
+/// file, and waits on it no longer return closed. Leaves a descriptor that
+/// fd_open already renewed alone.
+inline void fd_closed(int fd) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return;
+  std::lock_guard<spin_lock> guard(pd->lock);
+  pd->closing = false;
+}
+
+/// Sets fd's deadline for direction m (time_point::max() clears it). Waits
+/// blocked in m look again, so a deadline moved earlier or later takes effect
+/// at once, and one already passed ends them.
+inline void fd_set_deadline(int fd, io_mode m, steady_clock::time_point t) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd.lock);
+    pd.of(m).deadline = t;
+    netpoller::claim_locked(pd, m, claim_io_retry, woken, true);
+  }
+  wake_all(woken);
+}
+
+/// fd's deadline for direction m; time_point::max() when none is set.
+inline steady_clock::time_point fd_deadline(int fd, io_mode m) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return steady_clock::time_point::max();
+  std::lock_guard<spin_lock> guard(pd->lock);
+  return pd->of(m).deadline;
+}
+
+/// A plain thread's wait: poll(2) on the fd and on the thread's eventfd.
+inline io_status thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_point deadline) {
+  const int wake_fd = thread_wake_fd();
+  for (;;) {
+    thread_io_wait self{wake_fd};
+    steady_clock::time_point effective;
+    {
+      std::lock_guard<spin_lock> guard(pd.lock);
+      if (pd.closing) return io_status::closed;
+      effective = earlier(deadline, pd.of(m).deadline);
+      if (passed(effective)) return io_status::timed_out;
+      self.next = pd.of(m).threads;
+      pd.of(m).threads = &self;
+    }
+    pollfd fds[2];
+    fds[0].fd = pd.fd;
+    fds[0].events = m == io_mode::read ? POLLIN : POLLOUT;
+    fds[0].revents = 0;
+    fds[1].fd = wake_fd;
+    fds[1].events = POLLIN;
+    fds[1].revents = 0;
+    const int n = ::poll(fds, 2, poll_timeout_ms(effective));
+    const int err = errno;
+    std::uint32_t outcome;
+    {
+      std::lock_guard<spin_lock> guard(pd.lock);
+      thread_io_wait** p = &pd.of(m).threads;
+      while (*p != &self) p = &(*p)->next;
+      *p = self.next;
+      outcome = self.outcome;
+    }
+    if (fds[1].revents != 0 || outcome != claim_none) {
+      std::uint64_t value;
+      while (::read(wake_fd, &value, sizeof value) > 0) {
+      }
+    }
+    // Closed through goro: say so even if the number is already free again.
+    if (outcome == claim_io_closed) return io_status::closed;
+    if (n < 0) {
+      if (err == EINTR) continue;
+      throw_error(std::system_error(err, std::system_category(), "goro: poll"));
+    }
+    if ((fds[0].revents & POLLNVAL) != 0) {
+      throw_error(std::system_error(EBADF, std::system_category(), "goro: wait on a closed fd"));
+    }
+    if (fds[0].revents != 0) return io_status::ready;
+    // A time-out, or a close or deadline change: look again.
+  }
+}
+
+/// Waits until fd is ready for m, the earlier of `deadline` and fd's own
+/// deadline for m passes, or fd is evicted. From a goroutine it parks (the
+/// worker runs others); from a plain thread it blocks in poll(2). With
+/// `rewatch` (waits on fds goro did not open, whose file may have changed
+/// behind the number), the poller's watch is renewed first. Throws
+/// std::system_error for an fd the kernel says is bad, or when the netpoller
+/// cannot be opened.
+inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
+                         bool rewatch = false) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  goroutine* g = current_goroutine();
+  if (g == nullptr) return thread_fd_wait(pd, m, deadline);
+  netpoller& mine = g->sched->poller();
+  for (;;) {
+    waiting_party party;
+    waiter w;
+    party.init(w);
+    pd.lock.lock();
+    if (pd.closing) {
+      pd.lock.unlock();
+      return io_status::closed;
+    }
+    poll_direction& d = pd.of(m);
+    const steady_clock::time_point effective = earlier(deadline, d.deadline);
+    if (passed(effective)) {
+      pd.lock.unlock();
+      return io_status::timed_out;
+    }
+    if (d.ready) {
+      d.ready = false;
+      pd.lock.unlock();
+      return io_status::ready;
+    }
+    // Make sure a poller watches the fd: ours, unless another runtime's
+    // poller has goroutines waiting on it already (it serves them and us;
+    // moving it would be correct too, but could bounce it between pollers).
+    int err = 0;
+    if (pd.poller != nullptr && pd.poller != &mine && pd.dir[0].n_waiters == 0 &&
+        pd.dir[1].n_waiters == 0) {
+      pd.poller->unbind_locked(pd, /*unwatch=*/true);
+    }
+    if (pd.poller == nullptr) {
+      err = mine.bind_locked(pd);
+    } else if (rewatch) {
+      err = pd.poller->backend.rewatch(fd, pd.tag());
+    }
+    if (err != 0) {
+      pd.lock.unlock();
+      // epoll watches no regular files: they are always ready, as poll(2) says.
+      if (err == EPERM) return io_status::ready;
+      throw_error(std::system_error(err, std::system_category(), "goro: cannot watch fd"));
+    }
+    d.waiters.push_back(&w);
+    ++d.n_waiters;
+    pd.poller->waiting.fetch_add(1, std::memory_order_seq_cst);
+    if (pd.poller != &mine) pd.poller->sched.poller_needed();
+    std::uint32_t outcome;
+    if (effective == steady_clock::time_point::max()) {
+      block(w, &spin_lock::unlock_fn, &pd.lock);
+      outcome = party.outcome();
+    } else {
+      // pd.lock outlives us (descriptors are never freed), as block_until needs.
+      outcome = block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective);
+    }
+    switch (outcome) {
+      case claim_io_ready:
+        return io_status::ready;
+      case claim_io_closed:
+        return io_status::closed;
+      case claim_io_retry:
+        continue;
+      default: {
+        GORO_ASSERT(outcome == claim_timeout);
+        // The timer claimed us; we are still linked, and counted against the
+        // poller the descriptor is bound to, if any (see netpoller.hpp).
+        std::lock_guard<spin_lock> guard(pd.lock);
+        d.waiters.remove(&w);
+        --d.n_waiters;
+        if (pd.poller != nullptr) pd.poller->waiting.fetch_sub(1, std::memory_order_seq_cst);
+        return io_status::timed_out;
+      }
+    }
+  }
+}
+
+}  // namespace goro::detail
+
+#endif
+
+#include <unistd.h>
+
+#include <chrono>
+
+namespace goro {
+
+/// Waits until fd is readable (or at end of file, or in error), the deadline
+/// passes (io_status::timed_out; a deadline already past returns at once) or
+/// fd is closed through goro (io_status::closed). Throws std::system_error
+/// for a bad fd.
+inline io_status wait_readable(int fd) {
+  return detail::fd_wait(fd, detail::io_mode::read, detail::steady_clock::time_point::max(), true);
+}
+
+/// wait_readable with a deadline on any clock.
+template <class Clock, class Duration>
+io_status wait_readable(int fd, const std::chrono::time_point<Clock, Duration>& deadline) {
+  return detail::fd_wait(fd, detail::io_mode::read, detail::to_steady(deadline), true);
+}
+
+/// wait_readable giving up after `timeout`.
+template <class Rep, class Period>
+io_status wait_readable(int fd, const std::chrono::duration<Rep, Period>& timeout) {
+  return detail::fd_wait(fd, detail::io_mode::read, detail::deadline_after(timeout), true);
+}
+
+/// Waits until fd is writable (or in error, or hung up), the deadline passes
+/// or fd is closed through goro; as wait_readable.
+inline io_status wait_writable(int fd) {
+  return detail::fd_wait(fd, detail::io_mode::write, detail::steady_clock::time_point::max(),
+                         true);
+}
+
+/// wait_writable with a deadline on any clock.
+template <class Clock, class Duration>
+io_status wait_writable(int fd, const std::chrono::time_point<Clock, Duration>& deadline) {
+  return detail::fd_wait(fd, detail::io_mode::write, detail::to_steady(deadline), true);
+}
+
+/// wait_writable giving up after `timeout`.
+template <class Rep, class Period>
+io_status wait_writable(int fd, const std::chrono::duration<Rep, Period>& timeout) {
+  return detail::fd_wait(fd, detail::io_mode::write, detail::deadline_after(timeout), true);
+}
+
+/// Closes fd after ending every wait on it (those return io_status::closed)
+/// and making the netpoller forget it. Returns ::close's result: 0, or -1
+/// with errno set. Use it instead of ::close for an fd goroutines may be
+/// waiting on: a plain close would leave them waiting until their deadline.
+/// Waits that start while close_fd runs race with it, as any use of an fd
+/// being closed does; once it returns, the number may name a new file, and
+/// waits on that one work as usual.
+inline int close_fd(int fd) noexcept {
+  detail::fd_evict(fd);
+  // Renewed before the number is freed: another thread may open a file that
+  // gets it the moment ::close returns, and wait on it.
+  detail::fd_closed(fd);
+  return ::close(fd);
+}
+
+/// Ends every wait on fd (they return io_status::closed) and makes the
+/// netpoller forget it, without closing it: for an fd that a C library is
+/// about to close itself (libcurl's close-socket callback, say).
+inline void forget_fd(int fd) noexcept {
+  detail::fd_evict(fd);
+  detail::fd_closed(fd);
+}
+
+}  // namespace goro
+
+#endif
+// ======== goro/net.hpp ========
+// net.hpp: goro::net, shaped like Go's package net: listen, dial, listener,
+// conn, for "tcp", "tcp4", "tcp6" and "unix" stream sockets. Every blocking
+// call parks a goroutine (its worker runs others) and blocks a plain thread.
+//
+//   auto ln = goro::net::listen("tcp", "127.0.0.1:0");
+//   goro::go([ln]() mutable {
+//     for (;;) {
+//       goro::net::conn c = ln.accept();
+//       goro::go([c]() mutable {            // one goroutine per connection
+//         char buf[4096];
+//         while (std::size_t n = c.read(buf, sizeof buf)) c.write(buf, n);
+//       });
+//     }
+//   });
+//   goro::net::conn c = goro::net::dial("tcp", ln.addr());
+//
+//   net/error.hpp     error, timeout_error, closed_error, eof_error
+//   net/address.hpp   split_host_port, join_host_port; parsing and printing addresses
+//   net/resolve.hpp   numeric addresses parsed, names resolved off the workers
+//   net/net_fd.hpp    the shared socket: operations, deadlines, safe close
+//   net/conn.hpp      conn
+//   net/listener.hpp  listener, listen
+//   net/dial.hpp      dial
+#ifndef GORO_NET_HPP
+#define GORO_NET_HPP
+
+// ======== goro/net/address.hpp ========
+// net/address.hpp: network names and addresses, parsed and printed the way
+// Go's net package does it. Pure computation: no system call that can block.
+//
+//   "tcp"  host:port, IPv4 or IPv6      "tcp4" IPv4 only    "tcp6" IPv6 only
+//   "unix" a filesystem path, or "@name" for Linux's abstract namespace
+//
+// Printed forms: "127.0.0.1:4000", "[::1]:4000", "[fe80::1%eth0]:4000" (an
+// IPv4-mapped IPv6 address prints as IPv4, like Go), a unix socket's path, "@name"
+// for an abstract one, "" for an unnamed one (a dialing client's own end).
+#ifndef GORO_NET_ADDRESS_HPP
+#define GORO_NET_ADDRESS_HPP
+
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace goro::net {
+
+/// Splits "host:port", "[host]:port" or "[host%zone]:port" into host and port,
+/// like Go's net.SplitHostPort (the brackets are removed; either part may be
+/// empty). Throws std::invalid_argument with Go's wording ("address x: missing
+/// port in address") otherwise.
+std::pair<std::string, std::string> split_host_port(std::string_view hostport);
+
+/// Joins host and port into "host:port", bracketing a host that contains a
+/// colon ("[::1]:80"), like Go's net.JoinHostPort.
+inline std::string join_host_port(std::string_view host, std::string_view port) {
+  std::string s;
+  if (host.find(':') != std::string_view::npos) {
+    s.append("[").append(host).append("]");
+  } else {
+    s.append(host);
+  }
+  return s.append(":").append(port);
+}
+
+namespace detail {
+
+/// The networks goro::net knows.
+enum class network_kind { tcp, tcp4, tcp6, unix_stream };
+
+/// Parses a network name; false for one goro::net does not know.
+inline bool parse_network(std::string_view name, network_kind& out) noexcept {
+  if (name == "tcp") {
+    out = network_kind::tcp;
+  } else if (name == "tcp4") {
+    out = network_kind::tcp4;
+  } else if (name == "tcp6") {
+    out = network_kind::tcp6;
+  } else if (name == "unix") {
+    out = network_kind::unix_stream;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/// A socket address of any family, sized for the largest; what the socket
+/// calls take and fill in. len == 0 means "none".
+struct endpoint {
+  union {
+    sockaddr sa;
+    sockaddr_in in4;
+    sockaddr_in6 in6;
+    sockaddr_un un;
+    sockaddr_storage storage;
+  };
+  socklen_t len = 0;
+
+  endpoint() noexcept { std::memset(&storage, 0, sizeof storage); }
+  int family() const noexcept { return len == 0 ? AF_UNSPEC : sa.sa_family; }
+  /// The capacity, for calls that fill the address in (accept, getsockname).
+  static constexpr socklen_t capacity() noexcept { return sizeof(sockaddr_storage); }
+
+  static endpoint ipv4(const in_addr& a, std::uint16_t port) noexcept {
+    endpoint e;
+    e.in4.sin_family = AF_INET;
+    e.in4.sin_port = htons(port);
+    e.in4.sin_addr = a;
+    e.len = sizeof(sockaddr_in);
+    return e;
+  }
+  static endpoint ipv6(const in6_addr& a, std::uint16_t port, std::uint32_t scope) noexcept {
+    endpoint e;
+    e.in6.sin6_family = AF_INET6;
+    e.in6.sin6_port = htons(port);
+    e.in6.sin6_addr = a;
+    e.in6.sin6_scope_id = scope;
+    e.len = sizeof(sockaddr_in6);
+    return e;
+  }
+};
+
+/// The "address x: why" text of Go's net.AddrError.
+inline std::string addr_error_text(std::string_view addr, std::string_view why) {
+  std::string s("address ");
+  return s.append(addr).append(": ").append(why);
+}
+
+/// split_host_port without exceptions: false and `why` set (Go's AddrError
+/// text) when `hostport` is malformed.
+inline bool split_host_port_into(std::string_view hp, std::string& host, std::string& port,
+                                 std::string& why) {
+  const std::size_t colon = hp.rfind(':');
+  if (colon == std::string_view::npos) {
+    why = addr_error_text(hp, "missing port in address");
+    return false;
+  }
+  std::string_view h;
+  if (!hp.empty() && hp[0] == '[') {
+    const std::size_t close = hp.find(']');
+    if (close == std::string_view::npos) {
+      why = addr_error_text(hp, "missing ']' in address");
+      return false;
+    }
+    if (close + 1 == hp.size()) {
+      why = addr_error_text(hp, "missing port in address");
+      return false;
+    }
+    if (close + 1 != colon) {  // "[::1]x:80" or "[::1]:80:90"
+      why = addr_error_text(hp, hp[close + 1] == ':' ? "too many colons in address"
+                                                     : "missing port in address");
+      return false;
+    }
+    h = hp.substr(1, close - 1);
+    if (hp.find('[', 1) != std::string_view::npos) {
+      why = addr_error_text(hp, "unexpected '[' in address");
+      return false;
+    }
+  } else {
+    h = hp.substr(0, colon);
+    if (h.find(':') != std::string_view::npos) {
+      why = addr_error_text(hp, "too many colons in address");
+      return false;
+    }
+    if (h.find_first_of("[]") != std::string_view::npos) {
+      why = addr_error_text(hp, "unexpected '[' in address");
+      return false;
+    }
+  }
+  if (hp.find(']', colon) != std::string_view::npos) {
+    why = addr_error_text(hp, "unexpected ']' in address");
+    return false;
+  }
+  host.assign(h);
+  port.assign(hp.substr(colon + 1));
+  return true;
+}
+
+/// Parses a decimal port 0..65535. False if `s` is not all digits (it may be
+/// a service name) or is out of range (`out_of_range` set).
+inline bool parse_port(std::string_view s, std::uint16_t& port, bool& out_of_range) noexcept {
+  out_of_range = false;
+  if (s.empty()) {  // Go reads "" as port 0
+    port = 0;
+    return true;
+  }
+  std::uint32_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint32_t>(c - '0');
+    if (v > 65535) {
+      out_of_range = true;
+      return false;
+    }
+  }
+  port = static_cast<std::uint16_t>(v);
+  return true;
+}
+
+/// A numeric host: an IPv4 literal, or an IPv6 literal with an optional
+/// "%zone" (interface name or number). False if `host` is neither (a name).
+/// Never blocks: if_nametoindex is an ioctl, not a lookup.
+inline bool parse_numeric_host(const std::string& host, std::uint16_t port, endpoint& out) {
+  in_addr a4{};
+  if (::inet_pton(AF_INET, host.c_str(), &a4) == 1) {
+    out = endpoint::ipv4(a4, port);
+    return true;
+  }
+  const std::size_t pct = host.find('%');
+  const std::string addr = host.substr(0, pct);
+  in6_addr a6{};
+  if (::inet_pton(AF_INET6, addr.c_str(), &a6) != 1) return false;
+  std::uint32_t scope = 0;
+  if (pct != std::string::npos) {
+    const std::string zone = host.substr(pct + 1);
+    scope = ::if_nametoindex(zone.c_str());
+    if (scope == 0) {
+      bool digits = !zone.empty() && zone.size() < 10;
+      for (char c : zone) digits = digits && c >= '0' && c <= '9';
+      if (!digits) return false;
+      scope = static_cast<std::uint32_t>(std::stoul(zone));
+    }
+  }
+  out = endpoint::ipv6(a6, port, scope);
+  return true;
+}
+
+/// Whether an endpoint suits a network: tcp4 takes only IPv4, tcp6 only IPv6.
+inline bool family_fits(network_kind k, int family) noexcept {
+  switch (k) {
+    case network_kind::tcp:
+      return family == AF_INET || family == AF_INET6;
+    case network_kind::tcp4:
+      return family == AF_INET;
+    case network_kind::tcp6:
+      return family == AF_INET6;
+    case network_kind::unix_stream:
+      return family == AF_UNIX;
+  }
+  return false;
+}
+
+/// A unix socket address for `path`: "@name" is Linux's abstract namespace
+/// (sun_path starts with a NUL). False if the path is empty or too long.
+inline bool unix_endpoint(std::string_view path, endpoint& out) noexcept {
+  endpoint e;
+  e.un.sun_family = AF_UNIX;
+  const std::size_t room = sizeof e.un.sun_path;
+  const bool abstract = !path.empty() && path[0] == '@';
+  if (path.empty() || path.size() + (abstract ? 0 : 1) > room) return false;
+  std::memcpy(e.un.sun_path, path.data(), path.size());
+  if (abstract) e.un.sun_path[0] = '\0';
+  e.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
+                                 (abstract ? 0 : 1));
+  out = e;
+  return true;
+}
+
+/// The printed form of an address (see the top of this file).
+inline std::string format_endpoint(const endpoint& e) {
+  char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = {};
+  switch (e.family()) {
+    case AF_INET:
+      ::inet_ntop(AF_INET, &e.in4.sin_addr, buf, sizeof buf);
+      return std::string(buf) + ":" + std::to_string(ntohs(e.in4.sin_port));
+    case AF_INET6: {
+      const std::string port = std::to_string(ntohs(e.in6.sin6_port));
+      if (IN6_IS_ADDR_V4MAPPED(&e.in6.sin6_addr)) {
+        in_addr a4{};
+        std::memcpy(&a4, &e.in6.sin6_addr.s6_addr[12], sizeof a4);
+        ::inet_ntop(AF_INET, &a4, buf, sizeof buf);
+        return std::string(buf) + ":" + port;
+      }
+      ::inet_ntop(AF_INET6, &e.in6.sin6_addr, buf, sizeof buf);
+      std::string host(buf);
+      if (e.in6.sin6_scope_id != 0) {
+        char name[IF_NAMESIZE] = {};
+        host += "%";
+        host += ::if_indextoname(e.in6.sin6_scope_id, name) != nullptr
+                    ? std::string(name)
+                    : std::to_string(e.in6.sin6_scope_id);
+      }
+      return "[" + host + "]:" + port;
+    }
+    case AF_UNIX: {
+      const std::size_t off = offsetof(sockaddr_un, sun_path);
+      if (e.len <= off) return "";  // unnamed
+      std::size_t n = e.len - off;
+      if (e.un.sun_path[0] == '\0') {  // abstract: every byte counts
+        return "@" + std::string(e.un.sun_path + 1, n - 1);
+      }
+      n = ::strnlen(e.un.sun_path, n);
+      return std::string(e.un.sun_path, n);
+    }
+    default:
+      return "";
+  }
+}
+
+}  // namespace detail
+
+inline std::pair<std::string, std::string> split_host_port(std::string_view hostport) {
+  std::pair<std::string, std::string> r;
+  std::string why;
+  if (!detail::split_host_port_into(hostport, r.first, r.second, why)) {
+    goro::detail::throw_error(std::invalid_argument(why));
+  }
+  return r;
+}
+
+}  // namespace goro::net
+
+#endif  // GORO_NET_ADDRESS_HPP
+// ======== goro/net/conn.hpp ========
+// net/conn.hpp: goro::net::conn, a stream connection (Go's net.Conn).
+#ifndef GORO_NET_CONN_HPP
+#define GORO_NET_CONN_HPP
+
+// ======== goro/net/error.hpp ========
+// net/error.hpp: the exceptions goro::net throws, worded like Go's *net.OpError.
+//
+// Go prints a failed network operation as
+//     <op> <network> [<source>->]<address>: <cause>
+// and so do we:
+//     "dial tcp 127.0.0.1:1: connect: connection refused"
+//     "read tcp 127.0.0.1:4000->127.0.0.1:51234: read: connection reset by peer"
+//     "accept tcp 127.0.0.1:4000: accept4: too many open files"
+//     "write tcp 127.0.0.1:51234->127.0.0.1:4000: use of closed network connection"
+//     "read tcp 127.0.0.1:51234->127.0.0.1:4000: i/o timeout"
+// The cause of an OS error is "<system call>: <errno text>" with glibc's text
+// lowercased, which is Go's text. The errno itself is kept in code().
+#ifndef GORO_NET_ERROR_HPP
+#define GORO_NET_ERROR_HPP
+
+
+#include <cerrno>
+#include <cctype>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace goro::net {
+
+/// A network operation failed. what() reads like Go's, e.g.
+/// "dial tcp 127.0.0.1:1: connect: connection refused"; code() keeps the errno
+/// (std::system_category()). The subclasses below mark the outcomes a program
+/// usually handles on their own: a passed deadline, a closed handle, an early EOF.
+class error : public std::system_error {
+ public:
+  /// op: "dial", "listen", "accept", "read", "write", "close", "set"; network:
+  /// "tcp", "tcp4", "tcp6", "unix"; source/address: the local and the remote (or
+  /// listening) address, either may be empty; cause: the text after the colon.
+  error(std::string op, std::string network, std::string source, std::string address,
+        std::error_code code, std::string cause)
+      : std::system_error(code),
+        op_(std::move(op)),
+        network_(std::move(network)),
+        source_(std::move(source)),
+        address_(std::move(address)),
+        what_(op_) {
+    if (!network_.empty()) what_ += " " + network_;
+    if (!source_.empty()) what_ += " " + source_;
+    if (!address_.empty()) what_ += (source_.empty() ? " " : "->") + address_;
+    what_ += ": " + cause;
+  }
+
+  /// The whole message, as Go's Error() prints it.
+  const char* what() const noexcept override { return what_.c_str(); }
+  /// The operation: "dial", "listen", "accept", "read", "write", "close", "set".
+  const std::string& op() const noexcept { return op_; }
+  /// The network: "tcp", "tcp4", "tcp6" or "unix" (empty for a default-constructed handle).
+  const std::string& network() const noexcept { return network_; }
+  /// The local address of a connection ("" when it has none or is not known).
+  const std::string& source() const noexcept { return source_; }
+  /// The remote address of a connection, the address dialed, or the listener's address.
+  const std::string& address() const noexcept { return address_; }
+  /// True for a passed deadline (timeout_error), like Go's net.Error.Timeout().
+  virtual bool timeout() const noexcept { return false; }
+
+ private:
+  std::string op_;
+  std::string network_;
+  std::string source_;
+  std::string address_;
+  std::string what_;
+};
+
+/// A deadline passed ("...: i/o timeout"); code() is ETIMEDOUT. Go's
+/// os.ErrDeadlineExceeded. The connection stays usable: set a later deadline
+/// (or clear it) and try again.
+class timeout_error : public error {
+ public:
+  timeout_error(std::string op, std::string network, std::string source, std::string address)
+      : error(std::move(op), std::move(network), std::move(source), std::move(address),
+              std::error_code(ETIMEDOUT, std::system_category()), "i/o timeout") {}
+  bool timeout() const noexcept override { return true; }
+};
+
+/// Use of a closed listener or connection, or a blocked call woken because
+/// another goroutine closed it ("...: use of closed network connection"); Go's
+/// net.ErrClosed. code() is EBADF.
+class closed_error : public error {
+ public:
+  closed_error(std::string op, std::string network, std::string source, std::string address)
+      : error(std::move(op), std::move(network), std::move(source), std::move(address),
+              std::error_code(EBADF, std::system_category()),
+              "use of closed network connection") {}
+};
+
+/// conn::read_full met the end of the stream: "...: EOF" when no byte had been
+/// read (io.EOF: the peer closed between messages), "...: unexpected EOF" when
+/// the stream ended part-way (io.ErrUnexpectedEOF). Not an OS error: code() is 0.
+class eof_error : public error {
+ public:
+  eof_error(std::string network, std::string source, std::string address, bool unexpected)
+      : error("read", std::move(network), std::move(source), std::move(address),
+              std::error_code(), unexpected ? "unexpected EOF" : "EOF"),
+        unexpected_(unexpected) {}
+  /// True when some bytes had been read before the end (io.ErrUnexpectedEOF).
+  bool unexpected() const noexcept { return unexpected_; }
+
+ private:
+  bool unexpected_;
+};
+
+namespace detail {
+
+using goro::detail::throw_error;
+
+/// errno's text the way Go prints it: glibc's strerror text with its first
+/// letter lowercased ("connection refused", "too many open files").
+inline std::string errno_text(int e) {
+  std::string s = std::system_category().message(e);
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+/// The error for system call `syscall` failing with errno `e`: cause
+/// "<syscall>: <errno text>", code e.
+inline error os_error(std::string op, std::string network, std::string source,
+                      std::string address, const char* syscall, int e) {
+  return error(std::move(op), std::move(network), std::move(source), std::move(address),
+               std::error_code(e, std::system_category()),
+               std::string(syscall) + ": " + errno_text(e));
+}
+
+/// errno as it is now on the calling thread. Read through a function the
+/// compiler cannot see into: errno's address is per thread, and a goroutine
+/// that parked between two system calls may be on another thread for the
+/// second (see GORO_TLS_ACCESSOR).
+GORO_TLS_ACCESSOR inline int last_errno() noexcept {
+  GORO_TLS_BARRIER();
+  return errno;
+}
+
+}  // namespace detail
+}  // namespace goro::net
+
+#endif  // GORO_NET_ERROR_HPP
+// ======== goro/net/net_fd.hpp ========
+// net/net_fd.hpp: one socket shared by every handle (conn, listener) copied
+// from it; its operations, deadlines and a close that is safe against them.
+//
+// Close safety (Go's fdMutex, in one word). Several goroutines may use one
+// socket while another closes it. Closing means two things: wake everyone
+// blocked on it (fd_evict), and ::close the number. The second must wait until
+// no operation is still about to make a system call on that number: once
+// closed, the kernel hands the number to the next socket() or open() in the
+// process, and a late read() would take someone else's data. So:
+//
+//   state_ = closed bit (bit 0) | operations in flight (bits 1..)
+//
+// - An operation begins with a CAS that adds one_op unless the closed bit is
+//   set (then it throws closed_error), and ends by taking one_op away.
+// - close() sets the closed bit and adds its own one_op in one CAS, runs
+//   fd_evict (every wait on the socket returns `closed` now and later), and
+//   takes its one_op away.
+// - Invariant: once the closed bit is set the count only falls, and whoever
+//   takes it to zero is the only party left; it calls ::close(fd). If that is
+//   not close() itself, it also wakes close(), which waits for it (as Go's
+//   Close does), so that when close() returns the socket is really gone: the
+//   peer sees EOF, the port is free.
+// - Reads (and accepts) take read_lock_, writes take write_lock_, held for the
+//   whole call: one waiter per direction at a time, as the poller expects, and
+//   two goroutines' writes never interleave (Go's guarantee). Those locks are
+//   taken with an operation in flight, and are re-checked for close after.
+#ifndef GORO_NET_NET_FD_HPP
+#define GORO_NET_NET_FD_HPP
+
+// ======== goro/sync.hpp ========
+// sync.hpp: goroutine-aware synchronisation, like Go's package sync.
+//
+// Each primitive parks a waiting goroutine (its worker runs others) and blocks
+// a waiting plain thread; neither ever blocks a worker thread. They can be
+// shared freely between goroutines and threads.
+#ifndef GORO_SYNC_HPP
+#define GORO_SYNC_HPP
+
+
+#include <atomic>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+namespace goro {
+
+namespace detail {
+
+/// A counting semaphore that hands a released permit straight to the first
+/// waiter (FIFO, no barging), after Go's runtime semaphore.
+///
+/// One atomic word holds both the free permits (high 32 bits) and the number
+/// of waiters queued (low 32 bits), so that each operation's last touch of the
+/// object is a single atomic step. That is what lets a goro::mutex be
+/// destroyed as soon as another party has unlocked it, as std::mutex allows:
+/// - release() with nobody waiting publishes the permit with one CAS and
+///   returns; with waiters it takes the lock, hands the permit to the first
+///   waiter without ever publishing it, unlocks, and wakes the waiter (which
+///   lives on its own stack) — the unlock is its last touch of *this.
+/// - a waiter registers (waiters + 1) under the lock before it re-checks the
+///   permits, so a release either sees it registered or leaves a permit it sees.
+class handoff_semaphore {
+ public:
+  explicit handoff_semaphore(std::int64_t permits) noexcept
+      : state_(static_cast<std::uint64_t>(permits) << 32) {}
+
+  bool try_acquire() noexcept {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    while (permits(s) > 0) {
+      if (state_.compare_exchange_weak(s, s - one_permit, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void acquire() {
+    if (try_acquire()) return;
+    waiting_party party;
+    waiter w;
+    party.init(w);
+    lock_.lock();
+    std::uint64_t s = state_.fetch_add(1, std::memory_order_seq_cst) + 1;  // registered
+    while (permits(s) > 0) {  // a permit came meanwhile: take it and unregister
+      if (state_.compare_exchange_weak(s, s - one_permit - 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        lock_.unlock();
+        return;
+      }
+    }
+    waiters_.push_back(&w);
+    block(w, &spin_lock::unlock_fn, &lock_);
+    // Woken by release(), which handed its permit to us.
+  }
+
+  /// Returns the free permits right after this release (0 when it went to a
+  /// waiter).
+  std::int64_t release() {
+    for (;;) {
+      std::uint64_t s = state_.load(std::memory_order_relaxed);
+      while (waiters(s) == 0) {
+        if (state_.compare_exchange_weak(s, s + one_permit, std::memory_order_seq_cst,
+                                         std::memory_order_relaxed)) {
+          return permits(s) + 1;  // the CAS was our last touch of *this
+        }
+      }
+      lock_.lock();
+      if (waiters(state_.load(std::memory_order_seq_cst)) != 0) {
+        waiter* w = waiters_.claim_first();
+        GORO_ASSERT(w != nullptr);
+        state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
+        lock_.unlock();  // last touch of *this: w lives on its waiter's stack
+        wake(*w);
+        return 0;
+      }
+      lock_.unlock();  // the waiter took a published permit meanwhile; publish ours
+    }
+  }
+
+ private:
+  static constexpr std::uint64_t one_permit = std::uint64_t{1} << 32;
+  static std::int64_t permits(std::uint64_t s) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(s >> 32));
+  }
+  static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
+
+  std::atomic<std::uint64_t> state_;  ///< permits << 32 | waiters queued
+  spin_lock lock_;                    ///< guards waiters_ and registration
+  wait_queue waiters_;
+};
+
+}  // namespace detail
+
+/// A mutual-exclusion lock like Go's sync.Mutex; meets the standard Lockable
+/// requirements, so std::lock_guard and std::unique_lock work. Not recursive.
+/// Unlocking a mutex that is not locked is a fatal error, as in Go.
+class mutex {
+ public:
+  mutex() noexcept = default;
+  mutex(const mutex&) = delete;
+  mutex& operator=(const mutex&) = delete;
+
+  /// Blocks (parks a goroutine) until the lock is free, then takes it.
+  void lock() { sem_.acquire(); }
+  /// Takes the lock if it is free; never blocks.
+  bool try_lock() noexcept { return sem_.try_acquire(); }
+  /// Releases the lock; the longest waiter, if any, gets it next.
+  void unlock() {
+    if (sem_.release() > 1) detail::fatal("sync: unlock of unlocked goro::mutex");
+  }
+
+ private:
+  detail::handoff_semaphore sem_{1};
+};
+
+/// A counting semaphore of `permits` permits, like a buffered channel used as
+/// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
+class semaphore {
+ public:
+  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
+  explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
+  semaphore(const semaphore&) = delete;
+  semaphore& operator=(const semaphore&) = delete;
+
+  /// Takes a permit, blocking (parking a goroutine) until one is free.
+  void acquire() { sem_.acquire(); }
+  /// Takes a permit if one is free; never blocks.
+  bool try_acquire() noexcept { return sem_.try_acquire(); }
+  /// Returns a permit; the longest waiter, if any, gets it.
+  void release() { sem_.release(); }
+
+ private:
+  static std::ptrdiff_t check(std::ptrdiff_t permits) {
+    if (permits < 0 || permits > INT32_MAX) {
+      throw std::invalid_argument("goro::semaphore: permit count out of range");
+    }
+    return permits;
+  }
+  detail::handoff_semaphore sem_;
+};
+
+/// Waits for a collection of goroutines to finish, like Go's sync.WaitGroup.
+///
+/// Every wait() that finds the counter above zero returns once it falls to
+/// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
+/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
+/// Go, the wait_group may be destroyed as soon as wait() has returned.
+class wait_group {
+ public:
+  wait_group() noexcept = default;
+  wait_group(const wait_group&) = delete;
+  wait_group& operator=(const wait_group&) = delete;
+
+  /// Adds delta (which may be negative) to the counter; at zero, releases
+  /// every waiter.
+  void add(std::int64_t delta) {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    std::int64_t after = 0;
+    do {
+      after = counter(s) + delta;
+      if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
+      if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
+    } while (!state_.compare_exchange_weak(s,
+                                           (static_cast<std::uint64_t>(after) << 32) | waiters(s),
+                                           std::memory_order_acq_rel, std::memory_order_relaxed));
+    // With nobody waiting, that CAS was the last touch of *this: a wait() may
+    // now return and the owner destroy us. With waiters queued, none can
+    // return before we wake it, after our last touch (the unlock).
+    if (after == 0 && waiters(s) != 0) release_all();
+  }
+
+  /// add(-1).
+  void done() { add(-1); }
+
+  /// Blocks (parks a goroutine) until the counter is zero.
+  void wait() {
+    if (counter(state_.load(std::memory_order_acquire)) == 0) return;
+    detail::waiting_party party;
+    detail::waiter w;
+    party.init(w);
+    lock_.lock();
+    // Registered before the re-check: an add() reaching zero after this sees
+    // us and comes for the lock; one that reached zero before, we see.
+    const std::uint64_t s = state_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (counter(s) == 0) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return;
+    }
+    waiters_.push_back(&w);
+    detail::block(w, &detail::spin_lock::unlock_fn, &lock_);
+  }
+
+  /// The counter now (for tests and diagnostics).
+  std::int64_t count() const noexcept { return counter(state_.load(std::memory_order_acquire)); }
+
+ private:
+  static std::int64_t counter(std::uint64_t s) noexcept {
+    return static_cast<std::int64_t>(s >> 32);
+  }
+  static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
+
+  void release_all() {
+    detail::wait_queue woken;
+    lock_.lock();
+    const auto n = static_cast<std::uint32_t>(waiters_.claim_all_into(woken));
+    state_.fetch_sub(n, std::memory_order_relaxed);
+    lock_.unlock();  // last touch of *this; the waiters live on their own stacks
+    detail::wake_all(woken);
+  }
+
+  std::atomic<std::uint64_t> state_{0};  ///< counter << 32 | waiters queued
+  detail::spin_lock lock_;               ///< guards waiters_ and registration
+  detail::wait_queue waiters_;
+};
+
+/// A flag for call_once, like Go's sync.Once.
+class once_flag {
+ public:
+  once_flag() noexcept = default;
+  once_flag(const once_flag&) = delete;
+  once_flag& operator=(const once_flag&) = delete;
+
+ private:
+  template <class F, class... Args>
+  friend void call_once(once_flag& flag, F&& f, Args&&... args);
+  std::atomic<bool> done_{false};
+  mutex mutex_;
+};
+
+/// Calls f(args...) unless a call through the same flag has completed; others
+/// arriving meanwhile wait (parking goroutines) until it has. If f throws, the
+/// exception propagates and the flag stays unset, as with std::call_once.
+template <class F, class... Args>
+void call_once(once_flag& flag, F&& f, Args&&... args) {
+  if (flag.done_.load(std::memory_order_acquire)) return;
+  std::lock_guard<mutex> guard(flag.mutex_);
+  if (flag.done_.load(std::memory_order_relaxed)) return;
+  std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+  flag.done_.store(true, std::memory_order_release);
+}
+
+}  // namespace goro
+
+#endif
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace goro::net::detail {
+
+using goro::detail::io_mode;
+using steady_time = std::chrono::steady_clock::time_point;
+
+/// The most one system call moves (Go's maxRW): larger requests loop.
+constexpr std::size_t max_io_chunk = std::size_t{1} << 30;
+/// The listen backlog asked for; the kernel caps it at net.core.somaxconn.
+constexpr int listen_backlog = 65535;
+
+/// Owns a raw descriptor until a net_fd takes it over; closes it on the way
+/// out of a failed setup (evicting it from the poller if it was opened there).
+class raw_fd {
+ public:
+  explicit raw_fd(int fd) noexcept : fd_(fd) {}
+  raw_fd(const raw_fd&) = delete;
+  raw_fd& operator=(const raw_fd&) = delete;
+  ~raw_fd() {
+    if (fd_ < 0) return;
+    if (opened_) goro::detail::fd_evict(fd_);
+    ::close(fd_);
+  }
+  int get() const noexcept { return fd_; }
+  /// Starts the poller's record of the descriptor (fd_open), once.
+  void open() noexcept {
+    if (!opened_) goro::detail::fd_open(fd_);
+    opened_ = true;
+  }
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+  bool opened_ = false;
+};
+
+/// Converts a deadline on any clock to goro's clock. time_point::max() means
+/// "no deadline"; a time already past stays in the past.
+template <class Clock, class Duration>
+steady_time to_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+  using std::chrono::steady_clock;
+  if (t == std::chrono::time_point<Clock, Duration>::max()) return steady_time::max();
+  const auto now = Clock::now();
+  if (t <= now) return steady_clock::now() - std::chrono::nanoseconds(1);
+  return goro::detail::deadline_after(t - now);
+}
+
+/// Whether a set deadline has passed.
+inline bool passed(steady_time d) noexcept {
+  return d != steady_time::max() && d <= std::chrono::steady_clock::now();
+}
+
+/// A socket and what goro::net knows about it. Shared (shared_ptr) by every
+/// conn or listener handle copied from one another; see the top of the file
+/// for the close protocol.
+class net_fd {
+ public:
+  /// Takes over `fd`, which fd_open has already seen. For a listener, `local`
+  /// is its address and `remote` empty; `unlink_path` is a unix socket file
+  /// to remove on close (a listener that created it).
+  net_fd(int fd, std::string network, bool listener, std::string local, std::string remote,
+         std::string unlink_path = {})
+      : fd_(fd),
+        listener_(listener),
+        network_(std::move(network)),
+        local_(std::move(local)),
+        remote_(std::move(remote)),
+        unlink_path_(std::move(unlink_path)) {}
+  net_fd(const net_fd&) = delete;
+  net_fd& operator=(const net_fd&) = delete;
+
+  /// The last handle went away: close unless close() already did. No
+  /// operation can be in flight (each runs through a handle).
+  ~net_fd() {
+    if ((state_.load(std::memory_order_acquire) & closed_bit) == 0) {
+      goro::detail::fd_evict(fd_);
+      remove_socket_file();
+      ::close(fd_);
+    }
+  }
+
+  const std::string& network() const noexcept { return network_; }
+  const std::string& local() const noexcept { return local_; }
+  const std::string& remote() const noexcept { return remote_; }
+  /// The descriptor, or -1 once close() has begun (its number may be reused).
+  int native_handle() const noexcept {
+    return (state_.load(std::memory_order_acquire) & closed_bit) != 0 ? -1 : fd_;
+  }
+
+  /// Closes: wakes every goroutine or thread blocked on the socket (they throw
+  /// closed_error) and returns once the descriptor is closed. Throws
+  /// closed_error if it was closed already (Go returns ErrClosed).
+  void close() {
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    do {
+      if ((s & closed_bit) != 0) throw_error(closed("close"));
+    } while (!state_.compare_exchange_weak(s, (s | closed_bit) + one_op,
+                                           std::memory_order_acq_rel,
+                                           std::memory_order_relaxed));
+    goro::detail::fd_evict(fd_);
+    remove_socket_file();
+    if (end_op_and_check_last()) {
+      ::close(fd_);
+    } else {
+      closed_sem_.acquire();  // the last operation in flight closes, then wakes us
+    }
+  }
+
+  /// Receives up to len bytes: > 0, or 0 at end of stream (and for len == 0).
+  std::size_t read(void* buf, std::size_t len) {
+    op_scope op(*this, "read");
+    std::lock_guard<goro::mutex> lock(read_lock_);
+    check_usable(io_mode::read, "read");
+    if (len == 0) return 0;
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buf, std::min(len, max_io_chunk), 0);
+      if (n >= 0) return static_cast<std::size_t>(n);
+      const int e = last_errno();
+      if (e == EINTR) continue;
+      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("read", "read", e));
+      await(io_mode::read, "read");
+    }
+  }
+
+  /// Sends all len bytes, or throws. Never raises SIGPIPE (MSG_NOSIGNAL).
+  void write(const void* buf, std::size_t len) {
+    op_scope op(*this, "write");
+    std::lock_guard<goro::mutex> lock(write_lock_);
+    check_usable(io_mode::write, "write");
+    const char* p = static_cast<const char*>(buf);
+    while (len > 0) {
+      const ssize_t n = ::send(fd_, p, std::min(len, max_io_chunk), MSG_NOSIGNAL);
+      if (n >= 0) {
+        p += n;
+        len -= static_cast<std::size_t>(n);
+        continue;
+      }
+      const int e = last_errno();
+      if (e == EINTR) continue;
+      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("write", "write", e));
+      await(io_mode::write, "write");
+    }
+  }
+
+  /// shutdown(2) one direction: SHUT_WR (the peer reads EOF) or SHUT_RD.
+  void shutdown(int how) {
+    op_scope op(*this, "close");
+    if (::shutdown(fd_, how) != 0) throw_error(os_fail("close", "shutdown", last_errno()));
+  }
+
+  /// Sets the deadline of one direction, or of both (mode == nullptr).
+  void set_deadline(const io_mode* mode, steady_time t) {
+    op_scope op(*this, "set");
+    if (mode == nullptr || *mode == io_mode::read) goro::detail::fd_set_deadline(fd_, io_mode::read, t);
+    if (mode == nullptr || *mode == io_mode::write) goro::detail::fd_set_deadline(fd_, io_mode::write, t);
+  }
+
+  /// Accepts a connection (a listener's read). Running out of descriptors
+  /// (EMFILE, ENFILE) throws and leaves the connection queued for a later accept.
+  std::shared_ptr<net_fd> accept() {
+    op_scope op(*this, "accept");
+    std::lock_guard<goro::mutex> lock(read_lock_);
+    check_usable(io_mode::read, "accept");
+    for (;;) {
+      endpoint peer;
+      socklen_t len = endpoint::capacity();
+      const int nfd = ::accept4(fd_, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (nfd >= 0) {
+        raw_fd owner(nfd);
+        peer.len = len;
+        return adopt_connected(owner, network_, &peer);
+      }
+      const int e = last_errno();
+      if (e == EINTR || e == ECONNABORTED) continue;  // Go retries a connection reset before accept
+      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("accept", "accept4", e));
+      await(io_mode::read, "accept");
+    }
+  }
+
+  /// Wraps a connected, non-blocking socket (from accept4 or a finished
+  /// connect); `peer` may be null (then asked).
+  static std::shared_ptr<net_fd> adopt_connected(raw_fd& owner, const std::string& network,
+                                                 const endpoint* peer) {
+    const int fd = owner.get();
+    owner.open();
+    endpoint local, remote;
+    socklen_t len = endpoint::capacity();
+    if (::getsockname(fd, &local.sa, &len) == 0) local.len = len;
+    if (peer != nullptr) {
+      remote = *peer;
+    } else {
+      len = endpoint::capacity();
+      if (::getpeername(fd, &remote.sa, &len) == 0) remote.len = len;
+    }
+    if (local.family() == AF_INET || local.family() == AF_INET6) {
+      const int one = 1;  // Go's default: no Nagle delay on TCP connections
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    auto s = std::make_shared<net_fd>(fd, network, false, format_endpoint(local),
+                                      format_endpoint(remote));
+    owner.release();
+    return s;
+  }
+
+  /// A closed_error for `op` on this socket.
+  closed_error closed(const char* op) const {
+    return closed_error(op, network_, error_source(), error_address());
+  }
+
+ private:
+  static constexpr std::uint32_t closed_bit = 1;
+  static constexpr std::uint32_t one_op = 2;
+
+  /// One operation in flight, for the scope of a call (see the file's top).
+  class op_scope {
+   public:
+    op_scope(net_fd& f, const char* op) : f_(f) {
+      std::uint32_t s = f_.state_.load(std::memory_order_relaxed);
+      do {
+        if ((s & closed_bit) != 0) throw_error(f_.closed(op));
+      } while (!f_.state_.compare_exchange_weak(s, s + one_op, std::memory_order_acquire,
+                                                std::memory_order_relaxed));
+    }
+    op_scope(const op_scope&) = delete;
+    op_scope& operator=(const op_scope&) = delete;
+    ~op_scope() {
+      if (f_.end_op_and_check_last()) {  // close() is waiting for us
+        ::close(f_.fd_);
+        f_.closed_sem_.release();
+      }
+    }
+
+   private:
+    net_fd& f_;
+  };
+
+  /// Takes one operation away; true when it was the last one after close
+  /// began, i.e. the caller must close the descriptor.
+  bool end_op_and_check_last() noexcept {
+    return state_.fetch_sub(one_op, std::memory_order_acq_rel) == (closed_bit | one_op);
+  }
+
+  /// With the direction's lock held: not closed meanwhile, deadline not passed
+  /// (checked before any system call, as Go does: a passed deadline fails
+  /// even when data is waiting).
+  void check_usable(io_mode mode, const char* op) const {
+    if ((state_.load(std::memory_order_acquire) & closed_bit) != 0) throw_error(closed(op));
+    if (passed(goro::detail::fd_deadline(fd_, mode))) {
+      throw_error(timeout_error(op, network_, error_source(), error_address()));
+    }
+  }
+
+  /// Waits for readiness after EAGAIN; throws for a deadline or a close.
+  void await(io_mode mode, const char* op) {
+    switch (goro::detail::fd_wait(fd_, mode, steady_time::max())) {
+      case io_status::ready:
+        return;
+      case io_status::timed_out:
+        throw_error(timeout_error(op, network_, error_source(), error_address()));
+      case io_status::closed:
+        throw_error(closed(op));
+    }
+  }
+
+  error os_fail(const char* op, const char* syscall, int e) const {
+    return os_error(op, network_, error_source(), error_address(), syscall, e);
+  }
+  // Go names a connection "local->remote" and a listener by its own address.
+  const std::string& error_source() const noexcept { return listener_ ? remote_ : local_; }
+  const std::string& error_address() const noexcept { return listener_ ? local_ : remote_; }
+
+  void remove_socket_file() noexcept {
+    if (!unlink_path_.empty()) ::unlink(unlink_path_.c_str());
+  }
+
+  std::atomic<std::uint32_t> state_{0};  ///< closed_bit | operations in flight * one_op
+  const int fd_;
+  const bool listener_;
+  goro::mutex read_lock_;   ///< held by a read or accept for its whole call
+  goro::mutex write_lock_;  ///< held by a write for its whole call
+  goro::detail::handoff_semaphore closed_sem_{0};  ///< the last operation wakes close()
+  const std::string network_;
+  const std::string local_;
+  const std::string remote_;  ///< empty for a listener
+  const std::string unlink_path_;
+};
+
+}  // namespace goro::net::detail
+
+#endif  // GORO_NET_NET_FD_HPP
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace goro::net {
+
+class listener;
+
+/// A stream connection (TCP or unix), like Go's net.Conn. A cheap copyable
+/// handle: copies share one connection, like copies of a Go interface value,
+/// and any of them may be used from any goroutine or thread at once (reads are
+/// serialized with reads, writes with writes). The socket is closed by close(),
+/// or when the last handle goes away.
+///
+/// Blocking calls park a goroutine (its worker runs others) and block a plain
+/// thread. Errors are goro::net::error exceptions worded like Go's; see error.hpp.
+class conn {
+ public:
+  /// Not connected: every operation throws closed_error.
+  conn() noexcept = default;
+
+  /// Reads up to len bytes into buf; returns how many (> 0), or 0 at end of
+  /// stream (the peer closed or shut down its writing side). A len of 0
+  /// returns 0 at once. Throws timeout_error past the read deadline,
+  /// closed_error after close(), error for anything else (e.g. "read: connection
+  /// reset by peer").
+  std::size_t read(void* buf, std::size_t len) { return fd("read").read(buf, len); }
+
+  /// Reads exactly len bytes (Go's io.ReadFull). At end of stream throws
+  /// eof_error: "EOF" if nothing had been read, "unexpected EOF" part-way.
+  void read_full(void* buf, std::size_t len) {
+    char* p = static_cast<char*>(buf);
+    std::size_t got = 0;
+    while (got < len) {
+      const std::size_t n = fd("read").read(p + got, len - got);
+      if (n == 0) {
+        detail::throw_error(
+            eof_error(fd_->network(), fd_->local(), fd_->remote(), got != 0));
+      }
+      got += n;
+    }
+  }
+
+  /// Writes all len bytes, waiting for room as needed, or throws (like Go's
+  /// Write, which returns an error whenever it wrote less). Writing to a peer
+  /// that has gone throws error ("write: broken pipe", "write: connection reset
+  /// by peer"); SIGPIPE is never raised.
+  std::size_t write(const void* buf, std::size_t len) {
+    fd("write").write(buf, len);
+    return len;
+  }
+  /// write(s.data(), s.size()).
+  std::size_t write(std::string_view s) { return write(s.data(), s.size()); }
+  /// The same as write: every write writes all its bytes.
+  void write_all(const void* buf, std::size_t len) { write(buf, len); }
+  /// write(s).
+  void write_all(std::string_view s) { write(s.data(), s.size()); }
+
+  /// Closes the connection: goroutines and threads blocked in read or write on
+  /// it wake with closed_error; returns once the socket is closed. A second
+  /// close throws closed_error, as Go's Close returns ErrClosed.
+  void close() { fd("close").close(); }
+  /// Shuts down the writing side (Go's CloseWrite): the peer reads EOF, and
+  /// this side can still read.
+  void close_write() { fd("close").shutdown(SHUT_WR); }
+  /// Shuts down the reading side (Go's CloseRead).
+  void close_read() { fd("close").shutdown(SHUT_RD); }
+
+  /// Sets the read and the write deadline (Go's SetDeadline): an operation
+  /// waiting past it, or started after it, throws timeout_error. Applies to
+  /// calls already blocked, so it may be moved mid-wait; t may be on any clock;
+  /// time_point::max() (or clear_deadline()) removes it.
+  template <class Clock, class Duration>
+  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+    fd("set").set_deadline(nullptr, detail::to_deadline(t));
+  }
+  /// The deadline of reads only (Go's SetReadDeadline).
+  template <class Clock, class Duration>
+  void set_read_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+    const detail::io_mode m = detail::io_mode::read;
+    fd("set").set_deadline(&m, detail::to_deadline(t));
+  }
+  /// The deadline of writes only (Go's SetWriteDeadline).
+  template <class Clock, class Duration>
+  void set_write_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+    const detail::io_mode m = detail::io_mode::write;
+    fd("set").set_deadline(&m, detail::to_deadline(t));
+  }
+  /// Removes both deadlines (Go's SetDeadline(time.Time{})).
+  void clear_deadline() { fd("set").set_deadline(nullptr, detail::steady_time::max()); }
+
+  /// This end's address: "127.0.0.1:4000", "[::1]:4000", a unix socket's path
+  /// ("" for a dialing unix client, whose end has no name).
+  std::string local_addr() const { return fd_ ? fd_->local() : std::string(); }
+  /// The other end's address, in the same forms.
+  std::string remote_addr() const { return fd_ ? fd_->remote() : std::string(); }
+  /// The network: "tcp", "tcp4", "tcp6" or "unix" ("" when not connected).
+  std::string network() const { return fd_ ? fd_->network() : std::string(); }
+  /// The socket's descriptor, for setsockopt and the like; -1 when not
+  /// connected or once closed. Do not close it or make it blocking.
+  int native_handle() const noexcept { return fd_ ? fd_->native_handle() : -1; }
+  /// Whether this handle refers to a connection (open or closed since).
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+  /// Handles to the same connection compare equal.
+  friend bool operator==(const conn& a, const conn& b) noexcept { return a.fd_ == b.fd_; }
+  friend bool operator!=(const conn& a, const conn& b) noexcept { return a.fd_ != b.fd_; }
+
+  /// For goro::net itself: wraps a connected socket.
+  explicit conn(std::shared_ptr<detail::net_fd> s) noexcept : fd_(std::move(s)) {}
+
+ private:
+  detail::net_fd& fd(const char* op) const {
+    if (!fd_) detail::throw_error(closed_error(op, "", "", ""));
+    return *fd_;
+  }
+
+  std::shared_ptr<detail::net_fd> fd_;
+};
+
+}  // namespace goro::net
+
+#endif  // GORO_NET_CONN_HPP
+// ======== goro/net/dial.hpp ========
+// net/dial.hpp: goro::net::dial (Go's net.Dial and net.DialTimeout).
+//
+// A dial is a non-blocking connect, a wait for the socket to become writable
+// (parking a goroutine, with the timeout), then SO_ERROR for the outcome. A
+// name with several addresses is tried address by address, each attempt
+// given its share of the time left (at least 2 s when there is that much),
+// as Go does; the first failure is the one reported.
+#ifndef GORO_NET_DIAL_HPP
+#define GORO_NET_DIAL_HPP
+
+// ======== goro/net/resolve.hpp ========
+// net/resolve.hpp: from "host:port" to the socket addresses to try.
+//
+// Numeric hosts and ports are parsed on the spot (inet_pton). Names
+// ("localhost", "example.org", service names such as "http") go to
+// getaddrinfo, which may read files and wait on DNS for seconds: it runs
+// through goro::blocking, so that it never holds a worker thread.
+#ifndef GORO_NET_RESOLVE_HPP
+#define GORO_NET_RESOLVE_HPP
+
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace goro::net {
+
+/// The error category of getaddrinfo's EAI_* codes: the code() of a failed
+/// name lookup ("dial tcp: lookup nosuch.invalid: no such host").
+inline const std::error_category& resolver_category() noexcept {
+  class category final : public std::error_category {
+   public:
+    const char* name() const noexcept override { return "getaddrinfo"; }
+    std::string message(int ev) const override { return ::gai_strerror(ev); }
+  };
+  static const category c;
+  return c;
+}
+
+namespace detail {
+
+/// What the resolver is asked for.
+struct resolve_request {
+  const char* op;          ///< "dial" or "listen", for errors
+  std::string_view network;
+  network_kind kind;
+  bool passive;            ///< for listen: an empty host means every local address
+};
+
+/// The result of getaddrinfo: status and the addresses (ports as given).
+struct lookup_result {
+  int status = 0;   ///< 0 or an EAI_* code
+  int sys_errno = 0;  ///< errno when status is EAI_SYSTEM
+  std::vector<endpoint> addrs;
+};
+
+/// Calls getaddrinfo; blocks the calling thread (run it through goro::blocking).
+inline lookup_result lookup(const std::string& host, const std::string& service, int family,
+                            int flags) {
+  addrinfo hints{};
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = flags;
+  addrinfo* list = nullptr;
+  lookup_result r;
+  r.status = ::getaddrinfo(host.empty() ? nullptr : host.c_str(),
+                           service.empty() ? nullptr : service.c_str(), &hints, &list);
+  if (r.status == EAI_SYSTEM) r.sys_errno = last_errno();
+  if (r.status != 0) return r;
+  for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_addrlen > endpoint::capacity()) continue;
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    endpoint e;
+    std::memcpy(&e.storage, ai->ai_addr, ai->ai_addrlen);
+    e.len = ai->ai_addrlen;
+    r.addrs.push_back(e);
+  }
+  ::freeaddrinfo(list);
+  return r;
+}
+
+/// Runs lookup() off the worker threads (goro::blocking; a plain thread calls it).
+inline lookup_result lookup_off_worker(const std::string& host, const std::string& service,
+                                       int family, int flags) {
+  return goro::blocking(lookup, host, service, family, flags);
+}
+
+[[noreturn]] inline void throw_lookup_error(const resolve_request& rq, const std::string& what,
+                                            const lookup_result& r, bool port) {
+  std::error_code code(r.status, resolver_category());
+  std::string why;
+  if (r.status == EAI_SYSTEM) {
+    code = std::error_code(r.sys_errno, std::system_category());
+    why = errno_text(r.sys_errno);
+  } else if (port) {
+    why = "unknown port";
+  } else if (r.status == EAI_NONAME
+#if defined(EAI_NODATA)
+             || r.status == EAI_NODATA
+#endif
+#if defined(EAI_ADDRFAMILY)
+             || r.status == EAI_ADDRFAMILY
+#endif
+  ) {
+    why = "no such host";  // Go's wording for a name that does not exist
+  } else {
+    why = ::gai_strerror(r.status);
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+  }
+  throw_error(error(rq.op, std::string(rq.network), "", "", code,
+                    "lookup " + what + ": " + why));
+}
+
+[[noreturn]] inline void throw_addr_error(const resolve_request& rq, std::string_view addr,
+                                          std::string_view why) {
+  throw_error(error(rq.op, std::string(rq.network), "", "",
+                    std::error_code(EINVAL, std::system_category()), addr_error_text(addr, why)));
+}
+
+/// The port of `port` (a number, or a service name looked up off the worker).
+inline std::uint16_t resolve_port(const resolve_request& rq, const std::string& port) {
+  std::uint16_t p = 0;
+  bool out_of_range = false;
+  if (parse_port(port, p, out_of_range)) return p;
+  if (out_of_range) throw_addr_error(rq, port, "invalid port");
+  lookup_result r = lookup_off_worker("", port, AF_INET, AI_PASSIVE);
+  if (r.status != 0 || r.addrs.empty()) throw_lookup_error(rq, "tcp/" + port, r, true);
+  return ntohs(r.addrs.front().in4.sin_port);
+}
+
+/// The addresses to try for "host:port" on a TCP network, in order; never
+/// empty (throws goro::net::error instead). A dual-stack wildcard comes first
+/// for a "tcp" listen on an empty or unspecified host, as in Go.
+inline std::vector<endpoint> resolve_tcp(const resolve_request& rq, std::string_view address) {
+  std::string host, port, why;
+  if (!split_host_port_into(address, host, port, why)) {
+    throw_error(error(rq.op, std::string(rq.network), "", "",
+                      std::error_code(EINVAL, std::system_category()), why));
+  }
+  const std::uint16_t p = resolve_port(rq, port);
+  std::vector<endpoint> out;
+  endpoint e;
+  if (host.empty()) {
+    if (rq.passive) {
+      if (rq.kind != network_kind::tcp4) out.push_back(endpoint::ipv6(in6addr_any, p, 0));
+      if (rq.kind != network_kind::tcp6) out.push_back(endpoint::ipv4(in_addr{htonl(INADDR_ANY)}, p));
+    } else if (rq.kind == network_kind::tcp6) {
+      out.push_back(endpoint::ipv6(in6addr_loopback, p, 0));
+    } else {
+      out.push_back(endpoint::ipv4(in_addr{htonl(INADDR_LOOPBACK)}, p));
+    }
+    return out;
+  }
+  if (parse_numeric_host(host, p, e)) {
+    if (!family_fits(rq.kind, e.family())) throw_addr_error(rq, host, "no suitable address found");
+    // Go listens dual-stack on "tcp" 0.0.0.0:p as it does on ":p".
+    if (rq.passive && rq.kind == network_kind::tcp && e.family() == AF_INET &&
+        e.in4.sin_addr.s_addr == htonl(INADDR_ANY)) {
+      out.push_back(endpoint::ipv6(in6addr_any, p, 0));
+    }
+    out.push_back(e);
+    return out;
+  }
+  const int family = rq.kind == network_kind::tcp4   ? AF_INET
+                     : rq.kind == network_kind::tcp6 ? AF_INET6
+                                                     : AF_UNSPEC;
+  lookup_result r = lookup_off_worker(host, "", family, 0);
+  if (r.status != 0) throw_lookup_error(rq, host, r, false);
+  for (endpoint& a : r.addrs) {
+    if (!family_fits(rq.kind, a.family())) continue;
+    if (a.family() == AF_INET) {
+      a.in4.sin_port = htons(p);
+    } else {
+      a.in6.sin6_port = htons(p);
+    }
+    // getaddrinfo repeats an address once per protocol it knows; keep one.
+    const bool seen = std::any_of(out.begin(), out.end(), [&](const endpoint& o) {
+      return o.len == a.len && std::memcmp(&o.storage, &a.storage, a.len) == 0;
+    });
+    if (!seen) out.push_back(a);
+  }
+  if (out.empty()) throw_addr_error(rq, host, "no suitable address found");
+  if (rq.passive) {  // Go listens on the first IPv4 address of a name, if any
+    std::stable_partition(out.begin(), out.end(),
+                          [](const endpoint& a) { return a.family() == AF_INET; });
+  }
+  return out;
+}
+
+}  // namespace detail
+}  // namespace goro::net
+
+#endif  // GORO_NET_RESOLVE_HPP
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace goro::net {
+namespace detail {
+
+/// One connect attempt: the connection, or why not.
+struct dial_attempt {
+  std::shared_ptr<net_fd> fd;
+  int err = 0;                ///< errno of the failure (0: success or timed out)
+  const char* syscall = "";   ///< the call that failed
+  bool timed_out = false;
+};
+
+inline dial_attempt try_connect(const std::string& network, const endpoint& to,
+                                steady_time deadline) {
+  dial_attempt r;
+  raw_fd s(::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (s.get() < 0) {
+    r.err = last_errno();
+    r.syscall = "socket";
+    return r;
+  }
+  s.open();
+  r.syscall = "connect";
+  int e = 0;
+  do {
+    e = ::connect(s.get(), &to.sa, to.len) == 0 ? 0 : last_errno();
+  } while (e == EINTR);
+  if (e != 0 && e != EINPROGRESS && e != EALREADY && e != EISCONN) {
+    r.err = e;
+    return r;
+  }
+  // In progress: writable means the handshake ended one way or the other;
+  // SO_ERROR says which. A wake-up with no answer yet waits again.
+  while (e == EINPROGRESS || e == EALREADY) {
+    switch (goro::detail::fd_wait(s.get(), io_mode::write, deadline)) {
+      case io_status::ready:
+        break;
+      case io_status::timed_out:
+        r.timed_out = true;
+        return r;
+      case io_status::closed:  // nobody else knows this socket; only for completeness
+        r.err = EBADF;
+        return r;
+    }
+    int so_error = 0;
+    socklen_t len = sizeof so_error;
+    if (::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) {
+      r.err = last_errno();
+      r.syscall = "getsockopt";
+      return r;
+    }
+    if (so_error == 0) {
+      endpoint peer;
+      socklen_t plen = endpoint::capacity();
+      if (::getpeername(s.get(), &peer.sa, &plen) != 0) continue;  // not connected yet
+      e = 0;
+    } else if (so_error != EINPROGRESS && so_error != EALREADY && so_error != EINTR) {
+      r.err = so_error;
+      return r;
+    }
+  }
+  r.fd = net_fd::adopt_connected(s, network, &to);
+  return r;
+}
+
+/// The deadline for one of `left` remaining attempts (Go's partialDeadline).
+inline steady_time attempt_deadline(steady_time deadline, std::size_t left) {
+  using namespace std::chrono;
+  if (deadline == steady_time::max()) return deadline;
+  const auto now = steady_clock::now();
+  const auto remaining = deadline - now;
+  if (remaining <= steady_clock::duration::zero()) return deadline;
+  const steady_clock::duration sane_minimum = seconds(2);
+  auto share = remaining / static_cast<steady_clock::duration::rep>(left);
+  if (share < sane_minimum) share = remaining < sane_minimum ? remaining : sane_minimum;
+  return now + share;
+}
+
+/// dial with an absolute deadline (steady_time::max(): none).
+inline conn dial_until(std::string_view network, std::string_view address, steady_time deadline) {
+  const std::string net(network);
+  network_kind kind;
+  if (!parse_network(network, kind)) {
+    throw_error(error("dial", net, "", "", std::error_code(EINVAL, std::system_category()),
+                      "unknown network " + net));
+  }
+  std::vector<endpoint> candidates;
+  if (kind == network_kind::unix_stream) {
+    endpoint at;
+    if (!unix_endpoint(address, at)) {
+      throw_error(os_error("dial", net, "", std::string(address), "connect", EINVAL));
+    }
+    candidates.push_back(at);
+  } else {
+    candidates = resolve_tcp({"dial", network, kind, false}, address);
+  }
+  dial_attempt first;
+  std::string first_addr;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (passed(deadline)) {
+      if (first_addr.empty()) first.timed_out = true;
+      break;
+    }
+    dial_attempt a =
+        try_connect(net, candidates[i], attempt_deadline(deadline, candidates.size() - i));
+    if (a.fd) return conn(std::move(a.fd));
+    if (first_addr.empty()) {
+      first = a;
+      first_addr = kind == network_kind::unix_stream ? std::string(address)
+                                                     : format_endpoint(candidates[i]);
+    }
+  }
+  if (first_addr.empty()) first_addr = std::string(address);
+  if (first.timed_out) throw_error(timeout_error("dial", net, "", first_addr));
+  throw_error(os_error("dial", net, "", first_addr, first.syscall, first.err));
+}
+
+}  // namespace detail
+
+/// Connects to `address` (Go's net.Dial): "tcp"/"tcp4"/"tcp6" with
+/// "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (a name is resolved off the
+/// worker threads, and its addresses tried in turn), ":8080" (this host);
+/// "unix" with a socket path or "@name". Parks a goroutine until connected.
+/// Throws error ("dial tcp 127.0.0.1:1: connect: connection refused").
+inline conn dial(std::string_view network, std::string_view address) {
+  return detail::dial_until(network, address, detail::steady_time::max());
+}
+
+/// dial, giving up after `timeout` (Go's net.DialTimeout) with timeout_error
+/// ("dial tcp 10.0.0.1:80: i/o timeout"). A zero timeout means none, as in Go.
+template <class Rep, class Period>
+conn dial(std::string_view network, std::string_view address,
+          const std::chrono::duration<Rep, Period>& timeout) {
+  const detail::steady_time deadline = timeout == timeout.zero()
+                                           ? detail::steady_time::max()
+                                           : goro::detail::deadline_after(timeout);
+  return detail::dial_until(network, address, deadline);
+}
+
+}  // namespace goro::net
+
+#endif  // GORO_NET_DIAL_HPP
+// ======== goro/net/listener.hpp ========
+// net/listener.hpp: goro::net::listen and the listener it returns (Go's
+// net.Listen and net.Listener).
+#ifndef GORO_NET_LISTENER_HPP
+#define GORO_NET_LISTENER_HPP
+
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace goro::net {
+
+/// A listening socket, like Go's net.Listener; a cheap copyable handle, as
+/// conn is. The socket is closed by close() or when the last handle goes away;
+/// a unix listener then removes its socket file, as Go's does.
+class listener {
+ public:
+  /// Not listening: every operation throws closed_error.
+  listener() noexcept = default;
+
+  /// Waits for the next connection and returns it. Throws closed_error once
+  /// the listener is closed (a goroutine blocked here wakes with it), and
+  /// error for anything else; running out of descriptors ("accept4: too many
+  /// open files") leaves the connection queued, so a server can back off and
+  /// accept it later.
+  conn accept() { return conn(fd("accept").accept()); }
+
+  /// The address it listens on, with the real port when port 0 was asked
+  /// ("127.0.0.1:41234", "[::]:8080", "/run/app.sock").
+  std::string addr() const { return fd_ ? fd_->local() : std::string(); }
+  /// The network: "tcp", "tcp4", "tcp6" or "unix".
+  std::string network() const { return fd_ ? fd_->network() : std::string(); }
+
+  /// Closes the listener: goroutines blocked in accept wake with
+  /// closed_error; connections already accepted stay open. A second close
+  /// throws closed_error.
+  void close() { fd("close").close(); }
+
+  /// A deadline for accept (Go's TCPListener.SetDeadline); time_point::max()
+  /// removes it.
+  template <class Clock, class Duration>
+  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+    fd("set").set_deadline(nullptr, detail::to_deadline(t));
+  }
+
+  /// The listening socket's descriptor; -1 when not listening or once closed.
+  int native_handle() const noexcept { return fd_ ? fd_->native_handle() : -1; }
+  /// Whether this handle refers to a listener (open or closed since).
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+
+  /// For goro::net itself: wraps a listening socket.
+  explicit listener(std::shared_ptr<detail::net_fd> s) noexcept : fd_(std::move(s)) {}
+
+ private:
+  detail::net_fd& fd(const char* op) const {
+    if (!fd_) detail::throw_error(closed_error(op, "", "", ""));
+    return *fd_;
+  }
+
+  std::shared_ptr<detail::net_fd> fd_;
+};
+
+namespace detail {
+
+/// One attempt at a listening socket on `at`; returns it, or the errno and
+/// the system call that failed.
+struct listen_attempt {
+  std::shared_ptr<net_fd> fd;
+  int err = 0;
+  const char* syscall = "";
+};
+
+inline listen_attempt try_listen(const std::string& network, network_kind kind,
+                                 const endpoint& at, const std::string& unlink_path) {
+  listen_attempt r;
+  raw_fd s(::socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (s.get() < 0) {
+    r.err = last_errno();
+    r.syscall = "socket";
+    return r;
+  }
+  const int one = 1;
+  if (kind != network_kind::unix_stream) {
+    ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  }
+  if (at.family() == AF_INET6) {
+    // Dual-stack unless "tcp6" was asked, as in Go.
+    const int v6only = kind == network_kind::tcp6 ? 1 : 0;
+    ::setsockopt(s.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  }
+  if (::bind(s.get(), &at.sa, at.len) != 0) {
+    r.err = last_errno();
+    r.syscall = "bind";
+    return r;
+  }
+  if (::listen(s.get(), listen_backlog) != 0) {
+    r.err = last_errno();
+    r.syscall = "listen";
+    return r;
+  }
+  endpoint bound;
+  socklen_t len = endpoint::capacity();
+  if (::getsockname(s.get(), &bound.sa, &len) == 0) bound.len = len;
+  s.open();
+  r.fd = std::make_shared<net_fd>(s.get(), network, true,
+                                  bound.len != 0 ? format_endpoint(bound) : format_endpoint(at),
+                                  std::string(), unlink_path);
+  s.release();
+  return r;
+}
+
+}  // namespace detail
+
+/// Listens on `address` (Go's net.Listen). network "tcp", "tcp4", "tcp6":
+/// "127.0.0.1:8080", "[::1]:0", ":8080" (every address; dual-stack on "tcp"),
+/// "localhost:0" (names are resolved off the worker threads); port 0 picks a
+/// free port (see listener::addr). network "unix": a path, or "@name" for
+/// Linux's abstract namespace. Throws error ("listen tcp 127.0.0.1:80: bind:
+/// permission denied").
+inline listener listen(std::string_view network, std::string_view address) {
+  const std::string net(network);
+  detail::network_kind kind;
+  if (!detail::parse_network(network, kind)) {
+    detail::throw_error(error("listen", net, "", "", std::error_code(EINVAL, std::system_category()),
+                              "unknown network " + net));
+  }
+  if (kind == detail::network_kind::unix_stream) {
+    const std::string path(address);
+    detail::endpoint at;
+    if (!detail::unix_endpoint(path, at)) {
+      detail::throw_error(detail::os_error("listen", net, "", path, "bind", EINVAL));
+    }
+    detail::listen_attempt a =
+        detail::try_listen(net, kind, at, path[0] == '@' ? std::string() : path);
+    if (!a.fd) detail::throw_error(detail::os_error("listen", net, "", path, a.syscall, a.err));
+    return listener(std::move(a.fd));
+  }
+  const std::vector<detail::endpoint> candidates =
+      detail::resolve_tcp({"listen", network, kind, true}, address);
+  detail::listen_attempt first;
+  for (const detail::endpoint& at : candidates) {
+    detail::listen_attempt a = detail::try_listen(net, kind, at, std::string());
+    if (a.fd) return listener(std::move(a.fd));
+    if (first.err == 0) first = a;
+    // Only a family the host lacks (no IPv6 for the dual-stack wildcard) moves
+    // on to the next candidate; any other failure is the answer.
+    if (a.err != EAFNOSUPPORT && a.err != EPROTONOSUPPORT && a.err != EADDRNOTAVAIL) break;
+  }
+  detail::throw_error(detail::os_error("listen", net, "", std::string(address), first.syscall,
+                                       first.err));
+}
+
+}  // namespace goro::net
+
+#endif  // GORO_NET_LISTENER_HPP
+
+#endif  // GORO_NET_HPP
 // ======== goro/runtime.hpp ========
 // runtime.hpp: starting goroutines, and the runtime that runs them.
 //
@@ -4270,267 +7426,6 @@ class select_set {
   std::vector<detail::chan_core*> lock_order_;
   std::vector<detail::waiter> waiters_;
 };
-
-}  // namespace goro
-
-#endif
-// ======== goro/sync.hpp ========
-// sync.hpp: goroutine-aware synchronisation, like Go's package sync.
-//
-// Each primitive parks a waiting goroutine (its worker runs others) and blocks
-// a waiting plain thread; neither ever blocks a worker thread. They can be
-// shared freely between goroutines and threads.
-#ifndef GORO_SYNC_HPP
-#define GORO_SYNC_HPP
-
-
-#include <atomic>
-#include <climits>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <mutex>
-#include <stdexcept>
-#include <utility>
-
-namespace goro {
-
-namespace detail {
-
-/// A counting semaphore that hands a released permit straight to the first
-/// waiter (FIFO, no barging), after Go's runtime semaphore.
-///
-/// One atomic word holds both the free permits (high 32 bits) and the number
-/// of waiters queued (low 32 bits), so that each operation's last touch of the
-/// object is a single atomic step. That is what lets a goro::mutex be
-/// destroyed as soon as another party has unlocked it, as std::mutex allows:
-/// - release() with nobody waiting publishes the permit with one CAS and
-///   returns; with waiters it takes the lock, hands the permit to the first
-///   waiter without ever publishing it, unlocks, and wakes the waiter (which
-///   lives on its own stack) — the unlock is its last touch of *this.
-/// - a waiter registers (waiters + 1) under the lock before it re-checks the
-///   permits, so a release either sees it registered or leaves a permit it sees.
-class handoff_semaphore {
- public:
-  explicit handoff_semaphore(std::int64_t permits) noexcept
-      : state_(static_cast<std::uint64_t>(permits) << 32) {}
-
-  bool try_acquire() noexcept {
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
-    while (permits(s) > 0) {
-      if (state_.compare_exchange_weak(s, s - one_permit, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  void acquire() {
-    if (try_acquire()) return;
-    waiting_party party;
-    waiter w;
-    party.init(w);
-    lock_.lock();
-    std::uint64_t s = state_.fetch_add(1, std::memory_order_seq_cst) + 1;  // registered
-    while (permits(s) > 0) {  // a permit came meanwhile: take it and unregister
-      if (state_.compare_exchange_weak(s, s - one_permit - 1, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-        lock_.unlock();
-        return;
-      }
-    }
-    waiters_.push_back(&w);
-    block(w, &spin_lock::unlock_fn, &lock_);
-    // Woken by release(), which handed its permit to us.
-  }
-
-  /// Returns the free permits right after this release (0 when it went to a
-  /// waiter).
-  std::int64_t release() {
-    for (;;) {
-      std::uint64_t s = state_.load(std::memory_order_relaxed);
-      while (waiters(s) == 0) {
-        if (state_.compare_exchange_weak(s, s + one_permit, std::memory_order_seq_cst,
-                                         std::memory_order_relaxed)) {
-          return permits(s) + 1;  // the CAS was our last touch of *this
-        }
-      }
-      lock_.lock();
-      if (waiters(state_.load(std::memory_order_seq_cst)) != 0) {
-        waiter* w = waiters_.claim_first();
-        GORO_ASSERT(w != nullptr);
-        state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
-        lock_.unlock();  // last touch of *this: w lives on its waiter's stack
-        wake(*w);
-        return 0;
-      }
-      lock_.unlock();  // the waiter took a published permit meanwhile; publish ours
-    }
-  }
-
- private:
-  static constexpr std::uint64_t one_permit = std::uint64_t{1} << 32;
-  static std::int64_t permits(std::uint64_t s) noexcept {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(s >> 32));
-  }
-  static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
-
-  std::atomic<std::uint64_t> state_;  ///< permits << 32 | waiters queued
-  spin_lock lock_;                    ///< guards waiters_ and registration
-  wait_queue waiters_;
-};
-
-}  // namespace detail
-
-/// A mutual-exclusion lock like Go's sync.Mutex; meets the standard Lockable
-/// requirements, so std::lock_guard and std::unique_lock work. Not recursive.
-/// Unlocking a mutex that is not locked is a fatal error, as in Go.
-class mutex {
- public:
-  mutex() noexcept = default;
-  mutex(const mutex&) = delete;
-  mutex& operator=(const mutex&) = delete;
-
-  /// Blocks (parks a goroutine) until the lock is free, then takes it.
-  void lock() { sem_.acquire(); }
-  /// Takes the lock if it is free; never blocks.
-  bool try_lock() noexcept { return sem_.try_acquire(); }
-  /// Releases the lock; the longest waiter, if any, gets it next.
-  void unlock() {
-    if (sem_.release() > 1) detail::fatal("sync: unlock of unlocked goro::mutex");
-  }
-
- private:
-  detail::handoff_semaphore sem_{1};
-};
-
-/// A counting semaphore of `permits` permits, like a buffered channel used as
-/// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
-class semaphore {
- public:
-  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
-  explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
-  semaphore(const semaphore&) = delete;
-  semaphore& operator=(const semaphore&) = delete;
-
-  /// Takes a permit, blocking (parking a goroutine) until one is free.
-  void acquire() { sem_.acquire(); }
-  /// Takes a permit if one is free; never blocks.
-  bool try_acquire() noexcept { return sem_.try_acquire(); }
-  /// Returns a permit; the longest waiter, if any, gets it.
-  void release() { sem_.release(); }
-
- private:
-  static std::ptrdiff_t check(std::ptrdiff_t permits) {
-    if (permits < 0 || permits > INT32_MAX) {
-      throw std::invalid_argument("goro::semaphore: permit count out of range");
-    }
-    return permits;
-  }
-  detail::handoff_semaphore sem_;
-};
-
-/// Waits for a collection of goroutines to finish, like Go's sync.WaitGroup.
-///
-/// Every wait() that finds the counter above zero returns once it falls to
-/// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
-/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
-/// Go, the wait_group may be destroyed as soon as wait() has returned.
-class wait_group {
- public:
-  wait_group() noexcept = default;
-  wait_group(const wait_group&) = delete;
-  wait_group& operator=(const wait_group&) = delete;
-
-  /// Adds delta (which may be negative) to the counter; at zero, releases
-  /// every waiter.
-  void add(std::int64_t delta) {
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
-    std::int64_t after = 0;
-    do {
-      after = counter(s) + delta;
-      if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
-      if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
-    } while (!state_.compare_exchange_weak(s,
-                                           (static_cast<std::uint64_t>(after) << 32) | waiters(s),
-                                           std::memory_order_acq_rel, std::memory_order_relaxed));
-    // With nobody waiting, that CAS was the last touch of *this: a wait() may
-    // now return and the owner destroy us. With waiters queued, none can
-    // return before we wake it, after our last touch (the unlock).
-    if (after == 0 && waiters(s) != 0) release_all();
-  }
-
-  /// add(-1).
-  void done() { add(-1); }
-
-  /// Blocks (parks a goroutine) until the counter is zero.
-  void wait() {
-    if (counter(state_.load(std::memory_order_acquire)) == 0) return;
-    detail::waiting_party party;
-    detail::waiter w;
-    party.init(w);
-    lock_.lock();
-    // Registered before the re-check: an add() reaching zero after this sees
-    // us and comes for the lock; one that reached zero before, we see.
-    const std::uint64_t s = state_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    if (counter(s) == 0) {
-      state_.fetch_sub(1, std::memory_order_relaxed);
-      lock_.unlock();
-      return;
-    }
-    waiters_.push_back(&w);
-    detail::block(w, &detail::spin_lock::unlock_fn, &lock_);
-  }
-
-  /// The counter now (for tests and diagnostics).
-  std::int64_t count() const noexcept { return counter(state_.load(std::memory_order_acquire)); }
-
- private:
-  static std::int64_t counter(std::uint64_t s) noexcept {
-    return static_cast<std::int64_t>(s >> 32);
-  }
-  static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
-
-  void release_all() {
-    detail::wait_queue woken;
-    lock_.lock();
-    const auto n = static_cast<std::uint32_t>(waiters_.claim_all_into(woken));
-    state_.fetch_sub(n, std::memory_order_relaxed);
-    lock_.unlock();  // last touch of *this; the waiters live on their own stacks
-    detail::wake_all(woken);
-  }
-
-  std::atomic<std::uint64_t> state_{0};  ///< counter << 32 | waiters queued
-  detail::spin_lock lock_;               ///< guards waiters_ and registration
-  detail::wait_queue waiters_;
-};
-
-/// A flag for call_once, like Go's sync.Once.
-class once_flag {
- public:
-  once_flag() noexcept = default;
-  once_flag(const once_flag&) = delete;
-  once_flag& operator=(const once_flag&) = delete;
-
- private:
-  template <class F, class... Args>
-  friend void call_once(once_flag& flag, F&& f, Args&&... args);
-  std::atomic<bool> done_{false};
-  mutex mutex_;
-};
-
-/// Calls f(args...) unless a call through the same flag has completed; others
-/// arriving meanwhile wait (parking goroutines) until it has. If f throws, the
-/// exception propagates and the flag stays unset, as with std::call_once.
-template <class F, class... Args>
-void call_once(once_flag& flag, F&& f, Args&&... args) {
-  if (flag.done_.load(std::memory_order_acquire)) return;
-  std::lock_guard<mutex> guard(flag.mutex_);
-  if (flag.done_.load(std::memory_order_relaxed)) return;
-  std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-  flag.done_.store(true, std::memory_order_release);
-}
 
 }  // namespace goro
 
