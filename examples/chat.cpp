@@ -63,7 +63,7 @@ constexpr std::size_t outgoing_capacity = 256;
 /// What the hub knows of a client: a number that identifies it, its name and
 /// its outgoing channel (copies share the channel).
 struct client {
-  std::uint64_t id;
+  std::uint64_t id = 0;
   std::string name;
   goro::chan<std::string> out;
 };
@@ -117,12 +117,16 @@ void hub(hub_channels ch) {
                         }),
         goro::case_recv(ch.entering,
                         [&](std::optional<client> c) {
+                          if (!c) return;  // never closed; a closed channel gives nullopt
                           // The welcome is the first line a client gets; every
                           // message the hub takes after this one reaches it too.
                           (void)c->out.try_send("* welcome, " + c->name);
-                          clients.emplace(c->id, *c);
+                          const std::uint64_t id = c->id;
+                          clients.emplace(id, std::move(*c));
                         }),
-        goro::case_recv(ch.leaving, [&](std::optional<client> c) { drop(c->id); }));
+        goro::case_recv(ch.leaving, [&](std::optional<client> c) {
+          if (c) drop(c->id);
+        }));
   }
   for (auto& entry : clients) entry.second.out.close();
 }
