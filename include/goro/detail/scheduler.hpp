@@ -113,7 +113,6 @@ class worker {
   bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
   std::uint32_t tick = 0;
-  std::uint32_t poll_tick = 0;  ///< picks since this worker last looked at the netpoller
   std::uint64_t rng;
   std::vector<timer_node*> due;  ///< scratch for firing timers
   std::thread thread;
@@ -667,7 +666,7 @@ inline int poll_timeout_ms(steady_clock::time_point deadline) noexcept {
 /// Looks at the netpoller if goroutines wait on fds and no other worker is
 /// polling, for up to timeout_ms, and readies the goroutines whose fds are
 /// ready. Returns whether it readied any.
-inline bool worker::poll_network(int timeout_ms) {
+__attribute__((noinline)) inline bool worker::poll_network(int timeout_ms) {
   netpoller* np = sched.poller_if_started();
   if (np == nullptr || !np->has_waiters() || !np->try_acquire()) return false;
   wait_queue woken;
@@ -688,6 +687,9 @@ inline void worker::run_due_timers() {
 
 inline goroutine* worker::try_local_and_global() {
   if ((++tick % 61) == 0) {
+    // Busy workers serve I/O too, or a worker that always has work would
+    // leave fd waiters to an idle one that may never come.
+    poll_network(0);
     // Now and then the queues come first: the global one, which other
     // workers' goroutines feed, and the local one, which a pair handing the
     // worker back and forth through runnext would otherwise starve forever.
@@ -781,14 +783,8 @@ inline goroutine* worker::find_work() {
       return nullptr;
     }
     run_due_timers();
-    if (++poll_tick == 61) {
-      // Busy workers serve I/O too, or a worker that always has work would
-      // leave fd waiters to an idle one that may never come.
-      poll_tick = 0;
-      poll_network(0);
-    }
     goroutine* g = try_local_and_global();
-    if (g == nullptr && poll_network(0)) g = try_local_and_global();
+    if (g == nullptr && poll_network(0)) continue;  // it readied goroutines here
     if (g == nullptr) {
       const std::size_t busy =
           sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
