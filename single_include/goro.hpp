@@ -5826,12 +5826,16 @@ class raw_fd {
   raw_fd& operator=(const raw_fd&) = delete;
   ~raw_fd() {
     if (fd_ < 0) return;
-    if (opened_) goro::detail::fd_evict(fd_);
+    if (opened_) {
+      goro::detail::fd_evict(fd_);
+      goro::detail::fd_closed(fd_);
+    }
     ::close(fd_);
   }
   int get() const noexcept { return fd_; }
-  /// Starts the poller's record of the descriptor (fd_open), once.
-  void open() noexcept {
+  /// Starts the poller's record of the descriptor (fd_open), once. May
+  /// throw (no memory for the record); the descriptor is closed then.
+  void open() {
     if (!opened_) goro::detail::fd_open(fd_);
     opened_ = true;
   }
@@ -5883,7 +5887,7 @@ class net_fd {
     if ((state_.load(std::memory_order_acquire) & closed_bit) == 0) {
       goro::detail::fd_evict(fd_);
       remove_socket_file();
-      ::close(fd_);
+      close_number();
     }
   }
 
@@ -5908,7 +5912,7 @@ class net_fd {
     goro::detail::fd_evict(fd_);
     remove_socket_file();
     if (end_op_and_check_last()) {
-      ::close(fd_);
+      close_number();
     } else {
       closed_sem_.acquire();  // the last operation in flight closes, then wakes us
     }
@@ -6033,7 +6037,7 @@ class net_fd {
     op_scope& operator=(const op_scope&) = delete;
     ~op_scope() {
       if (f_.end_op_and_check_last()) {  // close() is waiting for us
-        ::close(f_.fd_);
+        f_.close_number();
         f_.closed_sem_.release();
       }
     }
@@ -6046,6 +6050,14 @@ class net_fd {
   /// began, i.e. the caller must close the descriptor.
   bool end_op_and_check_last() noexcept {
     return state_.fetch_sub(one_op, std::memory_order_acq_rel) == (closed_bit | one_op);
+  }
+
+  /// Frees the number, evicted earlier, once nothing uses it: the poller's
+  /// record is renewed first (fd_closed), since another thread may get the
+  /// number from its next socket() the moment ::close returns.
+  void close_number() noexcept {
+    goro::detail::fd_closed(fd_);
+    ::close(fd_);
   }
 
   /// With the direction's lock held: not closed meanwhile, deadline not passed
