@@ -5036,10 +5036,10 @@ inline void forget_fd(int fd) noexcept {
 // call parks a goroutine (its worker runs others) and blocks a plain thread.
 //
 //   auto ln = goro::net::listen("tcp", "127.0.0.1:0");
-//   goro::go([ln]() mutable {
+//   goro::go([ln] {
 //     for (;;) {
 //       goro::net::conn c = ln.accept();
-//       goro::go([c]() mutable {            // one goroutine per connection
+//       goro::go([c] {                      // one goroutine per connection
 //         char buf[4096];
 //         while (std::size_t n = c.read(buf, sizeof buf)) c.write(buf, n);
 //       });
@@ -5963,8 +5963,11 @@ class net_fd {
   /// Sets the deadline of one direction, or of both (mode == nullptr).
   void set_deadline(const io_mode* mode, steady_time t) {
     op_scope op(*this, "set");
-    if (mode == nullptr || *mode == io_mode::read) goro::detail::fd_set_deadline(fd_, io_mode::read, t);
-    if (mode == nullptr || *mode == io_mode::write) goro::detail::fd_set_deadline(fd_, io_mode::write, t);
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      if (mode != nullptr && *mode != m) continue;
+      goro::detail::fd_set_deadline(fd_, m, t);
+      has_deadline_[static_cast<int>(m)].store(t != steady_time::max(), std::memory_order_relaxed);
+    }
   }
 
   /// Accepts a connection (a listener's read). Running out of descriptors
@@ -6065,7 +6068,9 @@ class net_fd {
   /// even when data is waiting).
   void check_usable(io_mode mode, const char* op) const {
     if ((state_.load(std::memory_order_acquire) & closed_bit) != 0) throw_error(closed(op));
-    if (passed(goro::detail::fd_deadline(fd_, mode))) {
+    // The flag spares the common case (no deadline) the poll descriptor's lock.
+    if (has_deadline_[static_cast<int>(mode)].load(std::memory_order_relaxed) &&
+        passed(goro::detail::fd_deadline(fd_, mode))) {
       throw_error(timeout_error(op, network_, error_source(), error_address()));
     }
   }
@@ -6096,6 +6101,7 @@ class net_fd {
   std::atomic<std::uint32_t> state_{0};  ///< closed_bit | operations in flight * one_op
   const int fd_;
   const bool listener_;
+  std::atomic<bool> has_deadline_[2] = {{false}, {false}};  ///< per io_mode: one is set
   goro::mutex read_lock_;   ///< held by a read or accept for its whole call
   goro::mutex write_lock_;  ///< held by a write for its whole call
   goro::detail::handoff_semaphore closed_sem_{0};  ///< the last operation wakes close()
@@ -6126,7 +6132,9 @@ class listener;
 /// handle: copies share one connection, like copies of a Go interface value,
 /// and any of them may be used from any goroutine or thread at once (reads are
 /// serialized with reads, writes with writes). The socket is closed by close(),
-/// or when the last handle goes away.
+/// or when the last handle goes away. Operations are const, as goro::chan's
+/// are: they act on the shared socket, not on the handle, so a lambda that
+/// captured a conn by value needs no `mutable`.
 ///
 /// Blocking calls park a goroutine (its worker runs others) and block a plain
 /// thread. Errors are goro::net::error exceptions worded like Go's; see error.hpp.
@@ -6140,11 +6148,11 @@ class conn {
   /// returns 0 at once. Throws timeout_error past the read deadline,
   /// closed_error after close(), error for anything else (e.g. "read: connection
   /// reset by peer").
-  std::size_t read(void* buf, std::size_t len) { return fd("read").read(buf, len); }
+  std::size_t read(void* buf, std::size_t len) const { return fd("read").read(buf, len); }
 
   /// Reads exactly len bytes (Go's io.ReadFull). At end of stream throws
   /// eof_error: "EOF" if nothing had been read, "unexpected EOF" part-way.
-  void read_full(void* buf, std::size_t len) {
+  void read_full(void* buf, std::size_t len) const {
     char* p = static_cast<char*>(buf);
     std::size_t got = 0;
     while (got < len) {
@@ -6161,49 +6169,49 @@ class conn {
   /// Write, which returns an error whenever it wrote less). Writing to a peer
   /// that has gone throws error ("write: broken pipe", "write: connection reset
   /// by peer"); SIGPIPE is never raised.
-  std::size_t write(const void* buf, std::size_t len) {
+  std::size_t write(const void* buf, std::size_t len) const {
     fd("write").write(buf, len);
     return len;
   }
   /// write(s.data(), s.size()).
-  std::size_t write(std::string_view s) { return write(s.data(), s.size()); }
+  std::size_t write(std::string_view s) const { return write(s.data(), s.size()); }
   /// The same as write: every write writes all its bytes.
-  void write_all(const void* buf, std::size_t len) { write(buf, len); }
+  void write_all(const void* buf, std::size_t len) const { write(buf, len); }
   /// write(s).
-  void write_all(std::string_view s) { write(s.data(), s.size()); }
+  void write_all(std::string_view s) const { write(s.data(), s.size()); }
 
   /// Closes the connection: goroutines and threads blocked in read or write on
   /// it wake with closed_error; returns once the socket is closed. A second
   /// close throws closed_error, as Go's Close returns ErrClosed.
-  void close() { fd("close").close(); }
+  void close() const { fd("close").close(); }
   /// Shuts down the writing side (Go's CloseWrite): the peer reads EOF, and
   /// this side can still read.
-  void close_write() { fd("close").shutdown(SHUT_WR); }
+  void close_write() const { fd("close").shutdown(SHUT_WR); }
   /// Shuts down the reading side (Go's CloseRead).
-  void close_read() { fd("close").shutdown(SHUT_RD); }
+  void close_read() const { fd("close").shutdown(SHUT_RD); }
 
   /// Sets the read and the write deadline (Go's SetDeadline): an operation
   /// waiting past it, or started after it, throws timeout_error. Applies to
   /// calls already blocked, so it may be moved mid-wait; t may be on any clock;
   /// time_point::max() (or clear_deadline()) removes it.
   template <class Clock, class Duration>
-  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
     fd("set").set_deadline(nullptr, detail::to_deadline(t));
   }
   /// The deadline of reads only (Go's SetReadDeadline).
   template <class Clock, class Duration>
-  void set_read_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+  void set_read_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
     const detail::io_mode m = detail::io_mode::read;
     fd("set").set_deadline(&m, detail::to_deadline(t));
   }
   /// The deadline of writes only (Go's SetWriteDeadline).
   template <class Clock, class Duration>
-  void set_write_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+  void set_write_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
     const detail::io_mode m = detail::io_mode::write;
     fd("set").set_deadline(&m, detail::to_deadline(t));
   }
   /// Removes both deadlines (Go's SetDeadline(time.Time{})).
-  void clear_deadline() { fd("set").set_deadline(nullptr, detail::steady_time::max()); }
+  void clear_deadline() const { fd("set").set_deadline(nullptr, detail::steady_time::max()); }
 
   /// This end's address: "127.0.0.1:4000", "[::1]:4000", a unix socket's path
   /// ("" for a dialing unix client, whose end has no name).
@@ -6609,8 +6617,8 @@ conn dial(std::string_view network, std::string_view address,
 
 namespace goro::net {
 
-/// A listening socket, like Go's net.Listener; a cheap copyable handle, as
-/// conn is. The socket is closed by close() or when the last handle goes away;
+/// A listening socket, like Go's net.Listener; a cheap copyable handle with
+/// const operations, as conn is. The socket is closed by close() or when the last handle goes away;
 /// a unix listener then removes its socket file, as Go's does.
 class listener {
  public:
@@ -6622,7 +6630,7 @@ class listener {
   /// error for anything else; running out of descriptors ("accept4: too many
   /// open files") leaves the connection queued, so a server can back off and
   /// accept it later.
-  conn accept() { return conn(fd("accept").accept()); }
+  conn accept() const { return conn(fd("accept").accept()); }
 
   /// The address it listens on, with the real port when port 0 was asked
   /// ("127.0.0.1:41234", "[::]:8080", "/run/app.sock").
@@ -6633,12 +6641,12 @@ class listener {
   /// Closes the listener: goroutines blocked in accept wake with
   /// closed_error; connections already accepted stay open. A second close
   /// throws closed_error.
-  void close() { fd("close").close(); }
+  void close() const { fd("close").close(); }
 
   /// A deadline for accept (Go's TCPListener.SetDeadline); time_point::max()
   /// removes it.
   template <class Clock, class Duration>
-  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
     fd("set").set_deadline(nullptr, detail::to_deadline(t));
   }
 

@@ -3,10 +3,10 @@
 // call parks a goroutine (its worker runs others) and blocks a plain thread.
 //
 //   auto ln = goro::net::listen("tcp", "127.0.0.1:0");
-//   goro::go([ln]() mutable {
+//   goro::go([ln] {
 //     for (;;) {
 //       goro::net::conn c = ln.accept();
-//       goro::go([c]() mutable {            // one goroutine per connection
+//       goro::go([c] {                      // one goroutine per connection
 //         char buf[4096];
 //         while (std::size_t n = c.read(buf, sizeof buf)) c.write(buf, n);
 //       });

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
         try {
           goro::net::conn c = goro::net::dial("tcp", address);
           dialed.fetch_add(1);
-          goro::go([&, c]() mutable {
+          goro::go([&, c]() {
             try {
               all_dialed.recv();  // idle until every connection is open
               c.write("x");

@@ -71,7 +71,7 @@ std::string port_of(const std::string& addr) { return net::split_host_port(addr)
 /// default runtime until EOF, then closed.
 net::listener echo_server(const std::string& network, const std::string& address) {
   net::listener ln = net::listen(network, address);
-  goro::go([ln]() mutable {
+  goro::go([ln]() {
     for (;;) {
       net::conn c;
       try {
@@ -79,7 +79,7 @@ net::listener echo_server(const std::string& network, const std::string& address
       } catch (const net::closed_error&) {
         return;
       }
-      goro::go([c]() mutable {
+      goro::go([c]() {
         char buf[4096];
         try {
           while (std::size_t n = c.read(buf, sizeof buf)) c.write(buf, n);
@@ -130,7 +130,7 @@ conn_pair connect_pair(const std::string& network = "tcp",
                     const std::string& address = "127.0.0.1:0") {
   net::listener ln = net::listen(network, address);
   auto accepted = goro::make_chan<net::conn>(1);
-  goro::go([ln, accepted]() mutable { accepted.send(ln.accept()); });
+  goro::go([ln, accepted]() { accepted.send(ln.accept()); });
   conn_pair p;
   p.client = net::dial(network, ln.addr(), 10s);
   auto r = accepted.recv_for(20s);
@@ -345,7 +345,7 @@ TEST_CASE("a deadline moved while a read waits applies to that read", "[net][dea
       const auto t0 = goro::clock::now();
       p.client.set_read_deadline(t0 + 30s);
       net::conn c = p.client;
-      goro::go([c]() mutable {
+      goro::go([c]() {
         goro::sleep_for(50ms);
         c.set_read_deadline(goro::clock::now() + 50ms);
       });
@@ -364,7 +364,7 @@ TEST_CASE("a deadline moved while a read waits applies to that read", "[net][dea
       p.client.set_read_deadline(t0 + 300ms);
       auto moved_at = std::make_shared<std::atomic<std::int64_t>>(0);
       net::conn c = p.client;
-      goro::go([c, t0, moved_at]() mutable {
+      goro::go([c, t0, moved_at]() {
         goro::sleep_for(20ms);
         c.set_read_deadline(t0 + 900ms);
         moved_at->store((goro::clock::now() - t0).count());
@@ -391,7 +391,7 @@ TEST_CASE("close wakes a goroutine blocked in read, write or accept", "[net][clo
     REQUIRE(p.server);
     auto out = goro::make_chan<std::string>(1);
     net::conn c = p.client;
-    goro::go([c, out]() mutable {
+    goro::go([c, out]() {
       char b = 0;
       try {
         c.read(&b, 1);
@@ -426,8 +426,8 @@ TEST_CASE("close wakes a goroutine blocked in read, write or accept", "[net][clo
     REQUIRE(p.server);
     auto out = goro::make_chan<std::string>(1);
     net::conn c = p.client;
-    goro::go([c, out]() mutable {
-      std::vector<char> big(64 << 20, 'x');
+    goro::go([c, out]() {
+      std::vector<char> big(32 << 20, 'x');
       try {
         c.write(big.data(), big.size());
         out.send("write returned");
@@ -447,7 +447,7 @@ TEST_CASE("close wakes a goroutine blocked in read, write or accept", "[net][clo
     net::listener ln = net::listen("tcp", "127.0.0.1:0");
     const std::string addr = ln.addr();
     auto out = goro::make_chan<std::string>(1);
-    goro::go([ln, out]() mutable {
+    goro::go([ln, out]() {
       try {
         ln.accept();
         out.send("accept returned");
@@ -465,6 +465,84 @@ TEST_CASE("close wakes a goroutine blocked in read, write or accept", "[net][clo
     REQUIRE(e);
     CHECK(e->code().value() == ECONNREFUSED);
   }
+}
+
+TEST_CASE("close wakes a plain thread blocked in read", "[net][close][thread]") {
+  conn_pair p = connect_pair();
+  REQUIRE(p.server);
+  std::string seen;
+  net::conn c = p.client;
+  std::thread reader([c, &seen]() {
+    char b = 0;
+    try {
+      c.read(&b, 1);
+      seen = "read returned";
+    } catch (const net::closed_error& e) {
+      seen = e.what();
+    }
+  });
+  goro::sleep_for(50ms);
+  p.client.close();
+  reader.join();
+  CHECK(contains(seen, ": use of closed network connection"));
+}
+
+TEST_CASE("a close racing with reads never reads another socket's data", "[net][close]") {
+  // The closed socket's number is free for the next socket() only once no
+  // read is still using it. A reader that raced with close must end with
+  // closed_error (or EOF), never with the bytes of the socket that got its number.
+  // A stress test, not a proof: with close() changed to free the number at
+  // once, 200 rounds caught a stale read in 2 runs of 5; hence 600 rounds.
+  const int rounds = scaled(600, 100);
+  failures f;
+  for (int i = 0; i < rounds; ++i) {
+    conn_pair a = connect_pair();
+    if (!a.server) {
+      f.add("no connection accepted");
+      break;
+    }
+    // a's server streams, so a's reader is mostly inside recv(), not parked.
+    net::conn streamer = a.server;
+    goro::go([streamer]() {
+      const std::string chunk(512, 'a');
+      try {
+        for (int k = 0; k < 100000; ++k) streamer.write(chunk);
+      } catch (const net::error&) {
+      }
+    });
+    auto out = goro::make_chan<bool>(1);
+    net::conn c = a.client;
+    goro::go([c, out]() {
+      char buf[64];
+      bool stale = false;
+      try {
+        for (;;) {
+          const std::size_t n = c.read(buf, sizeof buf);
+          if (n == 0) break;
+          stale = stale || std::find(buf, buf + n, 's') != buf + n;
+        }
+      } catch (const net::error&) {
+      }
+      out.send(stale);
+    });
+    if (i % 2 == 0) goro::sleep_for(1ms);  // sometimes mid-stream, sometimes at once
+    a.client.close();
+    conn_pair b = connect_pair();  // likely gets a's old numbers
+    if (b.server) b.server.write("stale");
+    auto r = out.recv_for(20s);
+    f.expect(r.value.has_value(), "the reader did not end after close");
+    if (r.value && *r.value) f.add("a closed conn read another socket's data");
+    a.server.close();  // ends the streamer
+  }
+  CHECK(f.take() == std::vector<std::string>{});
+}
+
+TEST_CASE("listening on an address in use is an error", "[net][listen]") {
+  net::listener ln = net::listen("tcp", "127.0.0.1:0");
+  auto e = thrown<net::error>([&] { net::listen("tcp", ln.addr()); });
+  REQUIRE(e);
+  CHECK(e->code().value() == EADDRINUSE);
+  CHECK(std::string(e->what()) == "listen tcp " + ln.addr() + ": bind: address already in use");
 }
 
 TEST_CASE("dial errors: connection refused, no such file, timeout", "[net][dial]") {
@@ -551,7 +629,7 @@ TEST_CASE("concurrent writes on one conn do not interleave", "[net][write]") {
   wg.add(writers);
   for (int w = 0; w < writers; ++w) {
     net::conn c = p.client;
-    goro::go([c, w, &wg]() mutable {
+    goro::go([c, w, &wg]() {
       std::string data(block, static_cast<char>('a' + w));
       for (int i = 0; i < blocks; ++i) c.write(data);
       wg.done();
@@ -583,7 +661,7 @@ TEST_CASE("thousands of connections ping-pong across workers", "[net][stress]") 
   net::listener ln = net::listen("tcp", "127.0.0.1:0");
   std::atomic<int> served{0}, finished{0};
   failures f;
-  goro::go([ln, &served, &f]() mutable {
+  goro::go([ln, &served, &f]() {
     for (;;) {
       net::conn c;
       try {
@@ -594,7 +672,7 @@ TEST_CASE("thousands of connections ping-pong across workers", "[net][stress]") 
         f.add(std::string("accept: ") + e.what());
         return;
       }
-      goro::go([c, &served, &f]() mutable {
+      goro::go([c, &served, &f]() {
         try {
           std::uint64_t v = 0;
           for (;;) {
@@ -646,7 +724,7 @@ TEST_CASE("thousands of connections ping-pong across workers", "[net][stress]") 
 }
 
 TEST_CASE("10,000 idle connections held open at once", "[net][idle]") {
-  const int n = scaled(10000, 2000, 1000);
+  const int n = scaled(10000, 2000, 500);
   // This process holds the server ends; tests/programs/net_idle_client the client ends.
   const rlim_t limit = raise_fd_limit(static_cast<rlim_t>(n + 512));
   if (limit < static_cast<rlim_t>(n + 256)) {
@@ -658,7 +736,7 @@ TEST_CASE("10,000 idle connections held open at once", "[net][idle]") {
   std::atomic<int> accepted{0}, echoed{0};
   auto all_accepted = goro::make_chan<int>();  // closed once n are open on this side
   failures f;
-  goro::go([ln, n, &accepted, &echoed, all_accepted, &f]() mutable {
+  goro::go([ln, n, &accepted, &echoed, all_accepted, &f]() {
     for (int i = 0; i < n; ++i) {
       net::conn c;
       try {
@@ -668,7 +746,7 @@ TEST_CASE("10,000 idle connections held open at once", "[net][idle]") {
         return;
       }
       accepted.fetch_add(1);
-      goro::go([c, &echoed, all_accepted, &f]() mutable {
+      goro::go([c, &echoed, all_accepted, &f]() {
         try {
           char b = 0;
           c.read_full(&b, 1);   // idle until the client has all its connections

@@ -23,7 +23,9 @@ class listener;
 /// handle: copies share one connection, like copies of a Go interface value,
 /// and any of them may be used from any goroutine or thread at once (reads are
 /// serialized with reads, writes with writes). The socket is closed by close(),
-/// or when the last handle goes away.
+/// or when the last handle goes away. Operations are const, as goro::chan's
+/// are: they act on the shared socket, not on the handle, so a lambda that
+/// captured a conn by value needs no `mutable`.
 ///
 /// Blocking calls park a goroutine (its worker runs others) and block a plain
 /// thread. Errors are goro::net::error exceptions worded like Go's; see error.hpp.
@@ -37,11 +39,11 @@ class conn {
   /// returns 0 at once. Throws timeout_error past the read deadline,
   /// closed_error after close(), error for anything else (e.g. "read: connection
   /// reset by peer").
-  std::size_t read(void* buf, std::size_t len) { return fd("read").read(buf, len); }
+  std::size_t read(void* buf, std::size_t len) const { return fd("read").read(buf, len); }
 
   /// Reads exactly len bytes (Go's io.ReadFull). At end of stream throws
   /// eof_error: "EOF" if nothing had been read, "unexpected EOF" part-way.
-  void read_full(void* buf, std::size_t len) {
+  void read_full(void* buf, std::size_t len) const {
     char* p = static_cast<char*>(buf);
     std::size_t got = 0;
     while (got < len) {
@@ -58,49 +60,49 @@ class conn {
   /// Write, which returns an error whenever it wrote less). Writing to a peer
   /// that has gone throws error ("write: broken pipe", "write: connection reset
   /// by peer"); SIGPIPE is never raised.
-  std::size_t write(const void* buf, std::size_t len) {
+  std::size_t write(const void* buf, std::size_t len) const {
     fd("write").write(buf, len);
     return len;
   }
   /// write(s.data(), s.size()).
-  std::size_t write(std::string_view s) { return write(s.data(), s.size()); }
+  std::size_t write(std::string_view s) const { return write(s.data(), s.size()); }
   /// The same as write: every write writes all its bytes.
-  void write_all(const void* buf, std::size_t len) { write(buf, len); }
+  void write_all(const void* buf, std::size_t len) const { write(buf, len); }
   /// write(s).
-  void write_all(std::string_view s) { write(s.data(), s.size()); }
+  void write_all(std::string_view s) const { write(s.data(), s.size()); }
 
   /// Closes the connection: goroutines and threads blocked in read or write on
   /// it wake with closed_error; returns once the socket is closed. A second
   /// close throws closed_error, as Go's Close returns ErrClosed.
-  void close() { fd("close").close(); }
+  void close() const { fd("close").close(); }
   /// Shuts down the writing side (Go's CloseWrite): the peer reads EOF, and
   /// this side can still read.
-  void close_write() { fd("close").shutdown(SHUT_WR); }
+  void close_write() const { fd("close").shutdown(SHUT_WR); }
   /// Shuts down the reading side (Go's CloseRead).
-  void close_read() { fd("close").shutdown(SHUT_RD); }
+  void close_read() const { fd("close").shutdown(SHUT_RD); }
 
   /// Sets the read and the write deadline (Go's SetDeadline): an operation
   /// waiting past it, or started after it, throws timeout_error. Applies to
   /// calls already blocked, so it may be moved mid-wait; t may be on any clock;
   /// time_point::max() (or clear_deadline()) removes it.
   template <class Clock, class Duration>
-  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
     fd("set").set_deadline(nullptr, detail::to_deadline(t));
   }
   /// The deadline of reads only (Go's SetReadDeadline).
   template <class Clock, class Duration>
-  void set_read_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+  void set_read_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
     const detail::io_mode m = detail::io_mode::read;
     fd("set").set_deadline(&m, detail::to_deadline(t));
   }
   /// The deadline of writes only (Go's SetWriteDeadline).
   template <class Clock, class Duration>
-  void set_write_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+  void set_write_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
     const detail::io_mode m = detail::io_mode::write;
     fd("set").set_deadline(&m, detail::to_deadline(t));
   }
   /// Removes both deadlines (Go's SetDeadline(time.Time{})).
-  void clear_deadline() { fd("set").set_deadline(nullptr, detail::steady_time::max()); }
+  void clear_deadline() const { fd("set").set_deadline(nullptr, detail::steady_time::max()); }
 
   /// This end's address: "127.0.0.1:4000", "[::1]:4000", a unix socket's path
   /// ("" for a dialing unix client, whose end has no name).

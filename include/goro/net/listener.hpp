@@ -23,8 +23,8 @@
 
 namespace goro::net {
 
-/// A listening socket, like Go's net.Listener; a cheap copyable handle, as
-/// conn is. The socket is closed by close() or when the last handle goes away;
+/// A listening socket, like Go's net.Listener; a cheap copyable handle with
+/// const operations, as conn is. The socket is closed by close() or when the last handle goes away;
 /// a unix listener then removes its socket file, as Go's does.
 class listener {
  public:
@@ -36,7 +36,7 @@ class listener {
   /// error for anything else; running out of descriptors ("accept4: too many
   /// open files") leaves the connection queued, so a server can back off and
   /// accept it later.
-  conn accept() { return conn(fd("accept").accept()); }
+  conn accept() const { return conn(fd("accept").accept()); }
 
   /// The address it listens on, with the real port when port 0 was asked
   /// ("127.0.0.1:41234", "[::]:8080", "/run/app.sock").
@@ -47,12 +47,12 @@ class listener {
   /// Closes the listener: goroutines blocked in accept wake with
   /// closed_error; connections already accepted stay open. A second close
   /// throws closed_error.
-  void close() { fd("close").close(); }
+  void close() const { fd("close").close(); }
 
   /// A deadline for accept (Go's TCPListener.SetDeadline); time_point::max()
   /// removes it.
   template <class Clock, class Duration>
-  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) {
+  void set_deadline(const std::chrono::time_point<Clock, Duration>& t) const {
     fd("set").set_deadline(nullptr, detail::to_deadline(t));
   }
 

@@ -205,8 +205,11 @@ class net_fd {
   /// Sets the deadline of one direction, or of both (mode == nullptr).
   void set_deadline(const io_mode* mode, steady_time t) {
     op_scope op(*this, "set");
-    if (mode == nullptr || *mode == io_mode::read) goro::detail::fd_set_deadline(fd_, io_mode::read, t);
-    if (mode == nullptr || *mode == io_mode::write) goro::detail::fd_set_deadline(fd_, io_mode::write, t);
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      if (mode != nullptr && *mode != m) continue;
+      goro::detail::fd_set_deadline(fd_, m, t);
+      has_deadline_[static_cast<int>(m)].store(t != steady_time::max(), std::memory_order_relaxed);
+    }
   }
 
   /// Accepts a connection (a listener's read). Running out of descriptors
@@ -307,7 +310,9 @@ class net_fd {
   /// even when data is waiting).
   void check_usable(io_mode mode, const char* op) const {
     if ((state_.load(std::memory_order_acquire) & closed_bit) != 0) throw_error(closed(op));
-    if (passed(goro::detail::fd_deadline(fd_, mode))) {
+    // The flag spares the common case (no deadline) the poll descriptor's lock.
+    if (has_deadline_[static_cast<int>(mode)].load(std::memory_order_relaxed) &&
+        passed(goro::detail::fd_deadline(fd_, mode))) {
       throw_error(timeout_error(op, network_, error_source(), error_address()));
     }
   }
@@ -338,6 +343,7 @@ class net_fd {
   std::atomic<std::uint32_t> state_{0};  ///< closed_bit | operations in flight * one_op
   const int fd_;
   const bool listener_;
+  std::atomic<bool> has_deadline_[2] = {{false}, {false}};  ///< per io_mode: one is set
   goro::mutex read_lock_;   ///< held by a read or accept for its whole call
   goro::mutex write_lock_;  ///< held by a write for its whole call
   goro::detail::handoff_semaphore closed_sem_{0};  ///< the last operation wakes close()
