@@ -21,6 +21,8 @@
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
 //   blocking.hpp                      blocking: a blocking call on a helper thread
+//   context.hpp                       cancellation, deadlines, values; context-aware waits
+//   errgroup.hpp                      a group of goroutines with the first error
 //   net.hpp, net/*.hpp                listen, dial, listener, conn (Go's net)
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
@@ -53,7 +55,8 @@
 // * Choosing: a caller that finds an idle helper unlists it and, after the
 //   lock is released, unparks it. A chosen helper owes that wake-up a token:
 //   it takes the token (parker::park) before it may ever exit, so an unpark
-//   never lands on a helper that has gone.
+//   never lands on a helper that has gone. (set_options wakes idle helpers
+//   the same way, but unparks them under the lock.)
 // * The call lives on the calling goroutine's stack (its function, its
 //   arguments, its result slot, its waiter). It is queued under the pool's
 //   lock and the goroutine parks with that lock's release as its unlock step,
@@ -66,10 +69,10 @@
 //
 // Rejected: a thread per call (unbounded, as Go's is up to its 10,000-thread
 // crash limit); helpers per runtime (a runtime's destructor would have to
-// wait for calls it cannot interrupt); lending the worker's own thread to the
-// call and starting a replacement worker, which is Go's handoff (goro's
-// workers are fixed, and a goroutine's resumption would then need a thread
-// that no longer belongs to the runtime).
+// wait for calls it cannot interrupt); Go's hand-off itself, letting the
+// worker's thread make the call while a new thread takes over its queues
+// (the scheduler's workers are fixed threads: it would have to learn to
+// swap them, for a saving of two thread hand-offs per call).
 #ifndef GORO_BLOCKING_HPP
 #define GORO_BLOCKING_HPP
 
@@ -3089,10 +3092,10 @@ class scheduler {
   spin_lock done_lock_;      ///< guards done_waiters_
   wait_queue done_waiters_;  ///< parties in wait_all()
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> outside_wakers_{0};  ///< ready() calls from outside still running
 
   std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
   std::mutex poller_make_lock_;
-  std::atomic<std::size_t> outside_wakers_{0};  ///< ready() calls from outside still running
 };
 
 // ---------------------------------------------------------------------------
@@ -3664,6 +3667,7 @@ inline void scheduler::wait_all() {
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <type_traits>
@@ -3728,7 +3732,8 @@ struct blocking_result<R&&> {
   R* ptr = nullptr;
   template <class Fn>
   void fill(Fn& fn) {
-    ptr = std::addressof(static_cast<R&>(fn()));
+    R&& r = fn();
+    ptr = std::addressof(r);
   }
   R&& take() noexcept { return static_cast<R&&>(*ptr); }
 };
@@ -3814,7 +3819,8 @@ class blocking_pool {
   /// std::invalid_argument for max_threads 0 or a negative idle_timeout.
   void set_options(const blocking_options& o) {
     if (o.max_threads == 0) {
-      throw_error(std::invalid_argument("goro::set_blocking_options: max_threads must be at least 1"));
+      throw_error(
+          std::invalid_argument("goro::set_blocking_options: max_threads must be at least 1"));
     }
     if (o.idle_timeout < std::chrono::steady_clock::duration::zero()) {
       throw_error(std::invalid_argument("goro::set_blocking_options: negative idle_timeout"));
@@ -3882,19 +3888,28 @@ class blocking_pool {
   void start_helper() noexcept {
     const thread_starter starter = starter_.load(std::memory_order_acquire);
 #if defined(__cpp_exceptions)
+    std::error_code failure;
     try {
       starter(&helper_main, this);
-    } catch (...) {
-      start_failed(std::current_exception());
+    } catch (const std::system_error& e) {
+      failure = e.code();
+    } catch (...) {  // std::bad_alloc, in practice
+      failure = std::make_error_code(std::errc::not_enough_memory);
     }
+    if (failure) start_failed(failure);
 #else
-    starter(&helper_main, this);
+    starter(&helper_main, this);  // std::thread aborts if it cannot start one
 #endif
   }
 
-  /// A helper could not be started. If no helper is left, nobody would ever
-  /// serve the queue: every call in it fails with `error`. Lock not held.
-  void start_failed(std::exception_ptr error) noexcept {
+  /// A helper could not be started (for `why`). If no helper is left, nobody
+  /// would ever serve the queue: every call in it fails with a
+  /// std::system_error. Each gets an exception object of its own, made
+  /// before it is woken, and nothing here refers to it afterwards (an
+  /// exception shared between threads is freed by whichever drops it last,
+  /// a hand-off ThreadSanitizer cannot see inside the C++ runtime library).
+  /// Lock not held.
+  void start_failed(std::error_code why) noexcept {
     blocking_job* orphans = nullptr;
     {
       std::lock_guard<spin_lock> guard(lock_);
@@ -3906,7 +3921,8 @@ class blocking_pool {
     }
     while (blocking_job* job = orphans) {
       orphans = job->next;  // read before the wake: the caller may then pop `job`
-      job->error = error;
+      job->error = std::make_exception_ptr(
+          std::system_error(why, "goro::blocking: cannot start a helper thread"));
       wake(job->w);
     }
   }
@@ -3980,12 +3996,12 @@ class blocking_pool {
     --idle_count_;
   }
 
-  spin_lock lock_;                 ///< guards everything below but starter_
-  blocking_job* head_ = nullptr;   ///< calls waiting for a helper, oldest first
+  spin_lock lock_;                ///< guards everything below but starter_
+  blocking_job* head_ = nullptr;  ///< calls waiting for a helper, oldest first
   blocking_job* tail_ = nullptr;
-  helper* idle_ = nullptr;         ///< idle helpers, most recently idle first
+  helper* idle_ = nullptr;  ///< idle helpers, most recently idle first
   std::size_t idle_count_ = 0;
-  std::size_t threads_ = 0;        ///< helpers alive or being started
+  std::size_t threads_ = 0;  ///< helpers alive or being started
   blocking_options options_;
   std::atomic<thread_starter> starter_{&start_detached};
 };
@@ -4348,12 +4364,17 @@ inline std::size_t chan_size(chan_core* c) noexcept {
 namespace goro {
 
 class select_set;
+class context;
 template <class T>
 class chan;
 template <class T>
 class send_chan;
 template <class T>
 class recv_chan;
+
+/// The element type of a context's done() channel, like Go's `struct{}`:
+/// nothing is ever sent on such a channel; it is only closed.
+struct done_t {};
 
 /// The result of a receive that may not happen: try_recv, recv_for, recv_until.
 template <class T>
@@ -4451,6 +4472,14 @@ class chan_handle {
     chan_send(core(), &copy, wait_mode::forever);
   }
   void send(T&& v) const { chan_send(core(), &v, wait_mode::forever); }
+  /// send, unless ctx is done first: then throws goro::context_error and v
+  /// is not taken. If ctx is already done, the send is not attempted.
+  /// Needs goro/context.hpp.
+  void send(const goro::context& ctx, T&& v) const;
+  void send(const goro::context& ctx, const T& v) const {
+    T copy(v);
+    send(ctx, std::move(copy));
+  }
 
   /// Sends only if that needs no waiting: ok, or why not (full, closed).
   /// Moves from v only when it returns ok.
@@ -4489,6 +4518,9 @@ class chan_handle {
     chan_recv(core(), &out, wait_mode::forever);
     return out;
   }
+  /// recv, unless ctx is done first: then throws goro::context_error. If
+  /// ctx is already done, the receive is not attempted. Needs goro/context.hpp.
+  std::optional<T> recv(const goro::context& ctx) const;
   /// Receives only if that needs no waiting; status says why not (empty, closed).
   recv_result<T> try_recv() const {
     recv_result<T> r{op_status::ok, std::nullopt};
@@ -4652,6 +4684,2110 @@ template <class T>
 chan<T> make_chan(std::size_t capacity = 0) {
   return chan<T>(std::make_shared<detail::chan_state<T>>(capacity));
 }
+
+}  // namespace goro
+
+#endif
+// ======== goro/context.hpp ========
+// context.hpp: cancellation, deadlines and request-scoped values, like Go's
+// package context.
+//
+//   auto [ctx, cancel] = goro::with_timeout(parent, 100ms);  // context.WithTimeout
+//   goro::select(goro::case_recv(ctx.done()), ...);           // case <-ctx.Done():
+//   if (ctx.err() == goro::context_errc::deadline_exceeded) ...
+//   std::optional<int> v = c.recv(ctx);                       // ends with ctx, throwing
+//   cancel();                                                 // idempotent
+//
+// A goro::context is a cheap copyable handle (a shared pointer), as Go's is
+// an interface value; a default-constructed one is background(). Contexts
+// form a tree: with_cancel, with_deadline, with_timeout and with_value derive
+// a child from a parent. Cancelling a context cancels every descendant at
+// once; a child cancelled first (or whose every handle is gone with nothing
+// observing it) unregisters from its parent, so long-lived parents do not
+// grow. A deadline is a timer on the runtime's timer heap, stopped (and its
+// memory freed) when the context is cancelled first.
+//
+// Context-aware waits have one shape: the context comes first, as in Go.
+//   c.send(ctx, v)   c.recv(ctx)   goro::select(ctx, cases...)
+//   goro::sleep_for(ctx, d)   goro::sleep_until(ctx, t)
+//   m.lock(ctx)   s.acquire(ctx)   wg.wait(ctx)
+// Each does what the plain call does, unless ctx is done first (or already
+// done when it starts): then it throws goro::context_error, whose code() is
+// ctx.err() and whose cause() is the cancellation cause, and the operation
+// has not happened. docs/design.md says why these throw rather than return.
+// Each is one ordinary wait plus a waiter on ctx.done() (detail/done_watch.hpp):
+// nothing polls.
+//
+// Inside: a cancellable context owns a detail::cancel_state (lock, error,
+// lazily made done channel, children, after_funcs, deadline timer). Value
+// contexts point at their nearest cancellable ancestor's state. Ownership
+// only ever points downward in the cancel tree (a parent's state owns its
+// children's states; a child refers to its parent's weakly), and upward in
+// the value chain (a context node owns its parent node), so no cycle can
+// leak. Lock order: a parent's state lock before a child's; a state lock is
+// never held while closing a done channel, stopping a timer or starting a
+// goroutine.
+#ifndef GORO_CONTEXT_HPP
+#define GORO_CONTEXT_HPP
+
+// ======== goro/detail/select_core.hpp ========
+// select_core.hpp: Go's select algorithm over untyped channel cases.
+//
+// 1. Shuffle the cases: the poll order, so that among several ready cases
+//    each is chosen with equal probability.
+// 2. Sort the distinct channels by address: the lock order, so that two
+//    selects over the same channels can never deadlock. A channel named by
+//    several cases is locked once.
+// 3. With every lock held, take the first ready case in poll order.
+// 4. If none is ready: with a default case, take it; else queue one waiter
+//    per case (in poll order), all sharing one claim word, and park. Whoever claims the word
+//    (a sender, a receiver, close) completes exactly that case and wakes us;
+//    every other waiter of ours is now unclaimable, so no second case can
+//    complete and no value is taken from a case that was not chosen.
+// 5. Woken: lock everything again and unlink our other waiters.
+#ifndef GORO_DETAIL_SELECT_CORE_HPP
+#define GORO_DETAIL_SELECT_CORE_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+namespace goro::detail {
+
+/// One case, untyped. For a receive, `value` is the std::optional<T> to fill;
+/// for a send, the T to move from (only if this case is chosen).
+struct select_case {
+  chan_core* chan = nullptr;  ///< nullptr: a nil channel, never ready
+  bool is_send = false;
+  void* value = nullptr;
+};
+
+/// Per-thread pseudo-random numbers for the poll order (xorshift). Noinline
+/// so a goroutine that migrated uses its new thread's state.
+GORO_TLS_ACCESSOR inline std::uint32_t fast_random() noexcept {
+  GORO_TLS_BARRIER();
+  static thread_local std::uint64_t state =
+      0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(&state);
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return static_cast<std::uint32_t>(state >> 32);
+}
+
+/// Scratch space for a select of n cases, provided by the caller (on its
+/// stack for a fixed number of cases).
+struct select_scratch {
+  std::uint32_t* poll_order;  ///< n entries
+  chan_core** lock_order;     ///< n entries
+  waiter* waiters;            ///< n entries
+};
+
+/// The channels to lock, in lock order, and how many.
+struct select_locks {
+  chan_core** chans;
+  std::size_t n;
+  void lock() noexcept {
+    for (std::size_t i = 0; i < n; ++i) chans[i]->lock.lock();
+  }
+  void unlock() noexcept {
+    for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();
+  }
+  static void unlock_fn(void* self) noexcept { static_cast<select_locks*>(self)->unlock(); }
+};
+
+/// The select itself. Returns the index of the case that completed, or n when
+/// `has_default` and no case was ready. A chosen receive case's optional
+/// holds the value, or stays empty if the channel was closed. Throws
+/// closed_channel if the chosen case is a send on a closed channel (as Go
+/// panics). With no cases that can ever be ready and no default, blocks forever.
+inline std::size_t select_run(select_case* cases, std::size_t n, bool has_default,
+                              const select_scratch& scratch) {
+  // 1. poll order
+  for (std::size_t i = 0; i < n; ++i) {
+    // Inside-out Fisher-Yates; slot i is not yet written when j == i.
+    const std::size_t j = fast_random() % (i + 1);
+    if (j != i) scratch.poll_order[i] = scratch.poll_order[j];
+    scratch.poll_order[j] = static_cast<std::uint32_t>(i);
+  }
+  // 2. lock order
+  std::size_t nlocks = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cases[i].chan != nullptr) scratch.lock_order[nlocks++] = cases[i].chan;
+  }
+  std::sort(scratch.lock_order, scratch.lock_order + nlocks);
+  nlocks = static_cast<std::size_t>(std::unique(scratch.lock_order, scratch.lock_order + nlocks) -
+                                    scratch.lock_order);
+  select_locks locks{scratch.lock_order, nlocks};
+
+  if (nlocks == 0) {
+    if (has_default) return n;
+    wait_forever();
+  }
+
+  // 3. the first ready case in poll order
+  locks.lock();
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = scratch.poll_order[k];
+    select_case& sc = cases[i];
+    if (sc.chan == nullptr) continue;
+    waiter* to_wake = nullptr;
+    if (sc.is_send) {
+      if (sc.chan->closed) {
+        locks.unlock();
+        throw closed_channel("goro: send on closed channel (in select)");
+      }
+      if (!send_now_locked(*sc.chan, sc.value, to_wake)) continue;
+    } else if (recv_now_locked(*sc.chan, sc.value, to_wake) == recv_attempt::would_block) {
+      continue;
+    }
+    locks.unlock();
+    if (to_wake != nullptr) wake(*to_wake);
+    return i;
+  }
+
+  // 4. nothing ready
+  if (has_default) {
+    locks.unlock();
+    return n;
+  }
+  // Queued in poll order, not case order: when several cases wait on one
+  // channel, the party that comes for them takes the first queued, and that
+  // must be a random one of them (Go gets the same from its lock order).
+  waiting_party party;
+  waiter* any = nullptr;
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = scratch.poll_order[k];
+    select_case& sc = cases[i];
+    if (sc.chan == nullptr) continue;
+    waiter& w = scratch.waiters[i];
+    party.init(w, static_cast<std::uint32_t>(i));
+    w.value = sc.value;
+    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
+    any = &w;
+  }
+  block(*any, &select_locks::unlock_fn, &locks);
+
+  // 5. unlink the waiters that lost
+  const std::size_t chosen = party.outcome() - claim_case_base;
+  locks.lock();
+  for (std::size_t i = 0; i < n; ++i) {
+    select_case& sc = cases[i];
+    if (sc.chan == nullptr || i == chosen) continue;
+    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).remove(&scratch.waiters[i]);
+  }
+  locks.unlock();
+  if (cases[chosen].is_send && !scratch.waiters[chosen].ok) {
+    throw closed_channel("goro: send on closed channel (in select)");
+  }
+  return chosen;
+}
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/runtime.hpp ========
+// runtime.hpp: starting goroutines, and the runtime that runs them.
+//
+//   goro::go(f, args...);            // like `go f(args...)`
+//   goro::yield();                   // like runtime.Gosched()
+//   goro::sleep_for(50ms);           // like time.Sleep
+//
+// Goroutines are cooperative: a goroutine keeps its worker thread until it
+// blocks on a goro primitive, sleeps, yields or returns. See docs/runtime.md.
+// sleep_for(ctx, d) and sleep_until(ctx, t), which a goro::context can end
+// early, are in context.hpp.
+#ifndef GORO_RUNTIME_HPP
+#define GORO_RUNTIME_HPP
+
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+namespace detail {
+
+/// Binds f and its arguments, copied or moved like std::thread does, into
+/// one callable taking no arguments.
+template <class F, class... Args>
+auto bind_call(F&& f, Args&&... args) {
+  return [fn = std::decay_t<F>(std::forward<F>(f)),
+          tup = std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)]() mutable {
+    std::apply([&](auto&... a) { std::invoke(std::move(fn), std::move(a)...); }, tup);
+  };
+}
+
+/// The scheduler `go` uses from the calling thread: the current goroutine's,
+/// else the default runtime's.
+scheduler& scheduler_for_go();
+
+}  // namespace detail
+
+/// A set of worker threads and the goroutines they run.
+///
+/// Most programs never name one: goro::go uses a default runtime started on
+/// first use and never destroyed (so `main` returning ends the program and
+/// abandons goroutines still running, as in Go). An explicit runtime gives
+/// control over workers and stacks, and structured concurrency: its
+/// destructor waits for every goroutine started on it.
+class runtime {
+ public:
+  /// Starts the worker threads.
+  explicit runtime(runtime_options options = {}) : sched_(std::move(options)) {
+    sched_.owner = this;
+  }
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Waits like wait(), then stops the workers. Must not run on one of this
+  /// runtime's goroutines.
+  ~runtime() { wait(); }
+
+  /// Starts f(args...) as a goroutine of this runtime. f and args are copied
+  /// or moved into it. Throws std::bad_alloc or std::system_error when no
+  /// stack can be had; the runtime keeps working.
+  template <class F, class... Args>
+  void go(F&& f, Args&&... args) {
+    sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
+  }
+
+  /// Blocks (parks, from a goroutine of another runtime) until every
+  /// goroutine started on this runtime has finished, including those started
+  /// while waiting. Calling it from one of its own goroutines is a fatal error.
+  void wait() { sched_.wait_all(); }
+
+  /// Goroutines started on this runtime and not yet finished.
+  std::size_t num_goroutines() const noexcept { return sched_.live(); }
+
+  /// Its worker threads.
+  std::size_t workers() const noexcept { return sched_.worker_count(); }
+
+  /// Its settings, with defaults filled in.
+  const runtime_options& options() const noexcept { return sched_.options(); }
+
+  /// The runtime goro::go uses outside any goroutine, started on first use.
+  static runtime& default_runtime() {
+    // Deliberately leaked: destroying it at exit would wait for goroutines
+    // that Go semantics abandon.
+    static runtime* rt = [] {
+      auto* created = new runtime();
+      started_default().store(created, std::memory_order_release);
+      return created;
+    }();
+    return *rt;
+  }
+
+  /// The default runtime if something has started it, else nullptr.
+  static runtime* default_runtime_if_started() noexcept {
+    return started_default().load(std::memory_order_acquire);
+  }
+
+  /// The runtime running the calling goroutine, or nullptr outside goroutines.
+  static runtime* current() noexcept {
+    detail::worker* w = detail::current_worker_slot();
+    return w != nullptr ? static_cast<runtime*>(w->sched.owner) : nullptr;
+  }
+
+ private:
+  friend detail::scheduler& detail::scheduler_for_go();
+
+  static std::atomic<runtime*>& started_default() noexcept {
+    static std::atomic<runtime*> instance{nullptr};
+    return instance;
+  }
+
+  detail::scheduler sched_;
+};
+
+inline detail::scheduler& detail::scheduler_for_go() {
+  if (worker* w = current_worker_slot()) return w->sched;
+  static scheduler& fallback = runtime::default_runtime().sched_;
+  return fallback;
+}
+
+/// Starts f(args...) as a goroutine, like Go's `go f(args...)`: on the
+/// calling goroutine's runtime, or on the default runtime from a plain
+/// thread. Returns at once. f and args are copied or moved into the
+/// goroutine, like std::thread; capturing by reference is the caller's
+/// responsibility, as in Go. An exception escaping f ends the program with a
+/// message (see runtime_options::on_unhandled_exception).
+template <class F, class... Args>
+void go(F&& f, Args&&... args) {
+  detail::scheduler_for_go().spawn(
+      detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
+}
+
+/// True when called from a goroutine (false on a plain thread such as main).
+inline bool in_goroutine() noexcept { return detail::current_goroutine() != nullptr; }
+
+/// Live goroutines of the calling goroutine's runtime, or of the default
+/// runtime from a plain thread (0 if it was never started).
+inline std::size_t num_goroutines() noexcept {
+  if (runtime* rt = runtime::current()) return rt->num_goroutines();
+  if (runtime* rt = runtime::default_runtime_if_started()) return rt->num_goroutines();
+  return 0;
+}
+
+/// The calling goroutine's id (1, 2, ... in order of creation), or 0 outside goroutines.
+inline std::uint64_t goroutine_id() noexcept {
+  detail::goroutine* g = detail::current_goroutine();
+  return g != nullptr ? g->ctx.id() : 0;
+}
+
+/// Lets other runnable goroutines run, like runtime.Gosched(); the caller
+/// goes to the back of its worker's queue. On a plain thread, yields the thread.
+inline void yield() {
+  if (detail::current_goroutine() != nullptr) {
+    detail::switch_out(detail::g_request::yield);
+  } else {
+    std::this_thread::yield();
+  }
+}
+
+/// The clock goro's deadlines use.
+using clock = std::chrono::steady_clock;
+
+/// Parks the calling goroutine until `deadline` (its worker runs others
+/// meanwhile); on a plain thread, sleeps the thread.
+template <class Clock, class Duration>
+void sleep_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+  detail::wait_until(detail::to_steady(deadline));
+}
+
+/// sleep_until(now + d); a duration too large to add saturates. A zero or
+/// negative duration still parks and resumes (like a yield).
+template <class Rep, class Period>
+void sleep_for(const std::chrono::duration<Rep, Period>& d) {
+  sleep_until(detail::deadline_after(d));
+}
+
+}  // namespace goro
+
+#endif
+// ======== goro/select.hpp ========
+// select.hpp: Go's select statement.
+//
+//   std::size_t i = goro::select(
+//       goro::case_recv(in, [](std::optional<int> v) { ... }),  // v empty: in closed
+//       goro::case_send(out, 42, [] { ... }),
+//       goro::case_recv(goro::after(100ms)),                    // a timeout
+//       goro::case_default([] { ... }));                        // makes it non-blocking
+//
+// Exactly one ready case completes and its handler runs; among several ready
+// cases one is chosen uniformly at random; with none ready and no default it
+// blocks. A nil channel's case is never ready. Returns the chosen case's
+// index (the default case counts as a case). For a number of cases known only
+// at run time (Go's reflect.Select), use goro::select_set.
+// select(ctx, cases...), which a goro::context can end, is in context.hpp.
+#ifndef GORO_SELECT_HPP
+#define GORO_SELECT_HPP
+
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace goro {
+
+namespace detail {
+
+/// A handler that does nothing, for cases given without one.
+struct no_handler {
+  template <class... A>
+  void operator()(A&&...) const noexcept {}
+};
+
+/// Calls a receive handler with the optional, or with nothing if it takes nothing.
+template <class F, class T>
+void call_recv_handler(F& f, std::optional<T>&& v) {
+  if constexpr (std::is_invocable_v<F&, std::optional<T>&&>) {
+    std::invoke(f, std::move(v));
+  } else {
+    static_assert(std::is_invocable_v<F&>,
+                  "a case_recv handler takes std::optional<T> (empty: channel closed) or nothing");
+    std::invoke(f);
+  }
+}
+
+}  // namespace detail
+
+/// A receive case; made by case_recv.
+template <class T, class F>
+struct recv_case {
+  detail::chan_core* chan;
+  F handler;
+  std::optional<T> slot;  ///< where the value lands if this case is chosen
+
+  detail::select_case describe() noexcept { return {chan, false, &slot}; }
+  void complete() { detail::call_recv_handler(handler, std::move(slot)); }
+};
+
+/// A send case; made by case_send.
+template <class T, class F>
+struct send_case {
+  detail::chan_core* chan;
+  T value;  ///< moved out only if this case is chosen
+  F handler;
+
+  detail::select_case describe() noexcept { return {chan, true, &value}; }
+  void complete() { std::invoke(handler); }
+};
+
+/// The default case; made by case_default.
+template <class F>
+struct default_case {
+  F handler;
+};
+
+/// A case receiving from c (a chan<T> or a recv_chan<T>); handler(std::optional<T>)
+/// runs if it is chosen (an empty optional: c is closed). The handler may be omitted.
+template <class T, class F = detail::no_handler>
+recv_case<T, std::decay_t<F>> case_recv(const recv_chan<T>& c, F&& handler = {}) {
+  return {c.core(), std::forward<F>(handler), std::nullopt};
+}
+template <class T, class F = detail::no_handler>
+recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
+  return {c.core(), std::forward<F>(handler), std::nullopt};
+}
+
+/// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
+/// is chosen. The value is consumed only then. Choosing a send on a closed
+/// channel throws closed_channel, as Go panics.
+template <class T, class V, class F = detail::no_handler>
+send_case<T, std::decay_t<F>> case_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
+  return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
+}
+template <class T, class V, class F = detail::no_handler>
+send_case<T, std::decay_t<F>> case_send(const chan<T>& c, V&& v, F&& handler = {}) {
+  return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
+}
+
+/// The default case: chosen when no other case is ready, making the select
+/// non-blocking.
+template <class F = detail::no_handler>
+default_case<std::decay_t<F>> case_default(F&& handler = {}) {
+  return {std::forward<F>(handler)};
+}
+
+namespace detail {
+
+template <class C>
+struct is_default_case : std::false_type {};
+template <class F>
+struct is_default_case<default_case<F>> : std::true_type {};
+
+/// Index of the default case among Cases, or sizeof...(Cases) if none.
+template <class... Cases>
+constexpr std::size_t default_index() {
+  constexpr bool flags[] = {is_default_case<std::decay_t<Cases>>::value..., false};
+  for (std::size_t i = 0; i < sizeof...(Cases); ++i) {
+    if (flags[i]) return i;
+  }
+  return sizeof...(Cases);
+}
+
+template <class... Cases>
+constexpr std::size_t count_defaults() {
+  return (std::size_t{0} + ... + (is_default_case<std::decay_t<Cases>>::value ? 1 : 0));
+}
+
+template <class C>
+void run_case_if(C& c, std::size_t index, std::size_t chosen) {
+  if (index != chosen) return;
+  if constexpr (is_default_case<C>::value) {
+    std::invoke(c.handler);
+  } else {
+    c.complete();
+  }
+}
+
+}  // namespace detail
+
+namespace detail {
+
+/// Whether the first of Args is a goro::context: select(ctx, cases...) is
+/// then meant, not a select whose first case is a context.
+template <class... Args>
+struct first_is_context : std::false_type {};
+template <class First, class... Rest>
+struct first_is_context<First, Rest...> : std::is_same<std::decay_t<First>, goro::context> {};
+
+/// The index select_with_done returns when the done channel's case won.
+constexpr std::size_t done_won = static_cast<std::size_t>(-1);
+
+/// The static select, with one more receive case on `done` (a context's done
+/// channel; nullptr: none) after the caller's. Returns the chosen case's
+/// argument index, or done_won.
+template <class... Cases>
+std::size_t select_with_done(chan_core* done, Cases&... cases) {
+  static_assert(count_defaults<Cases...>() <= 1, "a select has at most one default case");
+  constexpr std::size_t total = sizeof...(Cases);
+  constexpr std::size_t def = default_index<Cases...>();
+  constexpr std::size_t n_max = total - (def < total ? 1 : 0) + 1;  // channel cases + done
+
+  // Channel cases in argument order, skipping the default; then done.
+  select_case descs[n_max];
+  std::size_t arg_of[n_max];
+  std::size_t n = 0;
+  {
+    [[maybe_unused]] std::size_t arg = 0;
+    [[maybe_unused]] auto add = [&](auto& c) {
+      if constexpr (!is_default_case<std::decay_t<decltype(c)>>::value) {
+        descs[n] = c.describe();
+        arg_of[n++] = arg;
+      }
+      ++arg;
+    };
+    (add(cases), ...);
+  }
+  std::optional<done_t> done_slot;  // never filled: done channels are only closed
+  if (done != nullptr) {
+    descs[n] = {done, false, &done_slot};
+    arg_of[n++] = done_won;
+  }
+  std::uint32_t poll_order[n_max];
+  chan_core* lock_order[n_max];
+  waiter waiters[n_max];
+  const std::size_t got = select_run(descs, n, def < total, {poll_order, lock_order, waiters});
+  if (got < n && arg_of[got] == done_won) return done_won;
+  const std::size_t chosen = got < n ? arg_of[got] : def;
+  [[maybe_unused]] std::size_t index = 0;
+  (run_case_if(cases, index++, chosen), ...);
+  return chosen;
+}
+
+}  // namespace detail
+
+/// Waits until one of the cases can proceed, completes it, runs its handler
+/// and returns its index (see the file comment). With no cases at all it
+/// blocks forever, like Go's `select {}`.
+template <class... Cases,
+          std::enable_if_t<!detail::first_is_context<Cases...>::value, int> = 0>
+std::size_t select(Cases&&... cases) {
+  return detail::select_with_done(nullptr, cases...);
+}
+
+/// A select over cases added at run time, like Go's reflect.Select: for
+/// fan-in over a std::vector of channels and the like. Build it once, then
+/// call select() as often as needed. A case can be switched off (Go's idiom
+/// of setting a channel variable to nil) with disable().
+class select_set {
+ public:
+  /// The index select() returns when the default case was taken.
+  static constexpr std::size_t default_index = static_cast<std::size_t>(-1);
+
+  /// Adds a case receiving from c; when it is chosen its handler runs with
+  /// (std::optional<T>), with (std::size_t index, std::optional<T>), or with
+  /// nothing — whichever it takes. An empty optional: c is closed (the case
+  /// then stays ready; disable(index) it, as Go code sets the channel to nil).
+  /// Returns the case's index.
+  template <class T, class F = detail::no_handler>
+  std::size_t add_recv(const recv_chan<T>& c, F&& handler = {}) {
+    auto rc = std::make_unique<recv_entry<T, std::decay_t<F>>>(std::forward<F>(handler));
+    rc->chan = c.core();
+    rc->keep_alive = c.state_;
+    rc->index = entries_.size();
+    return add(std::move(rc));
+  }
+  template <class T, class F = detail::no_handler>
+  std::size_t add_recv(const chan<T>& c, F&& handler = {}) {
+    return add_recv(recv_chan<T>(c), std::forward<F>(handler));
+  }
+
+  /// Adds a case sending v on c; handler() runs when it is chosen. The case
+  /// sends v once: after it is chosen it is disabled until rearm_send().
+  template <class T, class V, class F = detail::no_handler>
+  std::size_t add_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
+    auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(T(std::forward<V>(v)),
+                                                               std::forward<F>(handler));
+    sc->chan = c.core();
+    sc->keep_alive = c.state_;
+    return add(std::move(sc));
+  }
+  template <class T, class V, class F = detail::no_handler>
+  std::size_t add_send(const chan<T>& c, V&& v, F&& handler = {}) {
+    return add_send(send_chan<T>(c), std::forward<V>(v), std::forward<F>(handler));
+  }
+
+  /// Gives a send case a new value and enables it again. T is the channel's
+  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`.
+  template <class T, class V>
+  void rearm_send(std::size_t index, V&& v) {
+    auto* sc = dynamic_cast<send_value_entry<T>*>(entries_.at(index).get());
+    if (sc == nullptr)
+      throw std::invalid_argument("goro::select_set: not a send case of that type");
+    sc->value.emplace(std::forward<V>(v));
+    sc->enabled = true;
+  }
+
+  /// Adds (or replaces) the default case, making select() non-blocking.
+  template <class F = detail::no_handler>
+  void set_default(F&& handler = {}) {
+    default_ = std::forward<F>(handler);
+    has_default_ = true;
+  }
+
+  /// Switches a case off: it is never ready until enabled again.
+  void disable(std::size_t index) { entries_.at(index)->enabled = false; }
+  /// Switches a case back on. Throws std::logic_error for a send case whose
+  /// value was already sent (it has nothing to send: use rearm_send).
+  void enable(std::size_t index) {
+    entry& e = *entries_.at(index);
+    if (!e.has_value()) {
+      throw std::logic_error(
+          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()");
+    }
+    e.enabled = true;
+  }
+  /// Whether case `index` is on (a chosen send case is off until rearmed).
+  bool enabled(std::size_t index) const { return entries_.at(index)->enabled; }
+
+  /// Number of cases (enabled or not), not counting the default.
+  std::size_t size() const noexcept { return entries_.size(); }
+
+  /// Runs the select: waits for one enabled case, completes it, runs its
+  /// handler, returns its index (or default_index).
+  std::size_t select() {
+    const std::size_t n = entries_.size();
+    descs_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) descs_[i] = entries_[i]->describe();
+    poll_order_.resize(n);
+    lock_order_.resize(n);
+    waiters_.assign(n, detail::waiter{});
+    const std::size_t got = detail::select_run(
+        descs_.data(), n, has_default_, {poll_order_.data(), lock_order_.data(), waiters_.data()});
+    if (got == n) {
+      if (default_) default_();
+      return default_index;
+    }
+    entries_[got]->complete();
+    return got;
+  }
+
+ private:
+  struct entry {
+    virtual ~entry() = default;
+    /// The untyped case; a disabled one has no channel (never ready).
+    virtual detail::select_case describe() = 0;
+    virtual void complete() = 0;
+    /// False for a send case whose value was sent and not yet replaced.
+    virtual bool has_value() const noexcept { return true; }
+    detail::chan_core* chan = nullptr;
+    std::shared_ptr<void> keep_alive;  ///< owns the channel, as a Go value would
+    bool enabled = true;
+  };
+  template <class T, class F>
+  struct recv_entry final : entry {
+    explicit recv_entry(F h) : handler(std::move(h)) {}
+    detail::select_case describe() override {
+      slot.reset();
+      return {enabled ? chan : nullptr, false, &slot};
+    }
+    void complete() override {
+      if constexpr (std::is_invocable_v<F&, std::size_t, std::optional<T>&&>) {
+        std::invoke(handler, index, std::move(slot));
+      } else {
+        detail::call_recv_handler(handler, std::move(slot));
+      }
+    }
+    F handler;
+    std::optional<T> slot;
+    std::size_t index = 0;
+  };
+  template <class T>
+  struct send_value_entry : entry {
+    bool has_value() const noexcept override { return value.has_value(); }
+    std::optional<T> value;
+  };
+  template <class T, class F>
+  struct send_entry final : send_value_entry<T> {
+    send_entry(T v, F h) : handler(std::move(h)) { this->value.emplace(std::move(v)); }
+    detail::select_case describe() override {
+      const bool on = this->enabled && this->value.has_value();
+      return {on ? this->chan : nullptr, true, on ? &*this->value : nullptr};
+    }
+    void complete() override {
+      this->value.reset();  // sent (moved from); off until rearmed
+      this->enabled = false;
+      std::invoke(handler);
+    }
+    F handler;
+  };
+
+  std::size_t add(std::unique_ptr<entry> e) {
+    entries_.push_back(std::move(e));
+    return entries_.size() - 1;
+  }
+
+  std::vector<std::unique_ptr<entry>> entries_;
+  std::function<void()> default_;
+  bool has_default_ = false;
+  std::vector<detail::select_case> descs_;
+  std::vector<std::uint32_t> poll_order_;
+  std::vector<detail::chan_core*> lock_order_;
+  std::vector<detail::waiter> waiters_;
+};
+
+}  // namespace goro
+
+#endif
+// ======== goro/sync.hpp ========
+// sync.hpp: goroutine-aware synchronisation, like Go's package sync.
+//
+// Each primitive parks a waiting goroutine (its worker runs others) and blocks
+// a waiting plain thread; neither ever blocks a worker thread. They can be
+// shared freely between goroutines and threads.
+#ifndef GORO_SYNC_HPP
+#define GORO_SYNC_HPP
+
+// ======== goro/detail/done_watch.hpp ========
+// done_watch.hpp: letting a context end a wait, with the wait machinery that
+// is already there.
+//
+// A context's done() is a channel that is closed on cancellation, and closing
+// a channel claims and wakes every waiter queued to receive from it. So a
+// wait that a context may end is an ordinary wait plus one more waiter,
+// queued on the done channel and sharing the wait's claim word: whichever
+// comes first, the operation or the close, wins that word, exactly as the
+// cases of a select do (channel operations with a context are in fact a
+// select with one more case; see context.hpp). Nothing polls.
+//
+// Lock order: the lock of the object waited on, then the done channel's lock.
+// Nothing takes them the other way round: closing a done channel holds only
+// the channel's lock.
+#ifndef GORO_DETAIL_DONE_WATCH_HPP
+#define GORO_DETAIL_DONE_WATCH_HPP
+
+
+#include <cstdint>
+#include <mutex>
+
+namespace goro::detail {
+
+/// The unlock function of a wait that holds two locks when it parks: an
+/// object's lock and a done channel's. Both pointers are read before either
+/// lock is released: once one is, the party may resume and pop this struct.
+struct two_locks {
+  spin_lock* first;
+  spin_lock* second;
+  static void unlock_fn(void* self) noexcept {
+    auto* t = static_cast<two_locks*>(self);
+    spin_lock* const a = t->first;
+    spin_lock* const b = t->second;
+    b->unlock();
+    a->unlock();
+  }
+};
+
+/// The extra waiter of a wait that a context can end: queued on the done
+/// channel as case `index` of the party's wait. Lives on the waiting party's
+/// stack for one wait.
+class done_watch {
+ public:
+  explicit done_watch(chan_core* done) noexcept : done_(done) {}
+  done_watch(const done_watch&) = delete;
+  done_watch& operator=(const done_watch&) = delete;
+
+  /// Takes the done channel's lock and queues the watch as case `index` of
+  /// `party`'s wait; the lock stays held for the park's unlock function
+  /// (two_locks). Returns false, holding nothing more, if the channel is
+  /// already closed: the context ended before the wait began.
+  bool arm(waiting_party& party, std::uint32_t index) noexcept {
+    done_->lock.lock();
+    if (done_->closed) {
+      done_->lock.unlock();
+      return false;
+    }
+    party.init(w_, index);
+    w_.value = nullptr;  // never received into: done channels only close
+    done_->recvq.push_back(&w_);
+    return true;
+  }
+
+  /// The lock arm() left held.
+  spin_lock& lock() noexcept { return done_->lock; }
+
+  /// Whether the close of the done channel is what ended the wait.
+  bool fired(std::uint32_t outcome) const noexcept {
+    return outcome == claim_case_base + w_.case_index;
+  }
+
+  /// After the wait: unlinks the watch unless the close took it out.
+  void disarm(std::uint32_t outcome) noexcept {
+    if (fired(outcome)) return;
+    std::lock_guard<spin_lock> guard(done_->lock);
+    done_->recvq.remove(&w_);
+  }
+
+ private:
+  chan_core* done_;
+  waiter w_;
+};
+
+}  // namespace goro::detail
+
+#endif
+
+#include <atomic>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+namespace goro {
+
+class context;
+
+namespace detail {
+
+/// A counting semaphore that hands a released permit straight to the first
+/// waiter (FIFO, no barging), after Go's runtime semaphore.
+///
+/// One atomic word holds both the free permits (high 32 bits) and the number
+/// of waiters queued (low 32 bits), so that each operation's last touch of the
+/// object is a single atomic step. That is what lets a goro::mutex be
+/// destroyed as soon as another party has unlocked it, as std::mutex allows:
+/// - release() with nobody waiting publishes the permit with one CAS and
+///   returns; with waiters it takes the lock, hands the permit to the first
+///   waiter without ever publishing it, unlocks, and wakes the waiter (which
+///   lives on its own stack) — the unlock is its last touch of *this.
+/// - a waiter registers (waiters + 1) under the lock before it re-checks the
+///   permits, so a release either sees it registered or leaves a permit it sees.
+class handoff_semaphore {
+ public:
+  explicit handoff_semaphore(std::int64_t permits) noexcept
+      : state_(static_cast<std::uint64_t>(permits) << 32) {}
+
+  bool try_acquire() noexcept {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    while (permits(s) > 0) {
+      if (state_.compare_exchange_weak(s, s - one_permit, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void acquire() {
+    if (try_acquire()) return;
+    waiting_party party;
+    waiter w;
+    party.init(w);
+    lock_.lock();
+    std::uint64_t s = state_.fetch_add(1, std::memory_order_seq_cst) + 1;  // registered
+    while (permits(s) > 0) {  // a permit came meanwhile: take it and unregister
+      if (state_.compare_exchange_weak(s, s - one_permit - 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        lock_.unlock();
+        return;
+      }
+    }
+    waiters_.push_back(&w);
+    block(w, &spin_lock::unlock_fn, &lock_);
+    // Woken by release(), which handed its permit to us.
+  }
+
+  /// acquire(), unless the channel `done` (a context's; nullptr: none) is
+  /// closed first. Returns whether it acquired a permit. A waiter ended by
+  /// the close stays queued and counted until it resumes and takes itself
+  /// out; release() skips it meanwhile (see there).
+  bool acquire_or_done(chan_core* done) {
+    if (try_acquire()) return true;
+    if (done == nullptr) {
+      acquire();
+      return true;
+    }
+    waiting_party party;
+    waiter w;
+    party.init(w, 0);
+    done_watch watch(done);
+    lock_.lock();
+    std::uint64_t s = state_.fetch_add(1, std::memory_order_seq_cst) + 1;  // registered
+    while (permits(s) > 0) {
+      if (state_.compare_exchange_weak(s, s - one_permit - 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        lock_.unlock();
+        return true;
+      }
+    }
+    if (!watch.arm(party, 1)) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return false;
+    }
+    waiters_.push_back(&w);
+    two_locks locks{&lock_, &watch.lock()};
+    block(w, &two_locks::unlock_fn, &locks);
+    const std::uint32_t outcome = party.outcome();
+    watch.disarm(outcome);
+    if (!watch.fired(outcome)) return true;  // release() handed us its permit
+    std::lock_guard<spin_lock> guard(lock_);
+    waiters_.remove(&w);
+    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
+    return false;
+  }
+
+  /// Returns the free permits right after this release (0 when it went to a
+  /// waiter).
+  std::int64_t release() {
+    for (;;) {
+      std::uint64_t s = state_.load(std::memory_order_relaxed);
+      while (waiters(s) == 0) {
+        if (state_.compare_exchange_weak(s, s + one_permit, std::memory_order_seq_cst,
+                                         std::memory_order_relaxed)) {
+          return permits(s) + 1;  // the CAS was our last touch of *this
+        }
+      }
+      lock_.lock();
+      if (waiters(state_.load(std::memory_order_seq_cst)) != 0) {
+        if (waiter* w = waiters_.claim_first()) {
+          state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
+          lock_.unlock();  // last touch of *this: w lives on its waiter's stack
+          wake(*w);
+          return 0;
+        }
+        // Every queued waiter was ended by its context and has not yet taken
+        // itself out (it needs this lock): nobody to hand to, so publish.
+        const std::uint64_t before = state_.fetch_add(one_permit, std::memory_order_seq_cst);
+        lock_.unlock();
+        return permits(before) + 1;
+      }
+      lock_.unlock();  // the waiter took a published permit meanwhile; publish ours
+    }
+  }
+
+ private:
+  static constexpr std::uint64_t one_permit = std::uint64_t{1} << 32;
+  static std::int64_t permits(std::uint64_t s) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(s >> 32));
+  }
+  static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
+
+  std::atomic<std::uint64_t> state_;  ///< permits << 32 | waiters queued
+  spin_lock lock_;                    ///< guards waiters_ and registration
+  wait_queue waiters_;
+};
+
+}  // namespace detail
+
+/// A mutual-exclusion lock like Go's sync.Mutex; meets the standard Lockable
+/// requirements, so std::lock_guard and std::unique_lock work. Not recursive.
+/// Unlocking a mutex that is not locked is a fatal error, as in Go.
+class mutex {
+ public:
+  mutex() noexcept = default;
+  mutex(const mutex&) = delete;
+  mutex& operator=(const mutex&) = delete;
+
+  /// Blocks (parks a goroutine) until the lock is free, then takes it.
+  void lock() { sem_.acquire(); }
+  /// lock(), unless ctx is done first: then throws goro::context_error and
+  /// does not hold the lock. Needs goro/context.hpp.
+  void lock(const context& ctx);
+  /// Takes the lock if it is free; never blocks.
+  bool try_lock() noexcept { return sem_.try_acquire(); }
+  /// Releases the lock; the longest waiter, if any, gets it next.
+  void unlock() {
+    if (sem_.release() > 1) detail::fatal("sync: unlock of unlocked goro::mutex");
+  }
+
+ private:
+  detail::handoff_semaphore sem_{1};
+};
+
+/// A counting semaphore of `permits` permits, like a buffered channel used as
+/// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
+class semaphore {
+ public:
+  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
+  explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
+  semaphore(const semaphore&) = delete;
+  semaphore& operator=(const semaphore&) = delete;
+
+  /// Takes a permit, blocking (parking a goroutine) until one is free.
+  void acquire() { sem_.acquire(); }
+  /// acquire(), unless ctx is done first: then throws goro::context_error
+  /// and takes no permit. Needs goro/context.hpp.
+  void acquire(const context& ctx);
+  /// Takes a permit if one is free; never blocks.
+  bool try_acquire() noexcept { return sem_.try_acquire(); }
+  /// Returns a permit; the longest waiter, if any, gets it.
+  void release() { sem_.release(); }
+
+ private:
+  static std::ptrdiff_t check(std::ptrdiff_t permits) {
+    if (permits < 0 || permits > INT32_MAX) {
+      throw std::invalid_argument("goro::semaphore: permit count out of range");
+    }
+    return permits;
+  }
+  detail::handoff_semaphore sem_;
+};
+
+/// Waits for a collection of goroutines to finish, like Go's sync.WaitGroup.
+///
+/// Every wait() that finds the counter above zero returns once it falls to
+/// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
+/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
+/// Go, the wait_group may be destroyed as soon as wait() has returned.
+class wait_group {
+ public:
+  wait_group() noexcept = default;
+  wait_group(const wait_group&) = delete;
+  wait_group& operator=(const wait_group&) = delete;
+
+  /// Adds delta (which may be negative) to the counter; at zero, releases
+  /// every waiter.
+  void add(std::int64_t delta) {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    std::int64_t after = 0;
+    do {
+      after = counter(s) + delta;
+      if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
+      if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
+    } while (!state_.compare_exchange_weak(s,
+                                           (static_cast<std::uint64_t>(after) << 32) | waiters(s),
+                                           std::memory_order_acq_rel, std::memory_order_relaxed));
+    // With nobody waiting, that CAS was the last touch of *this: a wait() may
+    // now return and the owner destroy us. With waiters queued, none can
+    // return before we wake it, after our last touch (the unlock).
+    if (after == 0 && waiters(s) != 0) release_all();
+  }
+
+  /// add(-1).
+  void done() { add(-1); }
+
+  /// Blocks (parks a goroutine) until the counter is zero.
+  void wait() {
+    if (counter(state_.load(std::memory_order_acquire)) == 0) return;
+    detail::waiting_party party;
+    detail::waiter w;
+    party.init(w);
+    lock_.lock();
+    // Registered before the re-check: an add() reaching zero after this sees
+    // us and comes for the lock; one that reached zero before, we see.
+    const std::uint64_t s = state_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (counter(s) == 0) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return;
+    }
+    waiters_.push_back(&w);
+    detail::block(w, &detail::spin_lock::unlock_fn, &lock_);
+  }
+
+  /// wait(), unless ctx is done first: then throws goro::context_error.
+  /// Needs goro/context.hpp.
+  void wait(const context& ctx);
+
+  /// The counter now (for tests and diagnostics).
+  std::int64_t count() const noexcept { return counter(state_.load(std::memory_order_acquire)); }
+
+ private:
+  static std::int64_t counter(std::uint64_t s) noexcept {
+    return static_cast<std::int64_t>(s >> 32);
+  }
+  static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
+
+  /// wait(), unless the channel `done` (nullptr: none) is closed first.
+  /// Returns whether the counter reached zero. A waiter ended by the close
+  /// stays queued and counted until it takes itself out; release_all()
+  /// leaves it alone meanwhile.
+  bool wait_or_done(detail::chan_core* done) {
+    if (counter(state_.load(std::memory_order_acquire)) == 0) return true;
+    if (done == nullptr) {
+      wait();
+      return true;
+    }
+    detail::waiting_party party;
+    detail::waiter w;
+    party.init(w, 0);
+    detail::done_watch watch(done);
+    lock_.lock();
+    const std::uint64_t s = state_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (counter(s) == 0) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return true;
+    }
+    if (!watch.arm(party, 1)) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return false;
+    }
+    waiters_.push_back(&w);
+    detail::two_locks locks{&lock_, &watch.lock()};
+    detail::block(w, &detail::two_locks::unlock_fn, &locks);
+    const std::uint32_t outcome = party.outcome();
+    watch.disarm(outcome);
+    if (!watch.fired(outcome)) return true;
+    std::lock_guard<detail::spin_lock> guard(lock_);
+    waiters_.remove(&w);
+    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
+    return false;
+  }
+
+  void release_all() {
+    detail::wait_queue woken;
+    lock_.lock();
+    const auto n = static_cast<std::uint32_t>(waiters_.claim_all_into(woken));
+    state_.fetch_sub(n, std::memory_order_relaxed);
+    lock_.unlock();  // last touch of *this; the waiters live on their own stacks
+    detail::wake_all(woken);
+  }
+
+  std::atomic<std::uint64_t> state_{0};  ///< counter << 32 | waiters queued
+  detail::spin_lock lock_;               ///< guards waiters_ and registration
+  detail::wait_queue waiters_;
+};
+
+/// A flag for call_once, like Go's sync.Once.
+class once_flag {
+ public:
+  once_flag() noexcept = default;
+  once_flag(const once_flag&) = delete;
+  once_flag& operator=(const once_flag&) = delete;
+
+ private:
+  template <class F, class... Args>
+  friend void call_once(once_flag& flag, F&& f, Args&&... args);
+  std::atomic<bool> done_{false};
+  mutex mutex_;
+};
+
+/// Calls f(args...) unless a call through the same flag has completed; others
+/// arriving meanwhile wait (parking goroutines) until it has. If f throws, the
+/// exception propagates and the flag stays unset, as with std::call_once.
+template <class F, class... Args>
+void call_once(once_flag& flag, F&& f, Args&&... args) {
+  if (flag.done_.load(std::memory_order_acquire)) return;
+  std::lock_guard<mutex> guard(flag.mutex_);
+  if (flag.done_.load(std::memory_order_relaxed)) return;
+  std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+  flag.done_.store(true, std::memory_order_release);
+}
+
+}  // namespace goro
+
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace goro {
+
+/// Why a context is done: ctx.err() compares equal to one of these.
+enum class context_errc {
+  canceled = 1,           ///< its cancel function (or an ancestor's) was called: Go's Canceled
+  deadline_exceeded = 2,  ///< its deadline (or an ancestor's) passed: Go's DeadlineExceeded
+};
+
+/// The error category of context_errc ("goro.context").
+inline const std::error_category& context_category() noexcept {
+  struct category final : std::error_category {
+    const char* name() const noexcept override { return "goro.context"; }
+    std::string message(int code) const override {
+      switch (static_cast<context_errc>(code)) {
+        case context_errc::canceled:
+          return "context canceled";
+        case context_errc::deadline_exceeded:
+          return "context deadline exceeded";
+      }
+      return "unknown context error";
+    }
+  };
+  static const category instance;
+  return instance;
+}
+
+/// Makes context_errc usable as a std::error_code.
+inline std::error_code make_error_code(context_errc e) noexcept {
+  return {static_cast<int>(e), context_category()};
+}
+
+}  // namespace goro
+
+namespace std {
+/// context_errc converts to std::error_code and compares with one.
+template <>
+struct is_error_code_enum<goro::context_errc> : true_type {};
+}  // namespace std
+
+namespace goro {
+
+/// What a context-aware wait throws when its context ends it: code() is the
+/// context's err(); cause() the cause given to cancel, if any.
+class context_error : public std::system_error {
+ public:
+  explicit context_error(std::error_code code, std::exception_ptr cause = nullptr)
+      : std::system_error(code), cause_(std::move(cause)) {}
+
+  /// The cause passed to the cancel function (Go's context.Cause), or null.
+  const std::exception_ptr& cause() const noexcept { return cause_; }
+
+ private:
+  std::exception_ptr cause_;
+};
+
+namespace detail {
+/// A new context key identity: one counter for keys of every type, so that
+/// two keys never share an id even when their value types differ.
+inline std::uint64_t next_context_key_id() noexcept {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+}  // namespace detail
+
+/// A key for with_value and context::value, for values of type T. Keys are
+/// compared by identity: each key object is distinct from every other, so
+/// two libraries cannot collide (Go's advice of an unexported key type,
+/// built in). A key is typically a namespace-scope or static object.
+template <class T>
+class context_key {
+ public:
+  /// `name` is for diagnostics only.
+  explicit context_key(const char* name = "goro::context_key") noexcept
+      : id_(detail::next_context_key_id()), name_(name) {}
+  context_key(const context_key&) = delete;
+  context_key& operator=(const context_key&) = delete;
+
+  /// The name given at construction.
+  const char* name() const noexcept { return name_; }
+  /// The key's identity: unique in the process, never reused.
+  std::uint64_t id() const noexcept { return id_; }
+
+ private:
+  std::uint64_t id_;
+  const char* name_;
+};
+
+class context;
+
+namespace detail {
+
+struct cancel_state;
+void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code, std::exception_ptr cause);
+
+/// One after_func registration. state moves once from pending to started (the
+/// context ended) or to stopped (stop() won).
+struct after_func_entry {
+  enum : int { pending = 0, started = 1, stopped = 2 };
+  explicit after_func_entry(std::function<void()> f) : fn(std::move(f)) {}
+  std::function<void()> fn;
+  std::atomic<int> state{pending};
+  bool claim(int to) noexcept {
+    int expected = pending;
+    return state.compare_exchange_strong(expected, to, std::memory_order_acq_rel);
+  }
+};
+
+/// A context's deadline on a runtime's timer heap. While armed, the heap's
+/// reference to the cancel state is `target`, so a context reaches its
+/// deadline even if nobody holds it any more (only its done channel, say),
+/// as in Go; stop() (on cancel) disarms the timer and drops that reference.
+///
+/// Locks: `lock` guards sched, target and stopped; it is taken before the
+/// heap's lock, never after. The fire function runs outside the heap lock.
+struct deadline_timer {
+  timer_node node;
+  spin_lock lock;
+  scheduler* sched = nullptr;            ///< null until armed, and once the runtime has ended
+  std::shared_ptr<cancel_state> target;  ///< the heap's reference while armed
+  bool stopped = false;
+
+  deadline_timer() noexcept {
+    node.fire = &deadline_timer::fire;
+    node.abandon = &deadline_timer::abandon;
+    node.arg = this;
+  }
+
+  /// Arms for `when` on `on`, unless already stopped (a cancel came first).
+  void arm(scheduler* on, steady_clock::time_point when, std::shared_ptr<cancel_state> t) {
+    bool earliest = false;
+    {
+      std::lock_guard<spin_lock> guard(lock);
+      if (stopped) return;
+      sched = on;
+      target = std::move(t);
+      node.when = when;
+      earliest = on->timers().add(&node);
+    }
+    on->timer_added(earliest);
+  }
+
+  /// Disarms. Returns the heap's reference if it took it (for the caller to
+  /// drop outside every lock); a firing already under way keeps its own.
+  std::shared_ptr<cancel_state> stop() noexcept {
+    std::lock_guard<spin_lock> guard(lock);
+    stopped = true;
+    if (sched != nullptr && sched->timers().remove(&node)) return std::move(target);
+    return nullptr;
+  }
+
+  static void fire(timer_node* n);
+
+  // The runtime ends with this timer armed: let go, and never touch its heap again.
+  static void abandon(timer_node* n) {
+    auto* self = static_cast<deadline_timer*>(n->arg);
+    std::shared_ptr<cancel_state> gone;
+    {
+      std::lock_guard<spin_lock> guard(self->lock);
+      self->sched = nullptr;
+      gone = std::move(self->target);
+    }
+  }
+};
+
+/// What a cancellable context (with_cancel, with_deadline, with_timeout)
+/// shares between its handles, its cancel function and its children.
+///
+/// Invariants: `code` goes from 0 to a context_errc once, under `lock`, after
+/// `cause` is written; nothing changes `cause` after. Once code is set,
+/// children and after_funcs are empty and stay empty, and done (if made) is
+/// closed or about to be by the canceller. `slot` is this state's index in
+/// its parent's `children`, or npos; guarded by the parent's lock.
+struct cancel_state : std::enable_shared_from_this<cancel_state> {
+  static constexpr std::size_t npos = ~std::size_t{0};
+
+  explicit cancel_state(std::weak_ptr<cancel_state> p) noexcept : parent(std::move(p)) {}
+  cancel_state(const cancel_state&) = delete;
+  cancel_state& operator=(const cancel_state&) = delete;
+
+  const std::weak_ptr<cancel_state> parent;  ///< nearest cancellable ancestor's state
+  std::atomic<int> code{0};                  ///< 0, or the context_errc
+  std::exception_ptr cause;                  ///< written once, before code
+  spin_lock lock;
+  chan<done_t> done;                                     ///< guarded by lock; made on demand
+  std::vector<std::shared_ptr<cancel_state>> children;  ///< guarded by lock
+  std::vector<std::shared_ptr<after_func_entry>> after_funcs;  ///< guarded by lock
+  std::size_t slot = npos;                ///< guarded by parent's lock
+  std::shared_ptr<deadline_timer> timer;  ///< set before the state is shared, then constant
+
+  /// The done channel, made now if need be (closed at once if already done).
+  chan<done_t> done_chan() {
+    std::lock_guard<spin_lock> guard(lock);
+    if (!done) {
+      done = make_chan<done_t>();
+      // Fresh and unseen by anyone: closing it under our lock wakes nobody.
+      if (code.load(std::memory_order_relaxed) != 0) done.close();
+    }
+    return done;
+  }
+
+  /// Adds `child` to this state's children, or cancels it at once if this
+  /// state is already done (Go's propagateCancel).
+  void adopt(const std::shared_ptr<cancel_state>& child) {
+    {
+      std::lock_guard<spin_lock> guard(lock);
+      if (code.load(std::memory_order_relaxed) == 0) {
+        child->slot = children.size();
+        children.push_back(child);
+        return;
+      }
+    }
+    cancel_tree(child, static_cast<context_errc>(code.load(std::memory_order_acquire)), cause);
+  }
+
+  /// Takes `child` out of this state's children if it is still there.
+  void forget(cancel_state& child) noexcept {
+    std::shared_ptr<cancel_state> gone;  // dropped after the lock
+    std::lock_guard<spin_lock> guard(lock);
+    const std::size_t i = child.slot;
+    if (i == npos) return;
+    gone = std::move(children[i]);
+    if (i + 1 != children.size()) {
+      children[i] = std::move(children.back());
+      children[i]->slot = i;
+    }
+    children.pop_back();
+    child.slot = npos;
+  }
+
+  /// The children registered now (for tests and leak checks).
+  std::size_t child_count() {
+    std::lock_guard<spin_lock> guard(lock);
+    return children.size();
+  }
+
+  /// Called when the last context handle of this state is gone. If nothing
+  /// can observe its cancellation any more (no done channel handed out, no
+  /// child, no after_func), it unregisters from its parent and stops its
+  /// timer, so that contexts dropped without cancel do not pile up. (Go
+  /// keeps them until the parent is cancelled; go vet asks for the cancel.)
+  void last_handle_gone() noexcept {
+    {
+      std::lock_guard<spin_lock> guard(lock);
+      if (done || !children.empty() || !after_funcs.empty()) return;
+    }
+    if (auto p = parent.lock()) p->forget(*this);
+    if (timer) {
+      std::shared_ptr<cancel_state> keep = timer->stop();
+    }
+  }
+};
+
+/// Cancels `root` and every descendant, iteratively (a deep tree must not
+/// deepen the stack), then takes `root` out of its parent's children.
+/// Descendants get root's error and cause, as in Go. Safe to call any number
+/// of times, from any thread or goroutine; only the first call per state acts.
+inline void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code,
+                        std::exception_ptr cause) {
+  std::vector<std::shared_ptr<cancel_state>> work{root};
+  std::vector<std::shared_ptr<after_func_entry>> to_start;
+  while (!work.empty()) {
+    std::shared_ptr<cancel_state> s = std::move(work.back());
+    work.pop_back();
+    chan<done_t> done;
+    {
+      std::lock_guard<spin_lock> guard(s->lock);
+      if (s->code.load(std::memory_order_relaxed) != 0) continue;
+      s->cause = cause;
+      s->code.store(static_cast<int>(code), std::memory_order_release);
+      done = s->done;
+      for (auto& child : s->children) {
+        child->slot = cancel_state::npos;  // guarded by s->lock, which we hold
+        work.push_back(std::move(child));
+      }
+      s->children.clear();
+      s->children.shrink_to_fit();
+      for (auto& e : s->after_funcs) to_start.push_back(std::move(e));
+      s->after_funcs.clear();
+    }
+    // code is published before done closes: whoever sees done closed sees err().
+    if (done) done.close();
+    if (s->timer) {
+      std::shared_ptr<cancel_state> keep = s->timer->stop();
+    }
+  }
+  if (auto p = root->parent.lock()) p->forget(*root);
+  for (auto& e : to_start) {
+    if (e->claim(after_func_entry::started)) go([e] { e->fn(); });
+  }
+}
+
+inline void deadline_timer::fire(timer_node* n) {
+  auto* self = static_cast<deadline_timer*>(n->arg);
+  std::shared_ptr<cancel_state> t;
+  {
+    std::lock_guard<spin_lock> guard(self->lock);
+    t = std::move(self->target);
+  }
+  // `self` may be freed once t is dropped (t may own it): only t from here.
+  if (t) cancel_tree(std::move(t), context_errc::deadline_exceeded, nullptr);
+}
+
+/// One link of a context chain. Immutable once made.
+struct context_node {
+  context_node() = default;
+  context_node(const context_node&) = delete;
+  context_node& operator=(const context_node&) = delete;
+  ~context_node() {
+    if (owns_cancel) cancel->last_handle_gone();
+    // Let go of the ancestors we alone keep alive one by one, not by
+    // recursion: a chain thousands deep must not overflow a goroutine's
+    // stack. use_count() == 1 is exact here: nodes have no weak references,
+    // so nobody else can start sharing an ancestor only we hold.
+    std::shared_ptr<const context_node> p = std::move(parent);
+    while (p != nullptr && p.use_count() == 1) {
+      std::shared_ptr<const context_node> next = std::move(p->parent);
+      p = std::move(next);  // destroys the old p, whose parent is now empty
+    }
+  }
+
+  /// For values; keeps the chain alive. Mutable only so that a dying node
+  /// can take it over (see the destructor); constant while shared.
+  mutable std::shared_ptr<const context_node> parent;
+  std::shared_ptr<cancel_state> cancel;        ///< nearest cancellable state, or null: never done
+  bool owns_cancel = false;                    ///< this node made `cancel`
+  steady_clock::time_point deadline = steady_clock::time_point::max();  ///< max: none
+  std::uint64_t key = 0;              ///< value nodes: the key's id (0: not a value node)
+  std::shared_ptr<const void> value;  ///< value nodes: the value, of the key's type
+};
+
+struct context_access;
+chan_core* done_core_or_throw(const goro::context& ctx);
+[[noreturn]] void throw_context_error(const goro::context& ctx);
+
+}  // namespace detail
+
+/// A context, like Go's context.Context: carries a cancellation signal, a
+/// deadline and request-scoped values across API boundaries and goroutines.
+/// Cheap to copy; copies share everything; safe to use from any number of
+/// goroutines and threads at once.
+class context {
+ public:
+  /// background(): never cancelled, no deadline, no values.
+  context() noexcept = default;
+
+  /// A channel that is closed when this context is done (cancelled, or its
+  /// deadline passed); use it as a select case. Made on first request (and
+  /// already closed if the context is done by then). For a context that can
+  /// never be done (background, or with_value/without_cancel of one), a nil
+  /// channel, whose case is never ready, as in Go.
+  recv_chan<done_t> done() const {
+    if (node_ == nullptr || node_->cancel == nullptr) return {};
+    return node_->cancel->done_chan();
+  }
+
+  /// Empty while the context is not done; then context_errc::canceled or
+  /// context_errc::deadline_exceeded, for good.
+  std::error_code err() const noexcept {
+    if (node_ == nullptr || node_->cancel == nullptr) return {};
+    const int code = node_->cancel->code.load(std::memory_order_acquire);
+    if (code == 0) return {};
+    return make_error_code(static_cast<context_errc>(code));
+  }
+
+  /// When this context will be cancelled by a deadline (its own or an
+  /// ancestor's, the earliest), if any.
+  std::optional<clock::time_point> deadline() const noexcept {
+    if (node_ == nullptr || node_->deadline == detail::steady_clock::time_point::max()) return {};
+    return node_->deadline;
+  }
+
+  /// The value stored under `key` by this context or the nearest ancestor
+  /// that has one, or nullptr. The pointer stays valid while any context
+  /// derived from the one that stored it is alive.
+  template <class T>
+  const T* value(const context_key<T>& key) const noexcept {
+    for (const detail::context_node* n = node_.get(); n != nullptr; n = n->parent.get()) {
+      if (n->key == key.id()) return static_cast<const T*>(n->value.get());
+    }
+    return nullptr;
+  }
+
+ private:
+  explicit context(std::shared_ptr<const detail::context_node> n) noexcept : node_(std::move(n)) {}
+  friend struct detail::context_access;
+
+  std::shared_ptr<const detail::context_node> node_;
+};
+
+/// The cancel function of a context made by with_cancel, with_deadline or
+/// with_timeout. Calling it cancels that context and its descendants (with
+/// context_errc::canceled), stops its deadline timer, and takes it out of
+/// its parent; later calls do nothing. Cheap to copy; any thread. A
+/// default-constructed one does nothing.
+class cancel_func {
+ public:
+  cancel_func() noexcept = default;
+
+  /// Cancels; `cause` (Go's WithCancelCause) is what goro::cause reports and
+  /// what context_error::cause() carries; null means none.
+  void operator()(std::exception_ptr cause = nullptr) const {
+    if (state_) detail::cancel_tree(state_, context_errc::canceled, std::move(cause));
+  }
+
+ private:
+  explicit cancel_func(std::shared_ptr<detail::cancel_state> s) noexcept : state_(std::move(s)) {}
+  friend struct detail::context_access;
+  std::shared_ptr<detail::cancel_state> state_;
+};
+
+/// A derived context and the function that cancels it: what with_cancel,
+/// with_deadline and with_timeout return, for `auto [ctx, cancel] = ...`.
+struct cancelable_context {
+  context ctx;         ///< the derived context
+  cancel_func cancel;  ///< cancels ctx (and its descendants)
+};
+
+namespace detail {
+
+/// The one way into the insides of context and cancel_func, for this header.
+struct context_access {
+  static const std::shared_ptr<const context_node>& node(const goro::context& c) noexcept {
+    return c.node_;
+  }
+  static cancel_state* state(const goro::context& c) noexcept {
+    return c.node_ == nullptr ? nullptr : c.node_->cancel.get();
+  }
+  static goro::context make(std::shared_ptr<const context_node> n) noexcept {
+    return goro::context(std::move(n));
+  }
+
+  /// A cancellable child of `parent` with deadline `when` (max: none).
+  static cancelable_context derive(const goro::context& parent, steady_clock::time_point when) {
+    const std::shared_ptr<const context_node>& p = parent.node_;
+    cancel_state* const pstate = p == nullptr ? nullptr : p->cancel.get();
+    auto state = std::make_shared<cancel_state>(
+        pstate == nullptr ? std::weak_ptr<cancel_state>() : pstate->weak_from_this());
+    const bool timed = when != steady_clock::time_point::max();
+    if (timed) state->timer = std::make_shared<deadline_timer>();
+    auto node = std::make_shared<context_node>();
+    node->parent = p;
+    node->cancel = state;
+    node->owns_cancel = true;
+    node->deadline = timed ? when : (p == nullptr ? steady_clock::time_point::max() : p->deadline);
+    if (pstate != nullptr) pstate->adopt(state);
+    if (timed) {
+      if (steady_clock::now() >= when) {
+        cancel_tree(state, context_errc::deadline_exceeded, nullptr);
+      } else {
+        state->timer->arm(&scheduler_for_go(), when, state);
+      }
+    }
+    return {goro::context(std::move(node)), cancel_func(std::move(state))};
+  }
+};
+
+inline chan_core* done_core_or_throw(const goro::context& ctx) {
+  if (ctx.err()) throw_context_error(ctx);
+  return ctx.done().core();
+}
+
+[[noreturn]] inline void throw_context_error(const goro::context& ctx) {
+  // err() is an acquire load of the code, which was published after the
+  // cause was written: read it first, then the cause.
+  const std::error_code code = ctx.err();
+  cancel_state* s = context_access::state(ctx);
+  GORO_ASSERT(s != nullptr && code);
+  throw_error(context_error(code, s->cause));
+}
+
+}  // namespace detail
+
+/// The root of every context tree: never cancelled, no deadline, no values
+/// (Go's context.Background). Same as a default-constructed context.
+inline context background() noexcept { return {}; }
+
+/// Same as background(), for code that has not decided yet (Go's context.TODO).
+inline context todo() noexcept { return {}; }
+
+/// A child of parent that is done when its cancel function is called or
+/// parent is done, whichever comes first (Go's WithCancel; the cancel
+/// function also takes a cause, as WithCancelCause's does). Call cancel
+/// once the work is over, to free what the context holds in its parent.
+inline cancelable_context with_cancel(const context& parent) {
+  return detail::context_access::derive(parent, detail::steady_clock::time_point::max());
+}
+
+/// A child of parent that is also done (deadline_exceeded) at `when` (Go's
+/// WithDeadline). If parent's deadline is no later, it is with_cancel(parent).
+/// The deadline runs on the calling goroutine's runtime, or the default
+/// runtime from a plain thread (like goro::timer); cancel stops and frees it.
+template <class Clock, class Duration>
+cancelable_context with_deadline(const context& parent,
+                                 const std::chrono::time_point<Clock, Duration>& when) {
+  const detail::steady_clock::time_point t = detail::to_steady(when);
+  const std::optional<clock::time_point> pd = parent.deadline();
+  if (pd && *pd <= t) return with_cancel(parent);
+  return detail::context_access::derive(parent, t);
+}
+
+/// with_deadline(parent, now + d) (Go's WithTimeout).
+template <class Rep, class Period>
+cancelable_context with_timeout(const context& parent, const std::chrono::duration<Rep, Period>& d) {
+  return with_deadline(parent, detail::deadline_after(d));
+}
+
+/// A child of parent carrying `value` under `key` (Go's WithValue), stored
+/// as a T. Use it for request-scoped data that crosses API boundaries, not
+/// for optional parameters.
+template <class T, class V>
+context with_value(const context& parent, const context_key<T>& key, V&& value) {
+  static_assert(std::is_constructible_v<T, V&&>, "with_value: the value must make a T");
+  const auto& p = detail::context_access::node(parent);
+  auto node = std::make_shared<detail::context_node>();
+  node->parent = p;
+  if (p != nullptr) {
+    node->cancel = p->cancel;
+    node->deadline = p->deadline;
+  }
+  node->key = key.id();
+  node->value = std::make_shared<const T>(std::forward<V>(value));
+  return detail::context_access::make(std::move(node));
+}
+
+/// A child of parent with its values but never done, and no deadline, even
+/// when parent is (Go's WithoutCancel): for work that must outlive a request.
+inline context without_cancel(const context& parent) {
+  const auto& p = detail::context_access::node(parent);
+  if (p == nullptr) return {};
+  auto node = std::make_shared<detail::context_node>();
+  node->parent = p;
+  return detail::context_access::make(std::move(node));
+}
+
+/// Why ctx is done (Go's context.Cause): the cause given to the cancel
+/// function that ended it, or, with none given (or for a deadline), a
+/// context_error with ctx.err(); null while ctx is not done.
+inline std::exception_ptr cause(const context& ctx) {
+  detail::cancel_state* s = detail::context_access::state(ctx);
+  if (s == nullptr || s->code.load(std::memory_order_acquire) == 0) return nullptr;
+  if (s->cause) return s->cause;
+  return std::make_exception_ptr(context_error(ctx.err()));
+}
+
+/// The handle of an after_func registration.
+class after_func_handle {
+ public:
+  after_func_handle() noexcept = default;
+
+  /// Prevents f from running. Returns true if that happened now; false if f
+  /// was already started (the context ended first) or stop() was called
+  /// before (Go's stop function).
+  bool stop() {
+    if (!entry_ || !entry_->claim(detail::after_func_entry::stopped)) return false;
+    if (auto s = state_.lock()) {
+      std::lock_guard<detail::spin_lock> guard(s->lock);
+      auto& v = s->after_funcs;
+      v.erase(std::remove(v.begin(), v.end(), entry_), v.end());
+    }
+    return true;
+  }
+
+ private:
+  friend struct detail::context_access;
+  template <class F>
+  friend after_func_handle after_func(const context& ctx, F&& f);
+  after_func_handle(std::shared_ptr<detail::after_func_entry> e,
+                    std::weak_ptr<detail::cancel_state> s) noexcept
+      : entry_(std::move(e)), state_(std::move(s)) {}
+  std::shared_ptr<detail::after_func_entry> entry_;
+  std::weak_ptr<detail::cancel_state> state_;
+};
+
+/// Arranges for f() to run in its own goroutine once ctx is done (at once
+/// if it already is), like Go's context.AfterFunc. Independent calls run
+/// independently. The goroutine runs on the runtime of whoever ends the
+/// context (the default runtime when a plain thread cancels). For a context
+/// that can never be done, f never runs. An exception escaping f is an
+/// unhandled exception in that goroutine.
+template <class F>
+after_func_handle after_func(const context& ctx, F&& f) {
+  auto entry = std::make_shared<detail::after_func_entry>(std::function<void()>(std::forward<F>(f)));
+  detail::cancel_state* s = detail::context_access::state(ctx);
+  if (s == nullptr) return after_func_handle(std::move(entry), {});
+  {
+    std::lock_guard<detail::spin_lock> guard(s->lock);
+    if (s->code.load(std::memory_order_relaxed) == 0) {
+      s->after_funcs.push_back(entry);
+      return after_func_handle(std::move(entry), s->weak_from_this());
+    }
+  }
+  if (entry->claim(detail::after_func_entry::started)) go([entry] { entry->fn(); });
+  return after_func_handle(std::move(entry), s->weak_from_this());
+}
+
+namespace detail {
+/// The children registered now in ctx's own cancel state (0 for a context
+/// that has none). For tests: a parent must not keep children it has lost.
+inline std::size_t context_child_count(const goro::context& ctx) {
+  cancel_state* s = context_access::state(ctx);
+  return s == nullptr ? 0 : s->child_count();
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Context-aware waits (see the file comment for their common shape).
+
+/// sleep_until(t), unless ctx is done first: then throws context_error.
+template <class Clock, class Duration>
+void sleep_until(const context& ctx, const std::chrono::time_point<Clock, Duration>& t) {
+  detail::chan_core* done = detail::done_core_or_throw(ctx);
+  std::optional<done_t> sink;
+  // A receive from done with a deadline: the deadline passing is the sleep
+  // completing; the channel closing is the context ending it.
+  if (detail::chan_recv(done, &sink, detail::wait_mode::until, detail::to_steady(t)) ==
+      op_status::closed) {
+    detail::throw_context_error(ctx);
+  }
+}
+
+/// sleep_for(d), unless ctx is done first: then throws context_error.
+template <class Rep, class Period>
+void sleep_for(const context& ctx, const std::chrono::duration<Rep, Period>& d) {
+  sleep_until(ctx, detail::deadline_after(d));
+}
+
+/// select(cases...), unless ctx is done first: then throws context_error and
+/// no case has completed. Same as adding case_recv(ctx.done()) and throwing
+/// when it is chosen; a default case still makes it non-blocking.
+template <class... Cases>
+std::size_t select(const context& ctx, Cases&&... cases) {
+  detail::chan_core* done = detail::done_core_or_throw(ctx);
+  const std::size_t i = detail::select_with_done(done, cases...);
+  if (i == detail::done_won) detail::throw_context_error(ctx);
+  return i;
+}
+
+namespace detail {
+/// A channel operation (one select case) or the end of ctx, whichever comes
+/// first; throws context_error for the latter.
+inline void chan_op_or_done(const goro::context& ctx, select_case op) {
+  chan_core* done = done_core_or_throw(ctx);
+  std::optional<done_t> sink;
+  select_case cases[2] = {op, {done, false, &sink}};
+  std::uint32_t poll_order[2];
+  chan_core* lock_order[2];
+  waiter waiters[2];
+  const std::size_t n = done == nullptr ? 1 : 2;
+  if (select_run(cases, n, false, {poll_order, lock_order, waiters}) == 1) {
+    throw_context_error(ctx);
+  }
+}
+
+template <class T>
+void chan_handle<T>::send(const goro::context& ctx, T&& v) const {
+  chan_op_or_done(ctx, {core(), true, &v});
+}
+
+template <class T>
+std::optional<T> chan_handle<T>::recv(const goro::context& ctx) const {
+  std::optional<T> out;
+  chan_op_or_done(ctx, {core(), false, &out});
+  return out;
+}
+}  // namespace detail
+
+inline void mutex::lock(const context& ctx) {
+  if (!sem_.acquire_or_done(detail::done_core_or_throw(ctx))) detail::throw_context_error(ctx);
+}
+
+inline void semaphore::acquire(const context& ctx) {
+  if (!sem_.acquire_or_done(detail::done_core_or_throw(ctx))) detail::throw_context_error(ctx);
+}
+
+inline void wait_group::wait(const context& ctx) {
+  if (!wait_or_done(detail::done_core_or_throw(ctx))) detail::throw_context_error(ctx);
+}
+
+}  // namespace goro
+
+#endif
+// ======== goro/errgroup.hpp ========
+// errgroup.hpp: a group of goroutines working on parts of one task, and the
+// first error among them, after Go's golang.org/x/sync/errgroup.
+//
+//   goro::errgroup g(ctx);                 // g, ctx := errgroup.WithContext(ctx)
+//   for (auto& url : urls)
+//     g.go([&, url] { fetch(g.context(), url); });  // g.Go(func() error {...})
+//   g.wait();                              // rethrows the first failure
+//
+// A member fails by throwing, or by returning a non-empty error value
+// (std::exception_ptr, or std::error_code, which becomes std::system_error).
+// The first failure is kept, cancels the group's context, and is what
+// wait() rethrows; later failures are dropped, as in Go.
+//
+// Why wait() rethrows an exception that escaped a member (rather than ending
+// the program as an unhandled exception in a goroutine does): in Go a panic
+// is a crash and an error is a value, and Go tried carrying panics through
+// Wait and reverted it. In C++ an exception *is* the ordinary error value
+// (it is how a context-aware wait reports the end of its context), so a
+// member that throws has failed like one that returns an error, and the
+// place that can handle it is the one that waits for the group.
+#ifndef GORO_ERRGROUP_HPP
+#define GORO_ERRGROUP_HPP
+
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+/// A group of goroutines (its members) and the first error among them, like
+/// Go's errgroup.Group. Not copyable or movable: members refer to it. The
+/// destructor waits for every member (without rethrowing), so a group on
+/// the stack never leaves a member running past it.
+class errgroup {
+ public:
+  /// A group without a context of its own: context() is background().
+  errgroup() = default;
+
+  /// A group whose context() is derived from parent and cancelled by the
+  /// first failure, or when wait() returns, whichever comes first (Go's
+  /// errgroup.WithContext).
+  explicit errgroup(const goro::context& parent) {
+    cancelable_context c = with_cancel(parent);
+    ctx_ = std::move(c.ctx);
+    cancel_ = std::move(c.cancel);
+  }
+
+  errgroup(const errgroup&) = delete;
+  errgroup& operator=(const errgroup&) = delete;
+
+  /// Waits for every member, like wait(), but never throws.
+  ~errgroup() {
+    running_.wait();
+    cancel_();
+  }
+
+  /// The group's context: give it to members so that they stop once one of
+  /// them has failed.
+  const goro::context& context() const noexcept { return ctx_; }
+
+  /// Starts f as a member goroutine; with a limit set, first waits (parks a
+  /// goroutine, blocks a thread) until fewer than the limit are running.
+  /// f takes nothing or a const goro::context& (it gets context()), and
+  /// returns void, std::exception_ptr or std::error_code; it fails by
+  /// returning a non-empty error or by throwing.
+  template <class F>
+  void go(F&& f) {
+    if (limit_ != nullptr) limit_->acquire();
+    start(std::forward<F>(f));
+  }
+
+  /// Starts f as go() would, but only if that needs no waiting for a slot;
+  /// returns whether it started (Go's TryGo).
+  template <class F>
+  bool try_go(F&& f) {
+    if (limit_ != nullptr && !limit_->try_acquire()) return false;
+    start(std::forward<F>(f));
+    return true;
+  }
+
+  /// At most n members run at once from now on; a negative n means no limit.
+  /// Changing the limit while members run throws std::logic_error (Go panics);
+  /// n of 0 means go() blocks until the limit is raised, which nothing can do
+  /// while go() waits: don't.
+  void set_limit(std::ptrdiff_t n) {
+    if (running_.count() != 0) {
+      detail::throw_error(
+          std::logic_error("goro::errgroup: set_limit while members of the group are running"));
+    }
+    limit_ = n < 0 ? nullptr : std::make_unique<semaphore>(n);
+  }
+
+  /// Waits until every member has returned, cancels context(), then rethrows
+  /// the first failure, if any. May be called again; rethrows the same.
+  void wait() {
+    running_.wait();
+    cancel_();
+    if (std::exception_ptr e = first_error()) std::rethrow_exception(e);
+  }
+
+  /// Like wait(), but returns the first failure (null if none) instead of
+  /// rethrowing it.
+  std::exception_ptr wait_error() {
+    running_.wait();
+    cancel_();
+    return first_error();
+  }
+
+ private:
+  template <class F>
+  void start(F&& f) {
+    running_.add(1);
+    // A goroutine that cannot be started is not a member: undo the slot.
+    struct undo {
+      errgroup* g;
+      bool armed = true;
+      ~undo() {
+        if (armed) g->finished();
+      }
+    } guard{this};
+    goro::go([this, fn = std::decay_t<F>(std::forward<F>(f))]() mutable {
+      {
+        // The member's captures go before wait() can return.
+        std::decay_t<F> member = std::move(fn);
+        fail(run(member));
+      }
+      finished();
+    });
+    guard.armed = false;
+  }
+
+  /// Runs a member and turns how it ended into an error value (null: success).
+  template <class Fn>
+  std::exception_ptr run(Fn& fn) noexcept {
+    try {
+      if constexpr (std::is_invocable_v<Fn&, const goro::context&>) {
+        return as_error(fn, ctx_);
+      } else {
+        return as_error(fn);
+      }
+    } catch (...) {
+      return std::current_exception();
+    }
+  }
+
+  template <class Fn, class... Args>
+  static std::exception_ptr as_error(Fn& fn, Args&... args) {
+    using R = std::invoke_result_t<Fn&, Args&...>;
+    if constexpr (std::is_void_v<R>) {
+      fn(args...);
+      return nullptr;
+    } else if constexpr (std::is_convertible_v<R, std::exception_ptr>) {
+      return fn(args...);
+    } else if constexpr (std::is_convertible_v<R, std::error_code>) {
+      const std::error_code ec = fn(args...);
+      if (!ec) return nullptr;
+      return std::make_exception_ptr(std::system_error(ec));
+    } else {
+      static_assert(std::is_void_v<R>,
+                    "an errgroup member returns void, std::exception_ptr or std::error_code");
+      return nullptr;
+    }
+  }
+
+  /// Records e if it is the group's first failure, and cancels the context.
+  void fail(std::exception_ptr e) {
+    if (!e) return;
+    {
+      std::lock_guard<detail::spin_lock> guard(lock_);
+      if (error_) return;
+      error_ = e;
+    }
+    cancel_(std::move(e));
+  }
+
+  /// A member has returned: its slot and its count go.
+  void finished() {
+    if (limit_ != nullptr) limit_->release();
+    running_.done();  // last touch of *this: wait() may return and the group go
+  }
+
+  std::exception_ptr first_error() {
+    std::lock_guard<detail::spin_lock> guard(lock_);
+    return error_;
+  }
+
+  goro::context ctx_;
+  cancel_func cancel_;
+  wait_group running_;                ///< members started and not yet returned
+  std::unique_ptr<semaphore> limit_;  ///< null: no limit; replaced only with no member running
+  detail::spin_lock lock_;            ///< guards error_
+  std::exception_ptr error_;          ///< the first failure
+};
 
 }  // namespace goro
 
@@ -5518,278 +7654,19 @@ GORO_TLS_ACCESSOR inline int last_errno() noexcept {
 //   fd_evict (every wait on the socket returns `closed` now and later), and
 //   takes its one_op away.
 // - Invariant: once the closed bit is set the count only falls, and whoever
-//   takes it to zero is the only party left; it calls ::close(fd). If that is
-//   not close() itself, it also wakes close(), which waits for it (as Go's
-//   Close does), so that when close() returns the socket is really gone: the
-//   peer sees EOF, the port is free.
+//   takes it to zero is the only party left; it frees the number
+//   (close_number: fd_closed, then ::close). If that is not close() itself,
+//   it also wakes close(), which waits for it (as Go's Close does), so that
+//   when close() returns the socket is really gone: the peer sees EOF, the
+//   port is free. The wait is short: every operation still in flight is
+//   either inside one non-blocking system call or woken by fd_evict.
 // - Reads (and accepts) take read_lock_, writes take write_lock_, held for the
-//   whole call: one waiter per direction at a time, as the poller expects, and
-//   two goroutines' writes never interleave (Go's guarantee). Those locks are
-//   taken with an operation in flight, and are re-checked for close after.
+//   whole call, so two goroutines' writes never interleave (Go's guarantee)
+//   and a read's bytes go to one caller. Those locks are taken with an
+//   operation in flight, and the closed bit is checked again once held.
 #ifndef GORO_NET_NET_FD_HPP
 #define GORO_NET_NET_FD_HPP
 
-// ======== goro/sync.hpp ========
-// sync.hpp: goroutine-aware synchronisation, like Go's package sync.
-//
-// Each primitive parks a waiting goroutine (its worker runs others) and blocks
-// a waiting plain thread; neither ever blocks a worker thread. They can be
-// shared freely between goroutines and threads.
-#ifndef GORO_SYNC_HPP
-#define GORO_SYNC_HPP
-
-
-#include <atomic>
-#include <climits>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <mutex>
-#include <stdexcept>
-#include <utility>
-
-namespace goro {
-
-namespace detail {
-
-/// A counting semaphore that hands a released permit straight to the first
-/// waiter (FIFO, no barging), after Go's runtime semaphore.
-///
-/// One atomic word holds both the free permits (high 32 bits) and the number
-/// of waiters queued (low 32 bits), so that each operation's last touch of the
-/// object is a single atomic step. That is what lets a goro::mutex be
-/// destroyed as soon as another party has unlocked it, as std::mutex allows:
-/// - release() with nobody waiting publishes the permit with one CAS and
-///   returns; with waiters it takes the lock, hands the permit to the first
-///   waiter without ever publishing it, unlocks, and wakes the waiter (which
-///   lives on its own stack) — the unlock is its last touch of *this.
-/// - a waiter registers (waiters + 1) under the lock before it re-checks the
-///   permits, so a release either sees it registered or leaves a permit it sees.
-class handoff_semaphore {
- public:
-  explicit handoff_semaphore(std::int64_t permits) noexcept
-      : state_(static_cast<std::uint64_t>(permits) << 32) {}
-
-  bool try_acquire() noexcept {
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
-    while (permits(s) > 0) {
-      if (state_.compare_exchange_weak(s, s - one_permit, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  void acquire() {
-    if (try_acquire()) return;
-    waiting_party party;
-    waiter w;
-    party.init(w);
-    lock_.lock();
-    std::uint64_t s = state_.fetch_add(1, std::memory_order_seq_cst) + 1;  // registered
-    while (permits(s) > 0) {  // a permit came meanwhile: take it and unregister
-      if (state_.compare_exchange_weak(s, s - one_permit - 1, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-        lock_.unlock();
-        return;
-      }
-    }
-    waiters_.push_back(&w);
-    block(w, &spin_lock::unlock_fn, &lock_);
-    // Woken by release(), which handed its permit to us.
-  }
-
-  /// Returns the free permits right after this release (0 when it went to a
-  /// waiter).
-  std::int64_t release() {
-    for (;;) {
-      std::uint64_t s = state_.load(std::memory_order_relaxed);
-      while (waiters(s) == 0) {
-        if (state_.compare_exchange_weak(s, s + one_permit, std::memory_order_seq_cst,
-                                         std::memory_order_relaxed)) {
-          return permits(s) + 1;  // the CAS was our last touch of *this
-        }
-      }
-      lock_.lock();
-      if (waiters(state_.load(std::memory_order_seq_cst)) != 0) {
-        waiter* w = waiters_.claim_first();
-        GORO_ASSERT(w != nullptr);
-        state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
-        lock_.unlock();  // last touch of *this: w lives on its waiter's stack
-        wake(*w);
-        return 0;
-      }
-      lock_.unlock();  // the waiter took a published permit meanwhile; publish ours
-    }
-  }
-
- private:
-  static constexpr std::uint64_t one_permit = std::uint64_t{1} << 32;
-  static std::int64_t permits(std::uint64_t s) noexcept {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(s >> 32));
-  }
-  static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
-
-  std::atomic<std::uint64_t> state_;  ///< permits << 32 | waiters queued
-  spin_lock lock_;                    ///< guards waiters_ and registration
-  wait_queue waiters_;
-};
-
-}  // namespace detail
-
-/// A mutual-exclusion lock like Go's sync.Mutex; meets the standard Lockable
-/// requirements, so std::lock_guard and std::unique_lock work. Not recursive.
-/// Unlocking a mutex that is not locked is a fatal error, as in Go.
-class mutex {
- public:
-  mutex() noexcept = default;
-  mutex(const mutex&) = delete;
-  mutex& operator=(const mutex&) = delete;
-
-  /// Blocks (parks a goroutine) until the lock is free, then takes it.
-  void lock() { sem_.acquire(); }
-  /// Takes the lock if it is free; never blocks.
-  bool try_lock() noexcept { return sem_.try_acquire(); }
-  /// Releases the lock; the longest waiter, if any, gets it next.
-  void unlock() {
-    if (sem_.release() > 1) detail::fatal("sync: unlock of unlocked goro::mutex");
-  }
-
- private:
-  detail::handoff_semaphore sem_{1};
-};
-
-/// A counting semaphore of `permits` permits, like a buffered channel used as
-/// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
-class semaphore {
- public:
-  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
-  explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
-  semaphore(const semaphore&) = delete;
-  semaphore& operator=(const semaphore&) = delete;
-
-  /// Takes a permit, blocking (parking a goroutine) until one is free.
-  void acquire() { sem_.acquire(); }
-  /// Takes a permit if one is free; never blocks.
-  bool try_acquire() noexcept { return sem_.try_acquire(); }
-  /// Returns a permit; the longest waiter, if any, gets it.
-  void release() { sem_.release(); }
-
- private:
-  static std::ptrdiff_t check(std::ptrdiff_t permits) {
-    if (permits < 0 || permits > INT32_MAX) {
-      throw std::invalid_argument("goro::semaphore: permit count out of range");
-    }
-    return permits;
-  }
-  detail::handoff_semaphore sem_;
-};
-
-/// Waits for a collection of goroutines to finish, like Go's sync.WaitGroup.
-///
-/// Every wait() that finds the counter above zero returns once it falls to
-/// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
-/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
-/// Go, the wait_group may be destroyed as soon as wait() has returned.
-class wait_group {
- public:
-  wait_group() noexcept = default;
-  wait_group(const wait_group&) = delete;
-  wait_group& operator=(const wait_group&) = delete;
-
-  /// Adds delta (which may be negative) to the counter; at zero, releases
-  /// every waiter.
-  void add(std::int64_t delta) {
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
-    std::int64_t after = 0;
-    do {
-      after = counter(s) + delta;
-      if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
-      if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
-    } while (!state_.compare_exchange_weak(s,
-                                           (static_cast<std::uint64_t>(after) << 32) | waiters(s),
-                                           std::memory_order_acq_rel, std::memory_order_relaxed));
-    // With nobody waiting, that CAS was the last touch of *this: a wait() may
-    // now return and the owner destroy us. With waiters queued, none can
-    // return before we wake it, after our last touch (the unlock).
-    if (after == 0 && waiters(s) != 0) release_all();
-  }
-
-  /// add(-1).
-  void done() { add(-1); }
-
-  /// Blocks (parks a goroutine) until the counter is zero.
-  void wait() {
-    if (counter(state_.load(std::memory_order_acquire)) == 0) return;
-    detail::waiting_party party;
-    detail::waiter w;
-    party.init(w);
-    lock_.lock();
-    // Registered before the re-check: an add() reaching zero after this sees
-    // us and comes for the lock; one that reached zero before, we see.
-    const std::uint64_t s = state_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    if (counter(s) == 0) {
-      state_.fetch_sub(1, std::memory_order_relaxed);
-      lock_.unlock();
-      return;
-    }
-    waiters_.push_back(&w);
-    detail::block(w, &detail::spin_lock::unlock_fn, &lock_);
-  }
-
-  /// The counter now (for tests and diagnostics).
-  std::int64_t count() const noexcept { return counter(state_.load(std::memory_order_acquire)); }
-
- private:
-  static std::int64_t counter(std::uint64_t s) noexcept {
-    return static_cast<std::int64_t>(s >> 32);
-  }
-  static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
-
-  void release_all() {
-    detail::wait_queue woken;
-    lock_.lock();
-    const auto n = static_cast<std::uint32_t>(waiters_.claim_all_into(woken));
-    state_.fetch_sub(n, std::memory_order_relaxed);
-    lock_.unlock();  // last touch of *this; the waiters live on their own stacks
-    detail::wake_all(woken);
-  }
-
-  std::atomic<std::uint64_t> state_{0};  ///< counter << 32 | waiters queued
-  detail::spin_lock lock_;               ///< guards waiters_ and registration
-  detail::wait_queue waiters_;
-};
-
-/// A flag for call_once, like Go's sync.Once.
-class once_flag {
- public:
-  once_flag() noexcept = default;
-  once_flag(const once_flag&) = delete;
-  once_flag& operator=(const once_flag&) = delete;
-
- private:
-  template <class F, class... Args>
-  friend void call_once(once_flag& flag, F&& f, Args&&... args);
-  std::atomic<bool> done_{false};
-  mutex mutex_;
-};
-
-/// Calls f(args...) unless a call through the same flag has completed; others
-/// arriving meanwhile wait (parking goroutines) until it has. If f throws, the
-/// exception propagates and the flag stays unset, as with std::call_once.
-template <class F, class... Args>
-void call_once(once_flag& flag, F&& f, Args&&... args) {
-  if (flag.done_.load(std::memory_order_acquire)) return;
-  std::lock_guard<mutex> guard(flag.mutex_);
-  if (flag.done_.load(std::memory_order_relaxed)) return;
-  std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
-  flag.done_.store(true, std::memory_order_release);
-}
-
-}  // namespace goro
-
-#endif
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -6762,690 +8639,6 @@ inline listener listen(std::string_view network, std::string_view address) {
 #endif  // GORO_NET_LISTENER_HPP
 
 #endif  // GORO_NET_HPP
-// ======== goro/runtime.hpp ========
-// runtime.hpp: starting goroutines, and the runtime that runs them.
-//
-//   goro::go(f, args...);            // like `go f(args...)`
-//   goro::yield();                   // like runtime.Gosched()
-//   goro::sleep_for(50ms);           // like time.Sleep
-//
-// Goroutines are cooperative: a goroutine keeps its worker thread until it
-// blocks on a goro primitive, sleeps, yields or returns. See docs/runtime.md.
-#ifndef GORO_RUNTIME_HPP
-#define GORO_RUNTIME_HPP
-
-
-#include <atomic>
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <thread>
-#include <tuple>
-#include <type_traits>
-#include <utility>
-
-namespace goro {
-
-namespace detail {
-
-/// Binds f and its arguments, copied or moved like std::thread does, into
-/// one callable taking no arguments.
-template <class F, class... Args>
-auto bind_call(F&& f, Args&&... args) {
-  return [fn = std::decay_t<F>(std::forward<F>(f)),
-          tup = std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)]() mutable {
-    std::apply([&](auto&... a) { std::invoke(std::move(fn), std::move(a)...); }, tup);
-  };
-}
-
-/// The scheduler `go` uses from the calling thread: the current goroutine's,
-/// else the default runtime's.
-scheduler& scheduler_for_go();
-
-}  // namespace detail
-
-/// A set of worker threads and the goroutines they run.
-///
-/// Most programs never name one: goro::go uses a default runtime started on
-/// first use and never destroyed (so `main` returning ends the program and
-/// abandons goroutines still running, as in Go). An explicit runtime gives
-/// control over workers and stacks, and structured concurrency: its
-/// destructor waits for every goroutine started on it.
-class runtime {
- public:
-  /// Starts the worker threads.
-  explicit runtime(runtime_options options = {}) : sched_(std::move(options)) {
-    sched_.owner = this;
-  }
-
-  runtime(const runtime&) = delete;
-  runtime& operator=(const runtime&) = delete;
-
-  /// Waits like wait(), then stops the workers. Must not run on one of this
-  /// runtime's goroutines.
-  ~runtime() { wait(); }
-
-  /// Starts f(args...) as a goroutine of this runtime. f and args are copied
-  /// or moved into it. Throws std::bad_alloc or std::system_error when no
-  /// stack can be had; the runtime keeps working.
-  template <class F, class... Args>
-  void go(F&& f, Args&&... args) {
-    sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
-  }
-
-  /// Blocks (parks, from a goroutine of another runtime) until every
-  /// goroutine started on this runtime has finished, including those started
-  /// while waiting. Calling it from one of its own goroutines is a fatal error.
-  void wait() { sched_.wait_all(); }
-
-  /// Goroutines started on this runtime and not yet finished.
-  std::size_t num_goroutines() const noexcept { return sched_.live(); }
-
-  /// Its worker threads.
-  std::size_t workers() const noexcept { return sched_.worker_count(); }
-
-  /// Its settings, with defaults filled in.
-  const runtime_options& options() const noexcept { return sched_.options(); }
-
-  /// The runtime goro::go uses outside any goroutine, started on first use.
-  static runtime& default_runtime() {
-    // Deliberately leaked: destroying it at exit would wait for goroutines
-    // that Go semantics abandon.
-    static runtime* rt = [] {
-      auto* created = new runtime();
-      started_default().store(created, std::memory_order_release);
-      return created;
-    }();
-    return *rt;
-  }
-
-  /// The default runtime if something has started it, else nullptr.
-  static runtime* default_runtime_if_started() noexcept {
-    return started_default().load(std::memory_order_acquire);
-  }
-
-  /// The runtime running the calling goroutine, or nullptr outside goroutines.
-  static runtime* current() noexcept {
-    detail::worker* w = detail::current_worker_slot();
-    return w != nullptr ? static_cast<runtime*>(w->sched.owner) : nullptr;
-  }
-
- private:
-  friend detail::scheduler& detail::scheduler_for_go();
-
-  static std::atomic<runtime*>& started_default() noexcept {
-    static std::atomic<runtime*> instance{nullptr};
-    return instance;
-  }
-
-  detail::scheduler sched_;
-};
-
-inline detail::scheduler& detail::scheduler_for_go() {
-  if (worker* w = current_worker_slot()) return w->sched;
-  static scheduler& fallback = runtime::default_runtime().sched_;
-  return fallback;
-}
-
-/// Starts f(args...) as a goroutine, like Go's `go f(args...)`: on the
-/// calling goroutine's runtime, or on the default runtime from a plain
-/// thread. Returns at once. f and args are copied or moved into the
-/// goroutine, like std::thread; capturing by reference is the caller's
-/// responsibility, as in Go. An exception escaping f ends the program with a
-/// message (see runtime_options::on_unhandled_exception).
-template <class F, class... Args>
-void go(F&& f, Args&&... args) {
-  detail::scheduler_for_go().spawn(
-      detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
-}
-
-/// True when called from a goroutine (false on a plain thread such as main).
-inline bool in_goroutine() noexcept { return detail::current_goroutine() != nullptr; }
-
-/// Live goroutines of the calling goroutine's runtime, or of the default
-/// runtime from a plain thread (0 if it was never started).
-inline std::size_t num_goroutines() noexcept {
-  if (runtime* rt = runtime::current()) return rt->num_goroutines();
-  if (runtime* rt = runtime::default_runtime_if_started()) return rt->num_goroutines();
-  return 0;
-}
-
-/// The calling goroutine's id (1, 2, ... in order of creation), or 0 outside goroutines.
-inline std::uint64_t goroutine_id() noexcept {
-  detail::goroutine* g = detail::current_goroutine();
-  return g != nullptr ? g->ctx.id() : 0;
-}
-
-/// Lets other runnable goroutines run, like runtime.Gosched(); the caller
-/// goes to the back of its worker's queue. On a plain thread, yields the thread.
-inline void yield() {
-  if (detail::current_goroutine() != nullptr) {
-    detail::switch_out(detail::g_request::yield);
-  } else {
-    std::this_thread::yield();
-  }
-}
-
-/// The clock goro's deadlines use.
-using clock = std::chrono::steady_clock;
-
-/// Parks the calling goroutine until `deadline` (its worker runs others
-/// meanwhile); on a plain thread, sleeps the thread.
-template <class Clock, class Duration>
-void sleep_until(const std::chrono::time_point<Clock, Duration>& deadline) {
-  detail::wait_until(detail::to_steady(deadline));
-}
-
-/// sleep_until(now + d); a duration too large to add saturates. A zero or
-/// negative duration still parks and resumes (like a yield).
-template <class Rep, class Period>
-void sleep_for(const std::chrono::duration<Rep, Period>& d) {
-  sleep_until(detail::deadline_after(d));
-}
-
-}  // namespace goro
-
-#endif
-// ======== goro/select.hpp ========
-// select.hpp: Go's select statement.
-//
-//   std::size_t i = goro::select(
-//       goro::case_recv(in, [](std::optional<int> v) { ... }),  // v empty: in closed
-//       goro::case_send(out, 42, [] { ... }),
-//       goro::case_recv(goro::after(100ms)),                    // a timeout
-//       goro::case_default([] { ... }));                        // makes it non-blocking
-//
-// Exactly one ready case completes and its handler runs; among several ready
-// cases one is chosen uniformly at random; with none ready and no default it
-// blocks. A nil channel's case is never ready. Returns the chosen case's
-// index (the default case counts as a case). For a number of cases known only
-// at run time (Go's reflect.Select), use goro::select_set.
-#ifndef GORO_SELECT_HPP
-#define GORO_SELECT_HPP
-
-// ======== goro/detail/select_core.hpp ========
-// select_core.hpp: Go's select algorithm over untyped channel cases.
-//
-// 1. Shuffle the cases: the poll order, so that among several ready cases
-//    each is chosen with equal probability.
-// 2. Sort the distinct channels by address: the lock order, so that two
-//    selects over the same channels can never deadlock. A channel named by
-//    several cases is locked once.
-// 3. With every lock held, take the first ready case in poll order.
-// 4. If none is ready: with a default case, take it; else queue one waiter
-//    per case (in poll order), all sharing one claim word, and park. Whoever claims the word
-//    (a sender, a receiver, close) completes exactly that case and wakes us;
-//    every other waiter of ours is now unclaimable, so no second case can
-//    complete and no value is taken from a case that was not chosen.
-// 5. Woken: lock everything again and unlink our other waiters.
-#ifndef GORO_DETAIL_SELECT_CORE_HPP
-#define GORO_DETAIL_SELECT_CORE_HPP
-
-
-#include <algorithm>
-#include <cstddef>
-#include <cstdint>
-
-namespace goro::detail {
-
-/// One case, untyped. For a receive, `value` is the std::optional<T> to fill;
-/// for a send, the T to move from (only if this case is chosen).
-struct select_case {
-  chan_core* chan = nullptr;  ///< nullptr: a nil channel, never ready
-  bool is_send = false;
-  void* value = nullptr;
-};
-
-/// Per-thread pseudo-random numbers for the poll order (xorshift). Noinline
-/// so a goroutine that migrated uses its new thread's state.
-GORO_TLS_ACCESSOR inline std::uint32_t fast_random() noexcept {
-  GORO_TLS_BARRIER();
-  static thread_local std::uint64_t state =
-      0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(&state);
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return static_cast<std::uint32_t>(state >> 32);
-}
-
-/// Scratch space for a select of n cases, provided by the caller (on its
-/// stack for a fixed number of cases).
-struct select_scratch {
-  std::uint32_t* poll_order;  ///< n entries
-  chan_core** lock_order;     ///< n entries
-  waiter* waiters;            ///< n entries
-};
-
-/// The channels to lock, in lock order, and how many.
-struct select_locks {
-  chan_core** chans;
-  std::size_t n;
-  void lock() noexcept {
-    for (std::size_t i = 0; i < n; ++i) chans[i]->lock.lock();
-  }
-  void unlock() noexcept {
-    for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();
-  }
-  static void unlock_fn(void* self) noexcept { static_cast<select_locks*>(self)->unlock(); }
-};
-
-/// The select itself. Returns the index of the case that completed, or n when
-/// `has_default` and no case was ready. A chosen receive case's optional
-/// holds the value, or stays empty if the channel was closed. Throws
-/// closed_channel if the chosen case is a send on a closed channel (as Go
-/// panics). With no cases that can ever be ready and no default, blocks forever.
-inline std::size_t select_run(select_case* cases, std::size_t n, bool has_default,
-                              const select_scratch& scratch) {
-  // 1. poll order
-  for (std::size_t i = 0; i < n; ++i) {
-    // Inside-out Fisher-Yates; slot i is not yet written when j == i.
-    const std::size_t j = fast_random() % (i + 1);
-    if (j != i) scratch.poll_order[i] = scratch.poll_order[j];
-    scratch.poll_order[j] = static_cast<std::uint32_t>(i);
-  }
-  // 2. lock order
-  std::size_t nlocks = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (cases[i].chan != nullptr) scratch.lock_order[nlocks++] = cases[i].chan;
-  }
-  std::sort(scratch.lock_order, scratch.lock_order + nlocks);
-  nlocks = static_cast<std::size_t>(std::unique(scratch.lock_order, scratch.lock_order + nlocks) -
-                                    scratch.lock_order);
-  select_locks locks{scratch.lock_order, nlocks};
-
-  if (nlocks == 0) {
-    if (has_default) return n;
-    wait_forever();
-  }
-
-  // 3. the first ready case in poll order
-  locks.lock();
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t i = scratch.poll_order[k];
-    select_case& sc = cases[i];
-    if (sc.chan == nullptr) continue;
-    waiter* to_wake = nullptr;
-    if (sc.is_send) {
-      if (sc.chan->closed) {
-        locks.unlock();
-        throw closed_channel("goro: send on closed channel (in select)");
-      }
-      if (!send_now_locked(*sc.chan, sc.value, to_wake)) continue;
-    } else if (recv_now_locked(*sc.chan, sc.value, to_wake) == recv_attempt::would_block) {
-      continue;
-    }
-    locks.unlock();
-    if (to_wake != nullptr) wake(*to_wake);
-    return i;
-  }
-
-  // 4. nothing ready
-  if (has_default) {
-    locks.unlock();
-    return n;
-  }
-  // Queued in poll order, not case order: when several cases wait on one
-  // channel, the party that comes for them takes the first queued, and that
-  // must be a random one of them (Go gets the same from its lock order).
-  waiting_party party;
-  waiter* any = nullptr;
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t i = scratch.poll_order[k];
-    select_case& sc = cases[i];
-    if (sc.chan == nullptr) continue;
-    waiter& w = scratch.waiters[i];
-    party.init(w, static_cast<std::uint32_t>(i));
-    w.value = sc.value;
-    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
-    any = &w;
-  }
-  block(*any, &select_locks::unlock_fn, &locks);
-
-  // 5. unlink the waiters that lost
-  const std::size_t chosen = party.outcome() - claim_case_base;
-  locks.lock();
-  for (std::size_t i = 0; i < n; ++i) {
-    select_case& sc = cases[i];
-    if (sc.chan == nullptr || i == chosen) continue;
-    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).remove(&scratch.waiters[i]);
-  }
-  locks.unlock();
-  if (cases[chosen].is_send && !scratch.waiters[chosen].ok) {
-    throw closed_channel("goro: send on closed channel (in select)");
-  }
-  return chosen;
-}
-
-}  // namespace goro::detail
-
-#endif
-
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <tuple>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-namespace goro {
-
-namespace detail {
-
-/// A handler that does nothing, for cases given without one.
-struct no_handler {
-  template <class... A>
-  void operator()(A&&...) const noexcept {}
-};
-
-/// Calls a receive handler with the optional, or with nothing if it takes nothing.
-template <class F, class T>
-void call_recv_handler(F& f, std::optional<T>&& v) {
-  if constexpr (std::is_invocable_v<F&, std::optional<T>&&>) {
-    std::invoke(f, std::move(v));
-  } else {
-    static_assert(std::is_invocable_v<F&>,
-                  "a case_recv handler takes std::optional<T> (empty: channel closed) or nothing");
-    std::invoke(f);
-  }
-}
-
-}  // namespace detail
-
-/// A receive case; made by case_recv.
-template <class T, class F>
-struct recv_case {
-  detail::chan_core* chan;
-  F handler;
-  std::optional<T> slot;  ///< where the value lands if this case is chosen
-
-  detail::select_case describe() noexcept { return {chan, false, &slot}; }
-  void complete() { detail::call_recv_handler(handler, std::move(slot)); }
-};
-
-/// A send case; made by case_send.
-template <class T, class F>
-struct send_case {
-  detail::chan_core* chan;
-  T value;  ///< moved out only if this case is chosen
-  F handler;
-
-  detail::select_case describe() noexcept { return {chan, true, &value}; }
-  void complete() { std::invoke(handler); }
-};
-
-/// The default case; made by case_default.
-template <class F>
-struct default_case {
-  F handler;
-};
-
-/// A case receiving from c (a chan<T> or a recv_chan<T>); handler(std::optional<T>)
-/// runs if it is chosen (an empty optional: c is closed). The handler may be omitted.
-template <class T, class F = detail::no_handler>
-recv_case<T, std::decay_t<F>> case_recv(const recv_chan<T>& c, F&& handler = {}) {
-  return {c.core(), std::forward<F>(handler), std::nullopt};
-}
-template <class T, class F = detail::no_handler>
-recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
-  return {c.core(), std::forward<F>(handler), std::nullopt};
-}
-
-/// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
-/// is chosen. The value is consumed only then. Choosing a send on a closed
-/// channel throws closed_channel, as Go panics.
-template <class T, class V, class F = detail::no_handler>
-send_case<T, std::decay_t<F>> case_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
-  return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
-}
-template <class T, class V, class F = detail::no_handler>
-send_case<T, std::decay_t<F>> case_send(const chan<T>& c, V&& v, F&& handler = {}) {
-  return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
-}
-
-/// The default case: chosen when no other case is ready, making the select
-/// non-blocking.
-template <class F = detail::no_handler>
-default_case<std::decay_t<F>> case_default(F&& handler = {}) {
-  return {std::forward<F>(handler)};
-}
-
-namespace detail {
-
-template <class C>
-struct is_default_case : std::false_type {};
-template <class F>
-struct is_default_case<default_case<F>> : std::true_type {};
-
-/// Index of the default case among Cases, or sizeof...(Cases) if none.
-template <class... Cases>
-constexpr std::size_t default_index() {
-  constexpr bool flags[] = {is_default_case<std::decay_t<Cases>>::value..., false};
-  for (std::size_t i = 0; i < sizeof...(Cases); ++i) {
-    if (flags[i]) return i;
-  }
-  return sizeof...(Cases);
-}
-
-template <class... Cases>
-constexpr std::size_t count_defaults() {
-  return (std::size_t{0} + ... + (is_default_case<std::decay_t<Cases>>::value ? 1 : 0));
-}
-
-template <class C>
-void run_case_if(C& c, std::size_t index, std::size_t chosen) {
-  if (index != chosen) return;
-  if constexpr (is_default_case<C>::value) {
-    std::invoke(c.handler);
-  } else {
-    c.complete();
-  }
-}
-
-}  // namespace detail
-
-/// Waits until one of the cases can proceed, completes it, runs its handler
-/// and returns its index (see the file comment). With no cases at all it
-/// blocks forever, like Go's `select {}`.
-template <class... Cases>
-std::size_t select(Cases&&... cases) {
-  static_assert(detail::count_defaults<Cases...>() <= 1, "a select has at most one default case");
-  constexpr std::size_t total = sizeof...(Cases);
-  constexpr std::size_t def = detail::default_index<Cases...>();
-  constexpr std::size_t n = total - (def < total ? 1 : 0);  // channel cases
-
-  // Channel cases in argument order, skipping the default.
-  detail::select_case descs[n > 0 ? n : 1];
-  std::size_t arg_of[n > 0 ? n : 1];
-  {
-    [[maybe_unused]] std::size_t k = 0, arg = 0;
-    [[maybe_unused]] auto add = [&](auto& c) {
-      if constexpr (!detail::is_default_case<std::decay_t<decltype(c)>>::value) {
-        descs[k] = c.describe();
-        arg_of[k++] = arg;
-      }
-      ++arg;
-    };
-    (add(cases), ...);
-  }
-  std::uint32_t poll_order[n > 0 ? n : 1];
-  detail::chan_core* lock_order[n > 0 ? n : 1];
-  detail::waiter waiters[n > 0 ? n : 1];
-  const std::size_t got =
-      detail::select_run(descs, n, def < total, {poll_order, lock_order, waiters});
-  const std::size_t chosen = got < n ? arg_of[got] : def;
-  [[maybe_unused]] std::size_t index = 0;
-  (detail::run_case_if(cases, index++, chosen), ...);
-  return chosen;
-}
-
-/// A select over cases added at run time, like Go's reflect.Select: for
-/// fan-in over a std::vector of channels and the like. Build it once, then
-/// call select() as often as needed. A case can be switched off (Go's idiom
-/// of setting a channel variable to nil) with disable().
-class select_set {
- public:
-  /// The index select() returns when the default case was taken.
-  static constexpr std::size_t default_index = static_cast<std::size_t>(-1);
-
-  /// Adds a case receiving from c; when it is chosen its handler runs with
-  /// (std::optional<T>), with (std::size_t index, std::optional<T>), or with
-  /// nothing — whichever it takes. An empty optional: c is closed (the case
-  /// then stays ready; disable(index) it, as Go code sets the channel to nil).
-  /// Returns the case's index.
-  template <class T, class F = detail::no_handler>
-  std::size_t add_recv(const recv_chan<T>& c, F&& handler = {}) {
-    auto rc = std::make_unique<recv_entry<T, std::decay_t<F>>>(std::forward<F>(handler));
-    rc->chan = c.core();
-    rc->keep_alive = c.state_;
-    rc->index = entries_.size();
-    return add(std::move(rc));
-  }
-  template <class T, class F = detail::no_handler>
-  std::size_t add_recv(const chan<T>& c, F&& handler = {}) {
-    return add_recv(recv_chan<T>(c), std::forward<F>(handler));
-  }
-
-  /// Adds a case sending v on c; handler() runs when it is chosen. The case
-  /// sends v once: after it is chosen it is disabled until rearm_send().
-  template <class T, class V, class F = detail::no_handler>
-  std::size_t add_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
-    auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(T(std::forward<V>(v)),
-                                                               std::forward<F>(handler));
-    sc->chan = c.core();
-    sc->keep_alive = c.state_;
-    return add(std::move(sc));
-  }
-  template <class T, class V, class F = detail::no_handler>
-  std::size_t add_send(const chan<T>& c, V&& v, F&& handler = {}) {
-    return add_send(send_chan<T>(c), std::forward<V>(v), std::forward<F>(handler));
-  }
-
-  /// Gives a send case a new value and enables it again. T is the channel's
-  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`.
-  template <class T, class V>
-  void rearm_send(std::size_t index, V&& v) {
-    auto* sc = dynamic_cast<send_value_entry<T>*>(entries_.at(index).get());
-    if (sc == nullptr)
-      throw std::invalid_argument("goro::select_set: not a send case of that type");
-    sc->value.emplace(std::forward<V>(v));
-    sc->enabled = true;
-  }
-
-  /// Adds (or replaces) the default case, making select() non-blocking.
-  template <class F = detail::no_handler>
-  void set_default(F&& handler = {}) {
-    default_ = std::forward<F>(handler);
-    has_default_ = true;
-  }
-
-  /// Switches a case off: it is never ready until enabled again.
-  void disable(std::size_t index) { entries_.at(index)->enabled = false; }
-  /// Switches a case back on. Throws std::logic_error for a send case whose
-  /// value was already sent (it has nothing to send: use rearm_send).
-  void enable(std::size_t index) {
-    entry& e = *entries_.at(index);
-    if (!e.has_value()) {
-      throw std::logic_error(
-          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()");
-    }
-    e.enabled = true;
-  }
-  /// Whether case `index` is on (a chosen send case is off until rearmed).
-  bool enabled(std::size_t index) const { return entries_.at(index)->enabled; }
-
-  /// Number of cases (enabled or not), not counting the default.
-  std::size_t size() const noexcept { return entries_.size(); }
-
-  /// Runs the select: waits for one enabled case, completes it, runs its
-  /// handler, returns its index (or default_index).
-  std::size_t select() {
-    const std::size_t n = entries_.size();
-    descs_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) descs_[i] = entries_[i]->describe();
-    poll_order_.resize(n);
-    lock_order_.resize(n);
-    waiters_.assign(n, detail::waiter{});
-    const std::size_t got = detail::select_run(
-        descs_.data(), n, has_default_, {poll_order_.data(), lock_order_.data(), waiters_.data()});
-    if (got == n) {
-      if (default_) default_();
-      return default_index;
-    }
-    entries_[got]->complete();
-    return got;
-  }
-
- private:
-  struct entry {
-    virtual ~entry() = default;
-    /// The untyped case; a disabled one has no channel (never ready).
-    virtual detail::select_case describe() = 0;
-    virtual void complete() = 0;
-    /// False for a send case whose value was sent and not yet replaced.
-    virtual bool has_value() const noexcept { return true; }
-    detail::chan_core* chan = nullptr;
-    std::shared_ptr<void> keep_alive;  ///< owns the channel, as a Go value would
-    bool enabled = true;
-  };
-  template <class T, class F>
-  struct recv_entry final : entry {
-    explicit recv_entry(F h) : handler(std::move(h)) {}
-    detail::select_case describe() override {
-      slot.reset();
-      return {enabled ? chan : nullptr, false, &slot};
-    }
-    void complete() override {
-      if constexpr (std::is_invocable_v<F&, std::size_t, std::optional<T>&&>) {
-        std::invoke(handler, index, std::move(slot));
-      } else {
-        detail::call_recv_handler(handler, std::move(slot));
-      }
-    }
-    F handler;
-    std::optional<T> slot;
-    std::size_t index = 0;
-  };
-  template <class T>
-  struct send_value_entry : entry {
-    bool has_value() const noexcept override { return value.has_value(); }
-    std::optional<T> value;
-  };
-  template <class T, class F>
-  struct send_entry final : send_value_entry<T> {
-    send_entry(T v, F h) : handler(std::move(h)) { this->value.emplace(std::move(v)); }
-    detail::select_case describe() override {
-      const bool on = this->enabled && this->value.has_value();
-      return {on ? this->chan : nullptr, true, on ? &*this->value : nullptr};
-    }
-    void complete() override {
-      this->value.reset();  // sent (moved from); off until rearmed
-      this->enabled = false;
-      std::invoke(handler);
-    }
-    F handler;
-  };
-
-  std::size_t add(std::unique_ptr<entry> e) {
-    entries_.push_back(std::move(e));
-    return entries_.size() - 1;
-  }
-
-  std::vector<std::unique_ptr<entry>> entries_;
-  std::function<void()> default_;
-  bool has_default_ = false;
-  std::vector<detail::select_case> descs_;
-  std::vector<std::uint32_t> poll_order_;
-  std::vector<detail::chan_core*> lock_order_;
-  std::vector<detail::waiter> waiters_;
-};
-
-}  // namespace goro
-
-#endif
 // ======== goro/time.hpp ========
 // time.hpp: channels that deliver the time, like Go's package time.
 //

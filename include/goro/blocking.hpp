@@ -25,7 +25,8 @@
 // * Choosing: a caller that finds an idle helper unlists it and, after the
 //   lock is released, unparks it. A chosen helper owes that wake-up a token:
 //   it takes the token (parker::park) before it may ever exit, so an unpark
-//   never lands on a helper that has gone.
+//   never lands on a helper that has gone. (set_options wakes idle helpers
+//   the same way, but unparks them under the lock.)
 // * The call lives on the calling goroutine's stack (its function, its
 //   arguments, its result slot, its waiter). It is queued under the pool's
 //   lock and the goroutine parks with that lock's release as its unlock step,
@@ -38,10 +39,10 @@
 //
 // Rejected: a thread per call (unbounded, as Go's is up to its 10,000-thread
 // crash limit); helpers per runtime (a runtime's destructor would have to
-// wait for calls it cannot interrupt); lending the worker's own thread to the
-// call and starting a replacement worker, which is Go's handoff (goro's
-// workers are fixed, and a goroutine's resumption would then need a thread
-// that no longer belongs to the runtime).
+// wait for calls it cannot interrupt); Go's hand-off itself, letting the
+// worker's thread make the call while a new thread takes over its queues
+// (the scheduler's workers are fixed threads: it would have to learn to
+// swap them, for a saving of two thread hand-offs per call).
 #ifndef GORO_BLOCKING_HPP
 #define GORO_BLOCKING_HPP
 
@@ -61,6 +62,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <type_traits>
@@ -125,7 +127,8 @@ struct blocking_result<R&&> {
   R* ptr = nullptr;
   template <class Fn>
   void fill(Fn& fn) {
-    ptr = std::addressof(static_cast<R&>(fn()));
+    R&& r = fn();
+    ptr = std::addressof(r);
   }
   R&& take() noexcept { return static_cast<R&&>(*ptr); }
 };
@@ -211,7 +214,8 @@ class blocking_pool {
   /// std::invalid_argument for max_threads 0 or a negative idle_timeout.
   void set_options(const blocking_options& o) {
     if (o.max_threads == 0) {
-      throw_error(std::invalid_argument("goro::set_blocking_options: max_threads must be at least 1"));
+      throw_error(
+          std::invalid_argument("goro::set_blocking_options: max_threads must be at least 1"));
     }
     if (o.idle_timeout < std::chrono::steady_clock::duration::zero()) {
       throw_error(std::invalid_argument("goro::set_blocking_options: negative idle_timeout"));
@@ -279,19 +283,28 @@ class blocking_pool {
   void start_helper() noexcept {
     const thread_starter starter = starter_.load(std::memory_order_acquire);
 #if defined(__cpp_exceptions)
+    std::error_code failure;
     try {
       starter(&helper_main, this);
-    } catch (...) {
-      start_failed(std::current_exception());
+    } catch (const std::system_error& e) {
+      failure = e.code();
+    } catch (...) {  // std::bad_alloc, in practice
+      failure = std::make_error_code(std::errc::not_enough_memory);
     }
+    if (failure) start_failed(failure);
 #else
-    starter(&helper_main, this);
+    starter(&helper_main, this);  // std::thread aborts if it cannot start one
 #endif
   }
 
-  /// A helper could not be started. If no helper is left, nobody would ever
-  /// serve the queue: every call in it fails with `error`. Lock not held.
-  void start_failed(std::exception_ptr error) noexcept {
+  /// A helper could not be started (for `why`). If no helper is left, nobody
+  /// would ever serve the queue: every call in it fails with a
+  /// std::system_error. Each gets an exception object of its own, made
+  /// before it is woken, and nothing here refers to it afterwards (an
+  /// exception shared between threads is freed by whichever drops it last,
+  /// a hand-off ThreadSanitizer cannot see inside the C++ runtime library).
+  /// Lock not held.
+  void start_failed(std::error_code why) noexcept {
     blocking_job* orphans = nullptr;
     {
       std::lock_guard<spin_lock> guard(lock_);
@@ -303,7 +316,8 @@ class blocking_pool {
     }
     while (blocking_job* job = orphans) {
       orphans = job->next;  // read before the wake: the caller may then pop `job`
-      job->error = error;
+      job->error = std::make_exception_ptr(
+          std::system_error(why, "goro::blocking: cannot start a helper thread"));
       wake(job->w);
     }
   }
@@ -377,12 +391,12 @@ class blocking_pool {
     --idle_count_;
   }
 
-  spin_lock lock_;                 ///< guards everything below but starter_
-  blocking_job* head_ = nullptr;   ///< calls waiting for a helper, oldest first
+  spin_lock lock_;                ///< guards everything below but starter_
+  blocking_job* head_ = nullptr;  ///< calls waiting for a helper, oldest first
   blocking_job* tail_ = nullptr;
-  helper* idle_ = nullptr;         ///< idle helpers, most recently idle first
+  helper* idle_ = nullptr;  ///< idle helpers, most recently idle first
   std::size_t idle_count_ = 0;
-  std::size_t threads_ = 0;        ///< helpers alive or being started
+  std::size_t threads_ = 0;  ///< helpers alive or being started
   blocking_options options_;
   std::atomic<thread_starter> starter_{&start_detached};
 };

@@ -15,6 +15,8 @@
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
 //   blocking.hpp                      blocking: a blocking call on a helper thread
+//   context.hpp                       cancellation, deadlines, values; context-aware waits
+//   errgroup.hpp                      a group of goroutines with the first error
 //   net.hpp, net/*.hpp                listen, dial, listener, conn (Go's net)
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
@@ -22,6 +24,8 @@
 #include "blocking.hpp"
 #include "chan.hpp"
 #include "config.hpp"
+#include "context.hpp"
+#include "errgroup.hpp"
 #include "errors.hpp"
 #include "io.hpp"
 #include "net.hpp"

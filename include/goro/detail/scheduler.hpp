@@ -389,10 +389,10 @@ class scheduler {
   spin_lock done_lock_;      ///< guards done_waiters_
   wait_queue done_waiters_;  ///< parties in wait_all()
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> outside_wakers_{0};  ///< ready() calls from outside still running
 
   std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
   std::mutex poller_make_lock_;
-  std::atomic<std::size_t> outside_wakers_{0};  ///< ready() calls from outside still running
 };
 
 // ---------------------------------------------------------------------------

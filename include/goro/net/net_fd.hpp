@@ -16,14 +16,16 @@
 //   fd_evict (every wait on the socket returns `closed` now and later), and
 //   takes its one_op away.
 // - Invariant: once the closed bit is set the count only falls, and whoever
-//   takes it to zero is the only party left; it calls ::close(fd). If that is
-//   not close() itself, it also wakes close(), which waits for it (as Go's
-//   Close does), so that when close() returns the socket is really gone: the
-//   peer sees EOF, the port is free.
+//   takes it to zero is the only party left; it frees the number
+//   (close_number: fd_closed, then ::close). If that is not close() itself,
+//   it also wakes close(), which waits for it (as Go's Close does), so that
+//   when close() returns the socket is really gone: the peer sees EOF, the
+//   port is free. The wait is short: every operation still in flight is
+//   either inside one non-blocking system call or woken by fd_evict.
 // - Reads (and accepts) take read_lock_, writes take write_lock_, held for the
-//   whole call: one waiter per direction at a time, as the poller expects, and
-//   two goroutines' writes never interleave (Go's guarantee). Those locks are
-//   taken with an operation in flight, and are re-checked for close after.
+//   whole call, so two goroutines' writes never interleave (Go's guarantee)
+//   and a read's bytes go to one caller. Those locks are taken with an
+//   operation in flight, and the closed bit is checked again once held.
 #ifndef GORO_NET_NET_FD_HPP
 #define GORO_NET_NET_FD_HPP
 
