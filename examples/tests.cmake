@@ -59,3 +59,33 @@ goro_example_test(google_search
 # the group stops and wait() rethrows that failure, not the cancellations.
 goro_example_test(checksum_tree ARGS "${CMAKE_CURRENT_SOURCE_DIR}/testdata/checksum" --workers 2 --fail-on src/util/strings.go
   PASS_REGULAR_EXPRESSION "^0c21f8c093ecaab4   114  README\\.txt\ncbf29ce484222325     0  docs/empty\\.txt\ndc1aac4426218370    70  docs/notes\\.md\nab7f7a15cf063907    72  src/main\\.go\n691f27a4dbaa7afd    24  src/util/numbers\\.txt\n613ae6ab07ffd3fc   120  src/util/strings\\.go\n6 files, 400 bytes, 2 workers\nagain, with reading src/util/strings\\.go failing:\nerror: src/util/strings\\.go: injected read failure\n$")
+
+# The network examples run their server on 127.0.0.1 port 0 and their clients
+# in the same process; every check is made by the program itself, the
+# byte counts follow from the message lengths, so the summaries are exact.
+goro_example_test(echo_server ARGS --self-test 50 100
+  PASS_REGULAR_EXPRESSION "^echo: 50 clients x 100 round trips: 5000 intact\nserver: echoed 162368 bytes \\(expected 162368\\)\nlistener closed, accept loop returned\nok\n$")
+
+goro_example_test(chat ARGS --self-test 5 10
+  PASS_REGULAR_EXPRESSION "^chat: 5 clients, 10 messages each\nevery client got all 50 messages: yes\nall clients saw one order: yes\nok\n$")
+
+goro_example_test(http_server ARGS --self-test
+  PASS_REGULAR_EXPRESSION "^GET / -> 200 Hello, World!\nGET /missing -> 404 404 page not found\npipelined GET / -> 200 Hello, World!\npipelined GET /a -> 404 404 page not found\npipelined HEAD / -> 200\nGET / in 4 pieces -> 200 Hello, World!\nPOST / with a body -> 405 405 method not allowed\nGET / with Connection: close -> 200 Hello, World! \\(Connection: close\\)\nserver closed the connection: yes\n8 responses over one connection\nok\n$")
+
+# redis_server is driven by the real redis-cli (Debian's redis-tools, which
+# tools/dev installs): redis_cli_test.sh starts it on a free port, checks
+# PING, SET/GET/INCR/DEL/EXISTS/ECHO, errors, commands on stdin, 2000
+# pipelined commands through `redis-cli --pipe` and inline commands, then
+# stops it by its pid. Skipped (exit 77) only where redis-cli is missing.
+find_program(GORO_BASH bash)
+if(GORO_BASH)
+  set(_test "${GORO_TEST_PREFIX}example.redis_server")
+  add_test(NAME "${_test}"
+    COMMAND "${GORO_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/redis_cli_test.sh"
+      "$<TARGET_FILE:example_redis_server>")
+  goro_test_properties("${_test}" LABELS example TIMEOUT 120)
+  set_tests_properties("${_test}" PROPERTIES SKIP_RETURN_CODE 77
+    PASS_REGULAR_EXPRESSION "redis-cli: 20 checks passed\n")
+else()
+  message(STATUS "goro examples: no bash; the redis_server test (redis-cli) is not registered")
+endif()

@@ -89,6 +89,10 @@ constexpr long w5_primes = 5000;          ///< W5: primes the sieve must produce
 constexpr long w5_last_prime = 48611;     ///< W5: the 5,000th prime, to check the result
 constexpr long w6_goroutines = 100000;    ///< W6: parked on one channel
 constexpr long w6_threads = 10000;        ///< W6 for std::thread (one OS thread each)
+constexpr long w8_connections = 1000;     ///< W8: concurrent TCP connections on loopback
+constexpr long w8_round_trips = 100;      ///< W8: round trips per connection
+constexpr long w8_message = 64;           ///< W8: bytes per message
+constexpr long w8_buffer = 4096;          ///< W8: the server's read buffer per connection
 
 /// Sum of 0 + 1 + ... + (n - 1): what a consumer must see from one producer.
 constexpr std::int64_t sum_below(std::int64_t n) { return n * (n - 1) / 2; }
