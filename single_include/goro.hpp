@@ -43,6 +43,7 @@
 #ifndef GORO_CONFIG_HPP
 #define GORO_CONFIG_HPP
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 
@@ -112,6 +113,30 @@
 #define GORO_TLS_BARRIER() __asm__ volatile("" ::: "memory")
 #define GORO_ALWAYS_INLINE inline __attribute__((always_inline))
 
+// ---- exceptions: goro throws and catches only when the compiler has them on
+// (__cpp_exceptions; GCC and Clang clear it under -fno-exceptions) and the user
+// did not define GORO_NO_EXCEPTIONS. Without them every error goro would throw
+// is a fatal error with the same message (see throw_error), and an exception
+// escaping a goroutine is not caught by goro (std::terminate, if anything can
+// throw at all). Defined to 1, or not at all.
+#if defined(__cpp_exceptions) && !defined(GORO_NO_EXCEPTIONS)
+#define GORO_EXCEPTIONS 1
+#endif
+
+// GORO_TRY { ... } GORO_CATCH_ALL { ... GORO_RETHROW; }: goro's own catch-all
+// sites, written once for both modes. Without exceptions the try block always
+// runs and the handler is dead code that still compiles (it must not name the
+// caught exception other than through std::current_exception()).
+#if defined(GORO_EXCEPTIONS)
+#define GORO_TRY try
+#define GORO_CATCH_ALL catch (...)
+#define GORO_RETHROW throw
+#else
+#define GORO_TRY if (true)
+#define GORO_CATCH_ALL else
+#define GORO_RETHROW ((void)0)
+#endif
+
 namespace goro::detail {
 /// Prints "goro: fatal error: <what>" and aborts. For broken invariants and for
 /// misuse that Go turns into a fatal error; never returns.
@@ -121,16 +146,30 @@ namespace goro::detail {
   std::abort();
 }
 
+/// static_cast for a conversion between types that are the same on some
+/// targets and not on others (time_t and long, std::uint64_t and std::size_t):
+/// there GCC's -Wuseless-cast flags a plain static_cast, and leaving the cast
+/// out would be a narrowing conversion elsewhere. The caller knows the value fits.
+template <class To, class From>
+constexpr To platform_cast(From from) noexcept {
+  return static_cast<To>(from);
+}
+
 /// Reports an error the way the build allows: throws `e` when exceptions are
-/// enabled, else prints its what() as a goro fatal error and aborts (Go's
-/// panic). Every error goro raises goes through here, so that a build with
+/// enabled (GORO_EXCEPTIONS), else prints its what() as a goro fatal error and
+/// aborts (Go's panic); a leading "goro: " of the message is not repeated.
+/// Every error goro raises goes through here, so that a build with
 /// -fno-exceptions compiles and still says what went wrong.
 template <class E>
 [[noreturn]] inline void throw_error(E&& e) {
-#if defined(__cpp_exceptions) && !defined(GORO_NO_EXCEPTIONS)
+#if defined(GORO_EXCEPTIONS)
   throw static_cast<E&&>(e);
 #else
-  fatal(e.what());
+  const char* what = e.what();
+  const char prefix[] = "goro: ";
+  std::size_t n = 0;
+  while (prefix[n] != '\0' && what[n] == prefix[n]) ++n;
+  fatal(prefix[n] == '\0' ? what + n : what);
 #endif
 }
 }  // namespace goro::detail
@@ -588,7 +627,7 @@ class stack {
   static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
     const std::size_t page = page_size();
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
-    if (usable_bytes > (std::size_t{1} << 40) || n > 1024) throw std::bad_alloc();
+    if (usable_bytes > (std::size_t{1} << 40) || n > 1024) throw_error(std::bad_alloc());
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
@@ -639,9 +678,9 @@ class stack {
 
  private:
   [[noreturn]] static void throw_mapping_error(int err, const char* what) {
-    if (err == ENOMEM) throw std::bad_alloc();
-    throw std::system_error(err, std::generic_category(),
-                            std::string("goro: cannot ") + what + " a goroutine stack");
+    if (err == ENOMEM) throw_error(std::bad_alloc());
+    throw_error(std::system_error(err, std::generic_category(),
+                                  std::string("goro: cannot ") + what + " a goroutine stack"));
   }
 
   // Returns 0 or an errno value. The first stack decides the method for the
@@ -875,7 +914,7 @@ struct uc_frame {
 
 /// makecontext passes only ints, so the frame's address travels in two
 /// halves (the high one is 0 where pointers are 32 bits).
-inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
+[[noreturn]] inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
   const std::uint64_t bits = (std::uint64_t{hi} << 32) | std::uint64_t{lo};
   auto* f = reinterpret_cast<uc_frame*>(static_cast<std::uintptr_t>(bits));
   f->entry(f->transfer, f->arg);
@@ -1357,7 +1396,7 @@ class context {
     sanitizer::before_switch(fiber_, next.fiber_, finished);
   }
 
-  static void start(void* transfer, void* self_ptr) noexcept {
+  [[noreturn]] static void start(void* transfer, void* self_ptr) noexcept {
     auto& self = *static_cast<context*>(self_ptr);
     sanitizer::after_switch(self.fiber_, static_cast<context*>(transfer)->fiber_);
     self.entry_(self.arg_);
@@ -1431,10 +1470,10 @@ struct goroutine {
   /// Runs and then destroys the function object at `fn_storage`.
   using invoke_fn = void (*)(void* fn_storage);
 
-  goroutine(stack&& s, scheduler* sched, std::uint64_t goid, invoke_fn inv, void* storage,
+  goroutine(stack&& s, scheduler* owner, std::uint64_t goid, invoke_fn inv, void* storage,
             std::size_t usable) noexcept
       : stk(std::move(s)),
-        sched(sched),
+        sched(owner),
         invoke(inv),
         fn_storage(storage),
         ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
@@ -1453,7 +1492,7 @@ struct goroutine {
   context ctx;
 
   /// First code a goroutine runs (defined in scheduler.hpp).
-  static void entry(void* self) noexcept;
+  [[noreturn]] static void entry(void* self) noexcept;
 };
 
 /// Where things go in a stack of `s.size()` bytes: the record at the top, the
@@ -1567,8 +1606,8 @@ class parker {
         }
         auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
         timespec ts;
-        ts.tv_sec = static_cast<time_t>(left.count() / 1000000000);
-        ts.tv_nsec = static_cast<long>(left.count() % 1000000000);
+        ts.tv_sec = platform_cast<time_t>(left.count() / 1000000000);
+        ts.tv_nsec = platform_cast<long>(left.count() % 1000000000);
         futex(FUTEX_WAIT_PRIVATE, waiting, &ts);
       }
       expected = notified;
@@ -2291,8 +2330,8 @@ inline std::uint64_t next_goroutine_id() noexcept {
 /// by the worker's own thread.
 class worker {
  public:
-  worker(scheduler& s, std::size_t index) noexcept
-      : sched(s), index(index), rng(index * 0x9E3779B97F4A7C15ull + 1) {}
+  worker(scheduler& s, std::size_t i) noexcept
+      : sched(s), index(i), rng(i * 0x9E3779B97F4A7C15ull + 1) {}
 
   scheduler& sched;
   const std::size_t index;
@@ -2347,14 +2386,15 @@ class scheduler {
     const std::size_t n = options_.workers;
     workers_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
-    try {
+    GORO_TRY {
       for (auto& w : workers_) {
         worker* wp = w.get();
         wp->thread = std::thread([wp] { wp->run(); });
       }
-    } catch (...) {
+    }
+    GORO_CATCH_ALL {
       stop_workers();  // the ones that started; then report why the rest did not
-      throw;
+      GORO_RETHROW;
     }
   }
 
@@ -2588,7 +2628,8 @@ inline void switch_out(g_request request) noexcept {
 /// unlock(arg) (typically releasing the lock under which the caller queued a
 /// waiter for itself). Returns after someone calls scheduler::ready on it.
 inline void park(void (*unlock)(void*), void* arg) noexcept {
-  goroutine* g = current_goroutine();
+  // Only a goroutine parks, so this thread is a worker (no null check).
+  goroutine* g = current_worker_slot()->current.load(std::memory_order_relaxed);
   g->unlock = unlock;
   g->unlock_arg = arg;
   switch_out(g_request::park);
@@ -2630,7 +2671,7 @@ void scheduler::spawn(F&& fn) {
     invoke = &invoke_and_destroy<Fn>;
   } else {  // too big to keep on its own stack
     using Box = boxed_function<Fn>;
-    layout_for<Box>(s, layout);
+    if (!layout_for<Box>(s, layout)) fatal("a goroutine stack too small for a pointer");
     new (layout.fn) Box(new Fn(std::forward<F>(fn)));
     invoke = &invoke_and_destroy<Box>;
   }
@@ -2691,21 +2732,24 @@ inline void scheduler::goroutine_exited() {
 
 inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {
   if (options_.on_unhandled_exception) {
-    try {
+    GORO_TRY {
       options_.on_unhandled_exception(g.ctx.id(), e);
       return;
-    } catch (...) {
+    }
+    GORO_CATCH_ALL {
       e = std::current_exception();
       std::fprintf(stderr, "goro: the unhandled-exception handler threw\n");
     }
   }
   const char* what = "an exception not derived from std::exception";
+#if defined(GORO_EXCEPTIONS)
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
     what = ex.what();
   } catch (...) {
   }
+#endif
   std::fprintf(stderr, "goro: fatal error: unhandled exception in goroutine %llu: %s\n",
                static_cast<unsigned long long>(g.ctx.id()), what);
   std::fflush(stderr);
@@ -2714,11 +2758,8 @@ inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) n
 
 inline void goroutine::entry(void* self) noexcept {
   auto* g = static_cast<goroutine*>(self);
-  try {
-    g->invoke(g->fn_storage);
-  } catch (...) {
-    g->sched->unhandled_exception(*g, std::current_exception());
-  }
+  GORO_TRY { g->invoke(g->fn_storage); }
+  GORO_CATCH_ALL { g->sched->unhandled_exception(*g, std::current_exception()); }
   g->request = g_request::exit;
   worker* w = current_worker_slot();
   g->ctx.exit_to(*w->g0, w->slots);
@@ -2831,7 +2872,7 @@ inline goroutine* worker::steal_runnext(worker& victim) {
 inline goroutine* worker::steal_work() {
   const std::size_t n = sched.workers_.size();
   for (int round = 0; round < 4; ++round) {
-    const std::size_t start = static_cast<std::size_t>(random() % n);
+    const std::size_t start = platform_cast<std::size_t>(random() % n);
     for (std::size_t i = 0; i < n; ++i) {
       worker& victim = *sched.workers_[(start + i) % n];
       if (&victim == this) continue;
@@ -3201,7 +3242,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
   if (c->closed) {
     c->lock.unlock();
     if (mode == wait_mode::poll) return op_status::closed;
-    throw closed_channel("goro: send on closed channel");
+    throw_error(closed_channel("goro: send on closed channel"));
   }
   waiter* to_wake = nullptr;
   if (send_now_locked(*c, value, to_wake)) {
@@ -3214,7 +3255,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
     return op_status::full;
   }
   op_status s = wait_on_locked(*c, c->sendq, value, mode, deadline);
-  if (s == op_status::closed) throw closed_channel("goro: send on closed channel");
+  if (s == op_status::closed) throw_error(closed_channel("goro: send on closed channel"));
   return s;
 }
 
@@ -3241,11 +3282,11 @@ inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
 
 /// Closes c: every waiter is woken (receivers see "closed", senders throw).
 inline void chan_close(chan_core* c) {
-  if (c == nullptr) throw nil_channel("goro: close of nil channel");
+  if (c == nullptr) throw_error(nil_channel("goro: close of nil channel"));
   wait_queue to_wake;
   {
     std::lock_guard<spin_lock> guard(c->lock);
-    if (c->closed) throw closed_channel("goro: close of closed channel");
+    if (c->closed) throw_error(closed_channel("goro: close of closed channel"));
     c->closed = true;
     c->recvq.claim_all_into(to_wake);
     c->sendq.claim_all_into(to_wake);
@@ -3897,7 +3938,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     if (sc.is_send) {
       if (sc.chan->closed) {
         locks.unlock();
-        throw closed_channel("goro: send on closed channel (in select)");
+        throw_error(closed_channel("goro: send on closed channel (in select)"));
       }
       if (!send_now_locked(*sc.chan, sc.value, to_wake)) continue;
     } else if (recv_now_locked(*sc.chan, sc.value, to_wake) == recv_attempt::would_block) {
@@ -3928,6 +3969,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
     any = &w;
   }
+  // Step 2 ruled out a select with no channel; checked because a null `any`
+  // would otherwise be dereferenced silently (and GCC sees that path).
+  if (any == nullptr) fatal("select: no channel to wait on");
   block(*any, &select_locks::unlock_fn, &locks);
 
   // 5. unlink the waiters that lost
@@ -3940,7 +3984,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
   }
   locks.unlock();
   if (cases[chosen].is_send && !scratch.waiters[chosen].ok) {
-    throw closed_channel("goro: send on closed channel (in select)");
+    throw_error(closed_channel("goro: send on closed channel (in select)"));
   }
   return chosen;
 }
@@ -3954,6 +3998,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -3962,6 +4007,10 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 namespace goro {
 
 namespace detail {
+/// One object per type T, whose address stands for T where goro would
+/// otherwise need RTTI (select_set::rearm_send).
+template <class T>
+inline constexpr char type_tag = 0;
 
 /// A handler that does nothing, for cases given without one.
 struct no_handler {
@@ -4156,11 +4205,13 @@ class select_set {
   /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`.
   template <class T, class V>
   void rearm_send(std::size_t index, V&& v) {
-    auto* sc = dynamic_cast<send_value_entry<T>*>(entries_.at(index).get());
-    if (sc == nullptr)
-      throw std::invalid_argument("goro::select_set: not a send case of that type");
-    sc->value.emplace(std::forward<V>(v));
-    sc->enabled = true;
+    entry& e = at(index);
+    if (e.send_type != send_type_of<T>()) {
+      detail::throw_error(std::invalid_argument("goro::select_set: not a send case of that type"));
+    }
+    auto& sc = static_cast<send_value_entry<T>&>(e);
+    sc.value.emplace(std::forward<V>(v));
+    sc.enabled = true;
   }
 
   /// Adds (or replaces) the default case, making select() non-blocking.
@@ -4171,19 +4222,19 @@ class select_set {
   }
 
   /// Switches a case off: it is never ready until enabled again.
-  void disable(std::size_t index) { entries_.at(index)->enabled = false; }
+  void disable(std::size_t index) { at(index).enabled = false; }
   /// Switches a case back on. Throws std::logic_error for a send case whose
   /// value was already sent (it has nothing to send: use rearm_send).
   void enable(std::size_t index) {
-    entry& e = *entries_.at(index);
+    entry& e = at(index);
     if (!e.has_value()) {
-      throw std::logic_error(
-          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()");
+      detail::throw_error(std::logic_error(
+          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()"));
     }
     e.enabled = true;
   }
   /// Whether case `index` is on (a chosen send case is off until rearmed).
-  bool enabled(std::size_t index) const { return entries_.at(index)->enabled; }
+  bool enabled(std::size_t index) const { return at(index).enabled; }
 
   /// Number of cases (enabled or not), not counting the default.
   std::size_t size() const noexcept { return entries_.size(); }
@@ -4217,8 +4268,17 @@ class select_set {
     virtual bool has_value() const noexcept { return true; }
     detail::chan_core* chan = nullptr;
     std::shared_ptr<void> keep_alive;  ///< owns the channel, as a Go value would
+    /// A send case's element type, as send_type_of<T>(); null for a receive
+    /// case. What rearm_send checks before its static_cast (no RTTI needed).
+    const void* send_type = nullptr;
     bool enabled = true;
   };
+  /// One address per type T: an inline variable has one definition in the
+  /// whole program, so its address identifies T across translation units.
+  template <class T>
+  static const void* send_type_of() noexcept {
+    return &detail::type_tag<T>;
+  }
   template <class T, class F>
   struct recv_entry final : entry {
     explicit recv_entry(F h) : handler(std::move(h)) {}
@@ -4239,6 +4299,7 @@ class select_set {
   };
   template <class T>
   struct send_value_entry : entry {
+    send_value_entry() noexcept { this->send_type = send_type_of<T>(); }
     bool has_value() const noexcept override { return value.has_value(); }
     std::optional<T> value;
   };
@@ -4256,6 +4317,14 @@ class select_set {
     }
     F handler;
   };
+
+  /// Case `index`; an index that is not a case is an error (std::out_of_range).
+  entry& at(std::size_t index) const {
+    if (index >= entries_.size()) {
+      detail::throw_error(std::out_of_range("goro::select_set: no case with that index"));
+    }
+    return *entries_[index];
+  }
 
   std::size_t add(std::unique_ptr<entry> e) {
     entries_.push_back(std::move(e));
@@ -4424,7 +4493,7 @@ class semaphore {
  private:
   static std::ptrdiff_t check(std::ptrdiff_t permits) {
     if (permits < 0 || permits > INT32_MAX) {
-      throw std::invalid_argument("goro::semaphore: permit count out of range");
+      detail::throw_error(std::invalid_argument("goro::semaphore: permit count out of range"));
     }
     return permits;
   }
@@ -4450,8 +4519,8 @@ class wait_group {
     std::int64_t after = 0;
     do {
       after = counter(s) + delta;
-      if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
-      if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
+      if (after < 0) detail::throw_error(std::logic_error("goro::wait_group: negative counter"));
+      if (after > INT32_MAX) detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
     } while (!state_.compare_exchange_weak(s,
                                            (static_cast<std::uint64_t>(after) << 32) | waiters(s),
                                            std::memory_order_acq_rel, std::memory_order_relaxed));
@@ -4747,7 +4816,7 @@ class ticker {
   template <class Rep, class Period>
   static clock::duration checked(const std::chrono::duration<Rep, Period>& period) {
     if (period <= std::chrono::duration<Rep, Period>::zero()) {
-      throw std::invalid_argument("goro::ticker: non-positive period");
+      detail::throw_error(std::invalid_argument("goro::ticker: non-positive period"));
     }
     return std::chrono::duration_cast<clock::duration>(period);
   }

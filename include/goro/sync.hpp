@@ -151,7 +151,7 @@ class semaphore {
  private:
   static std::ptrdiff_t check(std::ptrdiff_t permits) {
     if (permits < 0 || permits > INT32_MAX) {
-      throw std::invalid_argument("goro::semaphore: permit count out of range");
+      detail::throw_error(std::invalid_argument("goro::semaphore: permit count out of range"));
     }
     return permits;
   }
@@ -177,8 +177,8 @@ class wait_group {
     std::int64_t after = 0;
     do {
       after = counter(s) + delta;
-      if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
-      if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
+      if (after < 0) detail::throw_error(std::logic_error("goro::wait_group: negative counter"));
+      if (after > INT32_MAX) detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
     } while (!state_.compare_exchange_weak(s,
                                            (static_cast<std::uint64_t>(after) << 32) | waiters(s),
                                            std::memory_order_acq_rel, std::memory_order_relaxed));

@@ -214,7 +214,7 @@ class ticker {
   template <class Rep, class Period>
   static clock::duration checked(const std::chrono::duration<Rep, Period>& period) {
     if (period <= std::chrono::duration<Rep, Period>::zero()) {
-      throw std::invalid_argument("goro::ticker: non-positive period");
+      detail::throw_error(std::invalid_argument("goro::ticker: non-positive period"));
     }
     return std::chrono::duration_cast<clock::duration>(period);
   }
