@@ -219,6 +219,9 @@ template <class E>
 
 // ======== goro/errors.hpp ========
 // errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
+// In a build without exceptions (-fno-exceptions, or GORO_NO_EXCEPTIONS
+// defined) goro never throws: each of these errors is instead a fatal error
+// ("goro: fatal error: <message>" on stderr, then abort), as Go's panic is.
 #ifndef GORO_ERRORS_HPP
 #define GORO_ERRORS_HPP
 
@@ -320,7 +323,9 @@ struct runtime_options {
   /// Called (on the goroutine, as its last act) with an exception that escaped
   /// a goroutine's function, and the goroutine's id. Empty (the default): the
   /// program ends with a message naming the goroutine and the exception, as
-  /// Go does for an unrecovered panic.
+  /// Go does for an unrecovered panic. Never called in a build without
+  /// exceptions (see GORO_EXCEPTIONS in config.hpp): goro catches nothing
+  /// there, and its own errors are fatal errors where they happen.
   std::function<void(std::uint64_t goroutine_id, std::exception_ptr)> on_unhandled_exception;
 };
 
@@ -3419,8 +3424,9 @@ class chan_handle {
   // The operations; each handle type makes its subset public (`using`).
 
   /// Blocks until a receiver takes v or the buffer has room. Throws
-  /// closed_channel if the channel is or gets closed (v is then not taken).
-  /// On a nil channel, blocks forever.
+  /// closed_channel if the channel is or gets closed (v is then not taken;
+  /// without exceptions: a fatal error with its message). On a nil channel,
+  /// blocks forever.
   void send(const T& v) const {
     T copy(v);
     chan_send(core(), &copy, wait_mode::forever);
@@ -3483,7 +3489,8 @@ class chan_handle {
 
   /// Closes the channel: receivers drain what is buffered, then see it closed;
   /// blocked senders throw. Throws closed_channel if already closed,
-  /// nil_channel on a nil channel.
+  /// nil_channel on a nil channel (without exceptions: a fatal error with
+  /// its message).
   void close() const { chan_close(core()); }
 
  private:
@@ -3697,7 +3704,8 @@ class runtime {
 
   /// Starts f(args...) as a goroutine of this runtime. f and args are copied
   /// or moved into it. Throws std::bad_alloc or std::system_error when no
-  /// stack can be had; the runtime keeps working.
+  /// stack can be had; the runtime keeps working. (Without exceptions: a
+  /// fatal error with the exception's message.)
   template <class F, class... Args>
   void go(F&& f, Args&&... args) {
     sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
@@ -4073,7 +4081,8 @@ recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
 
 /// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
 /// is chosen. The value is consumed only then. Choosing a send on a closed
-/// channel throws closed_channel, as Go panics.
+/// channel throws closed_channel, as Go panics (without exceptions: a fatal
+/// error with its message).
 template <class T, class V, class F = detail::no_handler>
 send_case<T, std::decay_t<F>> case_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
   return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
@@ -4202,7 +4211,11 @@ class select_set {
   }
 
   /// Gives a send case a new value and enables it again. T is the channel's
-  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`.
+  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`. Throws
+  /// std::invalid_argument if case `index` is not a send case of type T,
+  /// std::out_of_range if there is no such case. (Without exceptions, these
+  /// and the errors of disable, enable and enabled are fatal errors with the
+  /// same message.)
   template <class T, class V>
   void rearm_send(std::size_t index, V&& v) {
     entry& e = at(index);
@@ -4478,7 +4491,8 @@ class mutex {
 /// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
 class semaphore {
  public:
-  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
+  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1 (without
+  /// exceptions: a fatal error with its message).
   explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
   semaphore(const semaphore&) = delete;
   semaphore& operator=(const semaphore&) = delete;
@@ -4504,7 +4518,8 @@ class semaphore {
 ///
 /// Every wait() that finds the counter above zero returns once it falls to
 /// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
-/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
+/// throws std::logic_error and leaves the counter as it was (Go panics here;
+/// without exceptions it is a fatal error with the same message). As in
 /// Go, the wait_group may be destroyed as soon as wait() has returned.
 class wait_group {
  public:
@@ -4786,7 +4801,8 @@ class timer {
 /// Stops on destruction.
 class ticker {
  public:
-  /// Throws std::invalid_argument for a period that is not positive (Go panics).
+  /// Throws std::invalid_argument for a period that is not positive (Go
+  /// panics; without exceptions: a fatal error with its message).
   template <class Rep, class Period>
   explicit ticker(const std::chrono::duration<Rep, Period>& period)
       : src_(std::make_shared<detail::time_source>(checked(period))) {

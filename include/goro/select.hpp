@@ -98,7 +98,8 @@ recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
 
 /// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
 /// is chosen. The value is consumed only then. Choosing a send on a closed
-/// channel throws closed_channel, as Go panics.
+/// channel throws closed_channel, as Go panics (without exceptions: a fatal
+/// error with its message).
 template <class T, class V, class F = detail::no_handler>
 send_case<T, std::decay_t<F>> case_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
   return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
@@ -227,7 +228,11 @@ class select_set {
   }
 
   /// Gives a send case a new value and enables it again. T is the channel's
-  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`.
+  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`. Throws
+  /// std::invalid_argument if case `index` is not a send case of type T,
+  /// std::out_of_range if there is no such case. (Without exceptions, these
+  /// and the errors of disable, enable and enabled are fatal errors with the
+  /// same message.)
   template <class T, class V>
   void rearm_send(std::size_t index, V&& v) {
     entry& e = at(index);

@@ -136,7 +136,8 @@ class mutex {
 /// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
 class semaphore {
  public:
-  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
+  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1 (without
+  /// exceptions: a fatal error with its message).
   explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
   semaphore(const semaphore&) = delete;
   semaphore& operator=(const semaphore&) = delete;
@@ -162,7 +163,8 @@ class semaphore {
 ///
 /// Every wait() that finds the counter above zero returns once it falls to
 /// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
-/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
+/// throws std::logic_error and leaves the counter as it was (Go panics here;
+/// without exceptions it is a fatal error with the same message). As in
 /// Go, the wait_group may be destroyed as soon as wait() has returned.
 class wait_group {
  public:

@@ -184,7 +184,8 @@ class timer {
 /// Stops on destruction.
 class ticker {
  public:
-  /// Throws std::invalid_argument for a period that is not positive (Go panics).
+  /// Throws std::invalid_argument for a period that is not positive (Go
+  /// panics; without exceptions: a fatal error with its message).
   template <class Rep, class Period>
   explicit ticker(const std::chrono::duration<Rep, Period>& period)
       : src_(std::make_shared<detail::time_source>(checked(period))) {
