@@ -4287,7 +4287,10 @@ class select_set {
     bool enabled = true;
   };
   /// One address per type T: an inline variable has one definition in the
-  /// whole program, so its address identifies T across translation units.
+  /// whole program, so its address identifies T across translation units
+  /// (and shared libraries, unless they hide goro's symbols with
+  /// -fvisibility=hidden: then add_send and rearm_send of one case must be
+  /// called from the same library).
   template <class T>
   static const void* send_type_of() noexcept {
     return &detail::type_tag<T>;
