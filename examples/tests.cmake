@@ -47,3 +47,15 @@ goro_example_test(merge_sort ARGS 1000000
 # Progress lines, if any, go to stderr before these.
 goro_example_test(word_count ARGS "${CMAKE_CURRENT_SOURCE_DIR}/testdata/word_count"
   PASS_REGULAR_EXPRESSION "files: 5 \\(skipped: 1 binary, 0 unreadable\\)\nwords: 59 \\(distinct: 37\\)\n      8 the\n      5 channel\n      4 fox\n      3 dog\n      3 go\n      2 and\n      2 by\n      2 memory\n      2 runs\n      1 1\n$")
+
+# Fixed latencies; every answer due well inside its deadline (or seconds
+# after it), so the same lines on every run; the program itself checks that
+# no backend goroutine outlives its search.
+goro_example_test(google_search
+  PASS_REGULAR_EXPRESSION "^Google Search 2\\.0: all backends at once\n  web    web result for \"goro\"\n  image  image result for \"goro\"\n  video  video result for \"goro\"\nGoogle Search 2\\.1: with a 300 ms deadline\n  web    web result for \"goro\"\n  image  image result for \"goro\"\n  video  \\(timed out\\)\nGoogle Search 3\\.0: three replicas each, first answer wins, 300 ms deadline\n  web    web result for \"goro\" \\(replica 2\\)\n  image  image result for \"goro\" \\(replica 3\\)\n  video  video result for \"goro\" \\(replica 1\\)\ngoroutines left running: 0\n$")
+
+# Over testdata/checksum (6 files, one empty); the FNV-1a sums were computed
+# independently, in Python. The second run fails reading one file on purpose:
+# the group stops and wait() rethrows that failure, not the cancellations.
+goro_example_test(checksum_tree ARGS "${CMAKE_CURRENT_SOURCE_DIR}/testdata/checksum" --workers 2 --fail-on src/util/strings.go
+  PASS_REGULAR_EXPRESSION "^0c21f8c093ecaab4   114  README\\.txt\ncbf29ce484222325     0  docs/empty\\.txt\ndc1aac4426218370    70  docs/notes\\.md\nab7f7a15cf063907    72  src/main\\.go\n691f27a4dbaa7afd    24  src/util/numbers\\.txt\n613ae6ab07ffd3fc   120  src/util/strings\\.go\n6 files, 400 bytes, 2 workers\nagain, with reading src/util/strings\\.go failing:\nerror: src/util/strings\\.go: injected read failure\n$")

@@ -14,27 +14,66 @@
 //   detail/scheduler.hpp, run_queue.hpp, timer_heap.hpp   M:N scheduling
 //   detail/waiter.hpp, park.hpp       one waiter type for goroutines and threads
 //   runtime.hpp                       go, yield, sleep, runtime
+//   detail/poll_*.hpp, netpoller.hpp, fd_wait.hpp   the netpoller
+//   io.hpp                            wait_readable, wait_writable, close_fd
 //   sync.hpp                          wait_group, mutex, semaphore, once
 //   detail/chan_core.hpp, chan.hpp    channels
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
+//   blocking.hpp                      blocking: a blocking call on a helper thread
+//   context.hpp                       cancellation, deadlines, values; context-aware waits
+//   errgroup.hpp                      a group of goroutines with the first error
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
-// ======== goro/chan.hpp ========
-// chan.hpp: typed channels, like Go's `chan T`.
+// ======== goro/blocking.hpp ========
+// blocking.hpp: running a call that blocks its thread without blocking a worker.
 //
-//   auto c = goro::make_chan<int>(16);  // c := make(chan int, 16)
-//   c.send(1);                          // c <- 1
-//   std::optional<int> v = c.recv();    // v, ok := <-c
-//   c.close();                          // close(c)
-//   for (int x : c) { ... }             // for x := range c
+//   std::string text = goro::blocking(read_whole_file, path);   // parks; a helper thread reads
 //
-// A chan<T> is a cheap, copyable handle to shared channel state, compared by
-// identity; a default-constructed one is nil. send_chan<T> and recv_chan<T>
-// are directional views (`chan<- T`, `<-chan T`) that a chan<T> converts to.
-#ifndef GORO_CHAN_HPP
-#define GORO_CHAN_HPP
+// A goroutine must never block its worker thread (docs/runtime.md). Some calls
+// do anyway: file I/O, getaddrinfo, a C library's synchronous API. Go hands
+// such a thread's scheduling context to another thread for the duration of a
+// system call; goro cannot interrupt a worker, so it moves the call instead:
+// blocking(f, args...) runs f on a helper thread and parks the goroutine,
+// whose worker runs other goroutines meanwhile.
+//
+// The helper pool (one per process, serving every runtime):
+// * Helpers start on demand, when a call finds none idle, up to
+//   blocking_options::max_threads; past that, calls queue in FIFO order and
+//   their goroutines stay parked. A helper idle for idle_timeout exits.
+// * Invariants, under the pool's lock: `threads_` counts helpers alive or
+//   being started, and a helper is started only while it is below
+//   max_threads. A helper lists itself idle, or exits for being idle, only
+//   with the queue empty. A call being queued chooses an idle helper, or
+//   starts one, or finds every counted helper unlisted (busy, chosen, or
+//   starting); each of those comes back to the queue before it idles. So no
+//   queued call is forgotten, unless a start fails and leaves no helper at
+//   all: then every call in the queue fails with that start's error rather
+//   than waiting forever.
+// * Choosing: a caller that finds an idle helper unlists it and, after the
+//   lock is released, unparks it. A chosen helper owes that wake-up a token:
+//   it takes the token (parker::park) before it may ever exit, so an unpark
+//   never lands on a helper that has gone. (set_options wakes idle helpers
+//   the same way, but unparks them under the lock.)
+// * The call lives on the calling goroutine's stack (its function, its
+//   arguments, its result slot, its waiter). It is queued under the pool's
+//   lock and the goroutine parks with that lock's release as its unlock step,
+//   so no helper sees the call before the goroutine is fully parked. The
+//   helper that runs it stores the result, then wakes the goroutine, and
+//   touches nothing of the call after that: the goroutine may resume on
+//   another worker and return at once, popping the call.
+// * At exit the pool is never destroyed (like the default runtime) and its
+//   threads are detached: a program may end while helpers idle or run.
+//
+// Rejected: a thread per call (unbounded, as Go's is up to its 10,000-thread
+// crash limit); helpers per runtime (a runtime's destructor would have to
+// wait for calls it cannot interrupt); Go's hand-off itself, letting the
+// worker's thread make the call while a new thread takes over its queues
+// (the scheduler's workers are fixed threads: it would have to learn to
+// swap them, for a saving of two thread hand-offs per call).
+#ifndef GORO_BLOCKING_HPP
+#define GORO_BLOCKING_HPP
 
 // ======== goro/config.hpp ========
 // goro — Go's concurrency model for C++.
@@ -188,63 +227,6 @@ template <class E>
 #define GORO_STRINGIFY(x) GORO_STRINGIFY_(x)
 
 #endif  // GORO_CONFIG_HPP
-// ======== goro/detail/chan_core.hpp ========
-// chan_core.hpp: the channel algorithm, written once for every element type.
-//
-// A channel is a lock, a ring buffer (capacity > 0), a queue of waiting
-// receivers and a queue of waiting senders (after Go's runtime/chan.go). The
-// code here moves values only through `void*` and a small table of typed
-// operations (chan_ops), so send, receive, close and select share one
-// implementation; chan.hpp puts types on top.
-//
-// Invariants, with the lock held:
-// - count <= cap; the buffered values are slots head, head+1, ... (mod cap).
-// - A waiting receiver means the buffer is empty; a waiting sender means it
-//   is full (or the channel is unbuffered). Waiters already claimed by
-//   another case of their select may linger in a queue until their party
-//   removes them; every scan skips them (wait_queue::claim_first).
-// - At most one of sendq and recvq has claimable waiters, except when one
-//   select waits to both send and receive on the same unbuffered channel.
-//   That select cannot match itself: matching only happens between a party
-//   acting now and waiters already queued, and a party is never both.
-// - After close: no claimable waiter remains; receivers drain the buffer and
-//   then see "closed"; senders throw.
-//
-// Lock contracts: send_now_locked and recv_now_locked require the channel's
-// lock and never release it; they return the waiter to wake, which the caller
-// wakes after unlocking (waking under the lock would let the woken party spin
-// on it). wait_on_locked requires the lock and releases it.
-#ifndef GORO_DETAIL_CHAN_CORE_HPP
-#define GORO_DETAIL_CHAN_CORE_HPP
-
-// ======== goro/errors.hpp ========
-// errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
-// In a build without exceptions (-fno-exceptions, or GORO_NO_EXCEPTIONS
-// defined) goro never throws: each of these errors is instead a fatal error
-// ("goro: fatal error: <message>" on stderr, then abort), as Go's panic is.
-#ifndef GORO_ERRORS_HPP
-#define GORO_ERRORS_HPP
-
-
-#include <stdexcept>
-
-namespace goro {
-
-/// Send on a closed channel, or close of a closed channel.
-class closed_channel : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
-
-/// Close of a nil channel (a default-constructed goro::chan).
-class nil_channel : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
-
-}  // namespace goro
-
-#endif
 // ======== goro/detail/park.hpp ========
 // park.hpp: waiting and waking, the same way for goroutines and threads.
 //
@@ -287,6 +269,12 @@ class nil_channel : public std::logic_error {
 //   steps on both sides mean at least one of them sees the other.
 // * Timers: one heap per runtime; workers fire due timers between goroutines
 //   and idle workers sleep until the earliest deadline.
+// * I/O: when goroutines wait on fds, one idle worker at a time blocks in the
+//   runtime's netpoller (netpoller.hpp) instead of on its parker, with the
+//   timeout of the next timer; a waker that picks that worker interrupts the
+//   poll ("in_poll", the same Dekker handshake against the parker's token).
+//   Workers with nothing local look at the poller without blocking before
+//   they steal, and busy workers every 61st pick, as Go's findRunnable does.
 //
 // Rejected: a goroutine switching straight to the next one (saves one
 // switch, but then nobody is off both stacks to release the park lock);
@@ -1525,6 +1513,30 @@ bool layout_for(const stack& s, g_layout& out) noexcept {
 }  // namespace goro::detail
 
 #endif
+// ======== goro/detail/netpoller.hpp ========
+// netpoller.hpp: one runtime's view of fd readiness (Go's netpoll).
+//
+// A runtime makes its netpoller the first time one of its goroutines waits on
+// an fd. The poller owns a backend (epoll on Linux) and knows which poll
+// descriptors it watches ("bound" descriptors) and how many goroutines are
+// parked on them (`waiting`). The scheduler polls it:
+//   - an idle worker, when goroutines wait on fds, blocks in the backend with
+//     the timeout of the next timer instead of sleeping on its parker; only
+//     one worker at a time does (`polling` is the right to poll), the others
+//     sleep as before; work for the poller's worker arrives as an interrupt;
+//   - busy workers look without blocking now and then, so that I/O is served
+//     while every worker is busy.
+// Delivering an event claims the goroutines waiting for that direction and
+// hands them back to the caller, who readies them once no lock is held.
+//
+// Invariant (every change under the descriptor's lock):
+//   waiting == the sum, over descriptors bound here, of their linked waiters.
+// Binding a descriptor adds its linked waiters to the count and unbinding
+// takes them off, so a waiter that leaves on its own (timed out) takes itself
+// off the count of whichever poller the descriptor is bound to then, if any.
+#ifndef GORO_DETAIL_NETPOLLER_HPP
+#define GORO_DETAIL_NETPOLLER_HPP
+
 // ======== goro/detail/parker.hpp ========
 // parker.hpp: blocking an OS thread until another thread wakes it.
 //
@@ -1630,6 +1642,9 @@ class parker {
 #endif
   }
 
+  /// Takes the token if it is there; never sleeps.
+  bool try_take() noexcept { return park_until(steady_clock::time_point::min()); }
+
   /// Leaves the token and wakes the owner if it sleeps.
   void unpark() noexcept {
 #if defined(__linux__)
@@ -1655,6 +1670,712 @@ class parker {
   std::condition_variable cv_;
   bool token_ = false;
 #endif
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/poll_backend_epoll.hpp ========
+// poll_backend_epoll.hpp: the operating system's readiness notification,
+// Linux epoll flavour.
+//
+// The netpoller (netpoller.hpp) talks to its backend through five calls:
+// watch, unwatch, rewatch, wait and interrupt. Another backend (kqueue,
+// io_uring's poll) slots in by providing the same class; nothing above this
+// file knows about epoll.
+//
+// Every fd is watched once, edge-triggered, for both directions: an edge is
+// reported once per change of readiness, so a waiter must retry its I/O until
+// EAGAIN before it waits again (the fd_wait contract says so). Each watch
+// carries a 64-bit tag, which the netpoller makes from the fd number and the
+// generation of its poll descriptor: an event for a closed fd whose number was
+// reused arrives with an old generation and is dropped.
+//
+// Interrupts (new work, an earlier timer, shutdown) go through one eventfd
+// watched level-triggered; an atomic flag makes sure it is written at most
+// once per wait, however many threads want the poller awake.
+#ifndef GORO_DETAIL_POLL_BACKEND_EPOLL_HPP
+#define GORO_DETAIL_POLL_BACKEND_EPOLL_HPP
+
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <system_error>
+
+namespace goro::detail {
+
+/// One readiness event, backend-neutral.
+struct poll_event {
+  std::uint64_t tag;  ///< what watch() was given
+  bool readable;      ///< input, a hang-up or an error: a reader should retry
+  bool writable;      ///< output room, a hang-up or an error: a writer should retry
+};
+
+class poll_backend {
+ public:
+  /// Opens the epoll instance and its eventfd; throws std::system_error when
+  /// the process is out of fds.
+  poll_backend() {
+    epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) throw_error(std::system_error(errno, std::system_category(), "goro: epoll_create1"));
+    wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wakefd_ < 0) {
+      const int err = errno;
+      ::close(epfd_);
+      throw_error(std::system_error(err, std::system_category(), "goro: eventfd"));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = wake_tag;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) != 0) {
+      const int err = errno;
+      ::close(wakefd_);
+      ::close(epfd_);
+      throw_error(std::system_error(err, std::system_category(), "goro: epoll_ctl(eventfd)"));
+    }
+  }
+
+  poll_backend(const poll_backend&) = delete;
+  poll_backend& operator=(const poll_backend&) = delete;
+
+  ~poll_backend() {
+    ::close(wakefd_);
+    ::close(epfd_);
+  }
+
+  /// A tag no watched fd can have (fd numbers are below 2^31).
+  static constexpr std::uint64_t wake_tag = ~std::uint64_t{0};
+
+  /// Starts watching fd, edge-triggered, both directions. Returns 0 or an
+  /// errno: EPERM for a file epoll cannot watch (a regular file, always
+  /// ready), EBADF for a closed fd. An fd already watched (its old file is
+  /// still open elsewhere under this number) is re-tagged instead.
+  int watch(int fd, std::uint64_t tag) noexcept {
+    epoll_event ev = event_for(tag);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
+    if (errno != EEXIST) return errno;
+    return ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : errno;
+  }
+
+  /// Re-arms a watch (which also reports the fd's current readiness as a new
+  /// edge), or adds it when the kernel dropped it because the file behind
+  /// the number was closed. Returns 0 or an errno, as watch().
+  int rewatch(int fd, std::uint64_t tag) noexcept {
+    epoll_event ev = event_for(tag);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+    if (errno != ENOENT) return errno;
+    return watch(fd, tag);
+  }
+
+  /// Stops watching fd. Errors are ignored: a closed fd is unwatched already.
+  void unwatch(int fd) noexcept {
+    epoll_event ev{};  // ignored, but kernels before 2.6.9 wanted one
+    (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev);
+  }
+
+  /// Waits up to timeout_ms (-1: no limit, 0: just look) and stores up to
+  /// `max` events in `out`; returns how many. An interrupt ends the wait and
+  /// is consumed here; it produces no event.
+  std::size_t wait(int timeout_ms, poll_event* out, std::size_t max) noexcept {
+    constexpr int batch = 128;
+    epoll_event evs[batch];
+    const int cap = max < static_cast<std::size_t>(batch) ? static_cast<int>(max) : batch;
+    const int n = ::epoll_wait(epfd_, evs, cap, timeout_ms);
+    if (n <= 0) return 0;  // a timeout, or EINTR: the caller looks again
+    std::size_t count = 0;
+    for (int i = 0; i < n; ++i) {
+      const epoll_event& ev = evs[i];
+      if (ev.data.u64 == wake_tag) {
+        std::uint64_t value;
+        while (::read(wakefd_, &value, sizeof value) > 0) {
+        }
+        // Cleared after the read: an interrupt that comes now writes again
+        // and ends the next wait, so none is lost.
+        wake_pending_.store(false, std::memory_order_seq_cst);
+        continue;
+      }
+      const bool failed = (ev.events & (EPOLLERR | EPOLLHUP)) != 0;
+      out[count].tag = ev.data.u64;
+      out[count].readable = failed || (ev.events & (EPOLLIN | EPOLLRDHUP)) != 0;
+      out[count].writable = failed || (ev.events & EPOLLOUT) != 0;
+      ++count;
+    }
+    return count;
+  }
+
+  /// Ends a wait in progress, or the next one. Any thread. Writes the eventfd
+  /// only if no interrupt is pending yet.
+  void interrupt() noexcept {
+    if (wake_pending_.load(std::memory_order_relaxed)) return;
+    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
+    const std::uint64_t one = 1;
+    // EAGAIN means the counter is saturated: the poller is awake anyway.
+    while (::write(wakefd_, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  }
+
+ private:
+  static epoll_event event_for(std::uint64_t tag) noexcept {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = tag;
+    return ev;
+  }
+
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  std::atomic<bool> wake_pending_{false};
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/poll_desc.hpp ========
+// poll_desc.hpp: what goro knows about one fd number (Go's pollDesc).
+//
+// There is one poll_desc per fd number, process-wide, in a table that is
+// never freed: an event the kernel reports for an fd that has just been
+// closed can still find its descriptor, see that the generation moved on, and
+// drop the event, with no use after free (Go's pollcache does the same).
+//
+// A descriptor goes through generations. fd_open() starts one for a new file
+// behind the number; fd_evict() (close through goro) ends it: "closing" is
+// set, every waiter is woken with "closed", and the poller forgets the fd.
+// The watch a poller holds is tagged with the generation it was made in.
+//
+// Per direction (read, write) a descriptor holds:
+//   ready     an edge arrived while nobody waited; the next wait takes it and
+//             returns at once (the caller then retries its I/O)
+//   waiters   goroutines parked for the next edge; an edge wakes them all
+//   threads   plain threads blocked in poll(2) on the fd, each with a wake fd
+//             that close and deadline changes write to
+//   deadline  Go's SetReadDeadline/SetWriteDeadline
+// All of it is guarded by the descriptor's lock.
+#ifndef GORO_DETAIL_POLL_DESC_HPP
+#define GORO_DETAIL_POLL_DESC_HPP
+
+// ======== goro/detail/spin_lock.hpp ========
+// spin_lock.hpp: the lock that guards goro's own short critical sections
+// (a channel's queues, a wait list, the global run queue).
+//
+// Critical sections under it are a few dozen instructions and never block, so
+// spinning beats parking; after a short spin it yields the CPU, which matters
+// on machines with fewer cores than runnable threads. A goroutine may hold it
+// across a switch only in the park protocol, where the scheduler releases it
+// right after the switch (scheduler.hpp, "park").
+#ifndef GORO_DETAIL_SPIN_LOCK_HPP
+#define GORO_DETAIL_SPIN_LOCK_HPP
+
+
+#include <sched.h>
+
+#include <atomic>
+
+namespace goro::detail {
+
+/// One pause instruction: tells the CPU we are spinning.
+GORO_ALWAYS_INLINE void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/// A sequentially consistent fence, for the Dekker-style handshakes of the
+/// scheduler. ThreadSanitizer does not model fences (GCC refuses them under
+/// -fsanitize=thread), so there a seq_cst read-modify-write stands in: a full
+/// barrier on every real CPU, and an operation TSan understands.
+GORO_ALWAYS_INLINE void full_fence() noexcept {
+#if defined(GORO_TSAN)
+  static std::atomic<int> dummy{0};
+  dummy.fetch_add(0, std::memory_order_seq_cst);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+/// A test-and-test-and-set lock with exponential backoff. Meets BasicLockable.
+///
+/// Why backoff: every look a waiter takes at the lock pulls its cache line
+/// away from the holder, whose unlock, and whose next lock a few nanoseconds
+/// later, must then take it back. With two workers hammering one channel
+/// (W3), waiters that looked after every pause kept the line in flight and
+/// ran 2x slower than Go; waiters that double their pause up to max_backoff
+/// let the holder run a batch of operations on a warm line (W3 with two
+/// workers went from 231 to 79 ms, Go: 140 ms; docs/design.md, "Locks").
+class spin_lock {
+ public:
+  /// Longest pause, in pause instructions, between two looks at the lock
+  /// (a pause costs 10-140 cycles depending on the CPU).
+  static constexpr int max_backoff = 64;
+  /// Pauses before a waiter starts yielding the CPU instead: the holder may
+  /// have been preempted (more runnable threads than cores).
+  static constexpr int spin_budget = 1024;
+
+  void lock() noexcept {
+    int backoff = 1;  // pauses between two looks at the lock
+    int paused = 0;   // pauses so far; past spin_budget, yield the CPU instead
+    for (;;) {
+      if (!locked_.exchange(true, std::memory_order_acquire)) return;
+      while (locked_.load(std::memory_order_relaxed)) {
+        if (paused < spin_budget) {
+          for (int i = 0; i < backoff; ++i) cpu_relax();
+          paused += backoff;
+          if (backoff < max_backoff) backoff *= 2;
+        } else {
+          sched_yield();
+        }
+      }
+    }
+  }
+  bool try_lock() noexcept {
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+  /// The unlock function in the shape the park protocol takes (arg: the lock).
+  static void unlock_fn(void* self) noexcept { static_cast<spin_lock*>(self)->unlock(); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/waiter.hpp ========
+// waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
+//
+// A waiter is either a parked goroutine or a blocked OS thread (such as
+// `main`); every queue in goro holds waiters, never goroutines or threads
+// directly, which is what makes every blocking call work from both. A waiter
+// lives on the stack of the party that waits, and stays valid until that
+// party resumes.
+//
+// Claiming: a waiter may sit in several queues at once (one per case of a
+// select) and may also be woken by a timeout. All of those share one `claim`
+// word; whoever moves it from 0 (compare-and-swap) owns the wake-up and is the
+// only one who completes the operation and wakes the party. The others leave
+// the waiter alone; the party removes it from their queues when it resumes.
+#ifndef GORO_DETAIL_WAITER_HPP
+#define GORO_DETAIL_WAITER_HPP
+
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace goro::detail {
+
+struct goroutine;
+
+/// The outcome stored in a claim word by whoever wins it.
+enum : std::uint32_t {
+  claim_none = 0,        ///< not yet woken
+  claim_timeout = 1,     ///< a timer won
+  claim_case_base = 16,  ///< case i of a select (or the only operation, i == 0) won: base + i
+};
+
+struct waiter {
+  goroutine* g = nullptr;                       ///< the parked goroutine, or nullptr for a thread
+  parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
+  std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
+  std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
+  bool ok = false;                              ///< channels: a value moved (false: woken by close)
+  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
+  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
+  waiter* next = nullptr;
+
+  /// Claims this waiter's wait for its own case; false if something else won.
+  bool try_claim() noexcept { return try_claim_as(claim_case_base + case_index); }
+  bool try_claim_as(std::uint32_t outcome) noexcept {
+    std::uint32_t expected = claim_none;
+    return claim->compare_exchange_strong(expected, outcome, std::memory_order_acq_rel,
+                                          std::memory_order_acquire);
+  }
+};
+
+/// A FIFO of waiters, intrusive and doubly linked; guarded by its owner's lock.
+class wait_queue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  waiter* front() const noexcept { return head_; }
+
+  void push_back(waiter* w) noexcept {
+    w->next = nullptr;
+    w->prev = tail_;
+    if (tail_ != nullptr) {
+      tail_->next = w;
+    } else {
+      head_ = w;
+    }
+    tail_ = w;
+  }
+
+  /// Unlinks `w`, which must be in this queue.
+  void remove(waiter* w) noexcept {
+    if (w->prev != nullptr) {
+      w->prev->next = w->next;
+    } else {
+      head_ = w->next;
+    }
+    if (w->next != nullptr) {
+      w->next->prev = w->prev;
+    } else {
+      tail_ = w->prev;
+    }
+    w->prev = w->next = nullptr;
+  }
+
+  /// Removes and returns the first waiter whose claim this caller wins, or
+  /// nullptr. Waiters already claimed elsewhere are skipped and left in
+  /// place: their own party unlinks them.
+  waiter* claim_first() noexcept {
+    for (waiter* w = head_; w != nullptr; w = w->next) {
+      if (w->try_claim()) {
+        remove(w);
+        return w;
+      }
+    }
+    return nullptr;
+  }
+
+  /// Claims every waiter it can, in one pass, moving each to the back of
+  /// `out`; returns how many. Waiters claimed elsewhere stay, as above.
+  std::size_t claim_all_into(wait_queue& out) noexcept {
+    std::size_t n = 0;
+    for (waiter* w = head_; w != nullptr;) {
+      waiter* const next = w->next;
+      if (w->try_claim()) {
+        remove(w);
+        out.push_back(w);
+        ++n;
+      }
+      w = next;
+    }
+    return n;
+  }
+
+  /// Removes and returns the first waiter (claimed or not), or nullptr.
+  waiter* pop_front() noexcept {
+    waiter* w = head_;
+    if (w != nullptr) remove(w);
+    return w;
+  }
+
+ private:
+  waiter* head_ = nullptr;
+  waiter* tail_ = nullptr;
+};
+
+}  // namespace goro::detail
+
+#endif
+
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <system_error>
+
+namespace goro::detail {
+
+class netpoller;
+
+/// The two directions of readiness.
+enum class io_mode : int { read = 0, write = 1 };
+
+/// How a wait woke, as stored in its claim word.
+enum : std::uint32_t {
+  claim_io_ready = claim_case_base,       ///< an edge arrived
+  claim_io_closed = claim_case_base + 1,  ///< the fd was closed through goro
+  claim_io_retry = claim_case_base + 2,   ///< look again: a deadline moved, or the poller went away
+};
+
+/// A plain thread blocked in poll(2) on the fd; lives on that thread's stack
+/// while it is linked (guarded by the descriptor's lock).
+struct thread_io_wait {
+  int wake_fd;                     ///< the thread's eventfd, in its poll set
+  std::uint32_t outcome = claim_none;  ///< why it was woken (closed, retry), set under the lock
+  thread_io_wait* next = nullptr;  ///< the next thread waiting in the same direction
+};
+
+struct poll_direction {
+  bool ready = false;
+  wait_queue waiters;
+  thread_io_wait* threads = nullptr;
+  steady_clock::time_point deadline = steady_clock::time_point::max();
+  std::size_t n_waiters = 0;  ///< goroutines in `waiters`
+};
+
+struct poll_desc {
+  spin_lock lock;
+  int fd = -1;                    ///< the number; fixed once the slot is made
+  std::uint32_t generation = 0;   ///< bumped by fd_open and fd_evict
+  bool closing = false;           ///< evicted: waits return closed until fd_open
+  netpoller* poller = nullptr;    ///< who watches the fd, at `generation`; null: nobody
+  poll_direction dir[2];
+  poll_desc* bound_prev = nullptr;  ///< links in poller's list; guarded by its list lock
+  poll_desc* bound_next = nullptr;
+
+  poll_direction& of(io_mode m) noexcept { return dir[static_cast<int>(m)]; }
+
+  /// The tag the poller's watch carries: the generation and the fd number.
+  std::uint64_t tag() const noexcept {
+    return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
+  }
+  static int fd_of(std::uint64_t tag) noexcept { return static_cast<int>(tag & 0x7fffffffu); }
+  static std::uint32_t generation_of(std::uint64_t tag) noexcept {
+    return static_cast<std::uint32_t>(tag >> 32);
+  }
+
+  /// Claims every goroutine waiting in direction m with `outcome` and moves
+  /// them to `out`; returns how many. With `threads_too`, also wakes the
+  /// plain threads waiting in m. Holds the lock. (Callers keep the poller's
+  /// count: netpoller::claim_locked.)
+  std::size_t claim_waiters_locked(io_mode m, std::uint32_t outcome, wait_queue& out,
+                                   bool threads_too) noexcept {
+    poll_direction& d = of(m);
+    std::size_t claimed = 0;
+    for (waiter* w = d.waiters.front(); w != nullptr;) {
+      waiter* const next = w->next;
+      if (w->try_claim_as(outcome)) {
+        d.waiters.remove(w);
+        --d.n_waiters;
+        out.push_back(w);
+        ++claimed;
+      }
+      w = next;
+    }
+    if (threads_too) {
+      for (thread_io_wait* t = d.threads; t != nullptr; t = t->next) {
+        // The first reason sticks: a close is not undone by a later retry.
+        if (t->outcome == claim_none) t->outcome = outcome;
+        const std::uint64_t one = 1;
+        // The thread unlinks itself under this lock before it returns, so its
+        // eventfd is open while we write.
+        while (::write(t->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
+        }
+      }
+    }
+    return claimed;
+  }
+};
+
+/// Every poll_desc, indexed by fd number; slots are made on first use and
+/// never freed. Lookups are lock-free (one acquire load per level).
+class poll_desc_table {
+ public:
+  static constexpr std::size_t chunk_size = 1024;
+  static constexpr std::size_t max_chunks = 4096;  ///< fds up to 4,194,303
+  static constexpr std::size_t max_fd = chunk_size * max_chunks - 1;
+
+  /// The descriptor of fd, made if needed. Throws std::system_error (EBADF)
+  /// for a negative fd or one past max_fd.
+  poll_desc& get(int fd) {
+    if (fd < 0 || static_cast<std::size_t>(fd) > max_fd) {
+      throw_error(std::system_error(EBADF, std::system_category(),
+                                    "goro: fd out of the range goro can wait on"));
+    }
+    const auto i = static_cast<std::size_t>(fd);
+    chunk* c = chunks_[i / chunk_size].load(std::memory_order_acquire);
+    if (c == nullptr) c = make_chunk(i / chunk_size);
+    return c->slots[i % chunk_size];
+  }
+
+  /// The descriptor of fd if its slot was ever made, else nullptr.
+  poll_desc* find(int fd) noexcept {
+    if (fd < 0 || static_cast<std::size_t>(fd) > max_fd) return nullptr;
+    const auto i = static_cast<std::size_t>(fd);
+    chunk* c = chunks_[i / chunk_size].load(std::memory_order_acquire);
+    return c != nullptr ? &c->slots[i % chunk_size] : nullptr;
+  }
+
+  /// The process's table (deliberately never destroyed: events may still
+  /// name a descriptor while static destructors run).
+  static poll_desc_table& instance() {
+    static poll_desc_table* table = new poll_desc_table();
+    return *table;
+  }
+
+ private:
+  struct chunk {
+    poll_desc slots[chunk_size];
+  };
+
+  chunk* make_chunk(std::size_t index) {
+    std::lock_guard<std::mutex> guard(grow_lock_);
+    chunk* c = chunks_[index].load(std::memory_order_relaxed);
+    if (c != nullptr) return c;
+    c = new chunk();
+    for (std::size_t j = 0; j < chunk_size; ++j) {
+      c->slots[j].fd = static_cast<int>(index * chunk_size + j);
+    }
+    chunks_[index].store(c, std::memory_order_release);
+    return c;
+  }
+
+  std::mutex grow_lock_;
+  std::array<std::atomic<chunk*>, max_chunks> chunks_{};
+};
+
+}  // namespace goro::detail
+
+#endif
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+namespace goro::detail {
+
+class scheduler;
+
+class netpoller {
+ public:
+  /// Opens the backend; throws std::system_error when it cannot.
+  explicit netpoller(scheduler& s) : sched(s) {}
+  netpoller(const netpoller&) = delete;
+  netpoller& operator=(const netpoller&) = delete;
+
+  scheduler& sched;      ///< the runtime whose workers poll this
+  poll_backend backend;  ///< the kernel's side
+  /// Goroutines parked on descriptors bound here (see the invariant above).
+  std::atomic<std::int64_t> waiting{0};
+  /// Whether goroutines wait: only then is polling worth a system call.
+  bool has_waiters() const noexcept { return waiting.load(std::memory_order_seq_cst) > 0; }
+
+  /// Takes the right to poll; false if another worker has it.
+  bool try_acquire() noexcept {
+    return !polling_.load(std::memory_order_relaxed) &&
+           !polling_.exchange(true, std::memory_order_acquire);
+  }
+  void release() noexcept { polling_.store(false, std::memory_order_release); }
+
+  /// Watches pd's fd for its current generation and lists pd as bound; its
+  /// linked waiters (timed-out ones not yet gone) count here from now on.
+  /// Holds pd's lock; pd is unbound. Returns 0 or the backend's errno (pd
+  /// stays unbound then).
+  int bind_locked(poll_desc& pd) noexcept {
+    GORO_ASSERT(pd.poller == nullptr);
+    if (const int err = backend.watch(pd.fd, pd.tag()); err != 0) return err;
+    {
+      std::lock_guard<spin_lock> guard(list_lock_);
+      pd.bound_prev = nullptr;
+      pd.bound_next = bound_head_;
+      if (bound_head_ != nullptr) bound_head_->bound_prev = &pd;
+      bound_head_ = &pd;
+    }
+    const auto linked = static_cast<std::int64_t>(pd.dir[0].n_waiters + pd.dir[1].n_waiters);
+    if (linked != 0) waiting.fetch_add(linked, std::memory_order_seq_cst);
+    pd.poller = this;
+    return 0;
+  }
+
+  /// Forgets pd (bound here): unlisted, its waiters no longer counted, and,
+  /// when `unwatch`, no longer watched (skip that when the fd number may
+  /// already name another file). Holds pd's lock.
+  void unbind_locked(poll_desc& pd, bool unwatch) noexcept {
+    GORO_ASSERT(pd.poller == this);
+    if (unwatch) backend.unwatch(pd.fd);
+    {
+      std::lock_guard<spin_lock> guard(list_lock_);
+      if (pd.bound_prev != nullptr) {
+        pd.bound_prev->bound_next = pd.bound_next;
+      } else {
+        bound_head_ = pd.bound_next;
+      }
+      if (pd.bound_next != nullptr) pd.bound_next->bound_prev = pd.bound_prev;
+      pd.bound_prev = pd.bound_next = nullptr;
+    }
+    const auto linked = static_cast<std::int64_t>(pd.dir[0].n_waiters + pd.dir[1].n_waiters);
+    if (linked != 0) waiting.fetch_sub(linked, std::memory_order_seq_cst);
+    pd.poller = nullptr;
+  }
+
+  /// Unbinds every descriptor (the runtime is going away); goroutines of
+  /// other runtimes parked on them are claimed into `woken` to look again
+  /// (they will bind to their own runtime's poller). Call with no worker left.
+  void unbind_all(wait_queue& woken) noexcept {
+    for (;;) {
+      poll_desc* pd;
+      {
+        std::lock_guard<spin_lock> guard(list_lock_);
+        pd = bound_head_;
+      }
+      if (pd == nullptr) return;
+      std::lock_guard<spin_lock> guard(pd->lock);
+      if (pd->poller != this) continue;  // unbound meanwhile; the head moved on
+      claim_locked(*pd, io_mode::read, claim_io_retry, woken, false);
+      claim_locked(*pd, io_mode::write, claim_io_retry, woken, false);
+      unbind_locked(*pd, true);
+    }
+  }
+
+  /// pd.claim_waiters_locked, keeping the count of pd's poller (if any).
+  /// Holds pd's lock.
+  static std::size_t claim_locked(poll_desc& pd, io_mode m, std::uint32_t outcome,
+                                  wait_queue& out, bool threads_too) noexcept {
+    const std::size_t claimed = pd.claim_waiters_locked(m, outcome, out, threads_too);
+    if (claimed != 0 && pd.poller != nullptr) {
+      pd.poller->waiting.fetch_sub(static_cast<std::int64_t>(claimed), std::memory_order_seq_cst);
+    }
+    return claimed;
+  }
+
+  /// Waits up to timeout_ms for events (0: just look; -1: until one comes or
+  /// an interrupt) and claims the goroutines they wake into `woken`, which
+  /// the caller readies. Returns how many were claimed. The caller holds the
+  /// right to poll.
+  std::size_t poll(int timeout_ms, wait_queue& woken) noexcept {
+    poll_event events[128];
+    const std::size_t n = backend.wait(timeout_ms, events, 128);
+    std::size_t claimed = 0;
+    for (std::size_t i = 0; i < n; ++i) claimed += deliver(events[i], woken);
+    return claimed;
+  }
+
+ private:
+  std::size_t deliver(const poll_event& ev, wait_queue& woken) noexcept {
+    poll_desc* pd = poll_desc_table::instance().find(poll_desc::fd_of(ev.tag));
+    if (pd == nullptr) return 0;
+    std::lock_guard<spin_lock> guard(pd->lock);
+    // An event for an earlier file behind this number, or for a descriptor
+    // that moved to another poller or is closing, wakes nobody.
+    if (pd->poller != this || pd->closing || pd->generation != poll_desc::generation_of(ev.tag)) {
+      return 0;
+    }
+    std::size_t claimed = 0;
+    if (ev.readable) claimed += edge_locked(*pd, io_mode::read, woken);
+    if (ev.writable) claimed += edge_locked(*pd, io_mode::write, woken);
+    return claimed;
+  }
+
+  /// One edge in direction m: the goroutines waiting take it, or, when none
+  /// does, the descriptor remembers it for the next wait. Holds pd's lock.
+  static std::size_t edge_locked(poll_desc& pd, io_mode m, wait_queue& woken) noexcept {
+    const std::size_t claimed = claim_locked(pd, m, claim_io_ready, woken, false);
+    if (claimed == 0) pd.of(m).ready = true;
+    return claimed;
+  }
+
+  std::atomic<bool> polling_{false};
+  spin_lock list_lock_;                ///< guards the bound list (taken inside a descriptor's lock)
+  poll_desc* bound_head_ = nullptr;    ///< guarded by list_lock_
 };
 
 }  // namespace goro::detail
@@ -1770,97 +2491,6 @@ class run_queue {
   alignas(64) std::atomic<std::uint32_t> head_{0};
   alignas(64) std::atomic<std::uint32_t> tail_{0};
   std::atomic<goroutine*> slots_[capacity] = {};
-};
-
-}  // namespace goro::detail
-
-#endif
-// ======== goro/detail/spin_lock.hpp ========
-// spin_lock.hpp: the lock that guards goro's own short critical sections
-// (a channel's queues, a wait list, the global run queue).
-//
-// Critical sections under it are a few dozen instructions and never block, so
-// spinning beats parking; after a short spin it yields the CPU, which matters
-// on machines with fewer cores than runnable threads. A goroutine may hold it
-// across a switch only in the park protocol, where the scheduler releases it
-// right after the switch (scheduler.hpp, "park").
-#ifndef GORO_DETAIL_SPIN_LOCK_HPP
-#define GORO_DETAIL_SPIN_LOCK_HPP
-
-
-#include <sched.h>
-
-#include <atomic>
-
-namespace goro::detail {
-
-/// One pause instruction: tells the CPU we are spinning.
-GORO_ALWAYS_INLINE void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield" ::: "memory");
-#endif
-}
-
-/// A sequentially consistent fence, for the Dekker-style handshakes of the
-/// scheduler. ThreadSanitizer does not model fences (GCC refuses them under
-/// -fsanitize=thread), so there a seq_cst read-modify-write stands in: a full
-/// barrier on every real CPU, and an operation TSan understands.
-GORO_ALWAYS_INLINE void full_fence() noexcept {
-#if defined(GORO_TSAN)
-  static std::atomic<int> dummy{0};
-  dummy.fetch_add(0, std::memory_order_seq_cst);
-#else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
-/// A test-and-test-and-set lock with exponential backoff. Meets BasicLockable.
-///
-/// Why backoff: every look a waiter takes at the lock pulls its cache line
-/// away from the holder, whose unlock, and whose next lock a few nanoseconds
-/// later, must then take it back. With two workers hammering one channel
-/// (W3), waiters that looked after every pause kept the line in flight and
-/// ran 2x slower than Go; waiters that double their pause up to max_backoff
-/// let the holder run a batch of operations on a warm line (W3 with two
-/// workers went from 231 to 79 ms, Go: 140 ms; docs/design.md, "Locks").
-class spin_lock {
- public:
-  /// Longest pause, in pause instructions, between two looks at the lock
-  /// (a pause costs 10-140 cycles depending on the CPU).
-  static constexpr int max_backoff = 64;
-  /// Pauses before a waiter starts yielding the CPU instead: the holder may
-  /// have been preempted (more runnable threads than cores).
-  static constexpr int spin_budget = 1024;
-
-  void lock() noexcept {
-    int backoff = 1;  // pauses between two looks at the lock
-    int paused = 0;   // pauses so far; past spin_budget, yield the CPU instead
-    for (;;) {
-      if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (paused < spin_budget) {
-          for (int i = 0; i < backoff; ++i) cpu_relax();
-          paused += backoff;
-          if (backoff < max_backoff) backoff *= 2;
-        } else {
-          sched_yield();
-        }
-      }
-    }
-  }
-  bool try_lock() noexcept {
-    return !locked_.load(std::memory_order_relaxed) &&
-           !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
-  /// The unlock function in the shape the park protocol takes (arg: the lock).
-  static void unlock_fn(void* self) noexcept { static_cast<spin_lock*>(self)->unlock(); }
-
- private:
-  std::atomic<bool> locked_{false};
 };
 
 }  // namespace goro::detail
@@ -2167,138 +2797,11 @@ class timer_heap {
 }  // namespace goro::detail
 
 #endif
-// ======== goro/detail/waiter.hpp ========
-// waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
-//
-// A waiter is either a parked goroutine or a blocked OS thread (such as
-// `main`); every queue in goro holds waiters, never goroutines or threads
-// directly, which is what makes every blocking call work from both. A waiter
-// lives on the stack of the party that waits, and stays valid until that
-// party resumes.
-//
-// Claiming: a waiter may sit in several queues at once (one per case of a
-// select) and may also be woken by a timeout. All of those share one `claim`
-// word; whoever moves it from 0 (compare-and-swap) owns the wake-up and is the
-// only one who completes the operation and wakes the party. The others leave
-// the waiter alone; the party removes it from their queues when it resumes.
-#ifndef GORO_DETAIL_WAITER_HPP
-#define GORO_DETAIL_WAITER_HPP
-
-
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-
-namespace goro::detail {
-
-struct goroutine;
-
-/// The outcome stored in a claim word by whoever wins it.
-enum : std::uint32_t {
-  claim_none = 0,        ///< not yet woken
-  claim_timeout = 1,     ///< a timer won
-  claim_case_base = 16,  ///< case i of a select (or the only operation, i == 0) won: base + i
-};
-
-struct waiter {
-  goroutine* g = nullptr;                       ///< the parked goroutine, or nullptr for a thread
-  parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
-  std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
-  std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
-  bool ok = false;                              ///< channels: a value moved (false: woken by close)
-  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
-  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
-  waiter* next = nullptr;
-
-  /// Claims this waiter's wait for its own case; false if something else won.
-  bool try_claim() noexcept { return try_claim_as(claim_case_base + case_index); }
-  bool try_claim_as(std::uint32_t outcome) noexcept {
-    std::uint32_t expected = claim_none;
-    return claim->compare_exchange_strong(expected, outcome, std::memory_order_acq_rel,
-                                          std::memory_order_acquire);
-  }
-};
-
-/// A FIFO of waiters, intrusive and doubly linked; guarded by its owner's lock.
-class wait_queue {
- public:
-  bool empty() const noexcept { return head_ == nullptr; }
-  waiter* front() const noexcept { return head_; }
-
-  void push_back(waiter* w) noexcept {
-    w->next = nullptr;
-    w->prev = tail_;
-    if (tail_ != nullptr) {
-      tail_->next = w;
-    } else {
-      head_ = w;
-    }
-    tail_ = w;
-  }
-
-  /// Unlinks `w`, which must be in this queue.
-  void remove(waiter* w) noexcept {
-    if (w->prev != nullptr) {
-      w->prev->next = w->next;
-    } else {
-      head_ = w->next;
-    }
-    if (w->next != nullptr) {
-      w->next->prev = w->prev;
-    } else {
-      tail_ = w->prev;
-    }
-    w->prev = w->next = nullptr;
-  }
-
-  /// Removes and returns the first waiter whose claim this caller wins, or
-  /// nullptr. Waiters already claimed elsewhere are skipped and left in
-  /// place: their own party unlinks them.
-  waiter* claim_first() noexcept {
-    for (waiter* w = head_; w != nullptr; w = w->next) {
-      if (w->try_claim()) {
-        remove(w);
-        return w;
-      }
-    }
-    return nullptr;
-  }
-
-  /// Claims every waiter it can, in one pass, moving each to the back of
-  /// `out`; returns how many. Waiters claimed elsewhere stay, as above.
-  std::size_t claim_all_into(wait_queue& out) noexcept {
-    std::size_t n = 0;
-    for (waiter* w = head_; w != nullptr;) {
-      waiter* const next = w->next;
-      if (w->try_claim()) {
-        remove(w);
-        out.push_back(w);
-        ++n;
-      }
-      w = next;
-    }
-    return n;
-  }
-
-  /// Removes and returns the first waiter (claimed or not), or nullptr.
-  waiter* pop_front() noexcept {
-    waiter* w = head_;
-    if (w != nullptr) remove(w);
-    return w;
-  }
-
- private:
-  waiter* head_ = nullptr;
-  waiter* tail_ = nullptr;
-};
-
-}  // namespace goro::detail
-
-#endif
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -2348,6 +2851,7 @@ class worker {
   run_queue local;                           ///< owner pushes; anyone steals
   stack_pool pool;                           ///< free stacks
   parker sleeper;                            ///< where the idle thread sleeps
+  std::atomic<bool> in_poll{false};          ///< idle in the netpoller instead of `sleeper`
   worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
   bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
@@ -2365,6 +2869,10 @@ class worker {
   /// (returns true then).
   bool push_tail(goroutine* g);
 
+  /// Wakes this worker from its idle sleep, on its parker or in the
+  /// netpoller. Any thread; the caller took the worker off the idle list.
+  void wake_from_idle() noexcept;
+
  private:
   goroutine* find_work();
   goroutine* try_local_and_global();
@@ -2372,6 +2880,7 @@ class worker {
   goroutine* steal_runnext(worker& victim);
   void stop_spinning();
   void sleep();
+  bool poll_network(int timeout_ms);
   void execute(goroutine* g);
   void finish(goroutine* g);
   void run_due_timers();
@@ -2408,12 +2917,7 @@ class scheduler {
 
   /// Stops the workers; goroutines still alive are abandoned with their stacks
   /// (callers wait for them first: runtime::~runtime does).
-  ~scheduler() {
-    if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
-      fatal("a goro::runtime was destroyed by one of its own goroutines");
-    }
-    stop_workers();
-  }
+  ~scheduler();
 
   const runtime_options& options() const noexcept { return options_; }
 
@@ -2444,6 +2948,26 @@ class scheduler {
   void timer_added(bool earliest) {
     if (earliest) wake_if_needed(/*for_timer=*/true);
   }
+
+  /// The runtime's netpoller, made on first use (by the first goroutine that
+  /// waits on an fd). Throws std::system_error when it cannot be opened.
+  netpoller& poller() {
+    if (netpoller* p = poller_.load(std::memory_order_acquire)) return *p;
+    std::lock_guard<std::mutex> guard(poller_make_lock_);
+    if (netpoller* p = poller_.load(std::memory_order_relaxed)) return *p;
+    auto* p = new netpoller(*this);
+    poller_.store(p, std::memory_order_release);
+    return *p;
+  }
+
+  /// The netpoller if one was made, else nullptr.
+  netpoller* poller_if_started() const noexcept {
+    return poller_.load(std::memory_order_acquire);
+  }
+
+  /// Wakes an idle worker to poll: a goroutine of another runtime has just
+  /// parked on an fd this runtime's poller watches.
+  void poller_needed() { wake_if_needed(/*for_timer=*/true); }
 
   /// Blocks until no goroutine is alive (implemented in park.hpp, which can wait
   /// as a goroutine or as a thread).
@@ -2539,7 +3063,7 @@ class scheduler {
       n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
       return;
     }
-    w->sleeper.unpark();  // w wakes counted as spinning
+    w->wake_from_idle();  // w wakes counted as spinning
   }
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
@@ -2579,8 +3103,9 @@ class scheduler {
   }
 
   void stop_workers() noexcept {
+    while (outside_wakers_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     stopping_.store(true, std::memory_order_seq_cst);
-    for (auto& w : workers_) w->sleeper.unpark();
+    for (auto& w : workers_) w->wake_from_idle();
     for (auto& w : workers_) {
       if (w->thread.joinable()) w->thread.join();
     }
@@ -2608,6 +3133,10 @@ class scheduler {
   spin_lock done_lock_;      ///< guards done_waiters_
   wait_queue done_waiters_;  ///< parties in wait_all()
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> outside_wakers_{0};  ///< ready() calls from outside still running
+
+  std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
+  std::mutex poller_make_lock_;
 };
 
 // ---------------------------------------------------------------------------
@@ -2704,10 +3233,17 @@ inline void scheduler::ready(goroutine* g) {
   worker* w = current_worker_slot();
   if (w != nullptr && &w->sched == this) {
     w->push_next(g);
-  } else {
-    global_push(&g, 1);
+    wake_if_needed();
+    return;
   }
+  // From outside (a plain thread, a blocking-call helper, another runtime):
+  // once g is queued it may run and finish, and the runtime's destructor may
+  // start; it waits for outside_wakers_ to drop, so this call never touches
+  // a destroyed scheduler.
+  outside_wakers_.fetch_add(1, std::memory_order_seq_cst);
+  global_push(&g, 1);
   wake_if_needed();
+  outside_wakers_.fetch_sub(1, std::memory_order_release);  // last touch of *this
 }
 
 /// Wakes the party behind a waiter that the caller has claimed. Call with no
@@ -2723,6 +3259,21 @@ inline void wake(waiter& w) {
 /// Wakes every waiter of `q` (all claimed by the caller, who holds no lock).
 inline void wake_all(wait_queue& q) {
   while (waiter* w = q.pop_front()) wake(*w);
+}
+
+inline scheduler::~scheduler() {
+  if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
+    fatal("a goro::runtime was destroyed by one of its own goroutines");
+  }
+  stop_workers();
+  if (netpoller* p = poller_.load(std::memory_order_acquire)) {
+    // Goroutines of other runtimes may still wait on fds this poller
+    // watches: they look again and move to their own runtime's poller.
+    wait_queue woken;
+    p->unbind_all(woken);
+    wake_all(woken);
+    delete p;
+  }
 }
 
 inline void scheduler::goroutine_exited() {
@@ -2838,6 +3389,39 @@ inline void worker::finish(goroutine* g) {
   sched.goroutine_exited();
 }
 
+inline void worker::wake_from_idle() noexcept {
+  sleeper.unpark();
+  // Dekker with sleep(): it sets in_poll, then takes any token; we leave the
+  // token, then read in_poll. Whichever comes second sees the other.
+  full_fence();
+  if (in_poll.load(std::memory_order_seq_cst)) sched.poller_if_started()->backend.interrupt();
+}
+
+/// Milliseconds from now until `deadline`, rounded up, for a poll timeout;
+/// -1 for no deadline.
+inline int poll_timeout_ms(steady_clock::time_point deadline) noexcept {
+  if (deadline == steady_clock::time_point::max()) return -1;
+  const auto now = steady_clock::now();
+  if (deadline <= now) return 0;
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count();
+  const long long ms = (ns + 999999) / 1000000;
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+/// Looks at the netpoller if goroutines wait on fds and no other worker is
+/// polling, for up to timeout_ms, and readies the goroutines whose fds are
+/// ready. Returns whether it readied any.
+__attribute__((noinline)) inline bool worker::poll_network(int timeout_ms) {
+  netpoller* np = sched.poller_if_started();
+  if (np == nullptr || !np->has_waiters() || !np->try_acquire()) return false;
+  wait_queue woken;
+  np->poll(timeout_ms, woken);
+  np->release();
+  if (woken.empty()) return false;
+  wake_all(woken);
+  return true;
+}
+
 inline void worker::run_due_timers() {
   if (sched.timers_.empty()) return;
   sched.timers_.take_due(steady_clock::now(), due);
@@ -2848,6 +3432,9 @@ inline void worker::run_due_timers() {
 
 inline goroutine* worker::try_local_and_global() {
   if ((++tick % 61) == 0) {
+    // Busy workers serve I/O too, or a worker that always has work would
+    // leave fd waiters to an idle one that may never come.
+    poll_network(0);
     // Now and then the queues come first: the global one, which other
     // workers' goroutines feed, and the local one, which a pair handing the
     // worker back and forth through runnext would otherwise starve forever.
@@ -2909,6 +3496,21 @@ inline void worker::sleep() {
     if (!sched.unlist_idle(*this)) spinning = true;
     return;
   }
+  netpoller* np = sched.poller_if_started();
+  if (np != nullptr && np->has_waiters() && np->try_acquire()) {
+    // Sleep in the poller: goroutines wait on fds. See wake_from_idle for
+    // the handshake; a token left before in_poll was set ends it at once.
+    in_poll.store(true, std::memory_order_seq_cst);
+    full_fence();
+    wait_queue woken;
+    if (!sleeper.try_take()) np->poll(poll_timeout_ms(sched.timers_.earliest()), woken);
+    in_poll.store(false, std::memory_order_seq_cst);
+    np->release();
+    (void)sleeper.try_take();  // a waker's token: we are awake already
+    if (!sched.unlist_idle(*this)) spinning = true;
+    wake_all(woken);  // once unlisted, so that readying them does not wake us
+    return;
+  }
   sleeper.park_until(sched.timers_.earliest());
   // Woken by a waker (which unlisted us and counted us as spinning), by a
   // timer deadline, by shutdown, or by a stale token: in the last three we
@@ -2927,6 +3529,7 @@ inline goroutine* worker::find_work() {
     }
     run_due_timers();
     goroutine* g = try_local_and_global();
+    if (g == nullptr && poll_network(0)) continue;  // it readied goroutines here
     if (g == nullptr) {
       const std::size_t busy =
           sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
@@ -3094,6 +3697,484 @@ inline void scheduler::wait_all() {
 }
 
 }  // namespace goro::detail
+
+#endif
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+/// Settings of the helper threads behind goro::blocking, one set for the
+/// whole process (see set_blocking_options).
+struct blocking_options {
+  /// Most helper threads alive at once; calls beyond them queue (FIFO), their
+  /// goroutines parked. At least 1. Default 64: the calls are meant to wait,
+  /// not compute, so the bound is not about cores but about what they wait
+  /// on (a disk queue or a resolver serves far fewer in parallel) and about
+  /// threads (each reserves a stack); 64 is past what those serve and still
+  /// cheap. Go starts a thread per blocked system call up to a 10,000-thread
+  /// crash; tokio's blocking pool stops at 512.
+  std::size_t max_threads = 64;
+
+  /// How long a helper thread waits for another call before it exits. Zero:
+  /// helpers exit as soon as the queue is empty. Default 10 s, as tokio's.
+  std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(10);
+};
+
+namespace detail {
+
+/// A blocking call on its way through the pool. Lives on the calling
+/// goroutine's stack; see the file comment for who touches it when.
+struct blocking_job {
+  /// Runs the call and stores its result or exception in the caller's slot.
+  void (*run)(blocking_job&) noexcept = nullptr;
+  waiter w;                      ///< the parked caller
+  std::exception_ptr error;      ///< the exception f threw, or the pool's
+  blocking_job* next = nullptr;  ///< queue link; guarded by the pool's lock
+};
+
+/// Where a call's result waits for its caller: a value, a reference, or nothing.
+template <class R>
+struct blocking_result {
+  static_assert(std::is_move_constructible_v<R>,
+                "goro::blocking: the result type must be movable (it is returned to the caller)");
+  std::optional<R> value;
+  template <class Fn>
+  void fill(Fn& fn) {
+    value.emplace(fn());
+  }
+  R take() { return std::move(*value); }
+};
+
+template <class R>
+struct blocking_result<R&> {
+  R* ptr = nullptr;
+  template <class Fn>
+  void fill(Fn& fn) {
+    ptr = std::addressof(fn());
+  }
+  R& take() noexcept { return *ptr; }
+};
+
+template <class R>
+struct blocking_result<R&&> {
+  R* ptr = nullptr;
+  template <class Fn>
+  void fill(Fn& fn) {
+    R&& r = fn();
+    ptr = std::addressof(r);
+  }
+  R&& take() noexcept { return static_cast<R&&>(*ptr); }
+};
+
+template <>
+struct blocking_result<void> {
+  template <class Fn>
+  void fill(Fn& fn) {
+    fn();
+  }
+  void take() noexcept {}
+};
+
+/// A blocking_job for a callable `fn` (taking no arguments) returning R.
+template <class Fn, class R>
+struct blocking_call : blocking_job {
+  explicit blocking_call(Fn& f) noexcept : fn(f) { run = &run_call; }
+  Fn& fn;
+  blocking_result<R> result;
+
+  static void run_call(blocking_job& job) noexcept {
+    auto& self = static_cast<blocking_call&>(job);
+#if defined(__cpp_exceptions)
+    try {
+      self.result.fill(self.fn);
+    } catch (...) {
+      self.error = std::current_exception();
+    }
+#else
+    self.result.fill(self.fn);
+#endif
+  }
+
+  /// The caller's side, once woken: f's result, or its exception rethrown.
+  R take() {
+#if defined(__cpp_exceptions)
+    if (error) std::rethrow_exception(error);
+#endif
+    return result.take();
+  }
+};
+
+/// The process-wide pool of helper threads. See the file comment.
+class blocking_pool {
+ public:
+  /// Starts one helper thread running `entry(pool)`, detached; throws (like
+  /// std::thread) if it cannot. Replaceable for tests (set_thread_starter).
+  using thread_starter = void (*)(void (*entry)(blocking_pool*), blocking_pool* pool);
+
+  /// The pool, created on first use and never destroyed.
+  static blocking_pool& instance() {
+    static blocking_pool* pool = new blocking_pool();  // leaked: helpers may outlive main
+    return *pool;
+  }
+
+  /// Queues `job` and parks the calling goroutine until a helper has run it
+  /// (or the pool failed it: job.error). Must be called from a goroutine.
+  void run(blocking_job& job) {
+    job.w.g = current_goroutine();
+    GORO_ASSERT(job.w.g != nullptr);
+    after_park_step step{this, nullptr, false};
+    lock_.lock();
+    push(&job);
+    if (idle_ != nullptr) {
+      step.chosen = idle_;
+      unlist(idle_);
+    } else if (threads_ < options_.max_threads) {
+      ++threads_;  // counted now, so that no other caller starts one past the bound
+      step.start = true;
+    }
+    block(job.w, &after_park, &step);
+    // A helper has run the call (or the pool failed it) and woken us.
+  }
+
+  /// The settings in force.
+  blocking_options options() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return options_;
+  }
+
+  /// Replaces the settings; idle helpers wake to apply them (those past a
+  /// lowered bound exit, busy ones when their call ends). Throws
+  /// std::invalid_argument for max_threads 0 or a negative idle_timeout.
+  void set_options(const blocking_options& o) {
+    if (o.max_threads == 0) {
+      throw_error(
+          std::invalid_argument("goro::set_blocking_options: max_threads must be at least 1"));
+    }
+    if (o.idle_timeout < std::chrono::steady_clock::duration::zero()) {
+      throw_error(std::invalid_argument("goro::set_blocking_options: negative idle_timeout"));
+    }
+    std::lock_guard<spin_lock> guard(lock_);
+    options_ = o;
+    // Unparked under the lock (a rare call): a woken helper needs the lock
+    // before it can exit, so none can be gone before its unpark.
+    while (helper* h = idle_) {
+      unlist(h);
+      h->wakeup.unpark();
+    }
+  }
+
+  /// Helper threads alive or being started (for tests and diagnostics).
+  std::size_t threads() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return threads_;
+  }
+
+  /// Helper threads idle, waiting for a call.
+  std::size_t idle_threads() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return idle_count_;
+  }
+
+  /// For tests: replaces how helper threads are started (nullptr: the
+  /// default, a detached std::thread), e.g. by one that throws.
+  void set_thread_starter(thread_starter starter) noexcept {
+    starter_.store(starter != nullptr ? starter : &start_detached, std::memory_order_release);
+  }
+
+ private:
+  /// An idle helper thread's entry in the idle list; lives on its own stack.
+  struct helper {
+    parker wakeup;           ///< where it sleeps while idle
+    helper* next = nullptr;  ///< idle list link; guarded by lock_
+    bool listed = false;     ///< on the idle list; guarded by lock_
+  };
+
+  /// What the parked caller's worker does once the caller is off its stack.
+  struct after_park_step {
+    blocking_pool* pool;
+    helper* chosen;  ///< an idle helper to wake, or nullptr
+    bool start;      ///< a helper to start (already counted in threads_)
+  };
+
+  blocking_pool() = default;
+
+  // Runs on the parked caller's worker (g0), lock_ held. Once lock_ is
+  // released a helper may run the call and resume the caller, popping `step`
+  // off its stack: copy it first.
+  static void after_park(void* arg) noexcept {
+    const after_park_step step = *static_cast<after_park_step*>(arg);
+    step.pool->lock_.unlock();
+    if (step.chosen != nullptr) step.chosen->wakeup.unpark();
+    if (step.start) step.pool->start_helper();
+  }
+
+  static void start_detached(void (*entry)(blocking_pool*), blocking_pool* pool) {
+    std::thread(entry, pool).detach();
+  }
+
+  /// Starts one helper (already counted in threads_). Lock not held.
+  void start_helper() noexcept {
+    const thread_starter starter = starter_.load(std::memory_order_acquire);
+#if defined(__cpp_exceptions)
+    std::error_code failure;
+    try {
+      starter(&helper_main, this);
+    } catch (const std::system_error& e) {
+      failure = e.code();
+    } catch (...) {  // std::bad_alloc, in practice
+      failure = std::make_error_code(std::errc::not_enough_memory);
+    }
+    if (failure) start_failed(failure);
+#else
+    starter(&helper_main, this);  // std::thread aborts if it cannot start one
+#endif
+  }
+
+  /// A helper could not be started (for `why`). If no helper is left, nobody
+  /// would ever serve the queue: every call in it fails with a
+  /// std::system_error. Each gets an exception object of its own, made
+  /// before it is woken, and nothing here refers to it afterwards (an
+  /// exception shared between threads is freed by whichever drops it last,
+  /// a hand-off ThreadSanitizer cannot see inside the C++ runtime library).
+  /// Lock not held.
+  void start_failed(std::error_code why) noexcept {
+    blocking_job* orphans = nullptr;
+    {
+      std::lock_guard<spin_lock> guard(lock_);
+      --threads_;
+      if (threads_ == 0) {
+        orphans = head_;
+        head_ = tail_ = nullptr;
+      }
+    }
+    while (blocking_job* job = orphans) {
+      orphans = job->next;  // read before the wake: the caller may then pop `job`
+      job->error = std::make_exception_ptr(
+          std::system_error(why, "goro::blocking: cannot start a helper thread"));
+      wake(job->w);
+    }
+  }
+
+  static void helper_main(blocking_pool* pool) noexcept { pool->serve(); }
+
+  /// A helper thread's life: run queued calls; idle; exit when idle too long
+  /// or past the bound.
+  void serve() noexcept {
+    helper self;
+    lock_.lock();
+    for (;;) {
+      if (threads_ > options_.max_threads) break;  // the bound was lowered
+      if (blocking_job* job = pop()) {
+        lock_.unlock();
+        job->run(*job);
+        // The caller may resume as soon as it is readied, and return: wake()
+        // is the last touch of *job.
+        wake(job->w);
+        lock_.lock();
+        continue;
+      }
+      self.listed = true;
+      self.next = idle_;
+      idle_ = &self;
+      ++idle_count_;
+      const steady_clock::time_point until = deadline_after(options_.idle_timeout);
+      lock_.unlock();
+      const bool woken = self.wakeup.park_until(until);
+      lock_.lock();
+      if (self.listed) {  // nobody chose us
+        unlist(&self);
+        // Idle for idle_timeout. (A call queued meanwhile chose another
+        // helper; it may still be in the queue, so look before leaving.)
+        if (!woken && head_ == nullptr) break;
+      } else if (!woken) {
+        // Chosen just as we timed out: take the token the chooser owes us,
+        // so that its unpark never lands on a thread that has gone.
+        lock_.unlock();
+        self.wakeup.park();
+        lock_.lock();
+      }
+    }
+    --threads_;
+    lock_.unlock();
+  }
+
+  // ---- the queue and the idle list; lock_ held for all of these.
+  void push(blocking_job* job) noexcept {
+    job->next = nullptr;
+    if (tail_ != nullptr) {
+      tail_->next = job;
+    } else {
+      head_ = job;
+    }
+    tail_ = job;
+  }
+  blocking_job* pop() noexcept {
+    blocking_job* job = head_;
+    if (job != nullptr) {
+      head_ = job->next;
+      if (head_ == nullptr) tail_ = nullptr;
+    }
+    return job;
+  }
+  void unlist(helper* h) noexcept {
+    helper** p = &idle_;
+    while (*p != h) p = &(*p)->next;
+    *p = h->next;
+    h->listed = false;
+    --idle_count_;
+  }
+
+  spin_lock lock_;                ///< guards everything below but starter_
+  blocking_job* head_ = nullptr;  ///< calls waiting for a helper, oldest first
+  blocking_job* tail_ = nullptr;
+  helper* idle_ = nullptr;  ///< idle helpers, most recently idle first
+  std::size_t idle_count_ = 0;
+  std::size_t threads_ = 0;  ///< helpers alive or being started
+  blocking_options options_;
+  std::atomic<thread_starter> starter_{&start_detached};
+};
+
+/// Binds f and its arguments, copied or moved like std::thread does, into one
+/// callable taking no arguments and returning what f returns.
+template <class R, class F, class... Args>
+auto bind_result_call(F&& f, Args&&... args) {
+  return [fn = std::decay_t<F>(std::forward<F>(f)),
+          tup = std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)]() mutable -> R {
+    return std::apply([&](auto&... a) -> R { return std::invoke(std::move(fn), std::move(a)...); },
+                      tup);
+  };
+}
+
+}  // namespace detail
+
+/// The type goro::blocking(f, args...) returns: what f returns when called
+/// with its arguments' decayed copies as rvalues.
+template <class F, class... Args>
+using blocking_result_t = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+
+/// Runs f(args...) on a helper thread and returns its result, rethrowing any
+/// exception f throws; for calls that block their thread (file I/O, name
+/// lookups, a C library's synchronous API), which must not run on a worker.
+///
+/// From a goroutine, the goroutine parks while f runs (its worker runs other
+/// goroutines); when all helpers are busy the call waits its turn (FIFO).
+/// From a plain thread, f simply runs on that thread.
+///
+/// f and args are copied or moved like std::thread's, kept on the caller's
+/// stack, and passed to f as rvalues; pass std::ref(x) to hand f a reference
+/// (safe: the caller waits). f may return any movable type, void, or a
+/// reference (returned as is: it must not refer into f's own copies, which
+/// are destroyed before blocking returns). Throws what f throws; or
+/// std::system_error when no helper thread exists and none can be started.
+template <class F, class... Args>
+blocking_result_t<F, Args...> blocking(F&& f, Args&&... args) {
+  using R = blocking_result_t<F, Args...>;
+  auto call = detail::bind_result_call<R>(std::forward<F>(f), std::forward<Args>(args)...);
+  if (detail::current_goroutine() == nullptr) return call();
+  detail::blocking_call<decltype(call), R> job(call);
+  detail::blocking_pool::instance().run(job);
+  return job.take();
+}
+
+/// Replaces the settings of goro::blocking's helper threads, for the whole
+/// process; calls already queued or running are not disturbed. Throws
+/// std::invalid_argument for max_threads 0 or a negative idle_timeout.
+inline void set_blocking_options(const blocking_options& options) {
+  detail::blocking_pool::instance().set_options(options);
+}
+
+/// The settings of goro::blocking's helper threads now in force.
+inline blocking_options get_blocking_options() {
+  return detail::blocking_pool::instance().options();
+}
+
+}  // namespace goro
+
+#endif
+// ======== goro/chan.hpp ========
+// chan.hpp: typed channels, like Go's `chan T`.
+//
+//   auto c = goro::make_chan<int>(16);  // c := make(chan int, 16)
+//   c.send(1);                          // c <- 1
+//   std::optional<int> v = c.recv();    // v, ok := <-c
+//   c.close();                          // close(c)
+//   for (int x : c) { ... }             // for x := range c
+//
+// A chan<T> is a cheap, copyable handle to shared channel state, compared by
+// identity; a default-constructed one is nil. send_chan<T> and recv_chan<T>
+// are directional views (`chan<- T`, `<-chan T`) that a chan<T> converts to.
+#ifndef GORO_CHAN_HPP
+#define GORO_CHAN_HPP
+
+// ======== goro/detail/chan_core.hpp ========
+// chan_core.hpp: the channel algorithm, written once for every element type.
+//
+// A channel is a lock, a ring buffer (capacity > 0), a queue of waiting
+// receivers and a queue of waiting senders (after Go's runtime/chan.go). The
+// code here moves values only through `void*` and a small table of typed
+// operations (chan_ops), so send, receive, close and select share one
+// implementation; chan.hpp puts types on top.
+//
+// Invariants, with the lock held:
+// - count <= cap; the buffered values are slots head, head+1, ... (mod cap).
+// - A waiting receiver means the buffer is empty; a waiting sender means it
+//   is full (or the channel is unbuffered). Waiters already claimed by
+//   another case of their select may linger in a queue until their party
+//   removes them; every scan skips them (wait_queue::claim_first).
+// - At most one of sendq and recvq has claimable waiters, except when one
+//   select waits to both send and receive on the same unbuffered channel.
+//   That select cannot match itself: matching only happens between a party
+//   acting now and waiters already queued, and a party is never both.
+// - After close: no claimable waiter remains; receivers drain the buffer and
+//   then see "closed"; senders throw.
+//
+// Lock contracts: send_now_locked and recv_now_locked require the channel's
+// lock and never release it; they return the waiter to wake, which the caller
+// wakes after unlocking (waking under the lock would let the woken party spin
+// on it). wait_on_locked requires the lock and releases it.
+#ifndef GORO_DETAIL_CHAN_CORE_HPP
+#define GORO_DETAIL_CHAN_CORE_HPP
+
+// ======== goro/errors.hpp ========
+// errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
+// In a build without exceptions (-fno-exceptions, or GORO_NO_EXCEPTIONS
+// defined) goro never throws: each of these errors is instead a fatal error
+// ("goro: fatal error: <message>" on stderr, then abort), as Go's panic is.
+#ifndef GORO_ERRORS_HPP
+#define GORO_ERRORS_HPP
+
+
+#include <stdexcept>
+
+namespace goro {
+
+/// Send on a closed channel, or close of a closed channel.
+class closed_channel : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// Close of a nil channel (a default-constructed goro::chan).
+class nil_channel : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+}  // namespace goro
 
 #endif
 
@@ -3328,12 +4409,17 @@ inline std::size_t chan_size(chan_core* c) noexcept {
 namespace goro {
 
 class select_set;
+class context;
 template <class T>
 class chan;
 template <class T>
 class send_chan;
 template <class T>
 class recv_chan;
+
+/// The element type of a context's done() channel, like Go's `struct{}`:
+/// nothing is ever sent on such a channel; it is only closed.
+struct done_t {};
 
 /// The result of a receive that may not happen: try_recv, recv_for, recv_until.
 template <class T>
@@ -3432,6 +4518,14 @@ class chan_handle {
     chan_send(core(), &copy, wait_mode::forever);
   }
   void send(T&& v) const { chan_send(core(), &v, wait_mode::forever); }
+  /// send, unless ctx is done first: then throws goro::context_error and v
+  /// is not taken. If ctx is already done, the send is not attempted.
+  /// Needs goro/context.hpp.
+  void send(const goro::context& ctx, T&& v) const;
+  void send(const goro::context& ctx, const T& v) const {
+    T copy(v);
+    send(ctx, std::move(copy));
+  }
 
   /// Sends only if that needs no waiting: ok, or why not (full, closed).
   /// Moves from v only when it returns ok.
@@ -3470,6 +4564,9 @@ class chan_handle {
     chan_recv(core(), &out, wait_mode::forever);
     return out;
   }
+  /// recv, unless ctx is done first: then throws goro::context_error. If
+  /// ctx is already done, the receive is not attempted. Needs goro/context.hpp.
+  std::optional<T> recv(const goro::context& ctx) const;
   /// Receives only if that needs no waiting; status says why not (empty, closed).
   recv_result<T> try_recv() const {
     recv_result<T> r{op_status::ok, std::nullopt};
@@ -3638,6 +4735,207 @@ chan<T> make_chan(std::size_t capacity = 0) {
 }  // namespace goro
 
 #endif
+// ======== goro/context.hpp ========
+// context.hpp: cancellation, deadlines and request-scoped values, like Go's
+// package context.
+//
+//   auto [ctx, cancel] = goro::with_timeout(parent, 100ms);  // context.WithTimeout
+//   goro::select(goro::case_recv(ctx.done()), ...);           // case <-ctx.Done():
+//   if (ctx.err() == goro::context_errc::deadline_exceeded) ...
+//   std::optional<int> v = c.recv(ctx);                       // ends with ctx, throwing
+//   cancel();                                                 // idempotent
+//
+// A goro::context is a cheap copyable handle (a shared pointer), as Go's is
+// an interface value; a default-constructed one is background(). Contexts
+// form a tree: with_cancel, with_deadline, with_timeout and with_value derive
+// a child from a parent. Cancelling a context cancels every descendant at
+// once; a child cancelled first (or whose every handle is gone with nothing
+// observing it) unregisters from its parent, so long-lived parents do not
+// grow. A deadline is a timer on the runtime's timer heap, stopped (and its
+// memory freed) when the context is cancelled first.
+//
+// Context-aware waits have one shape: the context comes first, as in Go.
+//   c.send(ctx, v)   c.recv(ctx)   goro::select(ctx, cases...)
+//   goro::sleep_for(ctx, d)   goro::sleep_until(ctx, t)
+//   m.lock(ctx)   s.acquire(ctx)   wg.wait(ctx)
+// Each does what the plain call does, unless ctx is done first (or already
+// done when it starts): then it throws goro::context_error, whose code() is
+// ctx.err() and whose cause() is the cancellation cause, and the operation
+// has not happened. docs/design.md says why these throw rather than return.
+// Each is one ordinary wait plus a waiter on ctx.done() (detail/done_watch.hpp):
+// nothing polls.
+//
+// Inside: a cancellable context owns a detail::cancel_state (lock, error,
+// lazily made done channel, children, after_funcs, deadline timer). Value
+// contexts point at their nearest cancellable ancestor's state. Ownership
+// only ever points downward in the cancel tree (a parent's state owns its
+// children's states; a child refers to its parent's weakly), and upward in
+// the value chain (a context node owns its parent node), so no cycle can
+// leak. Lock order: a parent's state lock before a child's; a state lock is
+// never held while closing a done channel, stopping a timer or starting a
+// goroutine.
+#ifndef GORO_CONTEXT_HPP
+#define GORO_CONTEXT_HPP
+
+// ======== goro/detail/select_core.hpp ========
+// select_core.hpp: Go's select algorithm over untyped channel cases.
+//
+// 1. Shuffle the cases: the poll order, so that among several ready cases
+//    each is chosen with equal probability.
+// 2. Sort the distinct channels by address: the lock order, so that two
+//    selects over the same channels can never deadlock. A channel named by
+//    several cases is locked once.
+// 3. With every lock held, take the first ready case in poll order.
+// 4. If none is ready: with a default case, take it; else queue one waiter
+//    per case (in poll order), all sharing one claim word, and park. Whoever claims the word
+//    (a sender, a receiver, close) completes exactly that case and wakes us;
+//    every other waiter of ours is now unclaimable, so no second case can
+//    complete and no value is taken from a case that was not chosen.
+// 5. Woken: lock everything again and unlink our other waiters.
+#ifndef GORO_DETAIL_SELECT_CORE_HPP
+#define GORO_DETAIL_SELECT_CORE_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+namespace goro::detail {
+
+/// One case, untyped. For a receive, `value` is the std::optional<T> to fill;
+/// for a send, the T to move from (only if this case is chosen).
+struct select_case {
+  chan_core* chan = nullptr;  ///< nullptr: a nil channel, never ready
+  bool is_send = false;
+  void* value = nullptr;
+};
+
+/// Per-thread pseudo-random numbers for the poll order (xorshift). Noinline
+/// so a goroutine that migrated uses its new thread's state.
+GORO_TLS_ACCESSOR inline std::uint32_t fast_random() noexcept {
+  GORO_TLS_BARRIER();
+  static thread_local std::uint64_t state =
+      0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(&state);
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return static_cast<std::uint32_t>(state >> 32);
+}
+
+/// Scratch space for a select of n cases, provided by the caller (on its
+/// stack for a fixed number of cases).
+struct select_scratch {
+  std::uint32_t* poll_order;  ///< n entries
+  chan_core** lock_order;     ///< n entries
+  waiter* waiters;            ///< n entries
+};
+
+/// The channels to lock, in lock order, and how many.
+struct select_locks {
+  chan_core** chans;
+  std::size_t n;
+  void lock() noexcept {
+    for (std::size_t i = 0; i < n; ++i) chans[i]->lock.lock();
+  }
+  void unlock() noexcept {
+    for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();
+  }
+  static void unlock_fn(void* self) noexcept { static_cast<select_locks*>(self)->unlock(); }
+};
+
+/// The select itself. Returns the index of the case that completed, or n when
+/// `has_default` and no case was ready. A chosen receive case's optional
+/// holds the value, or stays empty if the channel was closed. Throws
+/// closed_channel if the chosen case is a send on a closed channel (as Go
+/// panics). With no cases that can ever be ready and no default, blocks forever.
+inline std::size_t select_run(select_case* cases, std::size_t n, bool has_default,
+                              const select_scratch& scratch) {
+  // 1. poll order
+  for (std::size_t i = 0; i < n; ++i) {
+    // Inside-out Fisher-Yates; slot i is not yet written when j == i.
+    const std::size_t j = fast_random() % (i + 1);
+    if (j != i) scratch.poll_order[i] = scratch.poll_order[j];
+    scratch.poll_order[j] = static_cast<std::uint32_t>(i);
+  }
+  // 2. lock order
+  std::size_t nlocks = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cases[i].chan != nullptr) scratch.lock_order[nlocks++] = cases[i].chan;
+  }
+  std::sort(scratch.lock_order, scratch.lock_order + nlocks);
+  nlocks = static_cast<std::size_t>(std::unique(scratch.lock_order, scratch.lock_order + nlocks) -
+                                    scratch.lock_order);
+  select_locks locks{scratch.lock_order, nlocks};
+
+  if (nlocks == 0) {
+    if (has_default) return n;
+    wait_forever();
+  }
+
+  // 3. the first ready case in poll order
+  locks.lock();
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = scratch.poll_order[k];
+    select_case& sc = cases[i];
+    if (sc.chan == nullptr) continue;
+    waiter* to_wake = nullptr;
+    if (sc.is_send) {
+      if (sc.chan->closed) {
+        locks.unlock();
+        throw_error(closed_channel("goro: send on closed channel (in select)"));
+      }
+      if (!send_now_locked(*sc.chan, sc.value, to_wake)) continue;
+    } else if (recv_now_locked(*sc.chan, sc.value, to_wake) == recv_attempt::would_block) {
+      continue;
+    }
+    locks.unlock();
+    if (to_wake != nullptr) wake(*to_wake);
+    return i;
+  }
+
+  // 4. nothing ready
+  if (has_default) {
+    locks.unlock();
+    return n;
+  }
+  // Queued in poll order, not case order: when several cases wait on one
+  // channel, the party that comes for them takes the first queued, and that
+  // must be a random one of them (Go gets the same from its lock order).
+  waiting_party party;
+  waiter* any = nullptr;
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = scratch.poll_order[k];
+    select_case& sc = cases[i];
+    if (sc.chan == nullptr) continue;
+    waiter& w = scratch.waiters[i];
+    party.init(w, static_cast<std::uint32_t>(i));
+    w.value = sc.value;
+    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
+    any = &w;
+  }
+  // Step 2 ruled out a select with no channel; checked because a null `any`
+  // would otherwise be dereferenced silently (and GCC sees that path).
+  if (any == nullptr) fatal("select: no channel to wait on");
+  block(*any, &select_locks::unlock_fn, &locks);
+
+  // 5. unlink the waiters that lost
+  const std::size_t chosen = party.outcome() - claim_case_base;
+  locks.lock();
+  for (std::size_t i = 0; i < n; ++i) {
+    select_case& sc = cases[i];
+    if (sc.chan == nullptr || i == chosen) continue;
+    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).remove(&scratch.waiters[i]);
+  }
+  locks.unlock();
+  if (cases[chosen].is_send && !scratch.waiters[chosen].ok) {
+    throw_error(closed_channel("goro: send on closed channel (in select)"));
+  }
+  return chosen;
+}
+
+}  // namespace goro::detail
+
+#endif
 // ======== goro/runtime.hpp ========
 // runtime.hpp: starting goroutines, and the runtime that runs them.
 //
@@ -3647,6 +4945,8 @@ chan<T> make_chan(std::size_t capacity = 0) {
 //
 // Goroutines are cooperative: a goroutine keeps its worker thread until it
 // blocks on a goro primitive, sleeps, yields or returns. See docs/runtime.md.
+// sleep_for(ctx, d) and sleep_until(ctx, t), which a goro::context can end
+// early, are in context.hpp.
 #ifndef GORO_RUNTIME_HPP
 #define GORO_RUNTIME_HPP
 
@@ -3838,168 +5138,10 @@ void sleep_for(const std::chrono::duration<Rep, Period>& d) {
 // blocks. A nil channel's case is never ready. Returns the chosen case's
 // index (the default case counts as a case). For a number of cases known only
 // at run time (Go's reflect.Select), use goro::select_set.
+// select(ctx, cases...), which a goro::context can end, is in context.hpp.
 #ifndef GORO_SELECT_HPP
 #define GORO_SELECT_HPP
 
-// ======== goro/detail/select_core.hpp ========
-// select_core.hpp: Go's select algorithm over untyped channel cases.
-//
-// 1. Shuffle the cases: the poll order, so that among several ready cases
-//    each is chosen with equal probability.
-// 2. Sort the distinct channels by address: the lock order, so that two
-//    selects over the same channels can never deadlock. A channel named by
-//    several cases is locked once.
-// 3. With every lock held, take the first ready case in poll order.
-// 4. If none is ready: with a default case, take it; else queue one waiter
-//    per case (in poll order), all sharing one claim word, and park. Whoever claims the word
-//    (a sender, a receiver, close) completes exactly that case and wakes us;
-//    every other waiter of ours is now unclaimable, so no second case can
-//    complete and no value is taken from a case that was not chosen.
-// 5. Woken: lock everything again and unlink our other waiters.
-#ifndef GORO_DETAIL_SELECT_CORE_HPP
-#define GORO_DETAIL_SELECT_CORE_HPP
-
-
-#include <algorithm>
-#include <cstddef>
-#include <cstdint>
-
-namespace goro::detail {
-
-/// One case, untyped. For a receive, `value` is the std::optional<T> to fill;
-/// for a send, the T to move from (only if this case is chosen).
-struct select_case {
-  chan_core* chan = nullptr;  ///< nullptr: a nil channel, never ready
-  bool is_send = false;
-  void* value = nullptr;
-};
-
-/// Per-thread pseudo-random numbers for the poll order (xorshift). Noinline
-/// so a goroutine that migrated uses its new thread's state.
-GORO_TLS_ACCESSOR inline std::uint32_t fast_random() noexcept {
-  GORO_TLS_BARRIER();
-  static thread_local std::uint64_t state =
-      0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(&state);
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return static_cast<std::uint32_t>(state >> 32);
-}
-
-/// Scratch space for a select of n cases, provided by the caller (on its
-/// stack for a fixed number of cases).
-struct select_scratch {
-  std::uint32_t* poll_order;  ///< n entries
-  chan_core** lock_order;     ///< n entries
-  waiter* waiters;            ///< n entries
-};
-
-/// The channels to lock, in lock order, and how many.
-struct select_locks {
-  chan_core** chans;
-  std::size_t n;
-  void lock() noexcept {
-    for (std::size_t i = 0; i < n; ++i) chans[i]->lock.lock();
-  }
-  void unlock() noexcept {
-    for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();
-  }
-  static void unlock_fn(void* self) noexcept { static_cast<select_locks*>(self)->unlock(); }
-};
-
-/// The select itself. Returns the index of the case that completed, or n when
-/// `has_default` and no case was ready. A chosen receive case's optional
-/// holds the value, or stays empty if the channel was closed. Throws
-/// closed_channel if the chosen case is a send on a closed channel (as Go
-/// panics). With no cases that can ever be ready and no default, blocks forever.
-inline std::size_t select_run(select_case* cases, std::size_t n, bool has_default,
-                              const select_scratch& scratch) {
-  // 1. poll order
-  for (std::size_t i = 0; i < n; ++i) {
-    // Inside-out Fisher-Yates; slot i is not yet written when j == i.
-    const std::size_t j = fast_random() % (i + 1);
-    if (j != i) scratch.poll_order[i] = scratch.poll_order[j];
-    scratch.poll_order[j] = static_cast<std::uint32_t>(i);
-  }
-  // 2. lock order
-  std::size_t nlocks = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (cases[i].chan != nullptr) scratch.lock_order[nlocks++] = cases[i].chan;
-  }
-  std::sort(scratch.lock_order, scratch.lock_order + nlocks);
-  nlocks = static_cast<std::size_t>(std::unique(scratch.lock_order, scratch.lock_order + nlocks) -
-                                    scratch.lock_order);
-  select_locks locks{scratch.lock_order, nlocks};
-
-  if (nlocks == 0) {
-    if (has_default) return n;
-    wait_forever();
-  }
-
-  // 3. the first ready case in poll order
-  locks.lock();
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t i = scratch.poll_order[k];
-    select_case& sc = cases[i];
-    if (sc.chan == nullptr) continue;
-    waiter* to_wake = nullptr;
-    if (sc.is_send) {
-      if (sc.chan->closed) {
-        locks.unlock();
-        throw_error(closed_channel("goro: send on closed channel (in select)"));
-      }
-      if (!send_now_locked(*sc.chan, sc.value, to_wake)) continue;
-    } else if (recv_now_locked(*sc.chan, sc.value, to_wake) == recv_attempt::would_block) {
-      continue;
-    }
-    locks.unlock();
-    if (to_wake != nullptr) wake(*to_wake);
-    return i;
-  }
-
-  // 4. nothing ready
-  if (has_default) {
-    locks.unlock();
-    return n;
-  }
-  // Queued in poll order, not case order: when several cases wait on one
-  // channel, the party that comes for them takes the first queued, and that
-  // must be a random one of them (Go gets the same from its lock order).
-  waiting_party party;
-  waiter* any = nullptr;
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t i = scratch.poll_order[k];
-    select_case& sc = cases[i];
-    if (sc.chan == nullptr) continue;
-    waiter& w = scratch.waiters[i];
-    party.init(w, static_cast<std::uint32_t>(i));
-    w.value = sc.value;
-    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
-    any = &w;
-  }
-  // Step 2 ruled out a select with no channel; checked because a null `any`
-  // would otherwise be dereferenced silently (and GCC sees that path).
-  if (any == nullptr) fatal("select: no channel to wait on");
-  block(*any, &select_locks::unlock_fn, &locks);
-
-  // 5. unlink the waiters that lost
-  const std::size_t chosen = party.outcome() - claim_case_base;
-  locks.lock();
-  for (std::size_t i = 0; i < n; ++i) {
-    select_case& sc = cases[i];
-    if (sc.chan == nullptr || i == chosen) continue;
-    (sc.is_send ? sc.chan->sendq : sc.chan->recvq).remove(&scratch.waiters[i]);
-  }
-  locks.unlock();
-  if (cases[chosen].is_send && !scratch.waiters[chosen].ok) {
-    throw_error(closed_channel("goro: send on closed channel (in select)"));
-  }
-  return chosen;
-}
-
-}  // namespace goro::detail
-
-#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -4133,39 +5275,68 @@ void run_case_if(C& c, std::size_t index, std::size_t chosen) {
 
 }  // namespace detail
 
-/// Waits until one of the cases can proceed, completes it, runs its handler
-/// and returns its index (see the file comment). With no cases at all it
-/// blocks forever, like Go's `select {}`.
-template <class... Cases>
-std::size_t select(Cases&&... cases) {
-  static_assert(detail::count_defaults<Cases...>() <= 1, "a select has at most one default case");
-  constexpr std::size_t total = sizeof...(Cases);
-  constexpr std::size_t def = detail::default_index<Cases...>();
-  constexpr std::size_t n = total - (def < total ? 1 : 0);  // channel cases
+namespace detail {
 
-  // Channel cases in argument order, skipping the default.
-  detail::select_case descs[n > 0 ? n : 1];
-  std::size_t arg_of[n > 0 ? n : 1];
+/// Whether the first of Args is a goro::context: select(ctx, cases...) is
+/// then meant, not a select whose first case is a context.
+template <class... Args>
+struct first_is_context : std::false_type {};
+template <class First, class... Rest>
+struct first_is_context<First, Rest...> : std::is_same<std::decay_t<First>, goro::context> {};
+
+/// The index select_with_done returns when the done channel's case won.
+constexpr std::size_t done_won = static_cast<std::size_t>(-1);
+
+/// The static select, with one more receive case on `done` (a context's done
+/// channel; nullptr: none) after the caller's. Returns the chosen case's
+/// argument index, or done_won.
+template <class... Cases>
+std::size_t select_with_done(chan_core* done, Cases&... cases) {
+  static_assert(count_defaults<Cases...>() <= 1, "a select has at most one default case");
+  constexpr std::size_t total = sizeof...(Cases);
+  constexpr std::size_t def = default_index<Cases...>();
+  constexpr std::size_t n_max = total - (def < total ? 1 : 0) + 1;  // channel cases + done
+
+  // Channel cases in argument order, skipping the default; then done.
+  select_case descs[n_max];
+  std::size_t arg_of[n_max];
+  std::size_t n = 0;
   {
-    [[maybe_unused]] std::size_t k = 0, arg = 0;
+    [[maybe_unused]] std::size_t arg = 0;
     [[maybe_unused]] auto add = [&](auto& c) {
-      if constexpr (!detail::is_default_case<std::decay_t<decltype(c)>>::value) {
-        descs[k] = c.describe();
-        arg_of[k++] = arg;
+      if constexpr (!is_default_case<std::decay_t<decltype(c)>>::value) {
+        descs[n] = c.describe();
+        arg_of[n++] = arg;
       }
       ++arg;
     };
     (add(cases), ...);
   }
-  std::uint32_t poll_order[n > 0 ? n : 1];
-  detail::chan_core* lock_order[n > 0 ? n : 1];
-  detail::waiter waiters[n > 0 ? n : 1];
-  const std::size_t got =
-      detail::select_run(descs, n, def < total, {poll_order, lock_order, waiters});
+  std::optional<done_t> done_slot;  // never filled: done channels are only closed
+  if (done != nullptr) {
+    descs[n] = {done, false, &done_slot};
+    arg_of[n++] = done_won;
+  }
+  std::uint32_t poll_order[n_max];
+  chan_core* lock_order[n_max];
+  waiter waiters[n_max];
+  const std::size_t got = select_run(descs, n, def < total, {poll_order, lock_order, waiters});
+  if (got < n && arg_of[got] == done_won) return done_won;
   const std::size_t chosen = got < n ? arg_of[got] : def;
   [[maybe_unused]] std::size_t index = 0;
-  (detail::run_case_if(cases, index++, chosen), ...);
+  (run_case_if(cases, index++, chosen), ...);
   return chosen;
+}
+
+}  // namespace detail
+
+/// Waits until one of the cases can proceed, completes it, runs its handler
+/// and returns its index (see the file comment). With no cases at all it
+/// blocks forever, like Go's `select {}`.
+template <class... Cases,
+          std::enable_if_t<!detail::first_is_context<Cases...>::value, int> = 0>
+std::size_t select(Cases&&... cases) {
+  return detail::select_with_done(nullptr, cases...);
 }
 
 /// A select over cases added at run time, like Go's reflect.Select: for
@@ -4368,6 +5539,93 @@ class select_set {
 #ifndef GORO_SYNC_HPP
 #define GORO_SYNC_HPP
 
+// ======== goro/detail/done_watch.hpp ========
+// done_watch.hpp: letting a context end a wait, with the wait machinery that
+// is already there.
+//
+// A context's done() is a channel that is closed on cancellation, and closing
+// a channel claims and wakes every waiter queued to receive from it. So a
+// wait that a context may end is an ordinary wait plus one more waiter,
+// queued on the done channel and sharing the wait's claim word: whichever
+// comes first, the operation or the close, wins that word, exactly as the
+// cases of a select do (channel operations with a context are in fact a
+// select with one more case; see context.hpp). Nothing polls.
+//
+// Lock order: the lock of the object waited on, then the done channel's lock.
+// Nothing takes them the other way round: closing a done channel holds only
+// the channel's lock.
+#ifndef GORO_DETAIL_DONE_WATCH_HPP
+#define GORO_DETAIL_DONE_WATCH_HPP
+
+
+#include <cstdint>
+#include <mutex>
+
+namespace goro::detail {
+
+/// The unlock function of a wait that holds two locks when it parks: an
+/// object's lock and a done channel's. Both pointers are read before either
+/// lock is released: once one is, the party may resume and pop this struct.
+struct two_locks {
+  spin_lock* first;
+  spin_lock* second;
+  static void unlock_fn(void* self) noexcept {
+    auto* t = static_cast<two_locks*>(self);
+    spin_lock* const a = t->first;
+    spin_lock* const b = t->second;
+    b->unlock();
+    a->unlock();
+  }
+};
+
+/// The extra waiter of a wait that a context can end: queued on the done
+/// channel as case `index` of the party's wait. Lives on the waiting party's
+/// stack for one wait.
+class done_watch {
+ public:
+  explicit done_watch(chan_core* done) noexcept : done_(done) {}
+  done_watch(const done_watch&) = delete;
+  done_watch& operator=(const done_watch&) = delete;
+
+  /// Takes the done channel's lock and queues the watch as case `index` of
+  /// `party`'s wait; the lock stays held for the park's unlock function
+  /// (two_locks). Returns false, holding nothing more, if the channel is
+  /// already closed: the context ended before the wait began.
+  bool arm(waiting_party& party, std::uint32_t index) noexcept {
+    done_->lock.lock();
+    if (done_->closed) {
+      done_->lock.unlock();
+      return false;
+    }
+    party.init(w_, index);
+    w_.value = nullptr;  // never received into: done channels only close
+    done_->recvq.push_back(&w_);
+    return true;
+  }
+
+  /// The lock arm() left held.
+  spin_lock& lock() noexcept { return done_->lock; }
+
+  /// Whether the close of the done channel is what ended the wait.
+  bool fired(std::uint32_t outcome) const noexcept {
+    return outcome == claim_case_base + w_.case_index;
+  }
+
+  /// After the wait: unlinks the watch unless the close took it out.
+  void disarm(std::uint32_t outcome) noexcept {
+    if (fired(outcome)) return;
+    std::lock_guard<spin_lock> guard(done_->lock);
+    done_->recvq.remove(&w_);
+  }
+
+ private:
+  chan_core* done_;
+  waiter w_;
+};
+
+}  // namespace goro::detail
+
+#endif
 
 #include <atomic>
 #include <climits>
@@ -4379,6 +5637,8 @@ class select_set {
 #include <utility>
 
 namespace goro {
+
+class context;
 
 namespace detail {
 
@@ -4430,6 +5690,46 @@ class handoff_semaphore {
     // Woken by release(), which handed its permit to us.
   }
 
+  /// acquire(), unless the channel `done` (a context's; nullptr: none) is
+  /// closed first. Returns whether it acquired a permit. A waiter ended by
+  /// the close stays queued and counted until it resumes and takes itself
+  /// out; release() skips it meanwhile (see there).
+  bool acquire_or_done(chan_core* done) {
+    if (try_acquire()) return true;
+    if (done == nullptr) {
+      acquire();
+      return true;
+    }
+    waiting_party party;
+    waiter w;
+    party.init(w, 0);
+    done_watch watch(done);
+    lock_.lock();
+    std::uint64_t s = state_.fetch_add(1, std::memory_order_seq_cst) + 1;  // registered
+    while (permits(s) > 0) {
+      if (state_.compare_exchange_weak(s, s - one_permit - 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        lock_.unlock();
+        return true;
+      }
+    }
+    if (!watch.arm(party, 1)) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return false;
+    }
+    waiters_.push_back(&w);
+    two_locks locks{&lock_, &watch.lock()};
+    block(w, &two_locks::unlock_fn, &locks);
+    const std::uint32_t outcome = party.outcome();
+    watch.disarm(outcome);
+    if (!watch.fired(outcome)) return true;  // release() handed us its permit
+    std::lock_guard<spin_lock> guard(lock_);
+    waiters_.remove(&w);
+    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
+    return false;
+  }
+
   /// Returns the free permits right after this release (0 when it went to a
   /// waiter).
   std::int64_t release() {
@@ -4443,12 +5743,17 @@ class handoff_semaphore {
       }
       lock_.lock();
       if (waiters(state_.load(std::memory_order_seq_cst)) != 0) {
-        waiter* w = waiters_.claim_first();
-        GORO_ASSERT(w != nullptr);
-        state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
-        lock_.unlock();  // last touch of *this: w lives on its waiter's stack
-        wake(*w);
-        return 0;
+        if (waiter* w = waiters_.claim_first()) {
+          state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
+          lock_.unlock();  // last touch of *this: w lives on its waiter's stack
+          wake(*w);
+          return 0;
+        }
+        // Every queued waiter was ended by its context and has not yet taken
+        // itself out (it needs this lock): nobody to hand to, so publish.
+        const std::uint64_t before = state_.fetch_add(one_permit, std::memory_order_seq_cst);
+        lock_.unlock();
+        return permits(before) + 1;
       }
       lock_.unlock();  // the waiter took a published permit meanwhile; publish ours
     }
@@ -4479,6 +5784,9 @@ class mutex {
 
   /// Blocks (parks a goroutine) until the lock is free, then takes it.
   void lock() { sem_.acquire(); }
+  /// lock(), unless ctx is done first: then throws goro::context_error and
+  /// does not hold the lock. Needs goro/context.hpp.
+  void lock(const context& ctx);
   /// Takes the lock if it is free; never blocks.
   bool try_lock() noexcept { return sem_.try_acquire(); }
   /// Releases the lock; the longest waiter, if any, gets it next.
@@ -4502,6 +5810,9 @@ class semaphore {
 
   /// Takes a permit, blocking (parking a goroutine) until one is free.
   void acquire() { sem_.acquire(); }
+  /// acquire(), unless ctx is done first: then throws goro::context_error
+  /// and takes no permit. Needs goro/context.hpp.
+  void acquire(const context& ctx);
   /// Takes a permit if one is free; never blocks.
   bool try_acquire() noexcept { return sem_.try_acquire(); }
   /// Returns a permit; the longest waiter, if any, gets it.
@@ -4570,6 +5881,10 @@ class wait_group {
     detail::block(w, &detail::spin_lock::unlock_fn, &lock_);
   }
 
+  /// wait(), unless ctx is done first: then throws goro::context_error.
+  /// Needs goro/context.hpp.
+  void wait(const context& ctx);
+
   /// The counter now (for tests and diagnostics).
   std::int64_t count() const noexcept { return counter(state_.load(std::memory_order_acquire)); }
 
@@ -4578,6 +5893,44 @@ class wait_group {
     return static_cast<std::int64_t>(s >> 32);
   }
   static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
+
+  /// wait(), unless the channel `done` (nullptr: none) is closed first.
+  /// Returns whether the counter reached zero. A waiter ended by the close
+  /// stays queued and counted until it takes itself out; release_all()
+  /// leaves it alone meanwhile.
+  bool wait_or_done(detail::chan_core* done) {
+    if (counter(state_.load(std::memory_order_acquire)) == 0) return true;
+    if (done == nullptr) {
+      wait();
+      return true;
+    }
+    detail::waiting_party party;
+    detail::waiter w;
+    party.init(w, 0);
+    detail::done_watch watch(done);
+    lock_.lock();
+    const std::uint64_t s = state_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (counter(s) == 0) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return true;
+    }
+    if (!watch.arm(party, 1)) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return false;
+    }
+    waiters_.push_back(&w);
+    detail::two_locks locks{&lock_, &watch.lock()};
+    detail::block(w, &detail::two_locks::unlock_fn, &locks);
+    const std::uint32_t outcome = party.outcome();
+    watch.disarm(outcome);
+    if (!watch.fired(outcome)) return true;
+    std::lock_guard<detail::spin_lock> guard(lock_);
+    waiters_.remove(&w);
+    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
+    return false;
+  }
 
   void release_all() {
     detail::wait_queue woken;
@@ -4617,6 +5970,1283 @@ void call_once(once_flag& flag, F&& f, Args&&... args) {
   if (flag.done_.load(std::memory_order_relaxed)) return;
   std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   flag.done_.store(true, std::memory_order_release);
+}
+
+}  // namespace goro
+
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace goro {
+
+/// Why a context is done: ctx.err() compares equal to one of these.
+enum class context_errc {
+  canceled = 1,           ///< its cancel function (or an ancestor's) was called: Go's Canceled
+  deadline_exceeded = 2,  ///< its deadline (or an ancestor's) passed: Go's DeadlineExceeded
+};
+
+/// The error category of context_errc ("goro.context").
+inline const std::error_category& context_category() noexcept {
+  struct category final : std::error_category {
+    const char* name() const noexcept override { return "goro.context"; }
+    std::string message(int code) const override {
+      switch (static_cast<context_errc>(code)) {
+        case context_errc::canceled:
+          return "context canceled";
+        case context_errc::deadline_exceeded:
+          return "context deadline exceeded";
+      }
+      return "unknown context error";
+    }
+  };
+  static const category instance;
+  return instance;
+}
+
+/// Makes context_errc usable as a std::error_code.
+inline std::error_code make_error_code(context_errc e) noexcept {
+  return {static_cast<int>(e), context_category()};
+}
+
+}  // namespace goro
+
+namespace std {
+/// context_errc converts to std::error_code and compares with one.
+template <>
+struct is_error_code_enum<goro::context_errc> : true_type {};
+}  // namespace std
+
+namespace goro {
+
+/// What a context-aware wait throws when its context ends it: code() is the
+/// context's err(); cause() the cause given to cancel, if any.
+class context_error : public std::system_error {
+ public:
+  explicit context_error(std::error_code code, std::exception_ptr cause = nullptr)
+      : std::system_error(code), cause_(std::move(cause)) {}
+
+  /// The cause passed to the cancel function (Go's context.Cause), or null.
+  const std::exception_ptr& cause() const noexcept { return cause_; }
+
+ private:
+  std::exception_ptr cause_;
+};
+
+namespace detail {
+/// A new context key identity: one counter for keys of every type, so that
+/// two keys never share an id even when their value types differ.
+inline std::uint64_t next_context_key_id() noexcept {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+}  // namespace detail
+
+/// A key for with_value and context::value, for values of type T. Keys are
+/// compared by identity: each key object is distinct from every other, so
+/// two libraries cannot collide (Go's advice of an unexported key type,
+/// built in). A key is typically a namespace-scope or static object.
+template <class T>
+class context_key {
+ public:
+  /// `name` is for diagnostics only.
+  explicit context_key(const char* name = "goro::context_key") noexcept
+      : id_(detail::next_context_key_id()), name_(name) {}
+  context_key(const context_key&) = delete;
+  context_key& operator=(const context_key&) = delete;
+
+  /// The name given at construction.
+  const char* name() const noexcept { return name_; }
+  /// The key's identity: unique in the process, never reused.
+  std::uint64_t id() const noexcept { return id_; }
+
+ private:
+  std::uint64_t id_;
+  const char* name_;
+};
+
+class context;
+
+namespace detail {
+
+struct cancel_state;
+void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code, std::exception_ptr cause);
+
+/// One after_func registration. state moves once from pending to started (the
+/// context ended) or to stopped (stop() won).
+struct after_func_entry {
+  enum : int { pending = 0, started = 1, stopped = 2 };
+  explicit after_func_entry(std::function<void()> f) : fn(std::move(f)) {}
+  std::function<void()> fn;
+  std::atomic<int> state{pending};
+  bool claim(int to) noexcept {
+    int expected = pending;
+    return state.compare_exchange_strong(expected, to, std::memory_order_acq_rel);
+  }
+};
+
+/// A context's deadline on a runtime's timer heap. While armed, the heap's
+/// reference to the cancel state is `target`, so a context reaches its
+/// deadline even if nobody holds it any more (only its done channel, say),
+/// as in Go; stop() (on cancel) disarms the timer and drops that reference.
+///
+/// Locks: `lock` guards sched, target and stopped; it is taken before the
+/// heap's lock, never after. The fire function runs outside the heap lock.
+struct deadline_timer {
+  timer_node node;
+  spin_lock lock;
+  scheduler* sched = nullptr;            ///< null until armed, and once the runtime has ended
+  std::shared_ptr<cancel_state> target;  ///< the heap's reference while armed
+  bool stopped = false;
+
+  deadline_timer() noexcept {
+    node.fire = &deadline_timer::fire;
+    node.abandon = &deadline_timer::abandon;
+    node.arg = this;
+  }
+
+  /// Arms for `when` on `on`, unless already stopped (a cancel came first).
+  void arm(scheduler* on, steady_clock::time_point when, std::shared_ptr<cancel_state> t) {
+    bool earliest = false;
+    {
+      std::lock_guard<spin_lock> guard(lock);
+      if (stopped) return;
+      sched = on;
+      target = std::move(t);
+      node.when = when;
+      earliest = on->timers().add(&node);
+    }
+    on->timer_added(earliest);
+  }
+
+  /// Disarms. Returns the heap's reference if it took it (for the caller to
+  /// drop outside every lock); a firing already under way keeps its own.
+  std::shared_ptr<cancel_state> stop() noexcept {
+    std::lock_guard<spin_lock> guard(lock);
+    stopped = true;
+    if (sched != nullptr && sched->timers().remove(&node)) return std::move(target);
+    return nullptr;
+  }
+
+  static void fire(timer_node* n);
+
+  // The runtime ends with this timer armed: let go, and never touch its heap again.
+  static void abandon(timer_node* n) {
+    auto* self = static_cast<deadline_timer*>(n->arg);
+    std::shared_ptr<cancel_state> gone;
+    {
+      std::lock_guard<spin_lock> guard(self->lock);
+      self->sched = nullptr;
+      gone = std::move(self->target);
+    }
+  }
+};
+
+/// What a cancellable context (with_cancel, with_deadline, with_timeout)
+/// shares between its handles, its cancel function and its children.
+///
+/// Invariants: `code` goes from 0 to a context_errc once, under `lock`, after
+/// `cause` is written; nothing changes `cause` after. Once code is set,
+/// children and after_funcs are empty and stay empty, and done (if made) is
+/// closed or about to be by the canceller. `slot` is this state's index in
+/// its parent's `children`, or npos; guarded by the parent's lock.
+struct cancel_state : std::enable_shared_from_this<cancel_state> {
+  static constexpr std::size_t npos = ~std::size_t{0};
+
+  explicit cancel_state(std::weak_ptr<cancel_state> p) noexcept : parent(std::move(p)) {}
+  cancel_state(const cancel_state&) = delete;
+  cancel_state& operator=(const cancel_state&) = delete;
+
+  const std::weak_ptr<cancel_state> parent;  ///< nearest cancellable ancestor's state
+  std::atomic<int> code{0};                  ///< 0, or the context_errc
+  std::exception_ptr cause;                  ///< written once, before code
+  spin_lock lock;
+  chan<done_t> done;                                     ///< guarded by lock; made on demand
+  std::vector<std::shared_ptr<cancel_state>> children;  ///< guarded by lock
+  std::vector<std::shared_ptr<after_func_entry>> after_funcs;  ///< guarded by lock
+  std::size_t slot = npos;                ///< guarded by parent's lock
+  std::shared_ptr<deadline_timer> timer;  ///< set before the state is shared, then constant
+
+  /// The done channel, made now if need be (closed at once if already done).
+  chan<done_t> done_chan() {
+    std::lock_guard<spin_lock> guard(lock);
+    if (!done) {
+      done = make_chan<done_t>();
+      // Fresh and unseen by anyone: closing it under our lock wakes nobody.
+      if (code.load(std::memory_order_relaxed) != 0) done.close();
+    }
+    return done;
+  }
+
+  /// Adds `child` to this state's children, or cancels it at once if this
+  /// state is already done (Go's propagateCancel).
+  void adopt(const std::shared_ptr<cancel_state>& child) {
+    {
+      std::lock_guard<spin_lock> guard(lock);
+      if (code.load(std::memory_order_relaxed) == 0) {
+        child->slot = children.size();
+        children.push_back(child);
+        return;
+      }
+    }
+    cancel_tree(child, static_cast<context_errc>(code.load(std::memory_order_acquire)), cause);
+  }
+
+  /// Takes `child` out of this state's children if it is still there.
+  void forget(cancel_state& child) noexcept {
+    std::shared_ptr<cancel_state> gone;  // dropped after the lock
+    std::lock_guard<spin_lock> guard(lock);
+    const std::size_t i = child.slot;
+    if (i == npos) return;
+    gone = std::move(children[i]);
+    if (i + 1 != children.size()) {
+      children[i] = std::move(children.back());
+      children[i]->slot = i;
+    }
+    children.pop_back();
+    child.slot = npos;
+  }
+
+  /// The children registered now (for tests and leak checks).
+  std::size_t child_count() {
+    std::lock_guard<spin_lock> guard(lock);
+    return children.size();
+  }
+
+  /// Called when the last context handle of this state is gone. If nothing
+  /// can observe its cancellation any more (no done channel handed out, no
+  /// child, no after_func), it unregisters from its parent and stops its
+  /// timer, so that contexts dropped without cancel do not pile up. (Go
+  /// keeps them until the parent is cancelled; go vet asks for the cancel.)
+  void last_handle_gone() noexcept {
+    {
+      std::lock_guard<spin_lock> guard(lock);
+      if (done || !children.empty() || !after_funcs.empty()) return;
+    }
+    if (auto p = parent.lock()) p->forget(*this);
+    if (timer) {
+      std::shared_ptr<cancel_state> keep = timer->stop();
+    }
+  }
+};
+
+/// Cancels `root` and every descendant, iteratively (a deep tree must not
+/// deepen the stack), then takes `root` out of its parent's children.
+/// Descendants get root's error and cause, as in Go. Safe to call any number
+/// of times, from any thread or goroutine; only the first call per state acts.
+inline void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code,
+                        std::exception_ptr cause) {
+  std::vector<std::shared_ptr<cancel_state>> work{root};
+  std::vector<std::shared_ptr<after_func_entry>> to_start;
+  while (!work.empty()) {
+    std::shared_ptr<cancel_state> s = std::move(work.back());
+    work.pop_back();
+    chan<done_t> done;
+    {
+      std::lock_guard<spin_lock> guard(s->lock);
+      if (s->code.load(std::memory_order_relaxed) != 0) continue;
+      s->cause = cause;
+      s->code.store(static_cast<int>(code), std::memory_order_release);
+      done = s->done;
+      for (auto& child : s->children) {
+        child->slot = cancel_state::npos;  // guarded by s->lock, which we hold
+        work.push_back(std::move(child));
+      }
+      s->children.clear();
+      s->children.shrink_to_fit();
+      for (auto& e : s->after_funcs) to_start.push_back(std::move(e));
+      s->after_funcs.clear();
+    }
+    // code is published before done closes: whoever sees done closed sees err().
+    if (done) done.close();
+    if (s->timer) {
+      std::shared_ptr<cancel_state> keep = s->timer->stop();
+    }
+  }
+  if (auto p = root->parent.lock()) p->forget(*root);
+  for (auto& e : to_start) {
+    if (e->claim(after_func_entry::started)) go([e] { e->fn(); });
+  }
+}
+
+inline void deadline_timer::fire(timer_node* n) {
+  auto* self = static_cast<deadline_timer*>(n->arg);
+  std::shared_ptr<cancel_state> t;
+  {
+    std::lock_guard<spin_lock> guard(self->lock);
+    t = std::move(self->target);
+  }
+  // `self` may be freed once t is dropped (t may own it): only t from here.
+  if (t) cancel_tree(std::move(t), context_errc::deadline_exceeded, nullptr);
+}
+
+/// One link of a context chain. Immutable once made.
+struct context_node {
+  context_node() = default;
+  context_node(const context_node&) = delete;
+  context_node& operator=(const context_node&) = delete;
+  ~context_node() {
+    if (owns_cancel) cancel->last_handle_gone();
+    // Let go of the ancestors we alone keep alive one by one, not by
+    // recursion: a chain thousands deep must not overflow a goroutine's
+    // stack. use_count() == 1 is exact here: nodes have no weak references,
+    // so nobody else can start sharing an ancestor only we hold.
+    std::shared_ptr<const context_node> p = std::move(parent);
+    while (p != nullptr && p.use_count() == 1) {
+      std::shared_ptr<const context_node> next = std::move(p->parent);
+      p = std::move(next);  // destroys the old p, whose parent is now empty
+    }
+  }
+
+  /// For values; keeps the chain alive. Mutable only so that a dying node
+  /// can take it over (see the destructor); constant while shared.
+  mutable std::shared_ptr<const context_node> parent;
+  std::shared_ptr<cancel_state> cancel;        ///< nearest cancellable state, or null: never done
+  bool owns_cancel = false;                    ///< this node made `cancel`
+  steady_clock::time_point deadline = steady_clock::time_point::max();  ///< max: none
+  std::uint64_t key = 0;              ///< value nodes: the key's id (0: not a value node)
+  std::shared_ptr<const void> value;  ///< value nodes: the value, of the key's type
+};
+
+struct context_access;
+chan_core* done_core_or_throw(const goro::context& ctx);
+[[noreturn]] void throw_context_error(const goro::context& ctx);
+
+}  // namespace detail
+
+/// A context, like Go's context.Context: carries a cancellation signal, a
+/// deadline and request-scoped values across API boundaries and goroutines.
+/// Cheap to copy; copies share everything; safe to use from any number of
+/// goroutines and threads at once.
+class context {
+ public:
+  /// background(): never cancelled, no deadline, no values.
+  context() noexcept = default;
+
+  /// A channel that is closed when this context is done (cancelled, or its
+  /// deadline passed); use it as a select case. Made on first request (and
+  /// already closed if the context is done by then). For a context that can
+  /// never be done (background, or with_value/without_cancel of one), a nil
+  /// channel, whose case is never ready, as in Go.
+  recv_chan<done_t> done() const {
+    if (node_ == nullptr || node_->cancel == nullptr) return {};
+    return node_->cancel->done_chan();
+  }
+
+  /// Empty while the context is not done; then context_errc::canceled or
+  /// context_errc::deadline_exceeded, for good.
+  std::error_code err() const noexcept {
+    if (node_ == nullptr || node_->cancel == nullptr) return {};
+    const int code = node_->cancel->code.load(std::memory_order_acquire);
+    if (code == 0) return {};
+    return make_error_code(static_cast<context_errc>(code));
+  }
+
+  /// When this context will be cancelled by a deadline (its own or an
+  /// ancestor's, the earliest), if any.
+  std::optional<clock::time_point> deadline() const noexcept {
+    if (node_ == nullptr || node_->deadline == detail::steady_clock::time_point::max()) return {};
+    return node_->deadline;
+  }
+
+  /// The value stored under `key` by this context or the nearest ancestor
+  /// that has one, or nullptr. The pointer stays valid while any context
+  /// derived from the one that stored it is alive.
+  template <class T>
+  const T* value(const context_key<T>& key) const noexcept {
+    for (const detail::context_node* n = node_.get(); n != nullptr; n = n->parent.get()) {
+      if (n->key == key.id()) return static_cast<const T*>(n->value.get());
+    }
+    return nullptr;
+  }
+
+ private:
+  explicit context(std::shared_ptr<const detail::context_node> n) noexcept : node_(std::move(n)) {}
+  friend struct detail::context_access;
+
+  std::shared_ptr<const detail::context_node> node_;
+};
+
+/// The cancel function of a context made by with_cancel, with_deadline or
+/// with_timeout. Calling it cancels that context and its descendants (with
+/// context_errc::canceled), stops its deadline timer, and takes it out of
+/// its parent; later calls do nothing. Cheap to copy; any thread. A
+/// default-constructed one does nothing.
+class cancel_func {
+ public:
+  cancel_func() noexcept = default;
+
+  /// Cancels; `cause` (Go's WithCancelCause) is what goro::cause reports and
+  /// what context_error::cause() carries; null means none.
+  void operator()(std::exception_ptr cause = nullptr) const {
+    if (state_) detail::cancel_tree(state_, context_errc::canceled, std::move(cause));
+  }
+
+ private:
+  explicit cancel_func(std::shared_ptr<detail::cancel_state> s) noexcept : state_(std::move(s)) {}
+  friend struct detail::context_access;
+  std::shared_ptr<detail::cancel_state> state_;
+};
+
+/// A derived context and the function that cancels it: what with_cancel,
+/// with_deadline and with_timeout return, for `auto [ctx, cancel] = ...`.
+struct cancelable_context {
+  context ctx;         ///< the derived context
+  cancel_func cancel;  ///< cancels ctx (and its descendants)
+};
+
+namespace detail {
+
+/// The one way into the insides of context and cancel_func, for this header.
+struct context_access {
+  static const std::shared_ptr<const context_node>& node(const goro::context& c) noexcept {
+    return c.node_;
+  }
+  static cancel_state* state(const goro::context& c) noexcept {
+    return c.node_ == nullptr ? nullptr : c.node_->cancel.get();
+  }
+  static goro::context make(std::shared_ptr<const context_node> n) noexcept {
+    return goro::context(std::move(n));
+  }
+
+  /// A cancellable child of `parent` with deadline `when` (max: none).
+  static cancelable_context derive(const goro::context& parent, steady_clock::time_point when) {
+    const std::shared_ptr<const context_node>& p = parent.node_;
+    cancel_state* const pstate = p == nullptr ? nullptr : p->cancel.get();
+    auto state = std::make_shared<cancel_state>(
+        pstate == nullptr ? std::weak_ptr<cancel_state>() : pstate->weak_from_this());
+    const bool timed = when != steady_clock::time_point::max();
+    if (timed) state->timer = std::make_shared<deadline_timer>();
+    auto node = std::make_shared<context_node>();
+    node->parent = p;
+    node->cancel = state;
+    node->owns_cancel = true;
+    node->deadline = timed ? when : (p == nullptr ? steady_clock::time_point::max() : p->deadline);
+    if (pstate != nullptr) pstate->adopt(state);
+    if (timed) {
+      if (steady_clock::now() >= when) {
+        cancel_tree(state, context_errc::deadline_exceeded, nullptr);
+      } else {
+        state->timer->arm(&scheduler_for_go(), when, state);
+      }
+    }
+    return {goro::context(std::move(node)), cancel_func(std::move(state))};
+  }
+};
+
+inline chan_core* done_core_or_throw(const goro::context& ctx) {
+  if (ctx.err()) throw_context_error(ctx);
+  return ctx.done().core();
+}
+
+[[noreturn]] inline void throw_context_error(const goro::context& ctx) {
+  // err() is an acquire load of the code, which was published after the
+  // cause was written: read it first, then the cause.
+  const std::error_code code = ctx.err();
+  cancel_state* s = context_access::state(ctx);
+  GORO_ASSERT(s != nullptr && code);
+  throw_error(context_error(code, s->cause));
+}
+
+}  // namespace detail
+
+/// The root of every context tree: never cancelled, no deadline, no values
+/// (Go's context.Background). Same as a default-constructed context.
+inline context background() noexcept { return {}; }
+
+/// Same as background(), for code that has not decided yet (Go's context.TODO).
+inline context todo() noexcept { return {}; }
+
+/// A child of parent that is done when its cancel function is called or
+/// parent is done, whichever comes first (Go's WithCancel; the cancel
+/// function also takes a cause, as WithCancelCause's does). Call cancel
+/// once the work is over, to free what the context holds in its parent.
+inline cancelable_context with_cancel(const context& parent) {
+  return detail::context_access::derive(parent, detail::steady_clock::time_point::max());
+}
+
+/// A child of parent that is also done (deadline_exceeded) at `when` (Go's
+/// WithDeadline). If parent's deadline is no later, it is with_cancel(parent).
+/// The deadline runs on the calling goroutine's runtime, or the default
+/// runtime from a plain thread (like goro::timer); cancel stops and frees it.
+template <class Clock, class Duration>
+cancelable_context with_deadline(const context& parent,
+                                 const std::chrono::time_point<Clock, Duration>& when) {
+  const detail::steady_clock::time_point t = detail::to_steady(when);
+  const std::optional<clock::time_point> pd = parent.deadline();
+  if (pd && *pd <= t) return with_cancel(parent);
+  return detail::context_access::derive(parent, t);
+}
+
+/// with_deadline(parent, now + d) (Go's WithTimeout).
+template <class Rep, class Period>
+cancelable_context with_timeout(const context& parent, const std::chrono::duration<Rep, Period>& d) {
+  return with_deadline(parent, detail::deadline_after(d));
+}
+
+/// A child of parent carrying `value` under `key` (Go's WithValue), stored
+/// as a T. Use it for request-scoped data that crosses API boundaries, not
+/// for optional parameters.
+template <class T, class V>
+context with_value(const context& parent, const context_key<T>& key, V&& value) {
+  static_assert(std::is_constructible_v<T, V&&>, "with_value: the value must make a T");
+  const auto& p = detail::context_access::node(parent);
+  auto node = std::make_shared<detail::context_node>();
+  node->parent = p;
+  if (p != nullptr) {
+    node->cancel = p->cancel;
+    node->deadline = p->deadline;
+  }
+  node->key = key.id();
+  node->value = std::make_shared<const T>(std::forward<V>(value));
+  return detail::context_access::make(std::move(node));
+}
+
+/// A child of parent with its values but never done, and no deadline, even
+/// when parent is (Go's WithoutCancel): for work that must outlive a request.
+inline context without_cancel(const context& parent) {
+  const auto& p = detail::context_access::node(parent);
+  if (p == nullptr) return {};
+  auto node = std::make_shared<detail::context_node>();
+  node->parent = p;
+  return detail::context_access::make(std::move(node));
+}
+
+/// Why ctx is done (Go's context.Cause): the cause given to the cancel
+/// function that ended it, or, with none given (or for a deadline), a
+/// context_error with ctx.err(); null while ctx is not done.
+inline std::exception_ptr cause(const context& ctx) {
+  detail::cancel_state* s = detail::context_access::state(ctx);
+  if (s == nullptr || s->code.load(std::memory_order_acquire) == 0) return nullptr;
+  if (s->cause) return s->cause;
+  return std::make_exception_ptr(context_error(ctx.err()));
+}
+
+/// The handle of an after_func registration.
+class after_func_handle {
+ public:
+  after_func_handle() noexcept = default;
+
+  /// Prevents f from running. Returns true if that happened now; false if f
+  /// was already started (the context ended first) or stop() was called
+  /// before (Go's stop function).
+  bool stop() {
+    if (!entry_ || !entry_->claim(detail::after_func_entry::stopped)) return false;
+    if (auto s = state_.lock()) {
+      std::lock_guard<detail::spin_lock> guard(s->lock);
+      auto& v = s->after_funcs;
+      v.erase(std::remove(v.begin(), v.end(), entry_), v.end());
+    }
+    return true;
+  }
+
+ private:
+  friend struct detail::context_access;
+  template <class F>
+  friend after_func_handle after_func(const context& ctx, F&& f);
+  after_func_handle(std::shared_ptr<detail::after_func_entry> e,
+                    std::weak_ptr<detail::cancel_state> s) noexcept
+      : entry_(std::move(e)), state_(std::move(s)) {}
+  std::shared_ptr<detail::after_func_entry> entry_;
+  std::weak_ptr<detail::cancel_state> state_;
+};
+
+/// Arranges for f() to run in its own goroutine once ctx is done (at once
+/// if it already is), like Go's context.AfterFunc. Independent calls run
+/// independently. The goroutine runs on the runtime of whoever ends the
+/// context (the default runtime when a plain thread cancels). For a context
+/// that can never be done, f never runs. An exception escaping f is an
+/// unhandled exception in that goroutine.
+template <class F>
+after_func_handle after_func(const context& ctx, F&& f) {
+  auto entry = std::make_shared<detail::after_func_entry>(std::function<void()>(std::forward<F>(f)));
+  detail::cancel_state* s = detail::context_access::state(ctx);
+  if (s == nullptr) return after_func_handle(std::move(entry), {});
+  {
+    std::lock_guard<detail::spin_lock> guard(s->lock);
+    if (s->code.load(std::memory_order_relaxed) == 0) {
+      s->after_funcs.push_back(entry);
+      return after_func_handle(std::move(entry), s->weak_from_this());
+    }
+  }
+  if (entry->claim(detail::after_func_entry::started)) go([entry] { entry->fn(); });
+  return after_func_handle(std::move(entry), s->weak_from_this());
+}
+
+namespace detail {
+/// The children registered now in ctx's own cancel state (0 for a context
+/// that has none). For tests: a parent must not keep children it has lost.
+inline std::size_t context_child_count(const goro::context& ctx) {
+  cancel_state* s = context_access::state(ctx);
+  return s == nullptr ? 0 : s->child_count();
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Context-aware waits (see the file comment for their common shape).
+
+/// sleep_until(t), unless ctx is done first: then throws context_error.
+template <class Clock, class Duration>
+void sleep_until(const context& ctx, const std::chrono::time_point<Clock, Duration>& t) {
+  detail::chan_core* done = detail::done_core_or_throw(ctx);
+  std::optional<done_t> sink;
+  // A receive from done with a deadline: the deadline passing is the sleep
+  // completing; the channel closing is the context ending it.
+  if (detail::chan_recv(done, &sink, detail::wait_mode::until, detail::to_steady(t)) ==
+      op_status::closed) {
+    detail::throw_context_error(ctx);
+  }
+}
+
+/// sleep_for(d), unless ctx is done first: then throws context_error.
+template <class Rep, class Period>
+void sleep_for(const context& ctx, const std::chrono::duration<Rep, Period>& d) {
+  sleep_until(ctx, detail::deadline_after(d));
+}
+
+/// select(cases...), unless ctx is done first: then throws context_error and
+/// no case has completed. Same as adding case_recv(ctx.done()) and throwing
+/// when it is chosen; a default case still makes it non-blocking.
+template <class... Cases>
+std::size_t select(const context& ctx, Cases&&... cases) {
+  detail::chan_core* done = detail::done_core_or_throw(ctx);
+  const std::size_t i = detail::select_with_done(done, cases...);
+  if (i == detail::done_won) detail::throw_context_error(ctx);
+  return i;
+}
+
+namespace detail {
+/// A channel operation (one select case) or the end of ctx, whichever comes
+/// first; throws context_error for the latter.
+inline void chan_op_or_done(const goro::context& ctx, select_case op) {
+  chan_core* done = done_core_or_throw(ctx);
+  std::optional<done_t> sink;
+  select_case cases[2] = {op, {done, false, &sink}};
+  std::uint32_t poll_order[2];
+  chan_core* lock_order[2];
+  waiter waiters[2];
+  const std::size_t n = done == nullptr ? 1 : 2;
+  if (select_run(cases, n, false, {poll_order, lock_order, waiters}) == 1) {
+    throw_context_error(ctx);
+  }
+}
+
+template <class T>
+void chan_handle<T>::send(const goro::context& ctx, T&& v) const {
+  chan_op_or_done(ctx, {core(), true, &v});
+}
+
+template <class T>
+std::optional<T> chan_handle<T>::recv(const goro::context& ctx) const {
+  std::optional<T> out;
+  chan_op_or_done(ctx, {core(), false, &out});
+  return out;
+}
+}  // namespace detail
+
+inline void mutex::lock(const context& ctx) {
+  if (!sem_.acquire_or_done(detail::done_core_or_throw(ctx))) detail::throw_context_error(ctx);
+}
+
+inline void semaphore::acquire(const context& ctx) {
+  if (!sem_.acquire_or_done(detail::done_core_or_throw(ctx))) detail::throw_context_error(ctx);
+}
+
+inline void wait_group::wait(const context& ctx) {
+  if (!wait_or_done(detail::done_core_or_throw(ctx))) detail::throw_context_error(ctx);
+}
+
+}  // namespace goro
+
+#endif
+// ======== goro/errgroup.hpp ========
+// errgroup.hpp: a group of goroutines working on parts of one task, and the
+// first error among them, after Go's golang.org/x/sync/errgroup.
+//
+//   goro::errgroup g(ctx);                 // g, ctx := errgroup.WithContext(ctx)
+//   for (auto& url : urls)
+//     g.go([&, url] { fetch(g.context(), url); });  // g.Go(func() error {...})
+//   g.wait();                              // rethrows the first failure
+//
+// A member fails by throwing, or by returning a non-empty error value
+// (std::exception_ptr, or std::error_code, which becomes std::system_error).
+// The first failure is kept, cancels the group's context, and is what
+// wait() rethrows; later failures are dropped, as in Go.
+//
+// Why wait() rethrows an exception that escaped a member (rather than ending
+// the program as an unhandled exception in a goroutine does): in Go a panic
+// is a crash and an error is a value, and Go tried carrying panics through
+// Wait and reverted it. In C++ an exception *is* the ordinary error value
+// (it is how a context-aware wait reports the end of its context), so a
+// member that throws has failed like one that returns an error, and the
+// place that can handle it is the one that waits for the group.
+#ifndef GORO_ERRGROUP_HPP
+#define GORO_ERRGROUP_HPP
+
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+/// A group of goroutines (its members) and the first error among them, like
+/// Go's errgroup.Group. Not copyable or movable: members refer to it. The
+/// destructor waits for every member (without rethrowing), so a group on
+/// the stack never leaves a member running past it.
+class errgroup {
+ public:
+  /// A group without a context of its own: context() is background().
+  errgroup() = default;
+
+  /// A group whose context() is derived from parent and cancelled by the
+  /// first failure, or when wait() returns, whichever comes first (Go's
+  /// errgroup.WithContext).
+  explicit errgroup(const goro::context& parent) {
+    cancelable_context c = with_cancel(parent);
+    ctx_ = std::move(c.ctx);
+    cancel_ = std::move(c.cancel);
+  }
+
+  errgroup(const errgroup&) = delete;
+  errgroup& operator=(const errgroup&) = delete;
+
+  /// Waits for every member, like wait(), but never throws.
+  ~errgroup() {
+    running_.wait();
+    cancel_();
+  }
+
+  /// The group's context: give it to members so that they stop once one of
+  /// them has failed.
+  const goro::context& context() const noexcept { return ctx_; }
+
+  /// Starts f as a member goroutine; with a limit set, first waits (parks a
+  /// goroutine, blocks a thread) until fewer than the limit are running.
+  /// f takes nothing or a const goro::context& (it gets context()), and
+  /// returns void, std::exception_ptr or std::error_code; it fails by
+  /// returning a non-empty error or by throwing.
+  template <class F>
+  void go(F&& f) {
+    if (limit_ != nullptr) limit_->acquire();
+    start(std::forward<F>(f));
+  }
+
+  /// Starts f as go() would, but only if that needs no waiting for a slot;
+  /// returns whether it started (Go's TryGo).
+  template <class F>
+  bool try_go(F&& f) {
+    if (limit_ != nullptr && !limit_->try_acquire()) return false;
+    start(std::forward<F>(f));
+    return true;
+  }
+
+  /// At most n members run at once from now on; a negative n means no limit.
+  /// Changing the limit while members run throws std::logic_error (Go panics);
+  /// n of 0 means go() blocks until the limit is raised, which nothing can do
+  /// while go() waits: don't.
+  void set_limit(std::ptrdiff_t n) {
+    if (running_.count() != 0) {
+      detail::throw_error(
+          std::logic_error("goro::errgroup: set_limit while members of the group are running"));
+    }
+    limit_ = n < 0 ? nullptr : std::make_unique<semaphore>(n);
+  }
+
+  /// Waits until every member has returned, cancels context(), then rethrows
+  /// the first failure, if any. May be called again; rethrows the same.
+  void wait() {
+    running_.wait();
+    cancel_();
+    if (std::exception_ptr e = first_error()) std::rethrow_exception(e);
+  }
+
+  /// Like wait(), but returns the first failure (null if none) instead of
+  /// rethrowing it.
+  std::exception_ptr wait_error() {
+    running_.wait();
+    cancel_();
+    return first_error();
+  }
+
+ private:
+  template <class F>
+  void start(F&& f) {
+    running_.add(1);
+    // A goroutine that cannot be started is not a member: undo the slot.
+    struct undo {
+      errgroup* g;
+      bool armed = true;
+      ~undo() {
+        if (armed) g->finished();
+      }
+    } guard{this};
+    goro::go([this, fn = std::decay_t<F>(std::forward<F>(f))]() mutable {
+      {
+        // The member's captures go before wait() can return.
+        std::decay_t<F> member = std::move(fn);
+        fail(run(member));
+      }
+      finished();
+    });
+    guard.armed = false;
+  }
+
+  /// Runs a member and turns how it ended into an error value (null: success).
+  template <class Fn>
+  std::exception_ptr run(Fn& fn) noexcept {
+    try {
+      if constexpr (std::is_invocable_v<Fn&, const goro::context&>) {
+        return as_error(fn, ctx_);
+      } else {
+        return as_error(fn);
+      }
+    } catch (...) {
+      return std::current_exception();
+    }
+  }
+
+  template <class Fn, class... Args>
+  static std::exception_ptr as_error(Fn& fn, Args&... args) {
+    using R = std::invoke_result_t<Fn&, Args&...>;
+    if constexpr (std::is_void_v<R>) {
+      fn(args...);
+      return nullptr;
+    } else if constexpr (std::is_convertible_v<R, std::exception_ptr>) {
+      return fn(args...);
+    } else if constexpr (std::is_convertible_v<R, std::error_code>) {
+      const std::error_code ec = fn(args...);
+      if (!ec) return nullptr;
+      return std::make_exception_ptr(std::system_error(ec));
+    } else {
+      static_assert(std::is_void_v<R>,
+                    "an errgroup member returns void, std::exception_ptr or std::error_code");
+      return nullptr;
+    }
+  }
+
+  /// Records e if it is the group's first failure, and cancels the context.
+  void fail(std::exception_ptr e) {
+    if (!e) return;
+    {
+      std::lock_guard<detail::spin_lock> guard(lock_);
+      if (error_) return;
+      error_ = e;
+    }
+    cancel_(std::move(e));
+  }
+
+  /// A member has returned: its slot and its count go.
+  void finished() {
+    if (limit_ != nullptr) limit_->release();
+    running_.done();  // last touch of *this: wait() may return and the group go
+  }
+
+  std::exception_ptr first_error() {
+    std::lock_guard<detail::spin_lock> guard(lock_);
+    return error_;
+  }
+
+  goro::context ctx_;
+  cancel_func cancel_;
+  wait_group running_;                ///< members started and not yet returned
+  std::unique_ptr<semaphore> limit_;  ///< null: no limit; replaced only with no member running
+  detail::spin_lock lock_;            ///< guards error_
+  std::exception_ptr error_;          ///< the first failure
+};
+
+}  // namespace goro
+
+#endif
+// ======== goro/io.hpp ========
+// io.hpp: waiting for a file descriptor without holding a thread.
+//
+//   while ((n = ::read(fd, buf, len)) < 0 && errno == EAGAIN)
+//     if (goro::wait_readable(fd, 5s) != goro::io_status::ready) ...;
+//
+// For a non-blocking fd the caller owns: a socket of a C library (libpq,
+// libcurl's multi interface, ...), a pipe, an eventfd. A goroutine parks and
+// its worker runs other goroutines; the runtime's netpoller (epoll) wakes it.
+// A plain thread blocks in poll(2). goro::net is built on the same waits.
+//
+// Readiness is edge-triggered underneath: "ready" means "try again", not
+// "the next call cannot return EAGAIN". Always do the I/O first and wait only
+// after it said EAGAIN/EWOULDBLOCK. See docs/net.md.
+#ifndef GORO_IO_HPP
+#define GORO_IO_HPP
+
+// ======== goro/detail/fd_wait.hpp ========
+// fd_wait.hpp: waiting for an fd to be ready, as a goroutine or as a thread.
+//
+// A goroutine queues a waiter on the fd's poll descriptor (poll_desc.hpp) and
+// parks; its runtime's netpoller claims it when an edge arrives. A plain
+// thread cannot park on a poller it does not run, so it blocks in poll(2) on
+// the fd and on its own eventfd, which is how close and deadline changes
+// reach it. Both follow the same rules, checked in this order on every look:
+// closing -> closed; deadline passed -> timed_out; an edge remembered ->
+// ready; else wait.
+//
+// The net layer drives a descriptor through its life:
+//   fd_open    a new file behind the number (after socket/accept)
+//   fd_wait    any number of times, from any number of parties
+//   fd_evict   close begins: every wait ends with closed, the poller forgets
+//              the fd; the caller then closes it once no call uses the number
+//   fd_closed  the number is free; its descriptor is fresh again
+#ifndef GORO_DETAIL_FD_WAIT_HPP
+#define GORO_DETAIL_FD_WAIT_HPP
+
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <system_error>
+
+namespace goro {
+
+/// How a readiness wait (wait_readable, wait_writable) ended.
+enum class io_status {
+  ready,      ///< the fd may be ready: retry the I/O (and wait again on EAGAIN)
+  timed_out,  ///< the deadline passed first
+  closed,     ///< the fd was closed through goro (close_fd, forget_fd, a net close)
+};
+
+}  // namespace goro
+
+namespace goro::detail {
+
+/// The calling thread's eventfd for ending its poll(2) early, made on first
+/// use and closed when the thread exits. Only plain threads use it (they do
+/// not migrate, so no accessor barrier is needed).
+inline int thread_wake_fd() {
+  struct holder {
+    int fd = -1;
+    ~holder() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  static thread_local holder h;
+  if (h.fd < 0) {
+    h.fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (h.fd < 0) throw_error(std::system_error(errno, std::system_category(), "goro: eventfd"));
+  }
+  return h.fd;
+}
+
+/// The earlier of two deadlines.
+inline steady_clock::time_point earlier(steady_clock::time_point a,
+                                        steady_clock::time_point b) noexcept {
+  return a < b ? a : b;
+}
+
+/// Whether a deadline has passed (no clock read for "no deadline").
+inline bool passed(steady_clock::time_point deadline) noexcept {
+  return deadline != steady_clock::time_point::max() && deadline <= steady_clock::now();
+}
+
+/// Starts a new generation for fd: a new file is behind the number. Waits
+/// still queued for the old file end with closed; its watch and remembered
+/// edges are forgotten; no deadlines.
+inline void fd_open(int fd) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd.lock);
+    ++pd.generation;
+    pd.closing = false;
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      netpoller::claim_locked(pd, m, claim_io_closed, woken, true);
+      pd.of(m).ready = false;
+      pd.of(m).deadline = steady_clock::time_point::max();
+    }
+    // The old watch, if any, belonged to the closed file; the kernel dropped it.
+    if (pd.poller != nullptr) pd.poller->unbind_locked(pd, /*unwatch=*/false);
+  }
+  wake_all(woken);
+}
+
+/// Close begins: every current and future wait on fd returns closed until
+/// fd_closed or fd_open, and the poller stops watching it. Does not close fd.
+inline void fd_evict(int fd) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return;
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd->lock);
+    if (pd->closing) return;
+    pd->closing = true;
+    ++pd->generation;  // events already on their way are for the old file
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      netpoller::claim_locked(*pd, m, claim_io_closed, woken, true);
+      pd->of(m).ready = false;
+      pd->of(m).deadline = steady_clock::time_point::max();
+    }
+    if (pd->poller != nullptr) pd->poller->unbind_locked(*pd, /*unwatch=*/true);
+  }
+  wake_all(woken);
+}
+
+/// The fd evicted earlier has been closed: its number may now name a new
+/// file, and waits on it no longer return closed. Leaves a descriptor that
+/// fd_open already renewed alone.
+inline void fd_closed(int fd) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return;
+  std::lock_guard<spin_lock> guard(pd->lock);
+  pd->closing = false;
+}
+
+/// Sets fd's deadline for direction m (time_point::max() clears it). Waits
+/// blocked in m look again, so a deadline moved earlier or later takes effect
+/// at once, and one already passed ends them.
+inline void fd_set_deadline(int fd, io_mode m, steady_clock::time_point t) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd.lock);
+    pd.of(m).deadline = t;
+    netpoller::claim_locked(pd, m, claim_io_retry, woken, true);
+  }
+  wake_all(woken);
+}
+
+/// fd's deadline for direction m; time_point::max() when none is set.
+inline steady_clock::time_point fd_deadline(int fd, io_mode m) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return steady_clock::time_point::max();
+  std::lock_guard<spin_lock> guard(pd->lock);
+  return pd->of(m).deadline;
+}
+
+/// A plain thread's wait: poll(2) on the fd and on the thread's eventfd.
+inline io_status thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_point deadline) {
+  const int wake_fd = thread_wake_fd();
+  for (;;) {
+    thread_io_wait self{wake_fd};
+    steady_clock::time_point effective;
+    {
+      std::lock_guard<spin_lock> guard(pd.lock);
+      if (pd.closing) return io_status::closed;
+      effective = earlier(deadline, pd.of(m).deadline);
+      if (passed(effective)) return io_status::timed_out;
+      self.next = pd.of(m).threads;
+      pd.of(m).threads = &self;
+    }
+    pollfd fds[2];
+    fds[0].fd = pd.fd;
+    fds[0].events = m == io_mode::read ? POLLIN : POLLOUT;
+    fds[0].revents = 0;
+    fds[1].fd = wake_fd;
+    fds[1].events = POLLIN;
+    fds[1].revents = 0;
+    const int n = ::poll(fds, 2, poll_timeout_ms(effective));
+    const int err = errno;
+    std::uint32_t outcome;
+    {
+      std::lock_guard<spin_lock> guard(pd.lock);
+      thread_io_wait** p = &pd.of(m).threads;
+      while (*p != &self) p = &(*p)->next;
+      *p = self.next;
+      outcome = self.outcome;
+    }
+    if (fds[1].revents != 0 || outcome != claim_none) {
+      std::uint64_t value;
+      while (::read(wake_fd, &value, sizeof value) > 0) {
+      }
+    }
+    // Closed through goro: say so even if the number is already free again.
+    if (outcome == claim_io_closed) return io_status::closed;
+    if (n < 0) {
+      if (err == EINTR) continue;
+      throw_error(std::system_error(err, std::system_category(), "goro: poll"));
+    }
+    if ((fds[0].revents & POLLNVAL) != 0) {
+      throw_error(std::system_error(EBADF, std::system_category(), "goro: wait on a closed fd"));
+    }
+    if (fds[0].revents != 0) return io_status::ready;
+    // A time-out, or a close or deadline change: look again.
+  }
+}
+
+/// Waits until fd is ready for m, the earlier of `deadline` and fd's own
+/// deadline for m passes, or fd is evicted. From a goroutine it parks (the
+/// worker runs others); from a plain thread it blocks in poll(2). With
+/// `rewatch` (waits on fds goro did not open, whose file may have changed
+/// behind the number), the poller's watch is renewed first. Throws
+/// std::system_error for an fd the kernel says is bad, or when the netpoller
+/// cannot be opened.
+inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
+                         bool rewatch = false) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  goroutine* g = current_goroutine();
+  if (g == nullptr) return thread_fd_wait(pd, m, deadline);
+  netpoller& mine = g->sched->poller();
+  for (;;) {
+    waiting_party party;
+    waiter w;
+    party.init(w);
+    pd.lock.lock();
+    if (pd.closing) {
+      pd.lock.unlock();
+      return io_status::closed;
+    }
+    poll_direction& d = pd.of(m);
+    const steady_clock::time_point effective = earlier(deadline, d.deadline);
+    if (passed(effective)) {
+      pd.lock.unlock();
+      return io_status::timed_out;
+    }
+    if (d.ready) {
+      d.ready = false;
+      pd.lock.unlock();
+      return io_status::ready;
+    }
+    // Make sure a poller watches the fd: ours, unless another runtime's
+    // poller has goroutines waiting on it already (it serves them and us;
+    // moving it would be correct too, but could bounce it between pollers).
+    int err = 0;
+    if (pd.poller != nullptr && pd.poller != &mine && pd.dir[0].n_waiters == 0 &&
+        pd.dir[1].n_waiters == 0) {
+      pd.poller->unbind_locked(pd, /*unwatch=*/true);
+    }
+    if (pd.poller == nullptr) {
+      err = mine.bind_locked(pd);
+    } else if (rewatch) {
+      err = pd.poller->backend.rewatch(fd, pd.tag());
+    }
+    if (err != 0) {
+      pd.lock.unlock();
+      // epoll watches no regular files: they are always ready, as poll(2) says.
+      if (err == EPERM) return io_status::ready;
+      throw_error(std::system_error(err, std::system_category(), "goro: cannot watch fd"));
+    }
+    d.waiters.push_back(&w);
+    ++d.n_waiters;
+    pd.poller->waiting.fetch_add(1, std::memory_order_seq_cst);
+    if (pd.poller != &mine) pd.poller->sched.poller_needed();
+    std::uint32_t outcome;
+    if (effective == steady_clock::time_point::max()) {
+      block(w, &spin_lock::unlock_fn, &pd.lock);
+      outcome = party.outcome();
+    } else {
+      // pd.lock outlives us (descriptors are never freed), as block_until needs.
+      outcome = block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective);
+    }
+    switch (outcome) {
+      case claim_io_ready:
+        return io_status::ready;
+      case claim_io_closed:
+        return io_status::closed;
+      case claim_io_retry:
+        continue;
+      default: {
+        GORO_ASSERT(outcome == claim_timeout);
+        // The timer claimed us; we are still linked, and counted against the
+        // poller the descriptor is bound to, if any (see netpoller.hpp).
+        std::lock_guard<spin_lock> guard(pd.lock);
+        d.waiters.remove(&w);
+        --d.n_waiters;
+        if (pd.poller != nullptr) pd.poller->waiting.fetch_sub(1, std::memory_order_seq_cst);
+        return io_status::timed_out;
+      }
+    }
+  }
+}
+
+}  // namespace goro::detail
+
+#endif
+
+#include <unistd.h>
+
+#include <chrono>
+
+namespace goro {
+
+/// Waits until fd is readable (or at end of file, or in error), the deadline
+/// passes (io_status::timed_out; a deadline already past returns at once) or
+/// fd is closed through goro (io_status::closed). Throws std::system_error
+/// for a bad fd.
+inline io_status wait_readable(int fd) {
+  return detail::fd_wait(fd, detail::io_mode::read, detail::steady_clock::time_point::max(), true);
+}
+
+/// wait_readable with a deadline on any clock.
+template <class Clock, class Duration>
+io_status wait_readable(int fd, const std::chrono::time_point<Clock, Duration>& deadline) {
+  return detail::fd_wait(fd, detail::io_mode::read, detail::to_steady(deadline), true);
+}
+
+/// wait_readable giving up after `timeout`.
+template <class Rep, class Period>
+io_status wait_readable(int fd, const std::chrono::duration<Rep, Period>& timeout) {
+  return detail::fd_wait(fd, detail::io_mode::read, detail::deadline_after(timeout), true);
+}
+
+/// Waits until fd is writable (or in error, or hung up), the deadline passes
+/// or fd is closed through goro; as wait_readable.
+inline io_status wait_writable(int fd) {
+  return detail::fd_wait(fd, detail::io_mode::write, detail::steady_clock::time_point::max(),
+                         true);
+}
+
+/// wait_writable with a deadline on any clock.
+template <class Clock, class Duration>
+io_status wait_writable(int fd, const std::chrono::time_point<Clock, Duration>& deadline) {
+  return detail::fd_wait(fd, detail::io_mode::write, detail::to_steady(deadline), true);
+}
+
+/// wait_writable giving up after `timeout`.
+template <class Rep, class Period>
+io_status wait_writable(int fd, const std::chrono::duration<Rep, Period>& timeout) {
+  return detail::fd_wait(fd, detail::io_mode::write, detail::deadline_after(timeout), true);
+}
+
+/// Closes fd after ending every wait on it (those return io_status::closed)
+/// and making the netpoller forget it. Returns ::close's result: 0, or -1
+/// with errno set. Use it instead of ::close for an fd goroutines may be
+/// waiting on: a plain close would leave them waiting until their deadline.
+/// Waits that start while close_fd runs race with it, as any use of an fd
+/// being closed does; once it returns, the number may name a new file, and
+/// waits on that one work as usual.
+inline int close_fd(int fd) noexcept {
+  detail::fd_evict(fd);
+  // Renewed before the number is freed: another thread may open a file that
+  // gets it the moment ::close returns, and wait on it.
+  detail::fd_closed(fd);
+  return ::close(fd);
+}
+
+/// Ends every wait on fd (they return io_status::closed) and makes the
+/// netpoller forget it, without closing it: for an fd that a C library is
+/// about to close itself (libcurl's close-socket callback, say).
+inline void forget_fd(int fd) noexcept {
+  detail::fd_evict(fd);
+  detail::fd_closed(fd);
 }
 
 }  // namespace goro

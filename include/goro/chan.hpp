@@ -29,12 +29,17 @@
 namespace goro {
 
 class select_set;
+class context;
 template <class T>
 class chan;
 template <class T>
 class send_chan;
 template <class T>
 class recv_chan;
+
+/// The element type of a context's done() channel, like Go's `struct{}`:
+/// nothing is ever sent on such a channel; it is only closed.
+struct done_t {};
 
 /// The result of a receive that may not happen: try_recv, recv_for, recv_until.
 template <class T>
@@ -133,6 +138,14 @@ class chan_handle {
     chan_send(core(), &copy, wait_mode::forever);
   }
   void send(T&& v) const { chan_send(core(), &v, wait_mode::forever); }
+  /// send, unless ctx is done first: then throws goro::context_error and v
+  /// is not taken. If ctx is already done, the send is not attempted.
+  /// Needs goro/context.hpp.
+  void send(const goro::context& ctx, T&& v) const;
+  void send(const goro::context& ctx, const T& v) const {
+    T copy(v);
+    send(ctx, std::move(copy));
+  }
 
   /// Sends only if that needs no waiting: ok, or why not (full, closed).
   /// Moves from v only when it returns ok.
@@ -171,6 +184,9 @@ class chan_handle {
     chan_recv(core(), &out, wait_mode::forever);
     return out;
   }
+  /// recv, unless ctx is done first: then throws goro::context_error. If
+  /// ctx is already done, the receive is not attempted. Needs goro/context.hpp.
+  std::optional<T> recv(const goro::context& ctx) const;
   /// Receives only if that needs no waiting; status says why not (empty, closed).
   recv_result<T> try_recv() const {
     recv_result<T> r{op_status::ok, std::nullopt};

@@ -8,16 +8,25 @@
 //   detail/scheduler.hpp, run_queue.hpp, timer_heap.hpp   M:N scheduling
 //   detail/waiter.hpp, park.hpp       one waiter type for goroutines and threads
 //   runtime.hpp                       go, yield, sleep, runtime
+//   detail/poll_*.hpp, netpoller.hpp, fd_wait.hpp   the netpoller
+//   io.hpp                            wait_readable, wait_writable, close_fd
 //   sync.hpp                          wait_group, mutex, semaphore, once
 //   detail/chan_core.hpp, chan.hpp    channels
 //   detail/select_core.hpp, select.hpp  select
 //   time.hpp                          after, timer, ticker
+//   blocking.hpp                      blocking: a blocking call on a helper thread
+//   context.hpp                       cancellation, deadlines, values; context-aware waits
+//   errgroup.hpp                      a group of goroutines with the first error
 #ifndef GORO_GORO_HPP
 #define GORO_GORO_HPP
 
+#include "blocking.hpp"
 #include "chan.hpp"
 #include "config.hpp"
+#include "context.hpp"
+#include "errgroup.hpp"
 #include "errors.hpp"
+#include "io.hpp"
 #include "runtime.hpp"
 #include "select.hpp"
 #include "sync.hpp"

@@ -6,6 +6,8 @@
 //
 // Goroutines are cooperative: a goroutine keeps its worker thread until it
 // blocks on a goro primitive, sleeps, yields or returns. See docs/runtime.md.
+// sleep_for(ctx, d) and sleep_until(ctx, t), which a goro::context can end
+// early, are in context.hpp.
 #ifndef GORO_RUNTIME_HPP
 #define GORO_RUNTIME_HPP
 

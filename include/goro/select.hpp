@@ -11,6 +11,7 @@
 // blocks. A nil channel's case is never ready. Returns the chosen case's
 // index (the default case counts as a case). For a number of cases known only
 // at run time (Go's reflect.Select), use goro::select_set.
+// select(ctx, cases...), which a goro::context can end, is in context.hpp.
 #ifndef GORO_SELECT_HPP
 #define GORO_SELECT_HPP
 
@@ -150,39 +151,68 @@ void run_case_if(C& c, std::size_t index, std::size_t chosen) {
 
 }  // namespace detail
 
-/// Waits until one of the cases can proceed, completes it, runs its handler
-/// and returns its index (see the file comment). With no cases at all it
-/// blocks forever, like Go's `select {}`.
-template <class... Cases>
-std::size_t select(Cases&&... cases) {
-  static_assert(detail::count_defaults<Cases...>() <= 1, "a select has at most one default case");
-  constexpr std::size_t total = sizeof...(Cases);
-  constexpr std::size_t def = detail::default_index<Cases...>();
-  constexpr std::size_t n = total - (def < total ? 1 : 0);  // channel cases
+namespace detail {
 
-  // Channel cases in argument order, skipping the default.
-  detail::select_case descs[n > 0 ? n : 1];
-  std::size_t arg_of[n > 0 ? n : 1];
+/// Whether the first of Args is a goro::context: select(ctx, cases...) is
+/// then meant, not a select whose first case is a context.
+template <class... Args>
+struct first_is_context : std::false_type {};
+template <class First, class... Rest>
+struct first_is_context<First, Rest...> : std::is_same<std::decay_t<First>, goro::context> {};
+
+/// The index select_with_done returns when the done channel's case won.
+constexpr std::size_t done_won = static_cast<std::size_t>(-1);
+
+/// The static select, with one more receive case on `done` (a context's done
+/// channel; nullptr: none) after the caller's. Returns the chosen case's
+/// argument index, or done_won.
+template <class... Cases>
+std::size_t select_with_done(chan_core* done, Cases&... cases) {
+  static_assert(count_defaults<Cases...>() <= 1, "a select has at most one default case");
+  constexpr std::size_t total = sizeof...(Cases);
+  constexpr std::size_t def = default_index<Cases...>();
+  constexpr std::size_t n_max = total - (def < total ? 1 : 0) + 1;  // channel cases + done
+
+  // Channel cases in argument order, skipping the default; then done.
+  select_case descs[n_max];
+  std::size_t arg_of[n_max];
+  std::size_t n = 0;
   {
-    [[maybe_unused]] std::size_t k = 0, arg = 0;
+    [[maybe_unused]] std::size_t arg = 0;
     [[maybe_unused]] auto add = [&](auto& c) {
-      if constexpr (!detail::is_default_case<std::decay_t<decltype(c)>>::value) {
-        descs[k] = c.describe();
-        arg_of[k++] = arg;
+      if constexpr (!is_default_case<std::decay_t<decltype(c)>>::value) {
+        descs[n] = c.describe();
+        arg_of[n++] = arg;
       }
       ++arg;
     };
     (add(cases), ...);
   }
-  std::uint32_t poll_order[n > 0 ? n : 1];
-  detail::chan_core* lock_order[n > 0 ? n : 1];
-  detail::waiter waiters[n > 0 ? n : 1];
-  const std::size_t got =
-      detail::select_run(descs, n, def < total, {poll_order, lock_order, waiters});
+  std::optional<done_t> done_slot;  // never filled: done channels are only closed
+  if (done != nullptr) {
+    descs[n] = {done, false, &done_slot};
+    arg_of[n++] = done_won;
+  }
+  std::uint32_t poll_order[n_max];
+  chan_core* lock_order[n_max];
+  waiter waiters[n_max];
+  const std::size_t got = select_run(descs, n, def < total, {poll_order, lock_order, waiters});
+  if (got < n && arg_of[got] == done_won) return done_won;
   const std::size_t chosen = got < n ? arg_of[got] : def;
   [[maybe_unused]] std::size_t index = 0;
-  (detail::run_case_if(cases, index++, chosen), ...);
+  (run_case_if(cases, index++, chosen), ...);
   return chosen;
+}
+
+}  // namespace detail
+
+/// Waits until one of the cases can proceed, completes it, runs its handler
+/// and returns its index (see the file comment). With no cases at all it
+/// blocks forever, like Go's `select {}`.
+template <class... Cases,
+          std::enable_if_t<!detail::first_is_context<Cases...>::value, int> = 0>
+std::size_t select(Cases&&... cases) {
+  return detail::select_with_done(nullptr, cases...);
 }
 
 /// A select over cases added at run time, like Go's reflect.Select: for

@@ -7,6 +7,8 @@
 #define GORO_SYNC_HPP
 
 #include "config.hpp"
+#include "detail/chan_core.hpp"
+#include "detail/done_watch.hpp"
 #include "detail/park.hpp"
 #include "detail/spin_lock.hpp"
 #include "detail/waiter.hpp"
@@ -21,6 +23,8 @@
 #include <utility>
 
 namespace goro {
+
+class context;
 
 namespace detail {
 
@@ -72,6 +76,46 @@ class handoff_semaphore {
     // Woken by release(), which handed its permit to us.
   }
 
+  /// acquire(), unless the channel `done` (a context's; nullptr: none) is
+  /// closed first. Returns whether it acquired a permit. A waiter ended by
+  /// the close stays queued and counted until it resumes and takes itself
+  /// out; release() skips it meanwhile (see there).
+  bool acquire_or_done(chan_core* done) {
+    if (try_acquire()) return true;
+    if (done == nullptr) {
+      acquire();
+      return true;
+    }
+    waiting_party party;
+    waiter w;
+    party.init(w, 0);
+    done_watch watch(done);
+    lock_.lock();
+    std::uint64_t s = state_.fetch_add(1, std::memory_order_seq_cst) + 1;  // registered
+    while (permits(s) > 0) {
+      if (state_.compare_exchange_weak(s, s - one_permit - 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        lock_.unlock();
+        return true;
+      }
+    }
+    if (!watch.arm(party, 1)) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return false;
+    }
+    waiters_.push_back(&w);
+    two_locks locks{&lock_, &watch.lock()};
+    block(w, &two_locks::unlock_fn, &locks);
+    const std::uint32_t outcome = party.outcome();
+    watch.disarm(outcome);
+    if (!watch.fired(outcome)) return true;  // release() handed us its permit
+    std::lock_guard<spin_lock> guard(lock_);
+    waiters_.remove(&w);
+    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
+    return false;
+  }
+
   /// Returns the free permits right after this release (0 when it went to a
   /// waiter).
   std::int64_t release() {
@@ -85,12 +129,17 @@ class handoff_semaphore {
       }
       lock_.lock();
       if (waiters(state_.load(std::memory_order_seq_cst)) != 0) {
-        waiter* w = waiters_.claim_first();
-        GORO_ASSERT(w != nullptr);
-        state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
-        lock_.unlock();  // last touch of *this: w lives on its waiter's stack
-        wake(*w);
-        return 0;
+        if (waiter* w = waiters_.claim_first()) {
+          state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered; permit handed over
+          lock_.unlock();  // last touch of *this: w lives on its waiter's stack
+          wake(*w);
+          return 0;
+        }
+        // Every queued waiter was ended by its context and has not yet taken
+        // itself out (it needs this lock): nobody to hand to, so publish.
+        const std::uint64_t before = state_.fetch_add(one_permit, std::memory_order_seq_cst);
+        lock_.unlock();
+        return permits(before) + 1;
       }
       lock_.unlock();  // the waiter took a published permit meanwhile; publish ours
     }
@@ -121,6 +170,9 @@ class mutex {
 
   /// Blocks (parks a goroutine) until the lock is free, then takes it.
   void lock() { sem_.acquire(); }
+  /// lock(), unless ctx is done first: then throws goro::context_error and
+  /// does not hold the lock. Needs goro/context.hpp.
+  void lock(const context& ctx);
   /// Takes the lock if it is free; never blocks.
   bool try_lock() noexcept { return sem_.try_acquire(); }
   /// Releases the lock; the longest waiter, if any, gets it next.
@@ -144,6 +196,9 @@ class semaphore {
 
   /// Takes a permit, blocking (parking a goroutine) until one is free.
   void acquire() { sem_.acquire(); }
+  /// acquire(), unless ctx is done first: then throws goro::context_error
+  /// and takes no permit. Needs goro/context.hpp.
+  void acquire(const context& ctx);
   /// Takes a permit if one is free; never blocks.
   bool try_acquire() noexcept { return sem_.try_acquire(); }
   /// Returns a permit; the longest waiter, if any, gets it.
@@ -212,6 +267,10 @@ class wait_group {
     detail::block(w, &detail::spin_lock::unlock_fn, &lock_);
   }
 
+  /// wait(), unless ctx is done first: then throws goro::context_error.
+  /// Needs goro/context.hpp.
+  void wait(const context& ctx);
+
   /// The counter now (for tests and diagnostics).
   std::int64_t count() const noexcept { return counter(state_.load(std::memory_order_acquire)); }
 
@@ -220,6 +279,44 @@ class wait_group {
     return static_cast<std::int64_t>(s >> 32);
   }
   static std::uint32_t waiters(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
+
+  /// wait(), unless the channel `done` (nullptr: none) is closed first.
+  /// Returns whether the counter reached zero. A waiter ended by the close
+  /// stays queued and counted until it takes itself out; release_all()
+  /// leaves it alone meanwhile.
+  bool wait_or_done(detail::chan_core* done) {
+    if (counter(state_.load(std::memory_order_acquire)) == 0) return true;
+    if (done == nullptr) {
+      wait();
+      return true;
+    }
+    detail::waiting_party party;
+    detail::waiter w;
+    party.init(w, 0);
+    detail::done_watch watch(done);
+    lock_.lock();
+    const std::uint64_t s = state_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (counter(s) == 0) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return true;
+    }
+    if (!watch.arm(party, 1)) {
+      state_.fetch_sub(1, std::memory_order_relaxed);
+      lock_.unlock();
+      return false;
+    }
+    waiters_.push_back(&w);
+    detail::two_locks locks{&lock_, &watch.lock()};
+    detail::block(w, &detail::two_locks::unlock_fn, &locks);
+    const std::uint32_t outcome = party.outcome();
+    watch.disarm(outcome);
+    if (!watch.fired(outcome)) return true;
+    std::lock_guard<detail::spin_lock> guard(lock_);
+    waiters_.remove(&w);
+    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
+    return false;
+  }
 
   void release_all() {
     detail::wait_queue woken;

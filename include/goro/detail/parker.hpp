@@ -103,6 +103,9 @@ class parker {
 #endif
   }
 
+  /// Takes the token if it is there; never sleeps.
+  bool try_take() noexcept { return park_until(steady_clock::time_point::min()); }
+
   /// Leaves the token and wakes the owner if it sleeps.
   void unpark() noexcept {
 #if defined(__linux__)

@@ -28,6 +28,12 @@
 //   steps on both sides mean at least one of them sees the other.
 // * Timers: one heap per runtime; workers fire due timers between goroutines
 //   and idle workers sleep until the earliest deadline.
+// * I/O: when goroutines wait on fds, one idle worker at a time blocks in the
+//   runtime's netpoller (netpoller.hpp) instead of on its parker, with the
+//   timeout of the next timer; a waker that picks that worker interrupts the
+//   poll ("in_poll", the same Dekker handshake against the parker's token).
+//   Workers with nothing local look at the poller without blocking before
+//   they steal, and busy workers every 61st pick, as Go's findRunnable does.
 //
 // Rejected: a goroutine switching straight to the next one (saves one
 // switch, but then nobody is off both stacks to release the park lock);
@@ -40,6 +46,7 @@
 #include "../runtime_options.hpp"
 #include "context.hpp"
 #include "goroutine.hpp"
+#include "netpoller.hpp"
 #include "overflow_handler.hpp"
 #include "parker.hpp"
 #include "run_queue.hpp"
@@ -51,6 +58,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -100,6 +108,7 @@ class worker {
   run_queue local;                           ///< owner pushes; anyone steals
   stack_pool pool;                           ///< free stacks
   parker sleeper;                            ///< where the idle thread sleeps
+  std::atomic<bool> in_poll{false};          ///< idle in the netpoller instead of `sleeper`
   worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
   bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
@@ -117,6 +126,10 @@ class worker {
   /// (returns true then).
   bool push_tail(goroutine* g);
 
+  /// Wakes this worker from its idle sleep, on its parker or in the
+  /// netpoller. Any thread; the caller took the worker off the idle list.
+  void wake_from_idle() noexcept;
+
  private:
   goroutine* find_work();
   goroutine* try_local_and_global();
@@ -124,6 +137,7 @@ class worker {
   goroutine* steal_runnext(worker& victim);
   void stop_spinning();
   void sleep();
+  bool poll_network(int timeout_ms);
   void execute(goroutine* g);
   void finish(goroutine* g);
   void run_due_timers();
@@ -160,12 +174,7 @@ class scheduler {
 
   /// Stops the workers; goroutines still alive are abandoned with their stacks
   /// (callers wait for them first: runtime::~runtime does).
-  ~scheduler() {
-    if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
-      fatal("a goro::runtime was destroyed by one of its own goroutines");
-    }
-    stop_workers();
-  }
+  ~scheduler();
 
   const runtime_options& options() const noexcept { return options_; }
 
@@ -196,6 +205,26 @@ class scheduler {
   void timer_added(bool earliest) {
     if (earliest) wake_if_needed(/*for_timer=*/true);
   }
+
+  /// The runtime's netpoller, made on first use (by the first goroutine that
+  /// waits on an fd). Throws std::system_error when it cannot be opened.
+  netpoller& poller() {
+    if (netpoller* p = poller_.load(std::memory_order_acquire)) return *p;
+    std::lock_guard<std::mutex> guard(poller_make_lock_);
+    if (netpoller* p = poller_.load(std::memory_order_relaxed)) return *p;
+    auto* p = new netpoller(*this);
+    poller_.store(p, std::memory_order_release);
+    return *p;
+  }
+
+  /// The netpoller if one was made, else nullptr.
+  netpoller* poller_if_started() const noexcept {
+    return poller_.load(std::memory_order_acquire);
+  }
+
+  /// Wakes an idle worker to poll: a goroutine of another runtime has just
+  /// parked on an fd this runtime's poller watches.
+  void poller_needed() { wake_if_needed(/*for_timer=*/true); }
 
   /// Blocks until no goroutine is alive (implemented in park.hpp, which can wait
   /// as a goroutine or as a thread).
@@ -291,7 +320,7 @@ class scheduler {
       n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
       return;
     }
-    w->sleeper.unpark();  // w wakes counted as spinning
+    w->wake_from_idle();  // w wakes counted as spinning
   }
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
@@ -331,8 +360,9 @@ class scheduler {
   }
 
   void stop_workers() noexcept {
+    while (outside_wakers_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     stopping_.store(true, std::memory_order_seq_cst);
-    for (auto& w : workers_) w->sleeper.unpark();
+    for (auto& w : workers_) w->wake_from_idle();
     for (auto& w : workers_) {
       if (w->thread.joinable()) w->thread.join();
     }
@@ -360,6 +390,10 @@ class scheduler {
   spin_lock done_lock_;      ///< guards done_waiters_
   wait_queue done_waiters_;  ///< parties in wait_all()
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> outside_wakers_{0};  ///< ready() calls from outside still running
+
+  std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
+  std::mutex poller_make_lock_;
 };
 
 // ---------------------------------------------------------------------------
@@ -456,10 +490,17 @@ inline void scheduler::ready(goroutine* g) {
   worker* w = current_worker_slot();
   if (w != nullptr && &w->sched == this) {
     w->push_next(g);
-  } else {
-    global_push(&g, 1);
+    wake_if_needed();
+    return;
   }
+  // From outside (a plain thread, a blocking-call helper, another runtime):
+  // once g is queued it may run and finish, and the runtime's destructor may
+  // start; it waits for outside_wakers_ to drop, so this call never touches
+  // a destroyed scheduler.
+  outside_wakers_.fetch_add(1, std::memory_order_seq_cst);
+  global_push(&g, 1);
   wake_if_needed();
+  outside_wakers_.fetch_sub(1, std::memory_order_release);  // last touch of *this
 }
 
 /// Wakes the party behind a waiter that the caller has claimed. Call with no
@@ -475,6 +516,21 @@ inline void wake(waiter& w) {
 /// Wakes every waiter of `q` (all claimed by the caller, who holds no lock).
 inline void wake_all(wait_queue& q) {
   while (waiter* w = q.pop_front()) wake(*w);
+}
+
+inline scheduler::~scheduler() {
+  if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
+    fatal("a goro::runtime was destroyed by one of its own goroutines");
+  }
+  stop_workers();
+  if (netpoller* p = poller_.load(std::memory_order_acquire)) {
+    // Goroutines of other runtimes may still wait on fds this poller
+    // watches: they look again and move to their own runtime's poller.
+    wait_queue woken;
+    p->unbind_all(woken);
+    wake_all(woken);
+    delete p;
+  }
 }
 
 inline void scheduler::goroutine_exited() {
@@ -590,6 +646,39 @@ inline void worker::finish(goroutine* g) {
   sched.goroutine_exited();
 }
 
+inline void worker::wake_from_idle() noexcept {
+  sleeper.unpark();
+  // Dekker with sleep(): it sets in_poll, then takes any token; we leave the
+  // token, then read in_poll. Whichever comes second sees the other.
+  full_fence();
+  if (in_poll.load(std::memory_order_seq_cst)) sched.poller_if_started()->backend.interrupt();
+}
+
+/// Milliseconds from now until `deadline`, rounded up, for a poll timeout;
+/// -1 for no deadline.
+inline int poll_timeout_ms(steady_clock::time_point deadline) noexcept {
+  if (deadline == steady_clock::time_point::max()) return -1;
+  const auto now = steady_clock::now();
+  if (deadline <= now) return 0;
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count();
+  const long long ms = (ns + 999999) / 1000000;
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+/// Looks at the netpoller if goroutines wait on fds and no other worker is
+/// polling, for up to timeout_ms, and readies the goroutines whose fds are
+/// ready. Returns whether it readied any.
+__attribute__((noinline)) inline bool worker::poll_network(int timeout_ms) {
+  netpoller* np = sched.poller_if_started();
+  if (np == nullptr || !np->has_waiters() || !np->try_acquire()) return false;
+  wait_queue woken;
+  np->poll(timeout_ms, woken);
+  np->release();
+  if (woken.empty()) return false;
+  wake_all(woken);
+  return true;
+}
+
 inline void worker::run_due_timers() {
   if (sched.timers_.empty()) return;
   sched.timers_.take_due(steady_clock::now(), due);
@@ -600,6 +689,9 @@ inline void worker::run_due_timers() {
 
 inline goroutine* worker::try_local_and_global() {
   if ((++tick % 61) == 0) {
+    // Busy workers serve I/O too, or a worker that always has work would
+    // leave fd waiters to an idle one that may never come.
+    poll_network(0);
     // Now and then the queues come first: the global one, which other
     // workers' goroutines feed, and the local one, which a pair handing the
     // worker back and forth through runnext would otherwise starve forever.
@@ -661,6 +753,21 @@ inline void worker::sleep() {
     if (!sched.unlist_idle(*this)) spinning = true;
     return;
   }
+  netpoller* np = sched.poller_if_started();
+  if (np != nullptr && np->has_waiters() && np->try_acquire()) {
+    // Sleep in the poller: goroutines wait on fds. See wake_from_idle for
+    // the handshake; a token left before in_poll was set ends it at once.
+    in_poll.store(true, std::memory_order_seq_cst);
+    full_fence();
+    wait_queue woken;
+    if (!sleeper.try_take()) np->poll(poll_timeout_ms(sched.timers_.earliest()), woken);
+    in_poll.store(false, std::memory_order_seq_cst);
+    np->release();
+    (void)sleeper.try_take();  // a waker's token: we are awake already
+    if (!sched.unlist_idle(*this)) spinning = true;
+    wake_all(woken);  // once unlisted, so that readying them does not wake us
+    return;
+  }
   sleeper.park_until(sched.timers_.earliest());
   // Woken by a waker (which unlisted us and counted us as spinning), by a
   // timer deadline, by shutdown, or by a stale token: in the last three we
@@ -679,6 +786,7 @@ inline goroutine* worker::find_work() {
     }
     run_due_timers();
     goroutine* g = try_local_and_global();
+    if (g == nullptr && poll_network(0)) continue;  // it readied goroutines here
     if (g == nullptr) {
       const std::size_t busy =
           sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);

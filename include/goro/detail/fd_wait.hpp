@@ -1,0 +1,289 @@
+// fd_wait.hpp: waiting for an fd to be ready, as a goroutine or as a thread.
+//
+// A goroutine queues a waiter on the fd's poll descriptor (poll_desc.hpp) and
+// parks; its runtime's netpoller claims it when an edge arrives. A plain
+// thread cannot park on a poller it does not run, so it blocks in poll(2) on
+// the fd and on its own eventfd, which is how close and deadline changes
+// reach it. Both follow the same rules, checked in this order on every look:
+// closing -> closed; deadline passed -> timed_out; an edge remembered ->
+// ready; else wait.
+//
+// The net layer drives a descriptor through its life:
+//   fd_open    a new file behind the number (after socket/accept)
+//   fd_wait    any number of times, from any number of parties
+//   fd_evict   close begins: every wait ends with closed, the poller forgets
+//              the fd; the caller then closes it once no call uses the number
+//   fd_closed  the number is free; its descriptor is fresh again
+#ifndef GORO_DETAIL_FD_WAIT_HPP
+#define GORO_DETAIL_FD_WAIT_HPP
+
+#include "../config.hpp"
+#include "netpoller.hpp"
+#include "park.hpp"
+#include "poll_desc.hpp"
+#include "scheduler.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <system_error>
+
+namespace goro {
+
+/// How a readiness wait (wait_readable, wait_writable) ended.
+enum class io_status {
+  ready,      ///< the fd may be ready: retry the I/O (and wait again on EAGAIN)
+  timed_out,  ///< the deadline passed first
+  closed,     ///< the fd was closed through goro (close_fd, forget_fd, a net close)
+};
+
+}  // namespace goro
+
+namespace goro::detail {
+
+/// The calling thread's eventfd for ending its poll(2) early, made on first
+/// use and closed when the thread exits. Only plain threads use it (they do
+/// not migrate, so no accessor barrier is needed).
+inline int thread_wake_fd() {
+  struct holder {
+    int fd = -1;
+    ~holder() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  static thread_local holder h;
+  if (h.fd < 0) {
+    h.fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (h.fd < 0) throw_error(std::system_error(errno, std::system_category(), "goro: eventfd"));
+  }
+  return h.fd;
+}
+
+/// The earlier of two deadlines.
+inline steady_clock::time_point earlier(steady_clock::time_point a,
+                                        steady_clock::time_point b) noexcept {
+  return a < b ? a : b;
+}
+
+/// Whether a deadline has passed (no clock read for "no deadline").
+inline bool passed(steady_clock::time_point deadline) noexcept {
+  return deadline != steady_clock::time_point::max() && deadline <= steady_clock::now();
+}
+
+/// Starts a new generation for fd: a new file is behind the number. Waits
+/// still queued for the old file end with closed; its watch and remembered
+/// edges are forgotten; no deadlines.
+inline void fd_open(int fd) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd.lock);
+    ++pd.generation;
+    pd.closing = false;
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      netpoller::claim_locked(pd, m, claim_io_closed, woken, true);
+      pd.of(m).ready = false;
+      pd.of(m).deadline = steady_clock::time_point::max();
+    }
+    // The old watch, if any, belonged to the closed file; the kernel dropped it.
+    if (pd.poller != nullptr) pd.poller->unbind_locked(pd, /*unwatch=*/false);
+  }
+  wake_all(woken);
+}
+
+/// Close begins: every current and future wait on fd returns closed until
+/// fd_closed or fd_open, and the poller stops watching it. Does not close fd.
+inline void fd_evict(int fd) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return;
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd->lock);
+    if (pd->closing) return;
+    pd->closing = true;
+    ++pd->generation;  // events already on their way are for the old file
+    for (io_mode m : {io_mode::read, io_mode::write}) {
+      netpoller::claim_locked(*pd, m, claim_io_closed, woken, true);
+      pd->of(m).ready = false;
+      pd->of(m).deadline = steady_clock::time_point::max();
+    }
+    if (pd->poller != nullptr) pd->poller->unbind_locked(*pd, /*unwatch=*/true);
+  }
+  wake_all(woken);
+}
+
+/// The fd evicted earlier has been closed: its number may now name a new
+/// file, and waits on it no longer return closed. Leaves a descriptor that
+/// fd_open already renewed alone.
+inline void fd_closed(int fd) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return;
+  std::lock_guard<spin_lock> guard(pd->lock);
+  pd->closing = false;
+}
+
+/// Sets fd's deadline for direction m (time_point::max() clears it). Waits
+/// blocked in m look again, so a deadline moved earlier or later takes effect
+/// at once, and one already passed ends them.
+inline void fd_set_deadline(int fd, io_mode m, steady_clock::time_point t) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  wait_queue woken;
+  {
+    std::lock_guard<spin_lock> guard(pd.lock);
+    pd.of(m).deadline = t;
+    netpoller::claim_locked(pd, m, claim_io_retry, woken, true);
+  }
+  wake_all(woken);
+}
+
+/// fd's deadline for direction m; time_point::max() when none is set.
+inline steady_clock::time_point fd_deadline(int fd, io_mode m) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return steady_clock::time_point::max();
+  std::lock_guard<spin_lock> guard(pd->lock);
+  return pd->of(m).deadline;
+}
+
+/// A plain thread's wait: poll(2) on the fd and on the thread's eventfd.
+inline io_status thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_point deadline) {
+  const int wake_fd = thread_wake_fd();
+  for (;;) {
+    thread_io_wait self{wake_fd};
+    steady_clock::time_point effective;
+    {
+      std::lock_guard<spin_lock> guard(pd.lock);
+      if (pd.closing) return io_status::closed;
+      effective = earlier(deadline, pd.of(m).deadline);
+      if (passed(effective)) return io_status::timed_out;
+      self.next = pd.of(m).threads;
+      pd.of(m).threads = &self;
+    }
+    pollfd fds[2];
+    fds[0].fd = pd.fd;
+    fds[0].events = m == io_mode::read ? POLLIN : POLLOUT;
+    fds[0].revents = 0;
+    fds[1].fd = wake_fd;
+    fds[1].events = POLLIN;
+    fds[1].revents = 0;
+    const int n = ::poll(fds, 2, poll_timeout_ms(effective));
+    const int err = errno;
+    std::uint32_t outcome;
+    {
+      std::lock_guard<spin_lock> guard(pd.lock);
+      thread_io_wait** p = &pd.of(m).threads;
+      while (*p != &self) p = &(*p)->next;
+      *p = self.next;
+      outcome = self.outcome;
+    }
+    if (fds[1].revents != 0 || outcome != claim_none) {
+      std::uint64_t value;
+      while (::read(wake_fd, &value, sizeof value) > 0) {
+      }
+    }
+    // Closed through goro: say so even if the number is already free again.
+    if (outcome == claim_io_closed) return io_status::closed;
+    if (n < 0) {
+      if (err == EINTR) continue;
+      throw_error(std::system_error(err, std::system_category(), "goro: poll"));
+    }
+    if ((fds[0].revents & POLLNVAL) != 0) {
+      throw_error(std::system_error(EBADF, std::system_category(), "goro: wait on a closed fd"));
+    }
+    if (fds[0].revents != 0) return io_status::ready;
+    // A time-out, or a close or deadline change: look again.
+  }
+}
+
+/// Waits until fd is ready for m, the earlier of `deadline` and fd's own
+/// deadline for m passes, or fd is evicted. From a goroutine it parks (the
+/// worker runs others); from a plain thread it blocks in poll(2). With
+/// `rewatch` (waits on fds goro did not open, whose file may have changed
+/// behind the number), the poller's watch is renewed first. Throws
+/// std::system_error for an fd the kernel says is bad, or when the netpoller
+/// cannot be opened.
+inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
+                         bool rewatch = false) {
+  poll_desc& pd = poll_desc_table::instance().get(fd);
+  goroutine* g = current_goroutine();
+  if (g == nullptr) return thread_fd_wait(pd, m, deadline);
+  netpoller& mine = g->sched->poller();
+  for (;;) {
+    waiting_party party;
+    waiter w;
+    party.init(w);
+    pd.lock.lock();
+    if (pd.closing) {
+      pd.lock.unlock();
+      return io_status::closed;
+    }
+    poll_direction& d = pd.of(m);
+    const steady_clock::time_point effective = earlier(deadline, d.deadline);
+    if (passed(effective)) {
+      pd.lock.unlock();
+      return io_status::timed_out;
+    }
+    if (d.ready) {
+      d.ready = false;
+      pd.lock.unlock();
+      return io_status::ready;
+    }
+    // Make sure a poller watches the fd: ours, unless another runtime's
+    // poller has goroutines waiting on it already (it serves them and us;
+    // moving it would be correct too, but could bounce it between pollers).
+    int err = 0;
+    if (pd.poller != nullptr && pd.poller != &mine && pd.dir[0].n_waiters == 0 &&
+        pd.dir[1].n_waiters == 0) {
+      pd.poller->unbind_locked(pd, /*unwatch=*/true);
+    }
+    if (pd.poller == nullptr) {
+      err = mine.bind_locked(pd);
+    } else if (rewatch) {
+      err = pd.poller->backend.rewatch(fd, pd.tag());
+    }
+    if (err != 0) {
+      pd.lock.unlock();
+      // epoll watches no regular files: they are always ready, as poll(2) says.
+      if (err == EPERM) return io_status::ready;
+      throw_error(std::system_error(err, std::system_category(), "goro: cannot watch fd"));
+    }
+    d.waiters.push_back(&w);
+    ++d.n_waiters;
+    pd.poller->waiting.fetch_add(1, std::memory_order_seq_cst);
+    if (pd.poller != &mine) pd.poller->sched.poller_needed();
+    std::uint32_t outcome;
+    if (effective == steady_clock::time_point::max()) {
+      block(w, &spin_lock::unlock_fn, &pd.lock);
+      outcome = party.outcome();
+    } else {
+      // pd.lock outlives us (descriptors are never freed), as block_until needs.
+      outcome = block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective);
+    }
+    switch (outcome) {
+      case claim_io_ready:
+        return io_status::ready;
+      case claim_io_closed:
+        return io_status::closed;
+      case claim_io_retry:
+        continue;
+      default: {
+        GORO_ASSERT(outcome == claim_timeout);
+        // The timer claimed us; we are still linked, and counted against the
+        // poller the descriptor is bound to, if any (see netpoller.hpp).
+        std::lock_guard<spin_lock> guard(pd.lock);
+        d.waiters.remove(&w);
+        --d.n_waiters;
+        if (pd.poller != nullptr) pd.poller->waiting.fetch_sub(1, std::memory_order_seq_cst);
+        return io_status::timed_out;
+      }
+    }
+  }
+}
+
+}  // namespace goro::detail
+
+#endif
