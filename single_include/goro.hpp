@@ -3798,7 +3798,7 @@ struct blocking_call : blocking_job {
 
   static void run_call(blocking_job& job) noexcept {
     auto& self = static_cast<blocking_call&>(job);
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     try {
       self.result.fill(self.fn);
     } catch (...) {
@@ -3811,7 +3811,7 @@ struct blocking_call : blocking_job {
 
   /// The caller's side, once woken: f's result, or its exception rethrown.
   R take() {
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     if (error) std::rethrow_exception(error);
 #endif
     return result.take();
@@ -3929,7 +3929,7 @@ class blocking_pool {
   /// Starts one helper (already counted in threads_). Lock not held.
   void start_helper() noexcept {
     const thread_starter starter = starter_.load(std::memory_order_acquire);
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     std::error_code failure;
     try {
       starter(&helper_main, this);
@@ -6458,7 +6458,10 @@ inline chan_core* done_core_or_throw(const goro::context& ctx) {
   // cause was written: read it first, then the cause.
   const std::error_code code = ctx.err();
   cancel_state* s = context_access::state(ctx);
-  GORO_ASSERT(s != nullptr && code);
+  // Only a done context gets here, and a context without state is never
+  // done; checked in every build (a cold path) so that s is never null.
+  if (s == nullptr) fatal("context error of a context that cannot be done");
+  GORO_ASSERT(code);
   throw_error(context_error(code, s->cause));
 }
 
@@ -6775,10 +6778,18 @@ class errgroup {
 
   /// Waits until every member has returned, cancels context(), then rethrows
   /// the first failure, if any. May be called again; rethrows the same.
+  /// Without exceptions (GORO_EXCEPTIONS undefined) a failure is a fatal
+  /// error instead: use wait_error() there.
   void wait() {
     running_.wait();
     cancel_();
-    if (std::exception_ptr e = first_error()) std::rethrow_exception(e);
+    if (std::exception_ptr e = first_error()) {
+#if defined(GORO_EXCEPTIONS)
+      std::rethrow_exception(e);
+#else
+      detail::fatal("goro::errgroup: a member failed (without exceptions, use wait_error())");
+#endif
+    }
   }
 
   /// Like wait(), but returns the first failure (null if none) instead of
@@ -6815,15 +6826,14 @@ class errgroup {
   /// Runs a member and turns how it ended into an error value (null: success).
   template <class Fn>
   std::exception_ptr run(Fn& fn) noexcept {
-    try {
+    GORO_TRY {
       if constexpr (std::is_invocable_v<Fn&, const goro::context&>) {
         return as_error(fn, ctx_);
       } else {
         return as_error(fn);
       }
-    } catch (...) {
-      return std::current_exception();
     }
+    GORO_CATCH_ALL { return std::current_exception(); }
   }
 
   template <class Fn, class... Args>
