@@ -181,6 +181,84 @@ void timers() {
   check(goro::clock::now() - start >= 5ms, "time passes");
 }
 
+void contexts() {
+  goro::context_key<int> key("tour.key");
+  goro::cancelable_context cc = goro::with_cancel(goro::background());
+  const goro::context valued = goro::with_value(cc.ctx, key, 42);
+  const int* v = valued.value(key);
+  check(v != nullptr && *v == 42, "with_value");
+
+  auto c = goro::make_chan<int>(1);
+  c.send(cc.ctx, 1);
+  check(c.recv(cc.ctx) == 1, "context-aware send and recv");
+  goro::mutex mu;
+  mu.lock(cc.ctx);
+  mu.unlock();
+  goro::semaphore sem(1);
+  sem.acquire(cc.ctx);
+  sem.release();
+  goro::wait_group wg;
+  wg.wait(cc.ctx);
+
+  goro::cancelable_context timed = goro::with_timeout(cc.ctx, 1ms);
+  goro::select(goro::case_recv(timed.ctx.done()));
+  check(timed.ctx.err() == goro::context_errc::deadline_exceeded, "with_timeout");
+  check(timed.ctx.deadline().has_value(), "deadline");
+  timed.cancel();
+
+  std::atomic<bool> ran{false};
+  goro::after_func_handle h = goro::after_func(cc.ctx, [&ran] { ran.store(true); });
+  const goro::context detached = goro::without_cancel(cc.ctx);
+  cc.cancel();
+  check(cc.ctx.err() == goro::context_errc::canceled && !detached.err(), "cancel");
+  check(goro::cause(cc.ctx) != nullptr, "cause: the context's error when none was given");
+  check(!h.stop(), "after_func already started");
+  for (int i = 0; i < 1000 && !ran.load(); ++i) goro::sleep_for(1ms);
+  check(ran.load(), "after_func runs");
+}
+
+void groups() {
+  goro::errgroup g(goro::background());
+  g.set_limit(4);
+  std::atomic<int> sum{0};
+  for (int i = 1; i <= 10; ++i) {
+    g.go([&sum, i](const goro::context&) { sum.fetch_add(i); });
+  }
+  g.go([]() -> std::error_code { return {}; });
+  g.go([] { return std::exception_ptr(); });
+  g.wait();
+  check(sum.load() == 55 && g.context().err() == goro::context_errc::canceled, "errgroup members");
+
+  goro::errgroup failing;
+  failing.go([]() -> std::error_code { return std::make_error_code(std::errc::invalid_argument); });
+  check(failing.wait_error() != nullptr, "errgroup failure");
+}
+
+void blocking_and_io() {
+  check(goro::blocking([](int x) { return x * 2; }, 21) == 42, "blocking from a thread");
+  goro::runtime rt;
+  std::atomic<int> got{0};
+  rt.go([&got] { got.store(goro::blocking([] { return 7; })); });
+  rt.wait();
+  check(got.load() == 7, "blocking from a goroutine");
+  goro::blocking_options options = goro::get_blocking_options();
+  goro::set_blocking_options(options);
+
+  int fds[2];
+  if (pipe(fds) != 0) {
+    check(false, "pipe");
+    return;
+  }
+  check(goro::wait_readable(fds[0], 1ms) == goro::io_status::timed_out, "wait_readable times out");
+  check(goro::wait_writable(fds[1]) == goro::io_status::ready, "wait_writable");
+  check(write(fds[1], "x", 1) == 1, "write");
+  check(goro::wait_readable(fds[0], goro::clock::now() + 1s) == goro::io_status::ready,
+        "wait_readable");
+  check(goro::close_fd(fds[0]) == 0, "close_fd");
+  goro::forget_fd(fds[1]);
+  close(fds[1]);
+}
+
 // ---- errors: what goro does with misuse in each mode.
 
 using misuse = void (*)();
@@ -221,6 +299,16 @@ void case_out_of_range() {
   goro::select_set set;
   set.disable(3);
 }
+void recv_cancelled() {
+  goro::cancelable_context cc = goro::with_cancel(goro::background());
+  cc.cancel();
+  goro::make_chan<int>(1).recv(cc.ctx);
+}
+void bad_blocking_options() {
+  goro::blocking_options options;
+  options.max_threads = 0;
+  goro::set_blocking_options(options);
+}
 
 struct misuse_case {
   misuse run;
@@ -237,6 +325,8 @@ const misuse_case misuses[] = {
     {zero_ticker, "goro::ticker: non-positive period"},
     {rearm_wrong_type, "goro::select_set: not a send case of that type"},
     {case_out_of_range, "goro::select_set: no case with that index"},
+    {recv_cancelled, "context canceled"},
+    {bad_blocking_options, "goro::set_blocking_options: max_threads must be at least 1"},
 };
 
 #if defined(GORO_EXCEPTIONS)
@@ -311,6 +401,9 @@ int main(int argc, char** argv) {
   tour::selects();
   tour::sync_and_runtime();
   tour::timers();
+  tour::contexts();
+  tour::groups();
+  tour::blocking_and_io();
   std::printf("api_tour %s\n", tour::failures.load() == 0 ? "ok" : "FAILED");
   return tour::failures.load() == 0 ? 0 : 1;
 }
