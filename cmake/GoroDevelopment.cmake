@@ -71,8 +71,8 @@ set(GORO_TEST_SINGLE_CXX_STANDARD "" CACHE STRING
   "C++ standard of the single-header unit tests (17, 20, 23); empty: the default (17)")
 set(GORO_EXAMPLES_CXX_STANDARD "" CACHE STRING
   "C++ standard of the examples (17, 20, 23); empty: the default (17)")
-set(GORO_EXAMPLES_CXX_FLAGS "" CACHE STRING
-  "Extra compile options of the examples, as a ;-list (e.g. -fno-exceptions;-fno-rtti)")
+option(GORO_EXAMPLES_NO_EXCEPTIONS
+  "Build the examples that do not use exceptions with -fno-exceptions -fno-rtti" OFF)
 
 # goro_cxx_standard(<target> <standard or empty>)
 function(goro_cxx_standard target std)
