@@ -6847,7 +6847,11 @@ class errgroup {
     } else if constexpr (std::is_convertible_v<R, std::error_code>) {
       const std::error_code ec = fn(args...);
       if (!ec) return nullptr;
-      return std::make_exception_ptr(std::system_error(ec));
+      std::exception_ptr e = std::make_exception_ptr(std::system_error(ec));
+      // Built without both exceptions and RTTI, the standard library makes a
+      // null exception_ptr: end the program rather than lose the failure.
+      if (!e) detail::fatal(("goro::errgroup: a member failed: " + ec.message()).c_str());
+      return e;
     } else {
       static_assert(std::is_void_v<R>,
                     "an errgroup member returns void, std::exception_ptr or std::error_code");
