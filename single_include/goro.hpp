@@ -83,6 +83,7 @@
 #ifndef GORO_CONFIG_HPP
 #define GORO_CONFIG_HPP
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 
@@ -152,6 +153,30 @@
 #define GORO_TLS_BARRIER() __asm__ volatile("" ::: "memory")
 #define GORO_ALWAYS_INLINE inline __attribute__((always_inline))
 
+// ---- exceptions: goro throws and catches only when the compiler has them on
+// (__cpp_exceptions; GCC and Clang clear it under -fno-exceptions) and the user
+// did not define GORO_NO_EXCEPTIONS. Without them every error goro would throw
+// is a fatal error with the same message (see throw_error), and an exception
+// escaping a goroutine is not caught by goro (std::terminate, if anything can
+// throw at all). Defined to 1, or not at all.
+#if defined(__cpp_exceptions) && !defined(GORO_NO_EXCEPTIONS)
+#define GORO_EXCEPTIONS 1
+#endif
+
+// GORO_TRY { ... } GORO_CATCH_ALL { ... GORO_RETHROW; }: goro's own catch-all
+// sites, written once for both modes. Without exceptions the try block always
+// runs and the handler is dead code that still compiles (it must not name the
+// caught exception other than through std::current_exception()).
+#if defined(GORO_EXCEPTIONS)
+#define GORO_TRY try
+#define GORO_CATCH_ALL catch (...)
+#define GORO_RETHROW throw
+#else
+#define GORO_TRY if (true)
+#define GORO_CATCH_ALL else
+#define GORO_RETHROW ((void)0)
+#endif
+
 namespace goro::detail {
 /// Prints "goro: fatal error: <what>" and aborts. For broken invariants and for
 /// misuse that Go turns into a fatal error; never returns.
@@ -161,16 +186,30 @@ namespace goro::detail {
   std::abort();
 }
 
+/// static_cast for a conversion between types that are the same on some
+/// targets and not on others (time_t and long, std::uint64_t and std::size_t):
+/// there GCC's -Wuseless-cast flags a plain static_cast, and leaving the cast
+/// out would be a narrowing conversion elsewhere. The caller knows the value fits.
+template <class To, class From>
+constexpr To platform_cast(From from) noexcept {
+  return static_cast<To>(from);
+}
+
 /// Reports an error the way the build allows: throws `e` when exceptions are
-/// enabled, else prints its what() as a goro fatal error and aborts (Go's
-/// panic). Every error goro raises goes through here, so that a build with
+/// enabled (GORO_EXCEPTIONS), else prints its what() as a goro fatal error and
+/// aborts (Go's panic); a leading "goro: " of the message is not repeated.
+/// Every error goro raises goes through here, so that a build with
 /// -fno-exceptions compiles and still says what went wrong.
 template <class E>
 [[noreturn]] inline void throw_error(E&& e) {
-#if defined(__cpp_exceptions) && !defined(GORO_NO_EXCEPTIONS)
+#if defined(GORO_EXCEPTIONS)
   throw static_cast<E&&>(e);
 #else
-  fatal(e.what());
+  const char* what = e.what();
+  const char prefix[] = "goro: ";
+  std::size_t n = 0;
+  while (prefix[n] != '\0' && what[n] == prefix[n]) ++n;
+  fatal(prefix[n] == '\0' ? what + n : what);
 #endif
 }
 }  // namespace goro::detail
@@ -273,7 +312,9 @@ struct runtime_options {
   /// Called (on the goroutine, as its last act) with an exception that escaped
   /// a goroutine's function, and the goroutine's id. Empty (the default): the
   /// program ends with a message naming the goroutine and the exception, as
-  /// Go does for an unrecovered panic.
+  /// Go does for an unrecovered panic. Never called in a build without
+  /// exceptions (see GORO_EXCEPTIONS in config.hpp): goro catches nothing
+  /// there, and its own errors are fatal errors where they happen.
   std::function<void(std::uint64_t goroutine_id, std::exception_ptr)> on_unhandled_exception;
 };
 
@@ -580,7 +621,7 @@ class stack {
   static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
     const std::size_t page = page_size();
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
-    if (usable_bytes > (std::size_t{1} << 40) || n > 1024) throw std::bad_alloc();
+    if (usable_bytes > (std::size_t{1} << 40) || n > 1024) throw_error(std::bad_alloc());
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
@@ -631,9 +672,9 @@ class stack {
 
  private:
   [[noreturn]] static void throw_mapping_error(int err, const char* what) {
-    if (err == ENOMEM) throw std::bad_alloc();
-    throw std::system_error(err, std::generic_category(),
-                            std::string("goro: cannot ") + what + " a goroutine stack");
+    if (err == ENOMEM) throw_error(std::bad_alloc());
+    throw_error(std::system_error(err, std::generic_category(),
+                                  std::string("goro: cannot ") + what + " a goroutine stack"));
   }
 
   // Returns 0 or an errno value. The first stack decides the method for the
@@ -867,7 +908,7 @@ struct uc_frame {
 
 /// makecontext passes only ints, so the frame's address travels in two
 /// halves (the high one is 0 where pointers are 32 bits).
-inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
+[[noreturn]] inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
   const std::uint64_t bits = (std::uint64_t{hi} << 32) | std::uint64_t{lo};
   auto* f = reinterpret_cast<uc_frame*>(static_cast<std::uintptr_t>(bits));
   f->entry(f->transfer, f->arg);
@@ -1349,7 +1390,7 @@ class context {
     sanitizer::before_switch(fiber_, next.fiber_, finished);
   }
 
-  static void start(void* transfer, void* self_ptr) noexcept {
+  [[noreturn]] static void start(void* transfer, void* self_ptr) noexcept {
     auto& self = *static_cast<context*>(self_ptr);
     sanitizer::after_switch(self.fiber_, static_cast<context*>(transfer)->fiber_);
     self.entry_(self.arg_);
@@ -1423,10 +1464,10 @@ struct goroutine {
   /// Runs and then destroys the function object at `fn_storage`.
   using invoke_fn = void (*)(void* fn_storage);
 
-  goroutine(stack&& s, scheduler* sched, std::uint64_t goid, invoke_fn inv, void* storage,
+  goroutine(stack&& s, scheduler* owner, std::uint64_t goid, invoke_fn inv, void* storage,
             std::size_t usable) noexcept
       : stk(std::move(s)),
-        sched(sched),
+        sched(owner),
         invoke(inv),
         fn_storage(storage),
         ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
@@ -1445,7 +1486,7 @@ struct goroutine {
   context ctx;
 
   /// First code a goroutine runs (defined in scheduler.hpp).
-  static void entry(void* self) noexcept;
+  [[noreturn]] static void entry(void* self) noexcept;
 };
 
 /// Where things go in a stack of `s.size()` bytes: the record at the top, the
@@ -1583,8 +1624,8 @@ class parker {
         }
         auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
         timespec ts;
-        ts.tv_sec = static_cast<time_t>(left.count() / 1000000000);
-        ts.tv_nsec = static_cast<long>(left.count() % 1000000000);
+        ts.tv_sec = platform_cast<time_t>(left.count() / 1000000000);
+        ts.tv_nsec = platform_cast<long>(left.count() % 1000000000);
         futex(FUTEX_WAIT_PRIVATE, waiting, &ts);
       }
       expected = notified;
@@ -2798,8 +2839,8 @@ inline std::uint64_t next_goroutine_id() noexcept {
 /// by the worker's own thread.
 class worker {
  public:
-  worker(scheduler& s, std::size_t index) noexcept
-      : sched(s), index(index), rng(index * 0x9E3779B97F4A7C15ull + 1) {}
+  worker(scheduler& s, std::size_t i) noexcept
+      : sched(s), index(i), rng(i * 0x9E3779B97F4A7C15ull + 1) {}
 
   scheduler& sched;
   const std::size_t index;
@@ -2860,14 +2901,15 @@ class scheduler {
     const std::size_t n = options_.workers;
     workers_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
-    try {
+    GORO_TRY {
       for (auto& w : workers_) {
         worker* wp = w.get();
         wp->thread = std::thread([wp] { wp->run(); });
       }
-    } catch (...) {
+    }
+    GORO_CATCH_ALL {
       stop_workers();  // the ones that started; then report why the rest did not
-      throw;
+      GORO_RETHROW;
     }
   }
 
@@ -3121,7 +3163,8 @@ inline void switch_out(g_request request) noexcept {
 /// unlock(arg) (typically releasing the lock under which the caller queued a
 /// waiter for itself). Returns after someone calls scheduler::ready on it.
 inline void park(void (*unlock)(void*), void* arg) noexcept {
-  goroutine* g = current_goroutine();
+  // Only a goroutine parks, so this thread is a worker (no null check).
+  goroutine* g = current_worker_slot()->current.load(std::memory_order_relaxed);
   g->unlock = unlock;
   g->unlock_arg = arg;
   switch_out(g_request::park);
@@ -3163,7 +3206,7 @@ void scheduler::spawn(F&& fn) {
     invoke = &invoke_and_destroy<Fn>;
   } else {  // too big to keep on its own stack
     using Box = boxed_function<Fn>;
-    layout_for<Box>(s, layout);
+    if (!layout_for<Box>(s, layout)) fatal("a goroutine stack too small for a pointer");
     new (layout.fn) Box(new Fn(std::forward<F>(fn)));
     invoke = &invoke_and_destroy<Box>;
   }
@@ -3246,21 +3289,24 @@ inline void scheduler::goroutine_exited() {
 
 inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {
   if (options_.on_unhandled_exception) {
-    try {
+    GORO_TRY {
       options_.on_unhandled_exception(g.ctx.id(), e);
       return;
-    } catch (...) {
+    }
+    GORO_CATCH_ALL {
       e = std::current_exception();
       std::fprintf(stderr, "goro: the unhandled-exception handler threw\n");
     }
   }
   const char* what = "an exception not derived from std::exception";
+#if defined(GORO_EXCEPTIONS)
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
     what = ex.what();
   } catch (...) {
   }
+#endif
   std::fprintf(stderr, "goro: fatal error: unhandled exception in goroutine %llu: %s\n",
                static_cast<unsigned long long>(g.ctx.id()), what);
   std::fflush(stderr);
@@ -3269,11 +3315,8 @@ inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) n
 
 inline void goroutine::entry(void* self) noexcept {
   auto* g = static_cast<goroutine*>(self);
-  try {
-    g->invoke(g->fn_storage);
-  } catch (...) {
-    g->sched->unhandled_exception(*g, std::current_exception());
-  }
+  GORO_TRY { g->invoke(g->fn_storage); }
+  GORO_CATCH_ALL { g->sched->unhandled_exception(*g, std::current_exception()); }
   g->request = g_request::exit;
   worker* w = current_worker_slot();
   g->ctx.exit_to(*w->g0, w->slots);
@@ -3422,7 +3465,7 @@ inline goroutine* worker::steal_runnext(worker& victim) {
 inline goroutine* worker::steal_work() {
   const std::size_t n = sched.workers_.size();
   for (int round = 0; round < 4; ++round) {
-    const std::size_t start = static_cast<std::size_t>(random() % n);
+    const std::size_t start = platform_cast<std::size_t>(random() % n);
     for (std::size_t i = 0; i < n; ++i) {
       worker& victim = *sched.workers_[(start + i) % n];
       if (&victim == this) continue;
@@ -3756,7 +3799,7 @@ struct blocking_call : blocking_job {
 
   static void run_call(blocking_job& job) noexcept {
     auto& self = static_cast<blocking_call&>(job);
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     try {
       self.result.fill(self.fn);
     } catch (...) {
@@ -3769,7 +3812,7 @@ struct blocking_call : blocking_job {
 
   /// The caller's side, once woken: f's result, or its exception rethrown.
   R take() {
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     if (error) std::rethrow_exception(error);
 #endif
     return result.take();
@@ -3887,7 +3930,7 @@ class blocking_pool {
   /// Starts one helper (already counted in threads_). Lock not held.
   void start_helper() noexcept {
     const thread_starter starter = starter_.load(std::memory_order_acquire);
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     std::error_code failure;
     try {
       starter(&helper_main, this);
@@ -4109,6 +4152,9 @@ inline blocking_options get_blocking_options() {
 
 // ======== goro/errors.hpp ========
 // errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
+// In a build without exceptions (-fno-exceptions, or GORO_NO_EXCEPTIONS
+// defined) goro never throws: each of these errors is instead a fatal error
+// ("goro: fatal error: <message>" on stderr, then abort), as Go's panic is.
 #ifndef GORO_ERRORS_HPP
 #define GORO_ERRORS_HPP
 
@@ -4283,7 +4329,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
   if (c->closed) {
     c->lock.unlock();
     if (mode == wait_mode::poll) return op_status::closed;
-    throw closed_channel("goro: send on closed channel");
+    throw_error(closed_channel("goro: send on closed channel"));
   }
   waiter* to_wake = nullptr;
   if (send_now_locked(*c, value, to_wake)) {
@@ -4296,7 +4342,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
     return op_status::full;
   }
   op_status s = wait_on_locked(*c, c->sendq, value, mode, deadline);
-  if (s == op_status::closed) throw closed_channel("goro: send on closed channel");
+  if (s == op_status::closed) throw_error(closed_channel("goro: send on closed channel"));
   return s;
 }
 
@@ -4323,11 +4369,11 @@ inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
 
 /// Closes c: every waiter is woken (receivers see "closed", senders throw).
 inline void chan_close(chan_core* c) {
-  if (c == nullptr) throw nil_channel("goro: close of nil channel");
+  if (c == nullptr) throw_error(nil_channel("goro: close of nil channel"));
   wait_queue to_wake;
   {
     std::lock_guard<spin_lock> guard(c->lock);
-    if (c->closed) throw closed_channel("goro: close of closed channel");
+    if (c->closed) throw_error(closed_channel("goro: close of closed channel"));
     c->closed = true;
     c->recvq.claim_all_into(to_wake);
     c->sendq.claim_all_into(to_wake);
@@ -4465,8 +4511,9 @@ class chan_handle {
   // The operations; each handle type makes its subset public (`using`).
 
   /// Blocks until a receiver takes v or the buffer has room. Throws
-  /// closed_channel if the channel is or gets closed (v is then not taken).
-  /// On a nil channel, blocks forever.
+  /// closed_channel if the channel is or gets closed (v is then not taken;
+  /// without exceptions: a fatal error with its message). On a nil channel,
+  /// blocks forever.
   void send(const T& v) const {
     T copy(v);
     chan_send(core(), &copy, wait_mode::forever);
@@ -4540,7 +4587,8 @@ class chan_handle {
 
   /// Closes the channel: receivers drain what is buffered, then see it closed;
   /// blocked senders throw. Throws closed_channel if already closed,
-  /// nil_channel on a nil channel.
+  /// nil_channel on a nil channel (without exceptions: a fatal error with
+  /// its message).
   void close() const { chan_close(core()); }
 
  private:
@@ -4835,7 +4883,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     if (sc.is_send) {
       if (sc.chan->closed) {
         locks.unlock();
-        throw closed_channel("goro: send on closed channel (in select)");
+        throw_error(closed_channel("goro: send on closed channel (in select)"));
       }
       if (!send_now_locked(*sc.chan, sc.value, to_wake)) continue;
     } else if (recv_now_locked(*sc.chan, sc.value, to_wake) == recv_attempt::would_block) {
@@ -4866,6 +4914,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
     any = &w;
   }
+  // Step 2 ruled out a select with no channel; checked because a null `any`
+  // would otherwise be dereferenced silently (and GCC sees that path).
+  if (any == nullptr) fatal("select: no channel to wait on");
   block(*any, &select_locks::unlock_fn, &locks);
 
   // 5. unlink the waiters that lost
@@ -4878,7 +4929,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
   }
   locks.unlock();
   if (cases[chosen].is_send && !scratch.waiters[chosen].ok) {
-    throw closed_channel("goro: send on closed channel (in select)");
+    throw_error(closed_channel("goro: send on closed channel (in select)"));
   }
   return chosen;
 }
@@ -4954,7 +5005,8 @@ class runtime {
 
   /// Starts f(args...) as a goroutine of this runtime. f and args are copied
   /// or moved into it. Throws std::bad_alloc or std::system_error when no
-  /// stack can be had; the runtime keeps working.
+  /// stack can be had; the runtime keeps working. (Without exceptions: a
+  /// fatal error with the exception's message.)
   template <class F, class... Args>
   void go(F&& f, Args&&... args) {
     sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
@@ -5097,6 +5149,7 @@ void sleep_for(const std::chrono::duration<Rep, Period>& d) {
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -5105,6 +5158,10 @@ void sleep_for(const std::chrono::duration<Rep, Period>& d) {
 namespace goro {
 
 namespace detail {
+/// One object per type T, whose address stands for T where goro would
+/// otherwise need RTTI (select_set::rearm_send).
+template <class T>
+inline constexpr char type_tag = 0;
 
 /// A handler that does nothing, for cases given without one.
 struct no_handler {
@@ -5167,7 +5224,8 @@ recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
 
 /// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
 /// is chosen. The value is consumed only then. Choosing a send on a closed
-/// channel throws closed_channel, as Go panics.
+/// channel throws closed_channel, as Go panics (without exceptions: a fatal
+/// error with its message).
 template <class T, class V, class F = detail::no_handler>
 send_case<T, std::decay_t<F>> case_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
   return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
@@ -5325,14 +5383,20 @@ class select_set {
   }
 
   /// Gives a send case a new value and enables it again. T is the channel's
-  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`.
+  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`. Throws
+  /// std::invalid_argument if case `index` is not a send case of type T,
+  /// std::out_of_range if there is no such case. (Without exceptions, these
+  /// and the errors of disable, enable and enabled are fatal errors with the
+  /// same message.)
   template <class T, class V>
   void rearm_send(std::size_t index, V&& v) {
-    auto* sc = dynamic_cast<send_value_entry<T>*>(entries_.at(index).get());
-    if (sc == nullptr)
-      throw std::invalid_argument("goro::select_set: not a send case of that type");
-    sc->value.emplace(std::forward<V>(v));
-    sc->enabled = true;
+    entry& e = at(index);
+    if (e.send_type != send_type_of<T>()) {
+      detail::throw_error(std::invalid_argument("goro::select_set: not a send case of that type"));
+    }
+    auto& sc = static_cast<send_value_entry<T>&>(e);
+    sc.value.emplace(std::forward<V>(v));
+    sc.enabled = true;
   }
 
   /// Adds (or replaces) the default case, making select() non-blocking.
@@ -5343,19 +5407,19 @@ class select_set {
   }
 
   /// Switches a case off: it is never ready until enabled again.
-  void disable(std::size_t index) { entries_.at(index)->enabled = false; }
+  void disable(std::size_t index) { at(index).enabled = false; }
   /// Switches a case back on. Throws std::logic_error for a send case whose
   /// value was already sent (it has nothing to send: use rearm_send).
   void enable(std::size_t index) {
-    entry& e = *entries_.at(index);
+    entry& e = at(index);
     if (!e.has_value()) {
-      throw std::logic_error(
-          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()");
+      detail::throw_error(std::logic_error(
+          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()"));
     }
     e.enabled = true;
   }
   /// Whether case `index` is on (a chosen send case is off until rearmed).
-  bool enabled(std::size_t index) const { return entries_.at(index)->enabled; }
+  bool enabled(std::size_t index) const { return at(index).enabled; }
 
   /// Number of cases (enabled or not), not counting the default.
   std::size_t size() const noexcept { return entries_.size(); }
@@ -5389,8 +5453,20 @@ class select_set {
     virtual bool has_value() const noexcept { return true; }
     detail::chan_core* chan = nullptr;
     std::shared_ptr<void> keep_alive;  ///< owns the channel, as a Go value would
+    /// A send case's element type, as send_type_of<T>(); null for a receive
+    /// case. What rearm_send checks before its static_cast (no RTTI needed).
+    const void* send_type = nullptr;
     bool enabled = true;
   };
+  /// One address per type T: an inline variable has one definition in the
+  /// whole program, so its address identifies T across translation units
+  /// (and shared libraries, unless they hide goro's symbols with
+  /// -fvisibility=hidden: then add_send and rearm_send of one case must be
+  /// called from the same library).
+  template <class T>
+  static const void* send_type_of() noexcept {
+    return &detail::type_tag<T>;
+  }
   template <class T, class F>
   struct recv_entry final : entry {
     explicit recv_entry(F h) : handler(std::move(h)) {}
@@ -5411,6 +5487,7 @@ class select_set {
   };
   template <class T>
   struct send_value_entry : entry {
+    send_value_entry() noexcept { this->send_type = send_type_of<T>(); }
     bool has_value() const noexcept override { return value.has_value(); }
     std::optional<T> value;
   };
@@ -5428,6 +5505,14 @@ class select_set {
     }
     F handler;
   };
+
+  /// Case `index`; an index that is not a case is an error (std::out_of_range).
+  entry& at(std::size_t index) const {
+    if (index >= entries_.size()) {
+      detail::throw_error(std::out_of_range("goro::select_set: no case with that index"));
+    }
+    return *entries_[index];
+  }
 
   std::size_t add(std::unique_ptr<entry> e) {
     entries_.push_back(std::move(e));
@@ -5718,7 +5803,8 @@ class mutex {
 /// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
 class semaphore {
  public:
-  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
+  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1 (without
+  /// exceptions: a fatal error with its message).
   explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
   semaphore(const semaphore&) = delete;
   semaphore& operator=(const semaphore&) = delete;
@@ -5736,7 +5822,7 @@ class semaphore {
  private:
   static std::ptrdiff_t check(std::ptrdiff_t permits) {
     if (permits < 0 || permits > INT32_MAX) {
-      throw std::invalid_argument("goro::semaphore: permit count out of range");
+      detail::throw_error(std::invalid_argument("goro::semaphore: permit count out of range"));
     }
     return permits;
   }
@@ -5747,7 +5833,8 @@ class semaphore {
 ///
 /// Every wait() that finds the counter above zero returns once it falls to
 /// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
-/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
+/// throws std::logic_error and leaves the counter as it was (Go panics here;
+/// without exceptions it is a fatal error with the same message). As in
 /// Go, the wait_group may be destroyed as soon as wait() has returned.
 class wait_group {
  public:
@@ -5762,8 +5849,8 @@ class wait_group {
     std::int64_t after = 0;
     do {
       after = counter(s) + delta;
-      if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
-      if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
+      if (after < 0) detail::throw_error(std::logic_error("goro::wait_group: negative counter"));
+      if (after > INT32_MAX) detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
     } while (!state_.compare_exchange_weak(s,
                                            (static_cast<std::uint64_t>(after) << 32) | waiters(s),
                                            std::memory_order_acq_rel, std::memory_order_relaxed));
@@ -6372,7 +6459,10 @@ inline chan_core* done_core_or_throw(const goro::context& ctx) {
   // cause was written: read it first, then the cause.
   const std::error_code code = ctx.err();
   cancel_state* s = context_access::state(ctx);
-  GORO_ASSERT(s != nullptr && code);
+  // Only a done context gets here, and a context without state is never
+  // done; checked in every build (a cold path) so that s is never null.
+  if (s == nullptr) fatal("context error of a context that cannot be done");
+  GORO_ASSERT(code);
   throw_error(context_error(code, s->cause));
 }
 
@@ -6689,10 +6779,18 @@ class errgroup {
 
   /// Waits until every member has returned, cancels context(), then rethrows
   /// the first failure, if any. May be called again; rethrows the same.
+  /// Without exceptions (GORO_EXCEPTIONS undefined) a failure is a fatal
+  /// error instead: use wait_error() there.
   void wait() {
     running_.wait();
     cancel_();
-    if (std::exception_ptr e = first_error()) std::rethrow_exception(e);
+    if (std::exception_ptr e = first_error()) {
+#if defined(GORO_EXCEPTIONS)
+      std::rethrow_exception(e);
+#else
+      detail::fatal("goro::errgroup: a member failed (without exceptions, use wait_error())");
+#endif
+    }
   }
 
   /// Like wait(), but returns the first failure (null if none) instead of
@@ -6729,15 +6827,14 @@ class errgroup {
   /// Runs a member and turns how it ended into an error value (null: success).
   template <class Fn>
   std::exception_ptr run(Fn& fn) noexcept {
-    try {
+    GORO_TRY {
       if constexpr (std::is_invocable_v<Fn&, const goro::context&>) {
         return as_error(fn, ctx_);
       } else {
         return as_error(fn);
       }
-    } catch (...) {
-      return std::current_exception();
     }
+    GORO_CATCH_ALL { return std::current_exception(); }
   }
 
   template <class Fn, class... Args>
@@ -6751,7 +6848,11 @@ class errgroup {
     } else if constexpr (std::is_convertible_v<R, std::error_code>) {
       const std::error_code ec = fn(args...);
       if (!ec) return nullptr;
-      return std::make_exception_ptr(std::system_error(ec));
+      std::exception_ptr e = std::make_exception_ptr(std::system_error(ec));
+      // Built without both exceptions and RTTI, the standard library makes a
+      // null exception_ptr: end the program rather than lose the failure.
+      if (!e) detail::fatal(("goro::errgroup: a member failed: " + ec.message()).c_str());
+      return e;
     } else {
       static_assert(std::is_void_v<R>,
                     "an errgroup member returns void, std::exception_ptr or std::error_code");
@@ -8919,7 +9020,8 @@ class timer {
 /// Stops on destruction.
 class ticker {
  public:
-  /// Throws std::invalid_argument for a period that is not positive (Go panics).
+  /// Throws std::invalid_argument for a period that is not positive (Go
+  /// panics; without exceptions: a fatal error with its message).
   template <class Rep, class Period>
   explicit ticker(const std::chrono::duration<Rep, Period>& period)
       : src_(std::make_shared<detail::time_source>(checked(period))) {
@@ -8949,7 +9051,7 @@ class ticker {
   template <class Rep, class Period>
   static clock::duration checked(const std::chrono::duration<Rep, Period>& period) {
     if (period <= std::chrono::duration<Rep, Period>::zero()) {
-      throw std::invalid_argument("goro::ticker: non-positive period");
+      detail::throw_error(std::invalid_argument("goro::ticker: non-positive period"));
     }
     return std::chrono::duration_cast<clock::duration>(period);
   }

@@ -151,7 +151,7 @@ struct blocking_call : blocking_job {
 
   static void run_call(blocking_job& job) noexcept {
     auto& self = static_cast<blocking_call&>(job);
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     try {
       self.result.fill(self.fn);
     } catch (...) {
@@ -164,7 +164,7 @@ struct blocking_call : blocking_job {
 
   /// The caller's side, once woken: f's result, or its exception rethrown.
   R take() {
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     if (error) std::rethrow_exception(error);
 #endif
     return result.take();
@@ -282,7 +282,7 @@ class blocking_pool {
   /// Starts one helper (already counted in threads_). Lock not held.
   void start_helper() noexcept {
     const thread_starter starter = starter_.load(std::memory_order_acquire);
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     std::error_code failure;
     try {
       starter(&helper_main, this);

@@ -184,7 +184,8 @@ class timer {
 /// Stops on destruction.
 class ticker {
  public:
-  /// Throws std::invalid_argument for a period that is not positive (Go panics).
+  /// Throws std::invalid_argument for a period that is not positive (Go
+  /// panics; without exceptions: a fatal error with its message).
   template <class Rep, class Period>
   explicit ticker(const std::chrono::duration<Rep, Period>& period)
       : src_(std::make_shared<detail::time_source>(checked(period))) {
@@ -214,7 +215,7 @@ class ticker {
   template <class Rep, class Period>
   static clock::duration checked(const std::chrono::duration<Rep, Period>& period) {
     if (period <= std::chrono::duration<Rep, Period>::zero()) {
-      throw std::invalid_argument("goro::ticker: non-positive period");
+      detail::throw_error(std::invalid_argument("goro::ticker: non-positive period"));
     }
     return std::chrono::duration_cast<clock::duration>(period);
   }

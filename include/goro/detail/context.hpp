@@ -123,7 +123,7 @@ class context {
     sanitizer::before_switch(fiber_, next.fiber_, finished);
   }
 
-  static void start(void* transfer, void* self_ptr) noexcept {
+  [[noreturn]] static void start(void* transfer, void* self_ptr) noexcept {
     auto& self = *static_cast<context*>(self_ptr);
     sanitizer::after_switch(self.fiber_, static_cast<context*>(transfer)->fiber_);
     self.entry_(self.arg_);

@@ -84,8 +84,8 @@ class parker {
         }
         auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
         timespec ts;
-        ts.tv_sec = static_cast<time_t>(left.count() / 1000000000);
-        ts.tv_nsec = static_cast<long>(left.count() % 1000000000);
+        ts.tv_sec = platform_cast<time_t>(left.count() / 1000000000);
+        ts.tv_nsec = platform_cast<long>(left.count() % 1000000000);
         futex(FUTEX_WAIT_PRIVATE, waiting, &ts);
       }
       expected = notified;

@@ -89,7 +89,7 @@ class stack {
   static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
     const std::size_t page = page_size();
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
-    if (usable_bytes > (std::size_t{1} << 40) || n > 1024) throw std::bad_alloc();
+    if (usable_bytes > (std::size_t{1} << 40) || n > 1024) throw_error(std::bad_alloc());
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
@@ -140,9 +140,9 @@ class stack {
 
  private:
   [[noreturn]] static void throw_mapping_error(int err, const char* what) {
-    if (err == ENOMEM) throw std::bad_alloc();
-    throw std::system_error(err, std::generic_category(),
-                            std::string("goro: cannot ") + what + " a goroutine stack");
+    if (err == ENOMEM) throw_error(std::bad_alloc());
+    throw_error(std::system_error(err, std::generic_category(),
+                                  std::string("goro: cannot ") + what + " a goroutine stack"));
   }
 
   // Returns 0 or an errno value. The first stack decides the method for the
