@@ -150,6 +150,104 @@ template <class E>
 #define GORO_STRINGIFY_(x) #x
 #define GORO_STRINGIFY(x) GORO_STRINGIFY_(x)
 
+// GORO_FAULT(site): the test-only fault injection hook; false unless a test
+// defines GORO_FAULT_INJECTION.
+// ======== goro/detail/fault_injection.hpp ========
+// fault_injection.hpp: a test-only hook that makes the Nth stack mapping,
+// guard install, worker thread start or allocation inside goro fail.
+//
+// Off (the default) GORO_FAULT(site) is the constant false and nothing here
+// exists: zero cost. A test that defines GORO_FAULT_INJECTION (the same way in
+// every translation unit: it changes inline functions) arms a site with
+// fault::fail_nth(site, n); the nth time goro reaches that site from then on,
+// it takes its failure path as if the system had refused (mmap ENOMEM, madvise
+// or mprotect EPERM, std::thread EAGAIN, std::bad_alloc), and the site is
+// disarmed again. tests/unit/test_faults.cpp checks that each gives the
+// documented error and that the runtime and its channels keep working.
+#ifndef GORO_DETAIL_FAULT_INJECTION_HPP
+#define GORO_DETAIL_FAULT_INJECTION_HPP
+
+
+#if defined(GORO_FAULT_INJECTION)
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <new>
+#include <system_error>
+
+namespace goro::detail::fault {
+
+/// The places a fault can be injected.
+enum class site : int {
+  stack_map,     ///< the mmap of a batch of goroutine stacks (fails as ENOMEM)
+  stack_guard,   ///< installing one stack's guard (fails as EPERM)
+  thread_start,  ///< starting a worker thread (fails as EAGAIN)
+  allocation,    ///< a heap allocation goro makes: a channel buffer, a large goroutine function
+  count_,
+};
+
+struct state {
+  std::atomic<long> countdown[static_cast<int>(site::count_)] = {};  ///< 0: disarmed
+  std::atomic<long> injected[static_cast<int>(site::count_)] = {};   ///< faults injected so far
+};
+
+inline state& current() noexcept {
+  static state s;
+  return s;
+}
+
+/// Arms `s`: the nth time goro reaches it from now on fails (n = 1: the next
+/// time); n = 0 disarms it.
+inline void fail_nth(site s, long n) noexcept {
+  current().countdown[static_cast<int>(s)].store(n, std::memory_order_seq_cst);
+}
+
+/// Faults injected at `s` since the process started.
+inline long injected(site s) noexcept { return current().injected[static_cast<int>(s)].load(); }
+
+/// Whether this arrival at `s` is the one to fail; counts arrivals while armed.
+inline bool should_fail(site s) noexcept {
+  std::atomic<long>& c = current().countdown[static_cast<int>(s)];
+  long n = c.load(std::memory_order_relaxed);
+  while (n > 0) {
+    if (c.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) {
+      if (n != 1) return false;
+      current().injected[static_cast<int>(s)].fetch_add(1);
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Throws std::bad_alloc if an allocation fault is due here.
+inline void allocation_point() {
+  if (should_fail(site::allocation)) throw_error(std::bad_alloc());
+}
+
+/// Throws what std::thread throws when the system refuses a thread, if a
+/// thread_start fault is due here.
+inline void thread_start_point() {
+  if (should_fail(site::thread_start))
+    throw_error(std::system_error(EAGAIN, std::generic_category(), "goro: injected fault: thread start"));
+}
+
+}  // namespace goro::detail::fault
+
+#define GORO_FAULT(s) (::goro::detail::fault::should_fail(::goro::detail::fault::site::s))
+#define GORO_FAULT_ALLOCATION() ::goro::detail::fault::allocation_point()
+#define GORO_FAULT_THREAD_START() ::goro::detail::fault::thread_start_point()
+
+#else
+
+#define GORO_FAULT(s) false
+#define GORO_FAULT_ALLOCATION() static_cast<void>(0)
+#define GORO_FAULT_THREAD_START() static_cast<void>(0)
+
+#endif
+
+#endif
+
 #endif  // GORO_CONFIG_HPP
 // ======== goro/detail/chan_core.hpp ========
 // chan_core.hpp: the channel algorithm, written once for every element type.
@@ -600,9 +698,14 @@ class stack {
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
-    void* p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (p == MAP_FAILED) throw_mapping_error(errno, "map");
+    void* p = MAP_FAILED;
+    int map_error = ENOMEM;  // an injected fault fails as a full map table does
+    if (!GORO_FAULT(stack_map)) {
+      p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+      map_error = errno;
+    }
+    if (p == MAP_FAILED) throw_mapping_error(map_error, "map");
     for (std::size_t i = 0; i < n; ++i) {
       void* base = static_cast<char*>(p) + i * each;
       if (int err = install_guard(base, guard); err != 0) {
@@ -657,6 +760,7 @@ class stack {
   // such advice, a sandbox refusing madvise, no file descriptor left for the
   // probe) mprotect, which always works where mmap does.
   static int install_guard(void* p, std::size_t guard) noexcept {
+    if (GORO_FAULT(stack_guard)) return EPERM;
     auto& method = guard_method_in_use();
     const guard_method m = method.load(std::memory_order_relaxed);
     if (m == guard_method::madvise_guard) {
@@ -2880,6 +2984,7 @@ class scheduler {
     try {
       for (auto& w : workers_) {
         worker* wp = w.get();
+        GORO_FAULT_THREAD_START();
         wp->thread = std::thread([wp] { wp->run(); });
       }
     } catch (...) {
@@ -3179,6 +3284,7 @@ void scheduler::spawn(F&& fn) {
   } else {  // too big to keep on its own stack
     using Box = boxed_function<Fn>;
     layout_for<Box>(s, layout);
+    GORO_FAULT_ALLOCATION();
     new (layout.fn) Box(new Fn(std::forward<F>(fn)));
     invoke = &invoke_and_destroy<Box>;
   }
@@ -3931,7 +4037,7 @@ class chan_state {
 
  public:
   explicit chan_state(std::size_t capacity)
-      : storage_(capacity > 0 ? std::allocator<T>().allocate(capacity) : nullptr),
+      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), std::allocator<T>().allocate(capacity)) : nullptr),
         core_(capacity, &ops, storage_) {}
 
   chan_state(const chan_state&) = delete;

@@ -161,6 +161,7 @@ class scheduler {
     try {
       for (auto& w : workers_) {
         worker* wp = w.get();
+        GORO_FAULT_THREAD_START();
         wp->thread = std::thread([wp] { wp->run(); });
       }
     } catch (...) {
@@ -460,6 +461,7 @@ void scheduler::spawn(F&& fn) {
   } else {  // too big to keep on its own stack
     using Box = boxed_function<Fn>;
     layout_for<Box>(s, layout);
+    GORO_FAULT_ALLOCATION();
     new (layout.fn) Box(new Fn(std::forward<F>(fn)));
     invoke = &invoke_and_destroy<Box>;
   }

@@ -93,9 +93,14 @@ class stack {
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
-    void* p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (p == MAP_FAILED) throw_mapping_error(errno, "map");
+    void* p = MAP_FAILED;
+    int map_error = ENOMEM;  // an injected fault fails as a full map table does
+    if (!GORO_FAULT(stack_map)) {
+      p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+      map_error = errno;
+    }
+    if (p == MAP_FAILED) throw_mapping_error(map_error, "map");
     for (std::size_t i = 0; i < n; ++i) {
       void* base = static_cast<char*>(p) + i * each;
       if (int err = install_guard(base, guard); err != 0) {
@@ -150,6 +155,7 @@ class stack {
   // such advice, a sandbox refusing madvise, no file descriptor left for the
   // probe) mprotect, which always works where mmap does.
   static int install_guard(void* p, std::size_t guard) noexcept {
+    if (GORO_FAULT(stack_guard)) return EPERM;
     auto& method = guard_method_in_use();
     const guard_method m = method.load(std::memory_order_relaxed);
     if (m == guard_method::madvise_guard) {
