@@ -125,8 +125,8 @@ struct time_source : std::enable_shared_from_this<time_source> {
         return;
       }
       // Next tick one period after the one due; if we fell behind, skip ahead.
-      clock::time_point next = self->node.when + self->period;
-      if (next <= now) next = now + self->period;
+      clock::time_point next = saturating_deadline(self->node.when, self->period);
+      if (next <= now) next = saturating_deadline(now, self->period);
       self->node.when = next;
       self->armed_self = std::move(keep);
       earliest = sched->timers().add_locked(&self->node);
@@ -188,7 +188,7 @@ class ticker {
   template <class Rep, class Period>
   explicit ticker(const std::chrono::duration<Rep, Period>& period)
       : src_(std::make_shared<detail::time_source>(checked(period))) {
-    src_->arm(clock::now() + src_->period);
+    src_->arm(detail::deadline_after(src_->period));
   }
   ticker(const ticker&) = delete;
   ticker& operator=(const ticker&) = delete;
@@ -207,16 +207,20 @@ class ticker {
     auto fresh = std::make_shared<detail::time_source>(src_->sched, checked(period), src_->out);
     stop();
     src_ = std::move(fresh);
-    src_->arm(clock::now() + src_->period);
+    src_->arm(detail::deadline_after(src_->period));
   }
 
  private:
+  // The period in clock ticks: at least one tick (a period finer than that
+  // ticks as fast as the clock allows, it does not stop) and saturated (a
+  // huge one never ticks; it does not wrap around to a tiny one).
   template <class Rep, class Period>
   static clock::duration checked(const std::chrono::duration<Rep, Period>& period) {
-    if (period <= std::chrono::duration<Rep, Period>::zero()) {
-      throw std::invalid_argument("goro::ticker: non-positive period");
+    if (!(period > std::chrono::duration<Rep, Period>::zero())) {  // also NaN
+      detail::throw_error(std::invalid_argument("goro::ticker: non-positive period"));
     }
-    return std::chrono::duration_cast<clock::duration>(period);
+    const clock::duration ticks = detail::saturating_duration(period);
+    return ticks < clock::duration(1) ? clock::duration(1) : ticks;
   }
   std::shared_ptr<detail::time_source> src_;
 };

@@ -158,9 +158,10 @@ TEST_CASE("fault: a failed guard install makes go throw system_error and unmaps 
   } catch (const std::system_error& e) {
     CHECK(goro_test::contains(e.what(), "goro: cannot guard a goroutine stack"));
   }
-  // Nothing of the failed batch stays mapped (the count is the same; other
-  // threads are idle).
-  CHECK(count_lines("/proc/self/maps") == maps_before);
+  // Nothing of the failed batch stays mapped: a leak would add a mapping
+  // (other threads are idle; a sanitizer's runtime may merge or drop some of
+  // its own meanwhile, never add one here).
+  CHECK(count_lines("/proc/self/maps") <= maps_before);
   check_runtime_works(fresh);
 }
 
