@@ -23,6 +23,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -148,6 +149,25 @@ struct time_source : std::enable_shared_from_this<time_source> {
   }
 };
 
+/// A ticker's period in clock ticks, or nothing if it is not positive (NaN
+/// included): at least one tick (a period finer than that ticks as fast as
+/// the clock allows; it does not stop) and saturated (a huge one never ticks;
+/// it does not wrap around to a tiny one).
+template <class Rep, class Period>
+std::optional<clock::duration> ticker_period(const std::chrono::duration<Rep, Period>& period) noexcept {
+  if (!(period > std::chrono::duration<Rep, Period>::zero())) return std::nullopt;
+  const clock::duration ticks = saturating_duration(period);
+  return ticks < clock::duration(1) ? clock::duration(1) : ticks;
+}
+
+/// ticker_period, or std::invalid_argument (Go panics).
+template <class Rep, class Period>
+clock::duration checked_ticker_period(const std::chrono::duration<Rep, Period>& period) {
+  const std::optional<clock::duration> p = ticker_period(period);
+  if (!p) throw_error(std::invalid_argument("goro::ticker: non-positive period"));
+  return *p;
+}
+
 }  // namespace detail
 
 /// A channel that receives the time once, after d, like Go's time.After.
@@ -171,8 +191,11 @@ class timer {
   timer& operator=(const timer&) = delete;
   ~timer() { src_->stop_and_drain(); }
 
-  /// Where the time arrives.
-  recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
+  /// Where the time arrives. Not on a temporary: `goro::timer(d).chan()`
+  /// would stop the timer at the end of the statement, and the channel would
+  /// never receive (use goro::after(d)).
+  recv_chan<clock::time_point> chan() const& noexcept { return src_->out; }
+  recv_chan<clock::time_point> chan() const&& = delete;
 
   /// Prevents the timer from firing. Returns true if that stopped it, false
   /// if it had already fired or been stopped.
@@ -198,15 +221,18 @@ class ticker {
   /// Throws std::invalid_argument for a period that is not positive (Go panics).
   template <class Rep, class Period>
   explicit ticker(const std::chrono::duration<Rep, Period>& period)
-      : src_(std::make_shared<detail::time_source>(checked(period))) {
+      : src_(std::make_shared<detail::time_source>(detail::checked_ticker_period(period))) {
     src_->arm(detail::deadline_after(src_->period));
   }
   ticker(const ticker&) = delete;
   ticker& operator=(const ticker&) = delete;
   ~ticker() { src_->stop_and_drain(); }
 
-  /// Where the ticks arrive.
-  recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
+  /// Where the ticks arrive. Not on a temporary: `goro::ticker(d).chan()`
+  /// would stop the ticker at the end of the statement, and the channel would
+  /// never receive (keep the ticker, or use goro::tick(d)).
+  recv_chan<clock::time_point> chan() const& noexcept { return src_->out; }
+  recv_chan<clock::time_point> chan() const&& = delete;
 
   /// Stops the ticks; no tick arrives after stop() returns.
   void stop() { src_->stop_and_drain(); }
@@ -215,26 +241,31 @@ class ticker {
   /// The ticker stays on the runtime it was made on, whoever calls this.
   template <class Rep, class Period>
   void reset(const std::chrono::duration<Rep, Period>& period) {
-    auto fresh = std::make_shared<detail::time_source>(src_->sched, checked(period), src_->out);
+    auto fresh = std::make_shared<detail::time_source>(src_->sched, detail::checked_ticker_period(period), src_->out);
     stop();
     src_ = std::move(fresh);
     src_->arm(detail::deadline_after(src_->period));
   }
 
  private:
-  // The period in clock ticks: at least one tick (a period finer than that
-  // ticks as fast as the clock allows, it does not stop) and saturated (a
-  // huge one never ticks; it does not wrap around to a tiny one).
-  template <class Rep, class Period>
-  static clock::duration checked(const std::chrono::duration<Rep, Period>& period) {
-    if (!(period > std::chrono::duration<Rep, Period>::zero())) {  // also NaN
-      detail::throw_error(std::invalid_argument("goro::ticker: non-positive period"));
-    }
-    const clock::duration ticks = detail::saturating_duration(period);
-    return ticks < clock::duration(1) ? clock::duration(1) : ticks;
-  }
   std::shared_ptr<detail::time_source> src_;
 };
+
+/// Go's time.Tick: a channel that receives the time every `period`, from a
+/// ticker nobody can stop. Convenient where the ticks are wanted for the
+/// whole life of the program; otherwise it leaks: the ticker keeps running
+/// (one timer-heap entry, its channel, a wake-up per period) until its
+/// runtime is destroyed, which for the default runtime is never. Use a
+/// goro::ticker where it must stop. Returns a nil channel (receiving from it
+/// blocks forever) if `period` is not positive, as Go's Tick returns nil.
+template <class Rep, class Period>
+recv_chan<clock::time_point> tick(const std::chrono::duration<Rep, Period>& period) {
+  const std::optional<clock::duration> every = detail::ticker_period(period);
+  if (!every) return {};
+  auto src = std::make_shared<detail::time_source>(*every);
+  src->arm(detail::deadline_after(src->period));
+  return src->out;  // the heap's reference keeps the source ticking
+}
 
 }  // namespace goro
 
