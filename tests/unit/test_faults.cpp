@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <fstream>
 #include <new>
+#include <stdexcept>
 #include <set>
 #include <string>
 #include <system_error>
@@ -32,7 +33,8 @@ using goro::detail::fault::site;
 /// Disarms every site when a test ends, whatever happened.
 struct disarm_all {
   ~disarm_all() {
-    for (site s : {site::stack_map, site::stack_guard, site::thread_start, site::allocation}) fail_nth(s, 0);
+    for (site s : {site::stack_map, site::stack_guard, site::thread_start, site::allocation, site::shadow_stack})
+      fail_nth(s, 0);
   }
 };
 
@@ -254,4 +256,33 @@ TEST_CASE("fault: an unarmed site never fails") {
   goro::runtime rt(with_workers(2));
   check_runtime_works(rt, 2, 100);
   CHECK(injected(site::stack_map) == maps);
+}
+
+TEST_CASE("fault: a runtime under CET shadow stacks refuses to start, saying why and what to do") {
+  disarm_all guard;
+#if defined(GORO_CONTEXT_X86_64) && !defined(GORO_USE_UCONTEXT)
+  const std::size_t threads_before = count_threads();
+  fail_nth(site::shadow_stack, 1);
+  try {
+    goro::runtime rt(with_workers(2));
+    FAIL("the runtime started");
+  } catch (const std::runtime_error& e) {
+    CHECK(goro_test::contains(e.what(), "CET shadow stacks"));
+    CHECK(goro_test::contains(e.what(), "-fcf-protection=none"));
+    CHECK(goro_test::contains(e.what(), "glibc.cpu.x86_shstk=off"));
+  }
+  CHECK(count_threads() == threads_before);  // refused before any worker started
+#endif
+  goro::runtime rt(with_workers(2));
+  check_runtime_works(rt, 2, 100);
+}
+
+TEST_CASE("shadow stacks: /proc/self/status is read the way the kernel writes it") {
+  using goro::detail::status_says_shadow_stack;
+  CHECK(status_says_shadow_stack("Name:\tx\nx86_Thread_features:\tshstk wrss\nx86_Thread_features_locked:\t\n"));
+  CHECK(status_says_shadow_stack("x86_Thread_features:\twrss shstk"));
+  CHECK_FALSE(status_says_shadow_stack("Name:\tx\nx86_Thread_features:\t\nx86_Thread_features_locked:\tshstk\n"));
+  CHECK_FALSE(status_says_shadow_stack("x86_Thread_features:\tshstkx\n"));
+  CHECK_FALSE(status_says_shadow_stack("Name:\tshstk\n"));
+  CHECK_FALSE(status_says_shadow_stack(""));
 }

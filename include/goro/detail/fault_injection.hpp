@@ -1,5 +1,6 @@
 // fault_injection.hpp: a test-only hook that makes the Nth stack mapping,
-// guard install, worker thread start or allocation inside goro fail.
+// guard install, worker thread start or allocation inside goro fail (or a
+// runtime start see CET shadow stacks).
 //
 // Off (the default) GORO_FAULT(site) is the constant false and nothing here
 // exists: zero cost. A test that defines GORO_FAULT_INJECTION (the same way in
@@ -30,6 +31,7 @@ enum class site : int {
   stack_guard,   ///< installing one stack's guard (fails as EPERM)
   thread_start,  ///< starting a worker thread (fails as EAGAIN)
   allocation,    ///< a heap allocation goro makes: a channel buffer, a large goroutine function
+  shadow_stack,  ///< pretend CET shadow stacks are on when a runtime starts (x86-64)
   count_,
 };
 
