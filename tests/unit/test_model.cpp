@@ -69,7 +69,7 @@ bool run_seed(goro::runtime& rt, std::size_t workers, std::uint64_t seed, totals
 
 }  // namespace
 
-TEST_CASE("model: random programs keep channel semantics at 1, 2, 4 and 8 workers") {
+TEST_CASE("model: random programs keep channel semantics at 1, 2, 4 and 8 workers", "[random]") {
   std::vector<std::size_t> worker_counts{1, 2, 4, 8};
   if (auto w = env_number("GORO_MODEL_WORKERS")) worker_counts = {*w};
   totals t;
