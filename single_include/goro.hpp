@@ -5919,10 +5919,19 @@ struct time_source : std::enable_shared_from_this<time_source> {
   std::size_t refs = 0;                   ///< heap lock: armings not yet removed or fired
   bool pending = false;                   ///< heap lock: the current arming may deliver
   bool stopped = false;                   ///< heap lock: stop() ran since the last arm()
+  bool orphaned = false;                  ///< set by abandon(): the runtime is gone
   spin_lock deliver_lock;
+
+  /// An owner that touches the source after its runtime was destroyed would
+  /// use the freed scheduler: a fatal error instead (only detectable when
+  /// the source was armed as the runtime ended: always for a ticker).
+  void check_runtime_alive() const noexcept {
+    if (orphaned) fatal("a goro::timer or goro::ticker outlived the runtime it was made on");
+  }
 
   /// Arms for `when` (re-arms if armed).
   void arm(clock::time_point when) {
+    check_runtime_alive();
     bool earliest = false;
     {
       std::lock_guard<spin_lock> guard(sched->timers().lock());
@@ -5939,6 +5948,7 @@ struct time_source : std::enable_shared_from_this<time_source> {
   /// arrives until the next arm(). Returns whether it prevented a delivery
   /// (the timer was armed and had not delivered, even if already due).
   bool stop_and_drain() {
+    check_runtime_alive();
     std::shared_ptr<time_source> keep;  // the heap's reference, released outside the locks
     bool was_pending = false;
     {
@@ -5959,6 +5969,7 @@ struct time_source : std::enable_shared_from_this<time_source> {
   // reference (for after(), the last one). Nothing else runs any more.
   static void abandon(timer_node* n) {
     auto* self = static_cast<time_source*>(n->arg);
+    self->orphaned = true;  // an owner still holding it must not reach the scheduler
     std::shared_ptr<time_source> gone;
     if (--self->refs == 0) gone = std::move(self->self_ref);
   }

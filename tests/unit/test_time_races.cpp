@@ -99,3 +99,16 @@ TEST_CASE("timer race: after reset returns, the old time never arrives (real wor
   }
   CHECK(late == 0);
 }
+
+TEST_CASE("timer misuse: a ticker or timer that outlives its runtime is a fatal error, not a use after free",
+          "[death]") {
+  for (const char* kind : {"ticker", "timer"}) {
+    const auto r = goro_test::run_program(goro_test::program_path("timer_outlives_runtime"), {kind});
+    INFO(r.describe());
+    CHECK_FALSE(r.succeeded());
+    CHECK_FALSE(r.timed_out);
+    CHECK(goro_test::contains(r.out, "runtime gone"));
+    CHECK_FALSE(goro_test::contains(r.out, "no fatal error?"));
+    CHECK(goro_test::contains(r.err, "goro: fatal error: a goro::timer or goro::ticker outlived the runtime"));
+  }
+}
