@@ -227,6 +227,106 @@ template <class E>
 #define GORO_STRINGIFY_(x) #x
 #define GORO_STRINGIFY(x) GORO_STRINGIFY_(x)
 
+// GORO_FAULT(site): the test-only fault injection hook; false unless a test
+// defines GORO_FAULT_INJECTION.
+// ======== goro/detail/fault_injection.hpp ========
+// fault_injection.hpp: a test-only hook that makes the Nth stack mapping,
+// guard install, worker thread start or allocation inside goro fail (or a
+// runtime start see CET shadow stacks).
+//
+// Off (the default) GORO_FAULT(site) is the constant false and nothing here
+// exists: zero cost. A test that defines GORO_FAULT_INJECTION (the same way in
+// every translation unit: it changes inline functions) arms a site with
+// fault::fail_nth(site, n); the nth time goro reaches that site from then on,
+// it takes its failure path as if the system had refused (mmap ENOMEM, madvise
+// or mprotect EPERM, std::thread EAGAIN, std::bad_alloc), and the site is
+// disarmed again. tests/unit/test_faults.cpp checks that each gives the
+// documented error and that the runtime and its channels keep working.
+#ifndef GORO_DETAIL_FAULT_INJECTION_HPP
+#define GORO_DETAIL_FAULT_INJECTION_HPP
+
+
+#if defined(GORO_FAULT_INJECTION)
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <new>
+#include <system_error>
+
+namespace goro::detail::fault {
+
+/// The places a fault can be injected.
+enum class site : int {
+  stack_map,     ///< the mmap of a batch of goroutine stacks (fails as ENOMEM)
+  stack_guard,   ///< installing one stack's guard (fails as EPERM)
+  thread_start,  ///< starting a worker thread (fails as EAGAIN)
+  allocation,    ///< a heap allocation goro makes: a channel buffer, a large goroutine function
+  shadow_stack,  ///< pretend CET shadow stacks are on when a runtime starts (x86-64)
+  count_,
+};
+
+struct state {
+  std::atomic<long> countdown[static_cast<int>(site::count_)] = {};  ///< 0: disarmed
+  std::atomic<long> injected[static_cast<int>(site::count_)] = {};   ///< faults injected so far
+};
+
+inline state& current() noexcept {
+  static state s;
+  return s;
+}
+
+/// Arms `s`: the nth time goro reaches it from now on fails (n = 1: the next
+/// time); n = 0 disarms it.
+inline void fail_nth(site s, long n) noexcept {
+  current().countdown[static_cast<int>(s)].store(n, std::memory_order_seq_cst);
+}
+
+/// Faults injected at `s` since the process started.
+inline long injected(site s) noexcept { return current().injected[static_cast<int>(s)].load(); }
+
+/// Whether this arrival at `s` is the one to fail; counts arrivals while armed.
+inline bool should_fail(site s) noexcept {
+  std::atomic<long>& c = current().countdown[static_cast<int>(s)];
+  long n = c.load(std::memory_order_relaxed);
+  while (n > 0) {
+    if (c.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) {
+      if (n != 1) return false;
+      current().injected[static_cast<int>(s)].fetch_add(1);
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Throws std::bad_alloc if an allocation fault is due here.
+inline void allocation_point() {
+  if (should_fail(site::allocation)) throw_error(std::bad_alloc());
+}
+
+/// Throws what std::thread throws when the system refuses a thread, if a
+/// thread_start fault is due here.
+inline void thread_start_point() {
+  if (should_fail(site::thread_start))
+    throw_error(std::system_error(EAGAIN, std::generic_category(), "goro: injected fault: thread start"));
+}
+
+}  // namespace goro::detail::fault
+
+#define GORO_FAULT(s) (::goro::detail::fault::should_fail(::goro::detail::fault::site::s))
+#define GORO_FAULT_ALLOCATION() ::goro::detail::fault::allocation_point()
+#define GORO_FAULT_THREAD_START() ::goro::detail::fault::thread_start_point()
+
+#else
+
+#define GORO_FAULT(s) false
+#define GORO_FAULT_ALLOCATION() static_cast<void>(0)
+#define GORO_FAULT_THREAD_START() static_cast<void>(0)
+
+#endif
+
+#endif
+
 #endif  // GORO_CONFIG_HPP
 // ======== goro/detail/park.hpp ========
 // park.hpp: waiting and waking, the same way for goroutines and threads.
@@ -418,6 +518,18 @@ inline void swap_exception_state(void* g, exception_state& out,
 // limit. Elsewhere the guard is an mprotect(PROT_NONE) region, which splits the
 // mapping: each stack then costs two map entries and about 32,000 stacks
 // exhaust the table.
+//
+// Stacks are mapped in batches (one mmap for several stacks, a "slab") and a
+// slab is unmapped only as a whole, when its last stack is released: a stack
+// released before its neighbours gives its memory back with
+// MADV_DONTNEED, which leaves the mapping whole. Unmapping single stacks out
+// of a batch would split the mapping at every hole: with goroutines ending in
+// any order that can take a map entry per freed stack, run the process into
+// vm.max_map_count, and then make later munmap calls fail (leaking the
+// stacks). So the map entries goro uses are bounded by its slabs (or two per
+// stack with mprotect guards), whatever the exit order; and since no call
+// ever splits a mapping, a failing munmap or madvise is a bug, reported as a
+// fatal error rather than ignored.
 #ifndef GORO_DETAIL_STACK_HPP
 #define GORO_DETAIL_STACK_HPP
 
@@ -554,6 +666,7 @@ inline void deregister_stack(unsigned id) noexcept {
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
+#include <memory>
 #include <new>
 #include <string>
 #include <system_error>
@@ -595,9 +708,39 @@ inline std::atomic<guard_method>& guard_method_in_use() noexcept {
   return method;
 }
 
+/// One mmap holding `count` stacks. Unmapped, whole, when the last of them is
+/// released. Shared by those stacks; `live` counts the ones not yet released.
+struct stack_slab {
+  void* base = nullptr;
+  std::size_t bytes = 0;
+  std::atomic<std::size_t> live{0};
+
+  /// Releases one stack, whose usable part is [bottom, bottom + size): its
+  /// memory goes back to the kernel now, the address range when the slab's
+  /// last stack goes. May free the slab.
+  void release(void* bottom, std::size_t size) noexcept {
+    // Memory first, count second: once the count drops, another releaser may
+    // unmap the whole slab. The last one skips the madvise (munmap does it).
+    if (live.load(std::memory_order_acquire) != 1 && ::madvise(bottom, size, MADV_DONTNEED) != 0) {
+      fatal("madvise(MADV_DONTNEED) of a released goroutine stack failed");
+    }
+    if (live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      unmap_whole(base, bytes);
+      delete this;
+    }
+  }
+
+  /// munmap of a whole mapping that goro made: it splits nothing, so it
+  /// cannot run out of map entries; a failure means a goro bug.
+  static void unmap_whole(void* base, std::size_t bytes) noexcept {
+    if (::munmap(base, bytes) != 0) fatal("munmap of a goroutine stack mapping failed");
+  }
+};
+
 /// An owning, movable handle to one mapped stack with its guard.
 /// Invariant: either empty (base_ == nullptr) or [base_, base_ + mapped_) is
-/// mapped by us, its first guard_bytes() are the guard, the rest is usable.
+/// part of slab_'s mapping, counted in slab_->live, its first guard_bytes()
+/// are the guard, the rest is usable.
 class stack {
  public:
   /// An empty handle.
@@ -616,29 +759,42 @@ class stack {
   /// Maps n stacks with one mmap (each with its own guard) into out[0..n).
   /// Mapping is a system call and, on virtual machines, a slow one; one call
   /// per batch instead of per goroutine matters when thousands start at once.
-  /// Each stack is still unmapped on its own (munmap of part of a mapping).
+  /// The mapping is unmapped whole, when the last of the n stacks is released
+  /// (stack_slab); a stack released earlier only gives back its memory.
   /// Throws like the constructor; on failure nothing stays mapped.
   static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
     const std::size_t page = page_size();
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
-    if (usable_bytes > (std::size_t{1} << 40) || n > 1024) throw_error(std::bad_alloc());
+    if (usable_bytes > (std::size_t{1} << 40) || n == 0 || n > 1024) throw_error(std::bad_alloc());
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
-    void* p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (p == MAP_FAILED) throw_mapping_error(errno, "map");
+    GORO_FAULT_ALLOCATION();
+    std::unique_ptr<stack_slab> slab(new stack_slab);  // before the mmap: nothing to undo if it throws
+    void* p = MAP_FAILED;
+    int map_error = ENOMEM;  // an injected fault fails as a full map table does
+    if (!GORO_FAULT(stack_map)) {
+      p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+      map_error = errno;
+    }
+    if (p == MAP_FAILED) throw_mapping_error(map_error, "map");
     for (std::size_t i = 0; i < n; ++i) {
-      void* base = static_cast<char*>(p) + i * each;
-      if (int err = install_guard(base, guard); err != 0) {
-        for (std::size_t j = 0; j < i; ++j) out[j] = stack();
-        ::munmap(static_cast<char*>(p) + i * each, each * (n - i));
+      if (int err = install_guard(static_cast<char*>(p) + i * each, guard); err != 0) {
+        stack_slab::unmap_whole(p, each * n);  // no stack handed out yet
         throw_mapping_error(err, "guard");
       }
+    }
+    slab->base = p;
+    slab->bytes = each * n;
+    slab->live.store(n, std::memory_order_relaxed);
+    stack_slab* shared = slab.release();
+    for (std::size_t i = 0; i < n; ++i) {
       stack& s = out[i];
       s = stack();
-      s.base_ = base;
+      s.base_ = static_cast<char*>(p) + i * each;
       s.mapped_ = each;
+      s.slab_ = shared;
       s.valgrind_id_ = sanitizer::register_stack(s.bottom(), s.size());
     }
   }
@@ -667,6 +823,7 @@ class stack {
   void swap(stack& other) noexcept {
     std::swap(base_, other.base_);
     std::swap(mapped_, other.mapped_);
+    std::swap(slab_, other.slab_);
     std::swap(valgrind_id_, other.valgrind_id_);
   }
 
@@ -682,6 +839,7 @@ class stack {
   // such advice, a sandbox refusing madvise, no file descriptor left for the
   // probe) mprotect, which always works where mmap does.
   static int install_guard(void* p, std::size_t guard) noexcept {
+    if (GORO_FAULT(stack_guard)) return EPERM;
     auto& method = guard_method_in_use();
     const guard_method m = method.load(std::memory_order_relaxed);
     if (m == guard_method::madvise_guard) {
@@ -712,12 +870,14 @@ class stack {
   void unmap() noexcept {
     if (base_ == nullptr) return;
     sanitizer::deregister_stack(valgrind_id_);
-    ::munmap(base_, mapped_);
+    slab_->release(bottom(), size());
     base_ = nullptr;
+    slab_ = nullptr;
   }
 
   void* base_ = nullptr;
   std::size_t mapped_ = 0;
+  stack_slab* slab_ = nullptr;
   unsigned valgrind_id_ = 0;
 };
 
@@ -865,6 +1025,102 @@ __attribute__((noinline)) inline void ensure_overflow_handler() noexcept {
       ::munmap(mem, overflow::alt_stack_bytes);
     }
   }
+#endif
+}
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/shadow_stack.hpp ========
+// shadow_stack.hpp: refusing to run under CET user shadow stacks.
+//
+// With Intel CET shadow stacks enabled, every `call` also pushes the return
+// address on a second, hardware-protected stack and every `ret` checks it.
+// goro's x86-64 context switch moves the stack pointer to another goroutine's
+// stack and returns there: the shadow stack does not follow, so the first
+// switch would fault with a control-protection error. A binary built with
+// -fcf-protection (Ubuntu's default) is marked shadow-stack compatible, and
+// glibc turns the feature on at startup where the CPU and kernel (6.6+)
+// support it. goro cannot give each goroutine a shadow stack of its own yet,
+// so the runtime refuses to start there, saying why and what to do, instead
+// of crashing at the first switch. The ucontext switch (GORO_USE_UCONTEXT)
+// is left to glibc, whose swapcontext handles shadow stacks.
+#ifndef GORO_DETAIL_SHADOW_STACK_HPP
+#define GORO_DETAIL_SHADOW_STACK_HPP
+
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <stdexcept>
+
+#if defined(__linux__) && defined(__x86_64__)
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace goro::detail {
+
+/// Whether /proc/self/status text says user shadow stacks are on: its
+/// "x86_Thread_features:" line lists "shstk" (kernel 6.6+). Pure: testable.
+inline bool status_says_shadow_stack(const char* text) noexcept {
+  const char* key = "x86_Thread_features:";
+  for (const char* line = text; line != nullptr && *line != '\0';) {
+    const char* end = std::strchr(line, '\n');
+    const std::size_t len = end != nullptr ? static_cast<std::size_t>(end - line) : std::strlen(line);
+    const std::size_t klen = std::strlen(key);
+    if (len >= klen && std::strncmp(line, key, klen) == 0) {
+      // Words after the key, separated by blanks.
+      for (std::size_t i = klen; i < len;) {
+        while (i < len && (line[i] == ' ' || line[i] == '\t')) ++i;
+        std::size_t j = i;
+        while (j < len && line[j] != ' ' && line[j] != '\t') ++j;
+        if (j - i == 5 && std::strncmp(line + i, "shstk", 5) == 0) return true;
+        i = j;
+      }
+    }
+    line = end != nullptr ? end + 1 : nullptr;
+  }
+  return false;
+}
+
+/// Whether the calling thread runs with user shadow stacks on.
+inline bool shadow_stack_enabled() noexcept {
+#if defined(__linux__) && defined(__x86_64__)
+  // ARCH_SHSTK_STATUS (0x5005) writes the enabled features; bit 0 is the
+  // shadow stack. Kernels without CET support reject the request, and then
+  // no shadow stack can be on; /proc is read only when the call is refused
+  // in some other way (a seccomp filter, say).
+  unsigned long features = 0;
+  if (::syscall(SYS_arch_prctl, 0x5005, &features) == 0) return (features & 1UL) != 0;
+  if (errno == EINVAL) return false;
+  char buf[4096];
+  const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::size_t n = 0;
+  for (ssize_t r; n + 1 < sizeof buf && (r = ::read(fd, buf + n, sizeof buf - 1 - n)) > 0;) n += static_cast<std::size_t>(r);
+  ::close(fd);
+  buf[n] = '\0';
+  return status_says_shadow_stack(buf);
+#else
+  return false;
+#endif
+}
+
+/// What the runtime says when it refuses to start under shadow stacks.
+inline const char* shadow_stack_message() noexcept {
+  return "goro: this process runs with CET shadow stacks enabled, which goro's x86-64 context "
+         "switch does not support (the first goroutine switch would crash). Build with "
+         "-fcf-protection=none or -fcf-protection=branch, or define GORO_USE_UCONTEXT, or turn them "
+         "off for the process with GLIBC_TUNABLES=glibc.cpu.x86_shstk=off";
+}
+
+/// Throws std::runtime_error (shadow_stack_message) if goroutines could not
+/// switch in this process. Called when a runtime starts.
+inline void check_shadow_stack() {
+#if defined(GORO_CONTEXT_X86_64) && !defined(GORO_USE_UCONTEXT)
+  if (GORO_FAULT(shadow_stack) || shadow_stack_enabled()) throw_error(std::runtime_error(shadow_stack_message()));
 #endif
 }
 
@@ -1556,6 +1812,8 @@ bool layout_for(const stack& s, g_layout& out) noexcept {
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
+#include <ratio>
 #include <type_traits>
 
 #if defined(__linux__)
@@ -1575,26 +1833,87 @@ namespace goro::detail {
 /// The clock every goro deadline is measured on.
 using steady_clock = std::chrono::steady_clock;
 
-/// Converts any clock's time point to goro's steady clock.
-template <class Clock, class Duration>
-std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Clock, Duration>& t) {
-  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
-    return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
+/// `d` in steady_clock ticks, saturating at that type's limits instead of
+/// overflowing, whatever d's representation: 32-bit counts, floating point
+/// (NaN counts as zero), periods finer than the tick (truncated toward zero).
+/// A plain duration_cast is wrong for all of these: it overflows in d's own
+/// type or in its intermediate product, or loses the sign.
+template <class Rep, class Period>
+steady_clock::duration saturating_duration(const std::chrono::duration<Rep, Period>& d) noexcept {
+  using out = steady_clock::duration;
+  using ratio = std::ratio_divide<Period, out::period>;  // one tick of d, in ticks of out
+  const long double count = d.count();
+  const long double num = ratio::num;
+  const long double den = ratio::den;
+  const long double ticks = count * num / den;
+  if (!(ticks == ticks)) return out::zero();  // NaN
+  // Below the limits by a margin: long double may be no wider than double,
+  // whose rounding could otherwise carry a value just past them.
+  const long double limit = static_cast<long double>(std::numeric_limits<out::rep>::max()) * 0.998L;
+  if (ticks >= limit) return out::max();
+  if (ticks <= -limit) return out::min();
+  if constexpr (std::is_floating_point_v<Rep>) {
+    return out(static_cast<out::rep>(ticks));
   } else {
-    return std::chrono::steady_clock::now() +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now());
+    // duration_cast multiplies by num before dividing by den: that product
+    // must fit too; past it the long double value is close enough.
+    if (ratio::num != 1 && ratio::den != 1 && (ticks * den >= limit || ticks * den <= -limit)) {
+      return out(static_cast<out::rep>(ticks));
+    }
+    return std::chrono::duration_cast<out>(d);
   }
 }
 
-/// now + d, saturating instead of overflowing for huge d.
-template <class Rep, class Period>
-std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) {
-  using namespace std::chrono;
-  const auto now = steady_clock::now();
-  if (d > duration_cast<duration<Rep, Period>>(steady_clock::time_point::max() - now)) {
-    return steady_clock::time_point::max();
+/// a - b, saturating.
+inline steady_clock::duration saturating_sub(steady_clock::duration a, steady_clock::duration b) noexcept {
+  using out = steady_clock::duration;
+  if (b > out::zero() && a < out::min() + b) return out::min();
+  if (b < out::zero() && a > out::max() + b) return out::max();
+  return a - b;
+}
+
+/// t + d as a deadline: never before the clock's epoch (a past deadline is
+/// past either way), and time_point::max() (never) for anything more than
+/// half the clock's range ahead, so no later arithmetic on a deadline
+/// (deadline - now, deadline + period, rounding up to milliseconds) can
+/// overflow. Assumes t is not before the epoch (steady time since boot).
+inline steady_clock::time_point saturating_deadline(steady_clock::time_point t, steady_clock::duration d) noexcept {
+  using out = steady_clock::duration;
+  const out since = t.time_since_epoch();
+  if (d >= out::zero()) {
+    return d > out::max() / 2 - since ? steady_clock::time_point::max() : t + d;
   }
-  return now + duration_cast<steady_clock::duration>(d);
+  return d <= -since ? steady_clock::time_point() : t + d;
+}
+
+/// Converts any clock's time point to a deadline on goro's steady clock,
+/// saturating as saturating_deadline does: time_point::min() of any clock is
+/// simply past, time_point::max() is never.
+template <class Clock, class Duration>
+std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Clock, Duration>& t) {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
+    const steady_clock::duration since = saturating_duration(t.time_since_epoch());
+    if (since >= steady_clock::duration::max() / 2) return steady_clock::time_point::max();
+    return since < steady_clock::duration::zero() ? steady_clock::time_point() : steady_clock::time_point(since);
+  } else {
+    const steady_clock::duration left =
+        saturating_sub(saturating_duration(t.time_since_epoch()), saturating_duration(Clock::now().time_since_epoch()));
+    return saturating_deadline(steady_clock::now(), left);
+  }
+}
+
+/// The deadline `d` after `now`, saturating (see saturating_deadline): a
+/// negative d is already past, a huge one is never.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(steady_clock::time_point now,
+                                                     const std::chrono::duration<Rep, Period>& d) noexcept {
+  return saturating_deadline(now, saturating_duration(d));
+}
+
+/// now + d, saturating instead of overflowing.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) noexcept {
+  return deadline_after(steady_clock::now(), d);
 }
 
 class parker {
@@ -2604,8 +2923,10 @@ class shared_stack_pool {
   /// notices new work within tens of microseconds.
   static constexpr std::size_t trim_batch = 8;
 
-  /// Unmaps up to trim_batch stacks beyond `hot`. Returns true if it unmapped
-  /// any (the caller looks for work again before trimming more).
+  /// Releases up to trim_batch stacks beyond `hot`: their memory goes back to
+  /// the kernel, and a batch's mapping with its last stack (stack_slab).
+  /// Returns true if it released any (the caller looks for work again before
+  /// trimming more).
   bool trim() {
     if (size_hint_.load(std::memory_order_relaxed) <= hot) return false;
     stack_pool victims;
@@ -2616,7 +2937,7 @@ class shared_stack_pool {
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
     if (victims.empty()) return false;
-    while (!victims.empty()) stack gone = victims.take();  // unmapped outside the lock
+    while (!victims.empty()) stack gone = victims.take();  // released outside the lock
     return true;
   }
 
@@ -2898,12 +3219,14 @@ class scheduler {
  public:
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))), pool_(options_.stack_size) {
+    check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
     workers_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
     GORO_TRY {
       for (auto& w : workers_) {
         worker* wp = w.get();
+        GORO_FAULT_THREAD_START();
         wp->thread = std::thread([wp] { wp->run(); });
       }
     }
@@ -3207,6 +3530,7 @@ void scheduler::spawn(F&& fn) {
   } else {  // too big to keep on its own stack
     using Box = boxed_function<Fn>;
     if (!layout_for<Box>(s, layout)) fatal("a goroutine stack too small for a pointer");
+    GORO_FAULT_ALLOCATION();
     new (layout.fn) Box(new Fn(std::forward<F>(fn)));
     invoke = &invoke_and_destroy<Box>;
   }
@@ -4446,7 +4770,7 @@ class chan_state {
 
  public:
   explicit chan_state(std::size_t capacity)
-      : storage_(capacity > 0 ? std::allocator<T>().allocate(capacity) : nullptr),
+      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), std::allocator<T>().allocate(capacity)) : nullptr),
         core_(capacity, &ops, storage_) {}
 
   chan_state(const chan_state&) = delete;
@@ -8869,6 +9193,7 @@ inline listener listen(std::string_view network, std::string_view address) {
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -8877,12 +9202,23 @@ namespace goro {
 namespace detail {
 
 /// A timer's state, shared by its owner (timer, ticker, or nobody for after())
-/// and, while armed, by the heap through `armed_self`.
+/// and, while armed or firing, by the heap.
 ///
-/// Locks: the heap lock guards armed_self and the heap position; deliver_lock
-/// makes "is it stopped? then send" in fire() one step with respect to
-/// stop()/reset(), so no tick arrives after they return. Order: deliver_lock,
+/// Locks: the heap lock guards everything below marked so; deliver_lock
+/// makes "may this firing deliver? then send" one step with respect to
+/// stop()/reset(), so no time arrives after they return. Order: deliver_lock,
 /// then the heap lock or the channel's lock; never the reverse.
+///
+/// Lifetime: every arming holds one reference (`refs`, backed by `self_ref`)
+/// until it is removed from the heap or its firing has run. A firing that was
+/// taken out of the heap but has not run yet keeps its reference through a
+/// reset (which re-arms and so adds one), so it can never run on freed state.
+///
+/// Delivery: `pending` says the current arming has not delivered and was not
+/// stopped; a firing delivers only by clearing it. So each arming delivers at
+/// most once, a firing made stale by a reset delivers nothing (or, if the new
+/// arming is also due, delivers for it, with the time read then), and stop()
+/// returns true exactly when it took a delivery that would have happened.
 struct time_source : std::enable_shared_from_this<time_source> {
   /// A source on the caller's runtime (scheduler_for_go), with a new channel.
   explicit time_source(clock::duration every)
@@ -8900,88 +9236,118 @@ struct time_source : std::enable_shared_from_this<time_source> {
   const clock::duration period;  ///< zero for one-shot timers
   chan<clock::time_point> out;
   timer_node node;
-  std::shared_ptr<time_source> armed_self;  ///< guarded by the heap lock: set while armed
-  std::atomic<bool> stopped{false};
+  std::shared_ptr<time_source> self_ref;  ///< heap lock: set while refs > 0
+  std::size_t refs = 0;                   ///< heap lock: armings not yet removed or fired
+  bool pending = false;                   ///< heap lock: the current arming may deliver
+  bool stopped = false;                   ///< heap lock: stop() ran since the last arm()
+  bool orphaned = false;                  ///< set by abandon(): the runtime is gone
   spin_lock deliver_lock;
 
-  /// Arms for `when`. Returns whether it was armed before (and is re-armed).
-  bool arm(clock::time_point when) {
-    bool was_armed = false;
+  /// An owner that touches the source after its runtime was destroyed would
+  /// use the freed scheduler: a fatal error instead (only detectable when
+  /// the source was armed as the runtime ended: always for a ticker).
+  void check_runtime_alive() const noexcept {
+    if (orphaned) fatal("a goro::timer or goro::ticker outlived the runtime it was made on");
+  }
+
+  /// Arms for `when` (re-arms if armed).
+  void arm(clock::time_point when) {
+    check_runtime_alive();
     bool earliest = false;
     {
       std::lock_guard<spin_lock> guard(sched->timers().lock());
-      was_armed = sched->timers().remove_locked(&node);
-      stopped.store(false, std::memory_order_relaxed);
+      if (!sched->timers().remove_locked(&node) && refs++ == 0) self_ref = shared_from_this();
+      stopped = false;
+      pending = true;
       node.when = when;
-      armed_self = shared_from_this();
       earliest = sched->timers().add_locked(&node);
     }
     sched->timer_added(earliest);
-    return was_armed;
   }
 
   /// Disarms and drops a delivered, unreceived time; after it returns no time
-  /// arrives until the next arm(). Returns whether it was armed.
+  /// arrives until the next arm(). Returns whether it prevented a delivery
+  /// (the timer was armed and had not delivered, even if already due).
   bool stop_and_drain() {
+    check_runtime_alive();
     std::shared_ptr<time_source> keep;  // the heap's reference, released outside the locks
-    bool was_armed = false;
+    bool was_pending = false;
     {
       std::lock_guard<spin_lock> deliver(deliver_lock);
       {
         std::lock_guard<spin_lock> guard(sched->timers().lock());
-        stopped.store(true, std::memory_order_relaxed);
-        was_armed = sched->timers().remove_locked(&node);
-        if (was_armed) keep = std::move(armed_self);
+        stopped = true;
+        was_pending = pending;
+        pending = false;
+        if (sched->timers().remove_locked(&node) && --refs == 0) keep = std::move(self_ref);
       }
       (void)out.try_recv();
     }
-    return was_armed;
+    return was_pending;
   }
 
   // The runtime is going away with this source armed: drop the heap's
   // reference (for after(), the last one). Nothing else runs any more.
   static void abandon(timer_node* n) {
-    std::shared_ptr<time_source> gone = std::move(static_cast<time_source*>(n->arg)->armed_self);
+    auto* self = static_cast<time_source*>(n->arg);
+    self->orphaned = true;  // an owner still holding it must not reach the scheduler
+    std::shared_ptr<time_source> gone;
+    if (--self->refs == 0) gone = std::move(self->self_ref);
   }
 
   static void fire(timer_node* n) {
     auto* self = static_cast<time_source*>(n->arg);
     scheduler* const sched = self->sched;
-    std::shared_ptr<time_source> keep;  // released after the locks (it may free self)
-    const clock::time_point now = clock::now();
+    std::shared_ptr<time_source> keep;  // keeps self alive to the end; released after the locks
     {
       std::lock_guard<spin_lock> deliver(self->deliver_lock);
       {
         std::lock_guard<spin_lock> guard(sched->timers().lock());
-        // Re-armed (a reset) since the worker took it out of the heap: that
-        // arming owns the heap's reference and will fire itself; this firing
-        // is stale and must deliver nothing.
-        if (self->node.index != timer_node::not_armed) return;
-        keep = std::move(self->armed_self);  // taken out of the heap: ours now
+        keep = self->self_ref;
+        if (--self->refs == 0) self->self_ref.reset();
+        // Re-armed (a reset) since the worker took it out of the heap and not
+        // due yet: this firing is stale; the new arming fires itself.
+        if (self->node.index != timer_node::not_armed || !self->pending) return;
+        self->pending = false;
       }
-      if (self->stopped.load(std::memory_order_relaxed)) return;
-      (void)self->out.try_send(now);  // full: the last tick is still unread; drop
+      (void)self->out.try_send(clock::now());  // full: the last tick is still unread; drop
     }
     if (self->period == clock::duration::zero()) return;
     bool earliest = false;
     {
       std::lock_guard<spin_lock> guard(sched->timers().lock());
-      if (self->stopped.load(std::memory_order_relaxed) ||
-          self->node.index != timer_node::not_armed) {
-        return;
-      }
+      if (self->stopped || self->node.index != timer_node::not_armed) return;
       // Next tick one period after the one due; if we fell behind, skip ahead.
-      clock::time_point next = self->node.when + self->period;
-      if (next <= now) next = now + self->period;
+      const clock::time_point now = clock::now();
+      clock::time_point next = saturating_deadline(self->node.when, self->period);
+      if (next <= now) next = saturating_deadline(now, self->period);
       self->node.when = next;
-      self->armed_self = std::move(keep);
+      if (self->refs++ == 0) self->self_ref = keep;
+      self->pending = true;
       earliest = sched->timers().add_locked(&self->node);
     }
-    // From here `self` may already be freed (a stop on another thread took
-    // the heap's reference): only locals.
     sched->timer_added(earliest);
   }
 };
+
+/// A ticker's period in clock ticks, or nothing if it is not positive (NaN
+/// included): at least one tick (a period finer than that ticks as fast as
+/// the clock allows; it does not stop) and saturated (a huge one never ticks;
+/// it does not wrap around to a tiny one).
+template <class Rep, class Period>
+std::optional<clock::duration> ticker_period(const std::chrono::duration<Rep, Period>& period) noexcept {
+  if (!(period > std::chrono::duration<Rep, Period>::zero())) return std::nullopt;
+  const clock::duration ticks = saturating_duration(period);
+  return ticks < clock::duration(1) ? clock::duration(1) : ticks;
+}
+
+/// ticker_period, or std::invalid_argument (Go panics).
+template <class Rep, class Period>
+clock::duration checked_ticker_period(const std::chrono::duration<Rep, Period>& period) {
+  const std::optional<clock::duration> p = ticker_period(period);
+  if (!p) throw_error(std::invalid_argument("goro::ticker: non-positive period"));
+  return *p;
+}
 
 }  // namespace detail
 
@@ -9006,8 +9372,11 @@ class timer {
   timer& operator=(const timer&) = delete;
   ~timer() { src_->stop_and_drain(); }
 
-  /// Where the time arrives.
-  recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
+  /// Where the time arrives. Not on a temporary: `goro::timer(d).chan()`
+  /// would stop the timer at the end of the statement, and the channel would
+  /// never receive (use goro::after(d)).
+  recv_chan<clock::time_point> chan() const& noexcept { return src_->out; }
+  recv_chan<clock::time_point> chan() const&& = delete;
 
   /// Prevents the timer from firing. Returns true if that stopped it, false
   /// if it had already fired or been stopped.
@@ -9034,15 +9403,18 @@ class ticker {
   /// panics; without exceptions: a fatal error with its message).
   template <class Rep, class Period>
   explicit ticker(const std::chrono::duration<Rep, Period>& period)
-      : src_(std::make_shared<detail::time_source>(checked(period))) {
-    src_->arm(clock::now() + src_->period);
+      : src_(std::make_shared<detail::time_source>(detail::checked_ticker_period(period))) {
+    src_->arm(detail::deadline_after(src_->period));
   }
   ticker(const ticker&) = delete;
   ticker& operator=(const ticker&) = delete;
   ~ticker() { src_->stop_and_drain(); }
 
-  /// Where the ticks arrive.
-  recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
+  /// Where the ticks arrive. Not on a temporary: `goro::ticker(d).chan()`
+  /// would stop the ticker at the end of the statement, and the channel would
+  /// never receive (keep the ticker, or use goro::tick(d)).
+  recv_chan<clock::time_point> chan() const& noexcept { return src_->out; }
+  recv_chan<clock::time_point> chan() const&& = delete;
 
   /// Stops the ticks; no tick arrives after stop() returns.
   void stop() { src_->stop_and_drain(); }
@@ -9051,22 +9423,31 @@ class ticker {
   /// The ticker stays on the runtime it was made on, whoever calls this.
   template <class Rep, class Period>
   void reset(const std::chrono::duration<Rep, Period>& period) {
-    auto fresh = std::make_shared<detail::time_source>(src_->sched, checked(period), src_->out);
+    auto fresh = std::make_shared<detail::time_source>(src_->sched, detail::checked_ticker_period(period), src_->out);
     stop();
     src_ = std::move(fresh);
-    src_->arm(clock::now() + src_->period);
+    src_->arm(detail::deadline_after(src_->period));
   }
 
  private:
-  template <class Rep, class Period>
-  static clock::duration checked(const std::chrono::duration<Rep, Period>& period) {
-    if (period <= std::chrono::duration<Rep, Period>::zero()) {
-      detail::throw_error(std::invalid_argument("goro::ticker: non-positive period"));
-    }
-    return std::chrono::duration_cast<clock::duration>(period);
-  }
   std::shared_ptr<detail::time_source> src_;
 };
+
+/// Go's time.Tick: a channel that receives the time every `period`, from a
+/// ticker nobody can stop. Convenient where the ticks are wanted for the
+/// whole life of the program; otherwise it leaks: the ticker keeps running
+/// (one timer-heap entry, its channel, a wake-up per period) until its
+/// runtime is destroyed, which for the default runtime is never. Use a
+/// goro::ticker where it must stop. Returns a nil channel (receiving from it
+/// blocks forever) if `period` is not positive, as Go's Tick returns nil.
+template <class Rep, class Period>
+recv_chan<clock::time_point> tick(const std::chrono::duration<Rep, Period>& period) {
+  const std::optional<clock::duration> every = detail::ticker_period(period);
+  if (!every) return {};
+  auto src = std::make_shared<detail::time_source>(*every);
+  src->arm(detail::deadline_after(src->period));
+  return src->out;  // the heap's reference keeps the source ticking
+}
 
 }  // namespace goro
 

@@ -148,4 +148,8 @@ template <class E>
 #define GORO_STRINGIFY_(x) #x
 #define GORO_STRINGIFY(x) GORO_STRINGIFY_(x)
 
+// GORO_FAULT(site): the test-only fault injection hook; false unless a test
+// defines GORO_FAULT_INJECTION.
+#include "detail/fault_injection.hpp"
+
 #endif  // GORO_CONFIG_HPP

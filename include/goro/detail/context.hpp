@@ -14,6 +14,7 @@
 #include "exception_state.hpp"
 #include "overflow_handler.hpp"
 #include "sanitizer.hpp"
+#include "shadow_stack.hpp"
 #include "stack.hpp"
 
 #if defined(GORO_USE_UCONTEXT)

@@ -154,12 +154,14 @@ class scheduler {
  public:
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))), pool_(options_.stack_size) {
+    check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
     workers_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
     GORO_TRY {
       for (auto& w : workers_) {
         worker* wp = w.get();
+        GORO_FAULT_THREAD_START();
         wp->thread = std::thread([wp] { wp->run(); });
       }
     }
@@ -463,6 +465,7 @@ void scheduler::spawn(F&& fn) {
   } else {  // too big to keep on its own stack
     using Box = boxed_function<Fn>;
     if (!layout_for<Box>(s, layout)) fatal("a goroutine stack too small for a pointer");
+    GORO_FAULT_ALLOCATION();
     new (layout.fn) Box(new Fn(std::forward<F>(fn)));
     invoke = &invoke_and_destroy<Box>;
   }
