@@ -5883,6 +5883,7 @@ class select_set {
 #define GORO_DETAIL_DONE_WATCH_HPP
 
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 
@@ -5947,6 +5948,33 @@ class done_watch {
   chan_core* done_;
   waiter w_;
 };
+
+/// The end of a counted wait that a context can end (a semaphore's acquire,
+/// a wait group's wait), written once for both. Precondition: `lock` is
+/// held, and the caller has counted itself as a waiter in the low bits of
+/// `state`. Arms `watch`, queues `w` in `queue` and parks; `lock` is
+/// released in every case. Returns true when the object woke the party,
+/// false when the context ended first (or had ended before the wait began):
+/// then `w` is out of the queue and the count is taken back.
+inline bool block_counted_or_done(done_watch& watch, waiting_party& party, waiter& w,
+                                  spin_lock& lock, wait_queue& queue,
+                                  std::atomic<std::uint64_t>& state) {
+  if (!watch.arm(party, 1)) {
+    state.fetch_sub(1, std::memory_order_relaxed);
+    lock.unlock();
+    return false;
+  }
+  queue.push_back(&w);
+  two_locks locks{&lock, &watch.lock()};
+  block(w, &two_locks::unlock_fn, &locks);
+  const std::uint32_t outcome = party.outcome();
+  watch.disarm(outcome);
+  if (!watch.fired(outcome)) return true;
+  std::lock_guard<spin_lock> guard(lock);
+  queue.remove(&w);
+  state.fetch_sub(1, std::memory_order_relaxed);  // unregistered
+  return false;
+}
 
 }  // namespace goro::detail
 
@@ -6038,21 +6066,8 @@ class handoff_semaphore {
         return true;
       }
     }
-    if (!watch.arm(party, 1)) {
-      state_.fetch_sub(1, std::memory_order_relaxed);
-      lock_.unlock();
-      return false;
-    }
-    waiters_.push_back(&w);
-    two_locks locks{&lock_, &watch.lock()};
-    block(w, &two_locks::unlock_fn, &locks);
-    const std::uint32_t outcome = party.outcome();
-    watch.disarm(outcome);
-    if (!watch.fired(outcome)) return true;  // release() handed us its permit
-    std::lock_guard<spin_lock> guard(lock_);
-    waiters_.remove(&w);
-    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
-    return false;
+    // True: release() handed us its permit.
+    return block_counted_or_done(watch, party, w, lock_, waiters_, state_);
   }
 
   /// Returns the free permits right after this release (0 when it went to a
@@ -6240,21 +6255,7 @@ class wait_group {
       lock_.unlock();
       return true;
     }
-    if (!watch.arm(party, 1)) {
-      state_.fetch_sub(1, std::memory_order_relaxed);
-      lock_.unlock();
-      return false;
-    }
-    waiters_.push_back(&w);
-    detail::two_locks locks{&lock_, &watch.lock()};
-    detail::block(w, &detail::two_locks::unlock_fn, &locks);
-    const std::uint32_t outcome = party.outcome();
-    watch.disarm(outcome);
-    if (!watch.fired(outcome)) return true;
-    std::lock_guard<detail::spin_lock> guard(lock_);
-    waiters_.remove(&w);
-    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
-    return false;
+    return detail::block_counted_or_done(watch, party, w, lock_, waiters_, state_);
   }
 
   void release_all() {

@@ -99,21 +99,8 @@ class handoff_semaphore {
         return true;
       }
     }
-    if (!watch.arm(party, 1)) {
-      state_.fetch_sub(1, std::memory_order_relaxed);
-      lock_.unlock();
-      return false;
-    }
-    waiters_.push_back(&w);
-    two_locks locks{&lock_, &watch.lock()};
-    block(w, &two_locks::unlock_fn, &locks);
-    const std::uint32_t outcome = party.outcome();
-    watch.disarm(outcome);
-    if (!watch.fired(outcome)) return true;  // release() handed us its permit
-    std::lock_guard<spin_lock> guard(lock_);
-    waiters_.remove(&w);
-    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
-    return false;
+    // True: release() handed us its permit.
+    return block_counted_or_done(watch, party, w, lock_, waiters_, state_);
   }
 
   /// Returns the free permits right after this release (0 when it went to a
@@ -301,21 +288,7 @@ class wait_group {
       lock_.unlock();
       return true;
     }
-    if (!watch.arm(party, 1)) {
-      state_.fetch_sub(1, std::memory_order_relaxed);
-      lock_.unlock();
-      return false;
-    }
-    waiters_.push_back(&w);
-    detail::two_locks locks{&lock_, &watch.lock()};
-    detail::block(w, &detail::two_locks::unlock_fn, &locks);
-    const std::uint32_t outcome = party.outcome();
-    watch.disarm(outcome);
-    if (!watch.fired(outcome)) return true;
-    std::lock_guard<detail::spin_lock> guard(lock_);
-    waiters_.remove(&w);
-    state_.fetch_sub(1, std::memory_order_relaxed);  // unregistered
-    return false;
+    return detail::block_counted_or_done(watch, party, w, lock_, waiters_, state_);
   }
 
   void release_all() {
