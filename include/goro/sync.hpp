@@ -53,7 +53,8 @@ class handoff_semaphore {
     return false;
   }
 
-  void acquire() {
+  /// Takes a permit, waiting for one; `reason` is what a goroutine dump shows.
+  void acquire(detail::wait_reason reason = detail::wait_reason::semacquire) {
     if (try_acquire()) return;
     waiting_party party;
     waiter w;
@@ -68,7 +69,7 @@ class handoff_semaphore {
       }
     }
     waiters_.push_back(&w);
-    block(w, &spin_lock::unlock_fn, &lock_);
+    block(w, &spin_lock::unlock_fn, &lock_, reason);
     // Woken by release(), which handed its permit to us.
   }
 
@@ -120,7 +121,7 @@ class mutex {
   mutex& operator=(const mutex&) = delete;
 
   /// Blocks (parks a goroutine) until the lock is free, then takes it.
-  void lock() { sem_.acquire(); }
+  void lock() { sem_.acquire(detail::wait_reason::mutex_lock); }
   /// Takes the lock if it is free; never blocks.
   bool try_lock() noexcept { return sem_.try_acquire(); }
   /// Releases the lock; the longest waiter, if any, gets it next.
@@ -207,7 +208,7 @@ class wait_group {
       return;
     }
     waiters_.push_back(&w);
-    detail::block(w, &detail::spin_lock::unlock_fn, &lock_);
+    detail::block(w, &detail::spin_lock::unlock_fn, &lock_, detail::wait_reason::wait_group_wait);
   }
 
   /// The counter now (for tests and diagnostics).
