@@ -439,6 +439,10 @@ inline void monitor::check_deadlock(steady_clock::time_point) {
     } else {
       report << "goro: fatal error: all goroutines are asleep - deadlock!\n\n";
       for (scheduler* s : r.all) s->dump_goroutines(report);
+      if (snap.threads_parked > 0) {
+        report << snap.threads_parked << (snap.threads_parked == 1 ? " thread" : " threads")
+               << " (main or a std::thread) also blocked in goro\n";
+      }
     }
   }
   if (handler) {

@@ -131,6 +131,7 @@ class worker {
   bool spinning = false;
   bool picked_runnext = false;  ///< the goroutine find_work returned came from runnext
   bool slept = false;           ///< slept since the last goroutine ran: no slice to inherit
+  std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
   std::uint32_t tick = 0;
   std::uint32_t poll_tick = 0;  ///< picks since this worker last looked at the netpoller
   std::uint64_t rng;
@@ -468,11 +469,32 @@ inline void park(void (*unlock)(void*), void* arg) noexcept {
 /// goroutine goes to the back of the global queue (as Go's preempted
 /// goroutines do), behind whatever its worker's neighbours queued.
 __attribute__((noinline, cold)) inline void preempt_now(worker& w) noexcept {
+  if (w.no_preempt != 0) return;  // asked again at the next point after the scope
   w.preempt.store(false, std::memory_order_relaxed);
   // On g0 (a timer's fire function sending on a channel) there is nothing
   // to preempt; the flag is cleared all the same.
   if (w.current.load(std::memory_order_relaxed) != nullptr) switch_out(g_request::yield_global);
 }
+
+/// Holds off preemption on the calling goroutine's worker for its lifetime:
+/// for library code that makes a channel operation while it holds a spin
+/// lock that goroutines or g0 of the same worker may need (a goroutine
+/// preempted there would leave them spinning). The goroutine cannot switch
+/// workers inside it: it holds a spin lock and does not park.
+class no_preempt_scope {
+ public:
+  no_preempt_scope() noexcept : w_(current_worker_slot()) {
+    if (w_ != nullptr) ++w_->no_preempt;
+  }
+  ~no_preempt_scope() {
+    if (w_ != nullptr) --w_->no_preempt;
+  }
+  no_preempt_scope(const no_preempt_scope&) = delete;
+  no_preempt_scope& operator=(const no_preempt_scope&) = delete;
+
+ private:
+  worker* w_;
+};
 
 /// A preemption point: yields if the monitor found the running goroutine
 /// past its time slice. One thread-local lookup and one relaxed load when
@@ -542,7 +564,7 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
     // memory with stacks; when its queue overflows it lets them run first.
     // Starting a goroutine is also a preemption point.
     if (w->current.load(std::memory_order_relaxed) != nullptr &&
-        (overflowed || w->preempt.load(std::memory_order_relaxed))) {
+        (overflowed || (w->preempt.load(std::memory_order_relaxed) && w->no_preempt == 0))) {
       w->preempt.store(false, std::memory_order_relaxed);
       switch_out(g_request::yield_global);
     }
@@ -672,7 +694,6 @@ inline void worker::run() {
 inline void worker::execute(goroutine* g) {
   GORO_ASSERT(g->status.load(std::memory_order_relaxed) == g_status::runnable);
   g->status.store(g_status::running, std::memory_order_relaxed);
-  g->reason.store(wait_reason::none, std::memory_order_relaxed);
   current.store(g, std::memory_order_relaxed);
   schedtick.store(schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // A new slice, unless g came from runnext straight after the goroutine
