@@ -5751,6 +5751,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     if (sc.chan == nullptr) continue;
     waiter& w = scratch.waiters[i];
     party.init(w, static_cast<std::uint32_t>(i));
+    // A thread is counted as parked once (by block), and uncounted by
+    // whoever wakes it, through whichever case wins.
+    w.parked_untimed = w.g == nullptr;
     w.value = sc.value;
     (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
     any = &w;

@@ -152,6 +152,8 @@ TEST_CASE("monitor: a ping-pong pair does not starve a third goroutine", "[monit
 
 TEST_CASE("monitor: a goroutine stuck outside goro does not stall the goroutines queued behind it",
           "[monitor][stuck]") {
+  // Work stealing by the worker woken for the new goroutines usually takes
+  // them first; the monitor's stuck-worker check (20 ms) is the backstop.
   goro::runtime rt(workers(2));
   std::atomic<bool> release{false};
   std::atomic<int> ran{0};
@@ -306,6 +308,20 @@ TEST_CASE("monitor: GORO_SCHEDTRACE prints the scheduler's state", "[monitor][tr
   CHECK(goro_test::contains(r.err, "SCHED "));
   CHECK(goro_test::contains(r.err, "ms: workers=2 idle="));
   CHECK(goro_test::contains(r.err, " goroutines=1 timers=1"));
+}
+
+TEST_CASE("monitor: a ping-pong pair shares one time slice and is preempted",
+          "[monitor][preempt][trace]") {
+  // Each pick from runnext inherits the slice, so in 500 ms the pair is
+  // preempted every 10-20 ms. Were each pick a new slice, the monitor would
+  // count only the slices stretched by the OS descheduling the worker.
+  const auto r = goro_test::run_program(goro_test::program_path("monitor_output"), {"pingpong"},
+                                        {"GORO_SCHEDTRACE=50"}, 60s);
+  INFO(r.describe());
+  REQUIRE(r.succeeded());
+  const auto at = r.err.rfind("preemptions=");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stol(r.err.substr(at + 12)) >= 10);
 }
 
 TEST_CASE("monitor: GORO_SIGQUIT_DUMP=1 dumps the goroutines on SIGQUIT and goes on",
