@@ -1593,16 +1593,18 @@ struct goroutine {
   goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
   std::atomic<g_status> status{g_status::runnable};
   g_request request = g_request::none;  ///< set just before switching to the worker
+  // What a goroutine dump shows (see wait_reason.hpp), packed into what
+  // would be padding where it can (the record's size decides how many cache
+  // lines a spawn touches). The wait fields are stored by the goroutine
+  // before it parks and read by dumps on any thread.
+  std::atomic<wait_reason> reason{wait_reason::none};
+  unsigned created_line = 0;            ///< where `go` was called, when known
   void (*unlock)(void*) = nullptr;      ///< park: the worker calls unlock(unlock_arg)
   void* unlock_arg = nullptr;
-  // What a goroutine dump shows (see wait_reason.hpp). The wait fields are
-  // stored by the goroutine before it parks and read by dumps on any thread.
-  std::atomic<wait_reason> reason{wait_reason::none};
+  const char* created_file = nullptr;
   std::atomic<std::int64_t> wait_since{0};  ///< monitor's coarse clock (ns) when it parked
   std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
-  std::atomic<std::size_t> wait_capacity{0};     ///< that channel's capacity
-  const char* created_file = nullptr;  ///< where `go` was called, when known
-  unsigned created_line = 0;
+  std::atomic<std::uint32_t> wait_capacity{0};   ///< that channel's capacity (saturated)
   goroutine* all_prev = nullptr;  ///< links in its runtime's list of goroutines,
   goroutine* all_next = nullptr;  ///< guarded by scheduler::all_lock_
   /// Its execution, after the fields it refers to. ctx.id() is the goroutine
@@ -3821,7 +3823,9 @@ inline void note_wait(goroutine* g, wait_reason reason, const void* object,
                       std::size_t capacity) noexcept {
   g->reason.store(reason, std::memory_order_relaxed);
   g->wait_object.store(object, std::memory_order_relaxed);
-  g->wait_capacity.store(capacity, std::memory_order_relaxed);
+  g->wait_capacity.store(
+      capacity > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(capacity),
+      std::memory_order_relaxed);
   g->wait_since.store(coarse_now_ns().load(std::memory_order_relaxed), std::memory_order_relaxed);
 }
 
@@ -4927,8 +4931,9 @@ inline void forget_fd(int fd) noexcept {
 // * A coarse clock (coarse_now_ns, park.hpp) that parking goroutines stamp
 //   their wait with, so that parking never reads the clock.
 //
-// Sleeping: 20 µs after it acted, doubling after 50 quiet rounds up to 10 ms
-// (Go's sysmon delays). With no goroutine in its runtime for two rounds at
+// Sleeping: 20 µs after it woke a worker, doubling after 50 quiet rounds up
+// to 10 ms (Go's sysmon delays; as there, a preemption request is not a
+// reason to look again sooner). With no goroutine in its runtime for two rounds at
 // 10 ms it parks on its condition variable until spawn sees the goroutine
 // count leave zero (monitor_needed; a Dekker handshake on `asleep_` and the
 // count, both seq_cst). So a busy runtime pays one wake-up every 10 ms, and an
@@ -5228,10 +5233,12 @@ inline bool monitor::retake(steady_clock::time_point now) {
       // switched and came back to the same tick count cannot exist, so this
       // is the same slice.
       ww.slice_seen = now;
+      // Not "acted": as in Go's sysmon, asking for a preemption does not
+      // shorten the monitor's sleep (a steady stream of long slices would
+      // otherwise keep it waking every 20 us for nothing).
       if (!w.preempt.load(std::memory_order_relaxed)) {
         w.preempt.store(true, std::memory_order_relaxed);
         preemptions_.fetch_add(1, std::memory_order_relaxed);
-        acted = true;
       }
     }
     const std::uint64_t sk = w.schedtick.load(std::memory_order_relaxed);

@@ -28,8 +28,9 @@
 // * A coarse clock (coarse_now_ns, park.hpp) that parking goroutines stamp
 //   their wait with, so that parking never reads the clock.
 //
-// Sleeping: 20 µs after it acted, doubling after 50 quiet rounds up to 10 ms
-// (Go's sysmon delays). With no goroutine in its runtime for two rounds at
+// Sleeping: 20 µs after it woke a worker, doubling after 50 quiet rounds up
+// to 10 ms (Go's sysmon delays; as there, a preemption request is not a
+// reason to look again sooner). With no goroutine in its runtime for two rounds at
 // 10 ms it parks on its condition variable until spawn sees the goroutine
 // count leave zero (monitor_needed; a Dekker handshake on `asleep_` and the
 // count, both seq_cst). So a busy runtime pays one wake-up every 10 ms, and an
@@ -333,10 +334,12 @@ inline bool monitor::retake(steady_clock::time_point now) {
       // switched and came back to the same tick count cannot exist, so this
       // is the same slice.
       ww.slice_seen = now;
+      // Not "acted": as in Go's sysmon, asking for a preemption does not
+      // shorten the monitor's sleep (a steady stream of long slices would
+      // otherwise keep it waking every 20 us for nothing).
       if (!w.preempt.load(std::memory_order_relaxed)) {
         w.preempt.store(true, std::memory_order_relaxed);
         preemptions_.fetch_add(1, std::memory_order_relaxed);
-        acted = true;
       }
     }
     const std::uint64_t sk = w.schedtick.load(std::memory_order_relaxed);

@@ -52,7 +52,9 @@ inline void note_wait(goroutine* g, wait_reason reason, const void* object,
                       std::size_t capacity) noexcept {
   g->reason.store(reason, std::memory_order_relaxed);
   g->wait_object.store(object, std::memory_order_relaxed);
-  g->wait_capacity.store(capacity, std::memory_order_relaxed);
+  g->wait_capacity.store(
+      capacity > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(capacity),
+      std::memory_order_relaxed);
   g->wait_since.store(coarse_now_ns().load(std::memory_order_relaxed), std::memory_order_relaxed);
 }
 
