@@ -10,11 +10,11 @@
 // message and a dump naming the wait and the line that started the
 // goroutine (printed first on stdout as "line N" for the test to match).
 //
-//   deadlock timer        a goroutine sleeps 300 ms (a pending timer)
-//   deadlock fd           a goroutine waits 300 ms on a timerfd (an fd waiter)
-//   deadlock thread       a plain thread sends after 300 ms
+//   deadlock timer        a goroutine sleeps 700 ms (a pending timer)
+//   deadlock fd           a goroutine waits 700 ms on a timerfd (an fd waiter)
+//   deadlock thread       a plain thread sends after 700 ms
 //   deadlock blocking     a stand-in for goro::blocking: the call is counted
-//                         in the census while a helper thread sleeps 300 ms
+//                         in the census while a helper thread sleeps 700 ms
 //
 // These must end normally, with no report.
 #include <goro/goro.hpp>
@@ -30,7 +30,9 @@
 
 namespace {
 
-constexpr auto delay = std::chrono::milliseconds(300);
+// Long enough for the monitor to have looked twice (100 ms apart) and
+// reported, were it going to.
+constexpr auto delay = std::chrono::milliseconds(700);
 
 goro::runtime_options two_workers() {
   goro::runtime_options o;
