@@ -259,10 +259,11 @@ class nil_channel : public std::logic_error {
 //   back and forth through runnext shares one slice. The runtime's monitor
 //   (monitor.hpp) reads the counters; a slice older than 10 ms gets the
 //   worker's `preempt` flag set, and the goroutine yields to the back of the
-//   local queue at its next preemption point (preempt_check). `schedtick` counts every
-//   pick; the monitor uses it to spot a stuck worker (one that has not
-//   switched for 20 ms while goroutines wait in its queues) and wakes an
-//   idle worker to steal them.
+//   local queue at its next preemption point (preempt_check). `schedtick`
+//   counts every pick; the monitor uses it to spot a stuck worker (one that
+//   has not switched for 20 ms while goroutines wait in its queues) and
+//   wakes an idle worker to steal them. (No spare worker is started when
+//   every worker is stuck; see docs/runtime.md.)
 // * Every live goroutine is on its runtime's list (all_head_, under
 //   all_lock_) for goroutine dumps and deadlock reports.
 //
@@ -1598,15 +1599,15 @@ struct goroutine {
   // lines a spawn touches). The wait fields are stored by the goroutine
   // before it parks and read by dumps on any thread.
   std::atomic<wait_reason> reason{wait_reason::none};
-  unsigned created_line = 0;            ///< where `go` was called, when known
-  void (*unlock)(void*) = nullptr;      ///< park: the worker calls unlock(unlock_arg)
+  unsigned created_line = 0;        ///< where `go` was called, when known
+  void (*unlock)(void*) = nullptr;  ///< park: the worker calls unlock(unlock_arg)
   void* unlock_arg = nullptr;
   const char* created_file = nullptr;
-  std::atomic<std::int64_t> wait_since{0};  ///< monitor's coarse clock (ns) when it parked
+  std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
   std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
-  std::atomic<std::uint32_t> wait_capacity{0};   ///< that channel's capacity (saturated)
-  goroutine* all_prev = nullptr;  ///< links in its runtime's list of goroutines,
-  goroutine* all_next = nullptr;  ///< guarded by scheduler::all_lock_
+  std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
+  goroutine* all_prev = nullptr;                  ///< links in its runtime's list of goroutines,
+  goroutine* all_next = nullptr;                  ///< guarded by scheduler::all_lock_
   /// Its execution, after the fields it refers to. ctx.id() is the goroutine
   /// id: 1, 2, ... in order of creation, process-wide.
   context ctx;
@@ -2118,8 +2119,8 @@ struct waiter {
   std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
   bool ok = false;                              ///< channels: a value moved (false: woken by close)
   bool parked_untimed = false;  ///< a thread counted in census::threads_parked (park.hpp)
-  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
-  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
+  void* value = nullptr;        ///< channels: the value to send, or where to put the one received
+  waiter* prev = nullptr;       ///< links in the queue it waits in, guarded by that queue's lock
   waiter* next = nullptr;
 
   /// Claims this waiter's wait for its own case; false if something else won.
@@ -2993,8 +2994,8 @@ class worker {
   worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
   bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
-  bool picked_runnext = false;  ///< the goroutine find_work returned came from runnext
-  bool slept = false;           ///< slept since the last goroutine ran: no slice to inherit
+  bool picked_runnext = false;   ///< the goroutine find_work returned came from runnext
+  bool slept = false;            ///< slept since the last goroutine ran: no slice to inherit
   std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
   std::uint32_t tick = 0;
   std::uint32_t poll_tick = 0;  ///< picks since this worker last looked at the netpoller
@@ -3827,16 +3828,15 @@ inline void note_wait(goroutine* g, wait_reason reason, const void* object,
                       std::size_t capacity) noexcept {
   g->reason.store(reason, std::memory_order_relaxed);
   g->wait_object.store(object, std::memory_order_relaxed);
-  g->wait_capacity.store(
-      capacity > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(capacity),
-      std::memory_order_relaxed);
+  g->wait_capacity.store(capacity > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(capacity),
+                         std::memory_order_relaxed);
   g->wait_since.store(coarse_now_ns().load(std::memory_order_relaxed), std::memory_order_relaxed);
 }
 
 /// Waits until something claims the caller's wait and wakes it. `reason`,
 /// `object` (the channel waited on, if any) and its capacity are what a
-/// goroutine dump shows; the object is never dereferenced. Precondition: the caller queued `w` under a lock that unlock(arg)
-/// releases.
+/// goroutine dump shows; the object is never dereferenced. Precondition:
+/// the caller queued `w` under a lock that unlock(arg) releases.
 inline void block(waiter& w, void (*unlock)(void*), void* arg,
                   wait_reason reason = wait_reason::other, const void* object = nullptr,
                   std::size_t capacity = 0) {
@@ -3929,8 +3929,7 @@ inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)
 /// Waits with nothing that can end the wait but the deadline: a sleep, or an
 /// operation on a nil channel. A goroutine parks on the timer heap; a thread
 /// sleeps on its parker.
-inline void wait_until(steady_clock::time_point deadline,
-                       wait_reason reason = wait_reason::sleep) {
+inline void wait_until(steady_clock::time_point deadline, wait_reason reason = wait_reason::sleep) {
   waiting_party party;
   waiter w;
   party.init(w);
@@ -4791,8 +4790,8 @@ inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
       outcome = party.outcome();
     } else {
       // pd.lock outlives us (descriptors are never freed), as block_until needs.
-      outcome = block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective,
-                            wait_reason::io_wait);
+      outcome =
+          block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective, wait_reason::io_wait);
     }
     switch (outcome) {
       case claim_io_ready:
@@ -5101,8 +5100,8 @@ class monitor {
   static constexpr auto deadlock_gap = std::chrono::milliseconds(100);
 
   explicit monitor(scheduler& s) : sched_(s), watches_(s.workers_.size()) {
-    trace_ms_ = s.options_.schedtrace_ms != 0 ? s.options_.schedtrace_ms
-                                              : env_number("GORO_SCHEDTRACE");
+    trace_ms_ =
+        s.options_.schedtrace_ms != 0 ? s.options_.schedtrace_ms : env_number("GORO_SCHEDTRACE");
     sigquit_ = s.options_.sigquit_dump || env_number("GORO_SIGQUIT_DUMP") != 0;
     if (sigquit_) install_sigquit_handler();
     seen_sigquit_ = sigquit_count().load();
@@ -5136,7 +5135,9 @@ class monitor {
   }
 
   /// Time slices it has ended (for tests and the trace).
-  std::uint64_t preemptions() const noexcept { return preemptions_.load(std::memory_order_relaxed); }
+  std::uint64_t preemptions() const noexcept {
+    return preemptions_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct watch {
@@ -5173,7 +5174,7 @@ class monitor {
 
 inline void monitor::run() {
   auto delay = std::chrono::duration_cast<std::chrono::microseconds>(min_delay);
-  int quiet = 0;       // rounds in a row in which the monitor did nothing
+  int quiet = 0;         // rounds in a row in which the monitor did nothing
   int empty_rounds = 0;  // rounds in a row at the longest delay with no goroutine
   for (;;) {
     {
@@ -5466,8 +5467,8 @@ class runtime {
   /// was called (a default argument cannot follow a parameter pack).
   template <class F, class A0, class... Args>
   void go(F&& f, A0&& a0, Args&&... args) {
-    sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<A0>(a0),
-                                   std::forward<Args>(args)...));
+    sched_.spawn(
+        detail::bind_call(std::forward<F>(f), std::forward<A0>(a0), std::forward<Args>(args)...));
   }
 
   /// Writes every goroutine of this runtime to `out` in Go's traceback
@@ -5544,8 +5545,8 @@ void go(F&& f, detail::call_site where = {__builtin_FILE(), __builtin_LINE()}) {
 /// where it was called (a default argument cannot follow a parameter pack).
 template <class F, class A0, class... Args>
 void go(F&& f, A0&& a0, Args&&... args) {
-  detail::scheduler_for_go().spawn(detail::bind_call(
-      std::forward<F>(f), std::forward<A0>(a0), std::forward<Args>(args)...));
+  detail::scheduler_for_go().spawn(
+      detail::bind_call(std::forward<F>(f), std::forward<A0>(a0), std::forward<Args>(args)...));
 }
 
 /// A preemption point, for long computations: yields if the goroutine has

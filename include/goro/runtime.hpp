@@ -87,8 +87,8 @@ class runtime {
   /// was called (a default argument cannot follow a parameter pack).
   template <class F, class A0, class... Args>
   void go(F&& f, A0&& a0, Args&&... args) {
-    sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<A0>(a0),
-                                   std::forward<Args>(args)...));
+    sched_.spawn(
+        detail::bind_call(std::forward<F>(f), std::forward<A0>(a0), std::forward<Args>(args)...));
   }
 
   /// Writes every goroutine of this runtime to `out` in Go's traceback
@@ -165,8 +165,8 @@ void go(F&& f, detail::call_site where = {__builtin_FILE(), __builtin_LINE()}) {
 /// where it was called (a default argument cannot follow a parameter pack).
 template <class F, class A0, class... Args>
 void go(F&& f, A0&& a0, Args&&... args) {
-  detail::scheduler_for_go().spawn(detail::bind_call(
-      std::forward<F>(f), std::forward<A0>(a0), std::forward<Args>(args)...));
+  detail::scheduler_for_go().spawn(
+      detail::bind_call(std::forward<F>(f), std::forward<A0>(a0), std::forward<Args>(args)...));
 }
 
 /// A preemption point, for long computations: yields if the goroutine has

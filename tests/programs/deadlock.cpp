@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
       c4.recv();
     });
   } else {
-    std::fprintf(stderr, "usage: deadlock recv|range|wait_group|mutex|select|timer|fd|thread|blocking\n");
+    std::fprintf(stderr,
+                 "usage: deadlock recv|range|wait_group|mutex|select|timer|fd|thread|blocking\n");
     return 2;
   }
   rt.wait();

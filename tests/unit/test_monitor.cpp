@@ -210,7 +210,8 @@ TEST_CASE("monitor: dump_goroutines lists every goroutine with its wait and crea
   const std::string d = s.str();
   INFO(d);
   std::size_t blocks = 0;
-  for (std::size_t at = d.find("goroutine "); at != std::string::npos; at = d.find("goroutine ", at + 1)) {
+  for (std::size_t at = d.find("goroutine "); at != std::string::npos;
+       at = d.find("goroutine ", at + 1)) {
     ++blocks;
   }
   CHECK(blocks == 7);
@@ -232,7 +233,9 @@ TEST_CASE("monitor: dump_goroutines lists every goroutine with its wait and crea
 
 TEST_CASE("monitor: deadlocks are reported", "[monitor][deadlock][death]") {
   if (goro_test::config_has_tag("tsan")) {
-    WARN("not under ThreadSanitizer: it runs a thread goro does not know, so no deadlock is ever reported");
+    WARN(
+        "not under ThreadSanitizer: it runs a thread goro does not know, so no deadlock is ever "
+        "reported");
     return;
   }
   struct expectation {
@@ -271,7 +274,9 @@ TEST_CASE("monitor: no deadlock report while something can still wake a goroutin
 
 TEST_CASE("monitor: on_deadlock is called once instead of aborting", "[monitor][deadlock]") {
   if (goro_test::config_has_tag("tsan")) {
-    WARN("not under ThreadSanitizer: it runs a thread goro does not know, so no deadlock is ever reported");
+    WARN(
+        "not under ThreadSanitizer: it runs a thread goro does not know, so no deadlock is ever "
+        "reported");
     return;
   }
   auto c = goro::make_chan<int>();

@@ -261,8 +261,8 @@ inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
       outcome = party.outcome();
     } else {
       // pd.lock outlives us (descriptors are never freed), as block_until needs.
-      outcome = block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective,
-                            wait_reason::io_wait);
+      outcome =
+          block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective, wait_reason::io_wait);
     }
     switch (outcome) {
       case claim_io_ready:

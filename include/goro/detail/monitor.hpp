@@ -198,8 +198,8 @@ class monitor {
   static constexpr auto deadlock_gap = std::chrono::milliseconds(100);
 
   explicit monitor(scheduler& s) : sched_(s), watches_(s.workers_.size()) {
-    trace_ms_ = s.options_.schedtrace_ms != 0 ? s.options_.schedtrace_ms
-                                              : env_number("GORO_SCHEDTRACE");
+    trace_ms_ =
+        s.options_.schedtrace_ms != 0 ? s.options_.schedtrace_ms : env_number("GORO_SCHEDTRACE");
     sigquit_ = s.options_.sigquit_dump || env_number("GORO_SIGQUIT_DUMP") != 0;
     if (sigquit_) install_sigquit_handler();
     seen_sigquit_ = sigquit_count().load();
@@ -233,7 +233,9 @@ class monitor {
   }
 
   /// Time slices it has ended (for tests and the trace).
-  std::uint64_t preemptions() const noexcept { return preemptions_.load(std::memory_order_relaxed); }
+  std::uint64_t preemptions() const noexcept {
+    return preemptions_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct watch {
@@ -270,7 +272,7 @@ class monitor {
 
 inline void monitor::run() {
   auto delay = std::chrono::duration_cast<std::chrono::microseconds>(min_delay);
-  int quiet = 0;       // rounds in a row in which the monitor did nothing
+  int quiet = 0;         // rounds in a row in which the monitor did nothing
   int empty_rounds = 0;  // rounds in a row at the longest delay with no goroutine
   for (;;) {
     {

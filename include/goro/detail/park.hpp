@@ -52,16 +52,15 @@ inline void note_wait(goroutine* g, wait_reason reason, const void* object,
                       std::size_t capacity) noexcept {
   g->reason.store(reason, std::memory_order_relaxed);
   g->wait_object.store(object, std::memory_order_relaxed);
-  g->wait_capacity.store(
-      capacity > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(capacity),
-      std::memory_order_relaxed);
+  g->wait_capacity.store(capacity > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(capacity),
+                         std::memory_order_relaxed);
   g->wait_since.store(coarse_now_ns().load(std::memory_order_relaxed), std::memory_order_relaxed);
 }
 
 /// Waits until something claims the caller's wait and wakes it. `reason`,
 /// `object` (the channel waited on, if any) and its capacity are what a
-/// goroutine dump shows; the object is never dereferenced. Precondition: the caller queued `w` under a lock that unlock(arg)
-/// releases.
+/// goroutine dump shows; the object is never dereferenced. Precondition:
+/// the caller queued `w` under a lock that unlock(arg) releases.
 inline void block(waiter& w, void (*unlock)(void*), void* arg,
                   wait_reason reason = wait_reason::other, const void* object = nullptr,
                   std::size_t capacity = 0) {
@@ -154,8 +153,7 @@ inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)
 /// Waits with nothing that can end the wait but the deadline: a sleep, or an
 /// operation on a nil channel. A goroutine parks on the timer heap; a thread
 /// sleeps on its parker.
-inline void wait_until(steady_clock::time_point deadline,
-                       wait_reason reason = wait_reason::sleep) {
+inline void wait_until(steady_clock::time_point deadline, wait_reason reason = wait_reason::sleep) {
   waiting_party party;
   waiter w;
   party.init(w);

@@ -40,10 +40,11 @@
 //   back and forth through runnext shares one slice. The runtime's monitor
 //   (monitor.hpp) reads the counters; a slice older than 10 ms gets the
 //   worker's `preempt` flag set, and the goroutine yields to the back of the
-//   local queue at its next preemption point (preempt_check). `schedtick` counts every
-//   pick; the monitor uses it to spot a stuck worker (one that has not
-//   switched for 20 ms while goroutines wait in its queues) and wakes an
-//   idle worker to steal them.
+//   local queue at its next preemption point (preempt_check). `schedtick`
+//   counts every pick; the monitor uses it to spot a stuck worker (one that
+//   has not switched for 20 ms while goroutines wait in its queues) and
+//   wakes an idle worker to steal them. (No spare worker is started when
+//   every worker is stuck; see docs/runtime.md.)
 // * Every live goroutine is on its runtime's list (all_head_, under
 //   all_lock_) for goroutine dumps and deadlock reports.
 //
@@ -129,8 +130,8 @@ class worker {
   worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
   bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
-  bool picked_runnext = false;  ///< the goroutine find_work returned came from runnext
-  bool slept = false;           ///< slept since the last goroutine ran: no slice to inherit
+  bool picked_runnext = false;   ///< the goroutine find_work returned came from runnext
+  bool slept = false;            ///< slept since the last goroutine ran: no slice to inherit
   std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
   std::uint32_t tick = 0;
   std::uint32_t poll_tick = 0;  ///< picks since this worker last looked at the netpoller
