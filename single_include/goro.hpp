@@ -376,6 +376,19 @@ inline void thread_start_point() {
 //   poll ("in_poll", the same Dekker handshake against the parker's token).
 //   Workers with nothing local look at the poller without blocking before
 //   they steal, and busy workers every 61st pick, as Go's findRunnable does.
+// * Time slices: a worker counts the slices it starts (`slicetick`). A pick
+//   from `runnext` right after a goroutine ran inherits that goroutine's
+//   slice and does not count (Go's inheritTime), so a pair handing the worker
+//   back and forth through runnext shares one slice. The runtime's monitor
+//   (monitor.hpp) reads the counters; a slice older than 10 ms gets the
+//   worker's `preempt` flag set, and the goroutine yields to the back of the
+//   local queue at its next preemption point (preempt_check). `schedtick`
+//   counts every pick; the monitor uses it to spot a stuck worker (one that
+//   has not switched for 20 ms while goroutines wait in its queues) and
+//   wakes an idle worker to steal them. (No spare worker is started when
+//   every worker is stuck; see docs/runtime.md.)
+// * Every live goroutine is on its runtime's list (all_head_, under
+//   all_lock_) for goroutine dumps and deadlock reports.
 //
 // Rejected: a goroutine switching straight to the next one (saves one
 // switch, but then nobody is off both stacks to release the park lock);
@@ -416,6 +429,30 @@ struct runtime_options {
   /// exceptions (see GORO_EXCEPTIONS in config.hpp): goro catches nothing
   /// there, and its own errors are fatal errors where they happen.
   std::function<void(std::uint64_t goroutine_id, std::exception_ptr)> on_unhandled_exception;
+
+  /// Whether the runtime's monitor reports a deadlock of the process: every
+  /// goroutine parked on a goro object, no timer, fd wait or
+  /// goro::blocking call pending, and every other thread blocked in goro
+  /// (see docs/debugging.md). A deadlock is of the whole process, so one
+  /// runtime with this off silences the detection for all.
+  bool detect_deadlock = true;
+
+  /// Called (on a monitor thread) instead of printing
+  /// `goro: fatal error: all goroutines are asleep - deadlock!` with a
+  /// goroutine dump and aborting. Called once per deadlock: again only
+  /// after something has run in between. Empty (the default): print and abort.
+  std::function<void()> on_deadlock;
+
+  /// Print every N milliseconds a line with the state of the scheduler
+  /// (workers, idle, spinning, queue lengths, goroutines, timers) to
+  /// stderr, like Go's GODEBUG=schedtrace=N. 0: the GORO_SCHEDTRACE
+  /// environment variable if set, else never.
+  unsigned schedtrace_ms = 0;
+
+  /// Dump every goroutine to stderr when the process gets SIGQUIT, and keep
+  /// running. Also turned on by the environment variable GORO_SIGQUIT_DUMP=1.
+  /// Installs a SIGQUIT handler when the first such runtime starts.
+  bool sigquit_dump = false;
 };
 
 }  // namespace goro
@@ -1690,6 +1727,109 @@ class context {
 #ifndef GORO_DETAIL_GOROUTINE_HPP
 #define GORO_DETAIL_GOROUTINE_HPP
 
+// ======== goro/detail/wait_reason.hpp ========
+// wait_reason.hpp: why a goroutine is parked, in Go's words, and the
+// process-wide counts that deadlock detection reads.
+//
+// The blocking call stores the reason (and the object it waits on) in the
+// goroutine's record just before parking; goroutine dumps print it
+// (`goroutine 7 [chan receive]:`). The stores are relaxed atomics because a
+// dump reads them from another thread while the goroutine may run; nothing
+// synchronises through them.
+//
+// The census counts what the monitor cannot see in any runtime: threads goro
+// started, plain threads parked in goro with no deadline, and calls in
+// flight that will end by themselves (goro::blocking). Deadlock detection
+// (monitor.hpp) compares them with the threads of the process.
+#ifndef GORO_DETAIL_WAIT_REASON_HPP
+#define GORO_DETAIL_WAIT_REASON_HPP
+
+
+#include <atomic>
+#include <cstdint>
+
+namespace goro::detail {
+
+/// Why a goroutine waits. `none` while it runs or is runnable.
+enum class wait_reason : std::uint8_t {
+  none,
+  chan_send,
+  chan_receive,
+  chan_send_nil,
+  chan_receive_nil,
+  select,
+  select_no_cases,
+  sleep,
+  mutex_lock,
+  wait_group_wait,
+  semacquire,
+  io_wait,
+  runtime_wait,
+  other,
+};
+
+/// The reason as Go's tracebacks spell it.
+inline const char* wait_reason_name(wait_reason r) noexcept {
+  switch (r) {
+    case wait_reason::none:
+      return "waiting";
+    case wait_reason::chan_send:
+      return "chan send";
+    case wait_reason::chan_receive:
+      return "chan receive";
+    case wait_reason::chan_send_nil:
+      return "chan send (nil chan)";
+    case wait_reason::chan_receive_nil:
+      return "chan receive (nil chan)";
+    case wait_reason::select:
+      return "select";
+    case wait_reason::select_no_cases:
+      return "select (no cases)";
+    case wait_reason::sleep:
+      return "sleep";
+    case wait_reason::mutex_lock:
+      return "sync.Mutex.Lock";
+    case wait_reason::wait_group_wait:
+      return "sync.WaitGroup.Wait";
+    case wait_reason::semacquire:
+      return "semacquire";
+    case wait_reason::io_wait:
+      return "IO wait";
+    case wait_reason::runtime_wait:
+      return "goro.runtime.Wait";
+    case wait_reason::other:
+      break;
+  }
+  return "waiting";
+}
+
+/// Process-wide counts for deadlock detection (see the file comment). Each
+/// is a relaxed counter on a path that already blocks or starts a thread,
+/// never on a goroutine switch.
+struct census {
+  /// Threads goro itself runs: workers and monitors of every runtime.
+  std::atomic<std::int64_t> goro_threads{0};
+  /// Plain (non-worker) threads parked in goro with no deadline: only a
+  /// wake from someone else can end their wait. Incremented by the thread
+  /// before it parks, decremented by whoever wakes it (so a thread woken
+  /// but not yet running is never counted as blocked).
+  std::atomic<std::int64_t> threads_parked{0};
+  /// Calls in flight that hold a thread outside goro and will return by
+  /// themselves: goro::blocking increments this before its call and
+  /// decrements it after. While it is non-zero nothing is a deadlock.
+  std::atomic<std::int64_t> blocking_calls{0};
+};
+
+/// The one census of the process. Never destroyed: monitor threads of the
+/// leaked default runtime still read it while static destructors run.
+inline census& process_census() noexcept {
+  static census* c = new census();
+  return *c;
+}
+
+}  // namespace goro::detail
+
+#endif
 
 #include <atomic>
 #include <cstddef>
@@ -1735,8 +1875,20 @@ struct goroutine {
   goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
   std::atomic<g_status> status{g_status::runnable};
   g_request request = g_request::none;  ///< set just before switching to the worker
-  void (*unlock)(void*) = nullptr;      ///< park: the worker calls unlock(unlock_arg)
+  // What a goroutine dump shows (see wait_reason.hpp), packed into what
+  // would be padding where it can (the record's size decides how many cache
+  // lines a spawn touches). The wait fields are stored by the goroutine
+  // before it parks and read by dumps on any thread.
+  std::atomic<wait_reason> reason{wait_reason::none};
+  unsigned created_line = 0;        ///< where `go` was called, when known
+  void (*unlock)(void*) = nullptr;  ///< park: the worker calls unlock(unlock_arg)
   void* unlock_arg = nullptr;
+  const char* created_file = nullptr;
+  std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
+  std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
+  std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
+  goroutine* all_prev = nullptr;                  ///< links in its runtime's list of goroutines,
+  goroutine* all_next = nullptr;                  ///< guarded by scheduler::all_lock_
   /// Its execution, after the fields it refers to. ctx.id() is the goroutine
   /// id: 1, 2, ... in order of creation, process-wide.
   context ctx;
@@ -2310,8 +2462,9 @@ struct waiter {
   std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
   std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
   bool ok = false;                              ///< channels: a value moved (false: woken by close)
-  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
-  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
+  bool parked_untimed = false;  ///< a thread counted in census::threads_parked (park.hpp)
+  void* value = nullptr;        ///< channels: the value to send, or where to put the one received
+  waiter* prev = nullptr;       ///< links in the queue it waits in, guarded by that queue's lock
   waiter* next = nullptr;
 
   /// Claims this waiter's wait for its own case; false if something else won.
@@ -3071,6 +3224,12 @@ class timer_heap {
         steady_clock::duration(earliest_.load(std::memory_order_seq_cst)));
   }
 
+  /// Armed nodes now (takes the lock; for traces).
+  std::size_t size() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return heap_.size();
+  }
+
   /// Whether any node is armed; lock-free, may be stale.
   bool empty() const noexcept { return earliest() == steady_clock::time_point::max(); }
 
@@ -3128,6 +3287,7 @@ class timer_heap {
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -3140,6 +3300,7 @@ namespace goro::detail {
 
 class scheduler;
 class worker;
+class monitor;
 
 /// The worker running on the calling thread, or nullptr. Noinline: a
 /// goroutine may resume on another worker after any call that can park, so
@@ -3169,7 +3330,9 @@ class worker {
   thread_switch_slots slots{};               ///< this thread's switch slots, looked up once
   std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by thieves
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
-  std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves
+  std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
+  std::atomic<std::uint64_t> slicetick{0};   ///< time slices started; read by the monitor
+  std::atomic<bool> preempt{false};          ///< monitor sets: the slice is over; owner clears
   run_queue local;                           ///< owner pushes; anyone steals
   stack_pool pool;                           ///< free stacks
   parker sleeper;                            ///< where the idle thread sleeps
@@ -3177,6 +3340,9 @@ class worker {
   worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
   bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
+  bool picked_runnext = false;   ///< the goroutine find_work returned came from runnext
+  bool slept = false;            ///< slept since the last goroutine ran: no slice to inherit
+  std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
   std::uint32_t tick = 0;
   std::uint64_t rng;
   std::vector<timer_node*> due;  ///< scratch for firing timers
@@ -3228,7 +3394,10 @@ class scheduler {
         worker* wp = w.get();
         GORO_FAULT_THREAD_START();
         wp->thread = std::thread([wp] { wp->run(); });
+        process_census().goro_threads.fetch_add(1, std::memory_order_relaxed);
       }
+      }
+      start_monitor();
     }
     GORO_CATCH_ALL {
       stop_workers();  // the ones that started; then report why the rest did not
@@ -3259,7 +3428,7 @@ class scheduler {
   /// in). Throws std::bad_alloc / std::system_error when no stack can be had;
   /// nothing is started then.
   template <class F>
-  void spawn(F&& fn);
+  void spawn(F&& fn, const char* file = nullptr, unsigned line = 0);
 
   /// Makes a waiting goroutine runnable. Any thread; the caller holds no lock
   /// that the goroutine's resumption could need.
@@ -3297,9 +3466,21 @@ class scheduler {
   /// as a goroutine or as a thread).
   void wait_all();
 
+  /// Writes one block per live goroutine, in Go's traceback format
+  /// (implemented in monitor.hpp). The runtime keeps running.
+  void dump_goroutines(std::ostream& out);
+
  private:
   friend class worker;
+  friend class monitor;
   friend struct goroutine;
+
+  // The monitor thread (monitor.hpp): started last by the constructor,
+  // stopped and joined first by the destructor, while the workers it reads
+  // still exist. monitor_needed() wakes it when a first goroutine starts.
+  void start_monitor();
+  void stop_monitor() noexcept;
+  void monitor_needed() noexcept;
 
   /// Fills in the defaults: worker count, stack size bounds.
   static runtime_options resolved(runtime_options opts) {
@@ -3431,7 +3612,10 @@ class scheduler {
     stopping_.store(true, std::memory_order_seq_cst);
     for (auto& w : workers_) w->wake_from_idle();
     for (auto& w : workers_) {
-      if (w->thread.joinable()) w->thread.join();
+      if (w->thread.joinable()) {
+        w->thread.join();
+        process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed);
+      }
     }
   }
 
@@ -3461,6 +3645,11 @@ class scheduler {
 
   std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
   std::mutex poller_make_lock_;
+
+  spin_lock all_lock_;             ///< guards the list of live goroutines
+  goroutine* all_head_ = nullptr;  ///< guarded by all_lock_
+
+  monitor* monitor_ = nullptr;  ///< set by start_monitor, deleted by stop_monitor
 };
 
 // ---------------------------------------------------------------------------
@@ -3493,6 +3682,47 @@ inline void park(void (*unlock)(void*), void* arg) noexcept {
   switch_out(g_request::park);
 }
 
+/// The slow half of preempt_check: the slice is over, so the running
+/// goroutine goes to the back of its worker's local queue. (Go puts it on
+/// the global queue; here that made a preempted ping-pong pair migrate
+/// between workers, a quarter more CPU on W2 with two workers. The global
+/// queue still gets its turn every 61st pick.)
+__attribute__((noinline, cold)) inline void preempt_now(worker& w) noexcept {
+  if (w.no_preempt != 0) return;  // asked again at the next point after the scope
+  w.preempt.store(false, std::memory_order_relaxed);
+  // On g0 (a timer's fire function sending on a channel) there is nothing
+  // to preempt; the flag is cleared all the same.
+  if (w.current.load(std::memory_order_relaxed) != nullptr) switch_out(g_request::yield);
+}
+
+/// Holds off preemption on the calling goroutine's worker for its lifetime:
+/// for library code that makes a channel operation while it holds a spin
+/// lock that goroutines or g0 of the same worker may need (a goroutine
+/// preempted there would leave them spinning). The goroutine cannot switch
+/// workers inside it: it holds a spin lock and does not park.
+class no_preempt_scope {
+ public:
+  no_preempt_scope() noexcept : w_(current_worker_slot()) {
+    if (w_ != nullptr) ++w_->no_preempt;
+  }
+  ~no_preempt_scope() {
+    if (w_ != nullptr) --w_->no_preempt;
+  }
+  no_preempt_scope(const no_preempt_scope&) = delete;
+  no_preempt_scope& operator=(const no_preempt_scope&) = delete;
+
+ private:
+  worker* w_;
+};
+
+/// A preemption point: yields if the monitor found the running goroutine
+/// past its time slice. One thread-local lookup and one relaxed load when
+/// nothing is asked; nothing on a plain thread. The caller holds no lock.
+inline void preempt_check() noexcept {
+  worker* w = current_worker_slot();
+  if (w != nullptr && w->preempt.load(std::memory_order_relaxed)) preempt_now(*w);
+}
+
 // ---------------------------------------------------------------------------
 // Implementation.
 
@@ -3517,7 +3747,7 @@ void invoke_and_destroy(void* storage) {
 }
 
 template <class F>
-void scheduler::spawn(F&& fn) {
+void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   using Fn = std::decay_t<F>;
   worker* w = current_worker_slot();
   const bool own = w != nullptr && &w->sched == this;
@@ -3537,14 +3767,28 @@ void scheduler::spawn(F&& fn) {
   const std::size_t usable = layout.usable;
   auto* g = new (layout.record)
       goroutine(std::move(s), this, next_goroutine_id(), invoke, layout.fn, usable);
-  live_.fetch_add(1, std::memory_order_relaxed);
+  g->created_file = file;
+  g->created_line = line;
+  {
+    std::lock_guard<spin_lock> guard(all_lock_);
+    g->all_next = all_head_;
+    if (all_head_ != nullptr) all_head_->all_prev = g;
+    all_head_ = g;
+  }
+  // seq_cst: the monitor publishes "asleep" and then reads live_ (Dekker).
+  if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
     bool overflowed = w->push_next(g);
     wake_if_needed();
     // A goroutine that starts goroutines faster than they run would fill
     // memory with stacks; when its queue overflows it lets them run first.
-    if (overflowed && w->current.load(std::memory_order_relaxed) != nullptr) {
-      switch_out(g_request::yield_global);
+    // Starting a goroutine is also a preemption point.
+    if (w->current.load(std::memory_order_relaxed) != nullptr) {
+      if (overflowed) {
+        switch_out(g_request::yield_global);
+      } else if (w->preempt.load(std::memory_order_relaxed)) {
+        preempt_now(*w);
+      }
     }
   } else {
     global_push(&g, 1);
@@ -3577,6 +3821,9 @@ inline void wake(waiter& w) {
   if (w.g != nullptr) {
     w.g->sched->ready(w.g);
   } else {
+    // The thread no longer counts as blocked from the moment it is woken,
+    // before it runs (see census::threads_parked).
+    if (w.parked_untimed) process_census().threads_parked.fetch_sub(1, std::memory_order_relaxed);
     w.thread->unpark();
   }
 }
@@ -3590,6 +3837,7 @@ inline scheduler::~scheduler() {
   if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
     fatal("a goro::runtime was destroyed by one of its own goroutines");
   }
+  stop_monitor();
   stop_workers();
   if (netpoller* p = poller_.load(std::memory_order_acquire)) {
     // Goroutines of other runtimes may still wait on fds this poller
@@ -3677,6 +3925,14 @@ inline void worker::execute(goroutine* g) {
   g->status.store(g_status::running, std::memory_order_relaxed);
   current.store(g, std::memory_order_relaxed);
   schedtick.store(schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // A new slice, unless g came from runnext straight after the goroutine
+  // that readied it (see "Time slices" in the file comment).
+  if (!picked_runnext || slept) {
+    slicetick.store(slicetick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (preempt.load(std::memory_order_relaxed)) preempt.store(false, std::memory_order_relaxed);
+  }
+  picked_runnext = false;
+  slept = false;
   g0->switch_to(g->ctx, slots);
   current.store(nullptr, std::memory_order_relaxed);
   const g_request request = g->request;
@@ -3707,6 +3963,15 @@ inline void worker::execute(goroutine* g) {
 }
 
 inline void worker::finish(goroutine* g) {
+  {
+    std::lock_guard<spin_lock> guard(sched.all_lock_);
+    if (g->all_prev != nullptr) {
+      g->all_prev->all_next = g->all_next;
+    } else {
+      sched.all_head_ = g->all_next;
+    }
+    if (g->all_next != nullptr) g->all_next->all_prev = g->all_prev;
+  }
   g->status.store(g_status::dead, std::memory_order_relaxed);
   stack s = std::move(g->stk);
   g->~goroutine();
@@ -3767,7 +4032,10 @@ inline goroutine* worker::try_local_and_global() {
     if (goroutine* g = local.pop()) return g;
   }
   if (runnext.load(std::memory_order_relaxed) != nullptr) {
-    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) return g;
+    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) {
+      picked_runnext = true;
+      return g;
+    }
   }
   if (goroutine* g = local.pop()) return g;
   return sched.global_take(*this, run_queue::capacity / 2);
@@ -3810,6 +4078,7 @@ inline void worker::stop_spinning() {
 }
 
 inline void worker::sleep() {
+  slept = true;
   if (!sched.list_idle(*this)) return;
   if (spinning) {
     spinning = false;
@@ -3904,12 +4173,38 @@ struct waiting_party {
   std::uint32_t outcome() const noexcept { return claim.load(std::memory_order_acquire); }
 };
 
-/// Waits until something claims the caller's wait and wakes it.
-/// Precondition: the caller queued `w` under a lock that unlock(arg) releases.
-inline void block(waiter& w, void (*unlock)(void*), void* arg) {
+/// The monitor's coarse clock in nanoseconds (monitor.hpp): what a parking
+/// goroutine records as the start of its wait, without reading the clock.
+inline std::atomic<std::int64_t>& coarse_now_ns() noexcept {
+  static std::atomic<std::int64_t> now{0};
+  return now;
+}
+
+/// Records on the parking goroutine g why it waits, for dumps.
+inline void note_wait(goroutine* g, wait_reason reason, const void* object,
+                      std::size_t capacity) noexcept {
+  g->reason.store(reason, std::memory_order_relaxed);
+  g->wait_object.store(object, std::memory_order_relaxed);
+  g->wait_capacity.store(capacity > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(capacity),
+                         std::memory_order_relaxed);
+  g->wait_since.store(coarse_now_ns().load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
+
+/// Waits until something claims the caller's wait and wakes it. `reason`,
+/// `object` (the channel waited on, if any) and its capacity are what a
+/// goroutine dump shows; the object is never dereferenced. Precondition:
+/// the caller queued `w` under a lock that unlock(arg) releases.
+inline void block(waiter& w, void (*unlock)(void*), void* arg,
+                  wait_reason reason = wait_reason::other, const void* object = nullptr,
+                  std::size_t capacity = 0) {
   if (w.g != nullptr) {
+    note_wait(w.g, reason, object, capacity);
     park(unlock, arg);
   } else {
+    // Counted before the unlock, so before anyone can claim and wake us
+    // (wake() uncounts us).
+    w.parked_untimed = true;
+    process_census().threads_parked.fetch_add(1, std::memory_order_relaxed);
     unlock(arg);
     w.thread->park();
   }
@@ -3959,7 +4254,9 @@ inline void no_lock(void*) noexcept {}
 /// armed before the lock is released, and may fire and resume it first.
 /// After it returns, nothing refers to the caller's timer any more.
 inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)(void*), void* arg,
-                                 steady_clock::time_point deadline) {
+                                 steady_clock::time_point deadline,
+                                 wait_reason reason = wait_reason::other,
+                                 const void* object = nullptr, std::size_t capacity = 0) {
   if (w.g == nullptr) {
     unlock(arg);
     if (!w.thread->park_until(deadline)) {
@@ -3975,6 +4272,7 @@ inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)
   t.w = &w;
   t.unlock = unlock;
   t.unlock_arg = arg;
+  note_wait(w.g, reason, object, capacity);
   park(&timeout_timer::arm_then_unlock, &t);
   const std::uint32_t outcome = party.outcome();
   if (outcome != claim_timeout && !w.g->sched->timers().remove(&t.node)) {
@@ -3988,19 +4286,19 @@ inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)
 /// Waits with nothing that can end the wait but the deadline: a sleep, or an
 /// operation on a nil channel. A goroutine parks on the timer heap; a thread
 /// sleeps on its parker.
-inline void wait_until(steady_clock::time_point deadline) {
+inline void wait_until(steady_clock::time_point deadline, wait_reason reason = wait_reason::sleep) {
   waiting_party party;
   waiter w;
   party.init(w);
-  block_until(party, w, &no_lock, nullptr, deadline);  // no queue, so no lock
+  block_until(party, w, &no_lock, nullptr, deadline, reason);  // no queue, so no lock
 }
 
 /// Waits forever (Go's `select {}`, a receive on a nil channel).
-[[noreturn]] inline void wait_forever() {
+[[noreturn]] inline void wait_forever(wait_reason reason = wait_reason::select_no_cases) {
   waiting_party party;
   waiter w;
   party.init(w);
-  block(w, &no_lock, nullptr);  // nobody will claim it
+  block(w, &no_lock, nullptr, reason);  // nobody will claim it
   fatal("a wait that nothing can end has ended");
 }
 
@@ -4018,7 +4316,7 @@ inline void scheduler::wait_all() {
     return;
   }
   done_waiters_.push_back(&w);
-  block(w, &spin_lock::unlock_fn, &done_lock_);
+  block(w, &spin_lock::unlock_fn, &done_lock_, wait_reason::runtime_wait);
 }
 
 }  // namespace goro::detail
@@ -4161,6 +4459,11 @@ class blocking_pool {
   void run(blocking_job& job) {
     job.w.g = current_goroutine();
     GORO_ASSERT(job.w.g != nullptr);
+    // A call in flight will end by itself: no deadlock while there is one.
+    struct in_flight {
+      in_flight() noexcept { process_census().blocking_calls.fetch_add(1, std::memory_order_relaxed); }
+      ~in_flight() { process_census().blocking_calls.fetch_sub(1, std::memory_order_relaxed); }
+    } counted;
     after_park_step step{this, nullptr, false};
     lock_.lock();
     push(&job);
@@ -4299,6 +4602,12 @@ class blocking_pool {
   /// A helper thread's life: run queued calls; idle; exit when idle too long
   /// or past the bound.
   void serve() noexcept {
+    // Counted as goro's own thread while it serves, so that the deadlock
+    // check does not take it for a user thread that may still send.
+    struct goro_thread {
+      goro_thread() noexcept { process_census().goro_threads.fetch_add(1, std::memory_order_relaxed); }
+      ~goro_thread() { process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed); }
+    } counted;
     helper self;
     lock_.lock();
     for (;;) {
@@ -4610,10 +4919,10 @@ enum class wait_mode { poll, until, forever };
 
 /// Waits on nothing: a nil channel's operation, which never completes.
 inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point deadline,
-                                       op_status if_poll) {
+                                       op_status if_poll, wait_reason reason) {
   if (mode == wait_mode::poll) return if_poll;
-  if (mode == wait_mode::forever) wait_forever();
-  wait_until(deadline);
+  if (mode == wait_mode::forever) wait_forever(reason);
+  wait_until(deadline, reason);
   return op_status::timeout;
 }
 
@@ -4627,12 +4936,13 @@ inline op_status wait_on_locked(chan_core& c, wait_queue& q, void* value, wait_m
   party.init(w);
   w.value = value;
   q.push_back(&w);
+  const wait_reason reason = &q == &c.sendq ? wait_reason::chan_send : wait_reason::chan_receive;
   std::uint32_t outcome;
   if (mode == wait_mode::forever) {
-    block(w, &spin_lock::unlock_fn, &c.lock);
+    block(w, &spin_lock::unlock_fn, &c.lock, reason, &c, c.cap);
     outcome = party.outcome();
   } else {
-    outcome = block_until(party, w, &spin_lock::unlock_fn, &c.lock, deadline);
+    outcome = block_until(party, w, &spin_lock::unlock_fn, &c.lock, deadline, reason, &c, c.cap);
   }
   if (outcome == claim_timeout) {
     // Claimed by the timer: nobody else can take it, so it is still queued.
@@ -4645,10 +4955,15 @@ inline op_status wait_on_locked(chan_core& c, wait_queue& q, void* value, wait_m
 
 /// Sends *value on c (nullptr: a nil channel), moving from it only if the
 /// send happens. A closed channel: poll mode returns op_status::closed, the
-/// waiting modes throw closed_channel (Go panics).
+/// waiting modes throw closed_channel (Go panics). Every channel operation
+/// starts with a preemption point (scheduler.hpp), so that a goroutine
+/// polling with try_send/try_recv gives its worker up when its slice is over.
 inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
                            steady_clock::time_point deadline = {}) {
-  if (c == nullptr) return wait_forever_or_until(mode, deadline, op_status::full);
+  preempt_check();
+  if (c == nullptr) {
+    return wait_forever_or_until(mode, deadline, op_status::full, wait_reason::chan_send_nil);
+  }
   c->lock.lock();
   if (c->closed) {
     c->lock.unlock();
@@ -4675,7 +4990,10 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
 /// poll/until modes, empty/timeout.
 inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
                            steady_clock::time_point deadline = {}) {
-  if (c == nullptr) return wait_forever_or_until(mode, deadline, op_status::empty);
+  preempt_check();
+  if (c == nullptr) {
+    return wait_forever_or_until(mode, deadline, op_status::empty, wait_reason::chan_receive_nil);
+  }
   c->lock.lock();
   waiter* to_wake = nullptr;
   const recv_attempt r = recv_now_locked(*c, out, to_wake);
@@ -5175,6 +5493,7 @@ struct select_locks {
 /// panics). With no cases that can ever be ready and no default, blocks forever.
 inline std::size_t select_run(select_case* cases, std::size_t n, bool has_default,
                               const select_scratch& scratch) {
+  preempt_check();  // a select, above all one with a default, is a preemption point
   // 1. poll order
   for (std::size_t i = 0; i < n; ++i) {
     // Inside-out Fisher-Yates; slot i is not yet written when j == i.
@@ -5234,6 +5553,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     if (sc.chan == nullptr) continue;
     waiter& w = scratch.waiters[i];
     party.init(w, static_cast<std::uint32_t>(i));
+    // A thread is counted as parked once (by block), and uncounted by
+    // whoever wakes it, through whichever case wins.
+    w.parked_untimed = w.g == nullptr;
     w.value = sc.value;
     (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
     any = &w;
@@ -5241,7 +5563,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
   // Step 2 ruled out a select with no channel; checked because a null `any`
   // would otherwise be dereferenced silently (and GCC sees that path).
   if (any == nullptr) fatal("select: no channel to wait on");
-  block(*any, &select_locks::unlock_fn, &locks);
+  block(*any, &select_locks::unlock_fn, &locks, wait_reason::select);
 
   // 5. unlink the waiters that lost
   const std::size_t chosen = party.outcome() - claim_case_base;
@@ -5269,18 +5591,514 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 //   goro::sleep_for(50ms);           // like time.Sleep
 //
 // Goroutines are cooperative: a goroutine keeps its worker thread until it
-// blocks on a goro primitive, sleeps, yields or returns. See docs/runtime.md.
+// blocks on a goro primitive, sleeps, yields or returns, or, once it has run
+// for 10 ms, until its next preemption point (any channel operation, select,
+// go, or goro::preempt_point()). See docs/runtime.md.
 // sleep_for(ctx, d) and sleep_until(ctx, t), which a goro::context can end
 // early, are in context.hpp.
 #ifndef GORO_RUNTIME_HPP
 #define GORO_RUNTIME_HPP
 
+// ======== goro/detail/monitor.hpp ========
+// monitor.hpp: one watcher thread per runtime, after Go's sysmon.
+//
+// The monitor wakes now and then and looks at the workers without taking
+// part in scheduling:
+//
+// * Time slices (retake): a worker whose `slicetick` has not moved for 10 ms
+//   while it runs a goroutine gets its `preempt` flag set; the goroutine
+//   yields at its next preemption point (scheduler.hpp, preempt_check). Like
+//   Go's sysmon, the monitor stamps a slice when it first sees its tick, so
+//   a goroutine is asked after 10 to 20 ms; the workers never read the clock.
+// * Stuck workers: a worker whose `schedtick` has not moved for 20 ms while
+//   goroutines wait in its local queue or runnext gets an idle worker woken,
+//   which steals them (runnext too: its owner has not switched for 20 ms).
+//   Overdue timers get an idle worker woken the same way. A stuck worker
+//   with no idle worker to help is not handed off: see docs/runtime.md.
+// * Deadlock: when, on two checks at least 100 ms apart, every runtime of the
+//   process is idle with no runnable goroutine, no timer, no fd waiter; no
+//   goro::blocking call is in flight; every live goroutine is parked; and
+//   the threads of the process (/proc/self/task) are exactly goro's own
+//   plus the plain threads parked in goro with no deadline (census in
+//   wait_reason.hpp) — and nothing ran in between — nothing can ever run
+//   again. The monitor prints Go's message and a goroutine dump and aborts
+//   (or calls runtime_options::on_deadlock). Any thread goro does not know
+//   about (a sanitizer's, a thread in read() or sleep) makes the counts
+//   differ, so the check errs on the side of silence.
+// * Tracing (GORO_SCHEDTRACE / runtime_options::schedtrace_ms) and
+//   SIGQUIT dumps (GORO_SIGQUIT_DUMP / runtime_options::sigquit_dump).
+// * A coarse clock (coarse_now_ns, park.hpp) that parking goroutines stamp
+//   their wait with, so that parking never reads the clock.
+//
+// Sleeping: 20 µs after it woke a worker, doubling after 50 quiet rounds up
+// to 10 ms (Go's sysmon delays; as there, a preemption request is not a
+// reason to look again sooner). With no goroutine in its runtime for two rounds at
+// 10 ms it parks on its condition variable until spawn sees the goroutine
+// count leave zero (monitor_needed; a Dekker handshake on `asleep_` and the
+// count, both seq_cst). So a busy runtime pays one wake-up every 10 ms, and an
+// empty one nothing.
+//
+// Lock order: registry lock, then a scheduler's all_lock_. Handlers and the
+// abort run with no goro lock held.
+#ifndef GORO_DETAIL_MONITOR_HPP
+#define GORO_DETAIL_MONITOR_HPP
+
+
+#include <dirent.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace goro::detail {
+
+/// Every running scheduler of the process: deadlocks and SIGQUIT dumps
+/// concern all of them. Never destroyed (monitor threads of the leaked
+/// default runtime still run while static destructors do).
+struct runtime_registry {
+  std::mutex lock;
+  std::vector<scheduler*> all;  ///< guarded by lock
+  /// The state last reported as a deadlock, so that one deadlock is reported
+  /// once; guarded by lock.
+  std::uint64_t reported_ticks = ~std::uint64_t{0};
+};
+
+inline runtime_registry& registry() noexcept {
+  static runtime_registry* r = new runtime_registry();
+  return *r;
+}
+
+/// SIGQUITs received; monitors dump when it moves.
+inline std::atomic<std::uint32_t>& sigquit_count() noexcept {
+  static std::atomic<std::uint32_t> n{0};
+  return n;
+}
+
+extern "C" inline void goro_sigquit_handler(int) { sigquit_count().fetch_add(1); }
+
+/// Installs the SIGQUIT handler once per process.
+inline void install_sigquit_handler() noexcept {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_handler = &goro_sigquit_handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGQUIT, &sa, nullptr);
+  });
+}
+
+/// An environment variable as a positive number, or 0.
+inline unsigned env_number(const char* name) noexcept {
+  const char* s = std::getenv(name);
+  if (s == nullptr || *s == '\0') return 0;
+  char* end = nullptr;
+  const long v = std::strtol(s, &end, 10);
+  if (*end != '\0' || v < 0 || v > 3600000) {
+    std::fprintf(stderr, "goro: ignoring %s=%s (want a number from 0 to 3600000)\n", name, s);
+    return 0;
+  }
+  return static_cast<unsigned>(v);
+}
+
+/// Threads of the process now, or -1 if /proc cannot say.
+inline long count_process_threads() noexcept {
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return -1;
+  long n = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+inline std::int64_t steady_ns(steady_clock::time_point t) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+/// Writes one goroutine's block of a dump (caller holds its all_lock_).
+inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
+  out << "goroutine " << g.ctx.id() << " [";
+  const g_status st = g.status.load(std::memory_order_acquire);
+  const wait_reason reason = g.reason.load(std::memory_order_relaxed);
+  const void* object = g.wait_object.load(std::memory_order_relaxed);
+  if (st == g_status::running) {
+    out << "running";
+  } else if (st == g_status::runnable || reason == wait_reason::none) {
+    out << "runnable";
+  } else {
+    out << wait_reason_name(reason);
+    // As Go: the wait only once it has lasted a minute.
+    const std::int64_t since = g.wait_since.load(std::memory_order_relaxed);
+    const std::int64_t minutes = since > 0 ? (now_ns - since) / 60000000000 : 0;
+    if (minutes >= 1) out << ", " << minutes << (minutes == 1 ? " minute" : " minutes");
+  }
+  out << "]:\n";
+  if (st == g_status::waiting && object != nullptr &&
+      (reason == wait_reason::chan_send || reason == wait_reason::chan_receive)) {
+    // Length from the channel's invariant (a waiting receiver means an
+    // empty buffer, a waiting sender a full one): the channel itself is
+    // never read, it may be gone by now.
+    const std::size_t cap = g.wait_capacity.load(std::memory_order_relaxed);
+    out << "\tchan " << object << " (capacity " << cap << ", length "
+        << (reason == wait_reason::chan_send ? cap : 0) << ")\n";
+  }
+  if (g.created_file != nullptr) {
+    out << "created by " << g.created_file << ':' << g.created_line << '\n';
+  }
+  out << '\n';
+}
+
+inline void scheduler::dump_goroutines(std::ostream& out) {
+  const std::int64_t now = steady_ns(steady_clock::now());
+  std::lock_guard<spin_lock> guard(all_lock_);
+  // Oldest first, as Go lists them: the list holds the newest at its head.
+  std::vector<goroutine*> gs;
+  for (goroutine* g = all_head_; g != nullptr; g = g->all_next) gs.push_back(g);
+  for (auto it = gs.rbegin(); it != gs.rend(); ++it) dump_one(out, **it, now);
+}
+
+/// What a deadlock check saw; two equal candidate snapshots a while apart
+/// mean a deadlock.
+struct deadlock_snapshot {
+  bool candidate = false;
+  std::uint64_t ticks = 0;  ///< sum of every worker's schedtick
+  std::int64_t live = 0;
+  std::int64_t threads_parked = 0;
+  long threads = 0;
+  bool same_as(const deadlock_snapshot& o) const noexcept {
+    return candidate && o.candidate && ticks == o.ticks && live == o.live &&
+           threads_parked == o.threads_parked && threads == o.threads;
+  }
+};
+
+class monitor {
+ public:
+  static constexpr auto slice = std::chrono::milliseconds(10);
+  static constexpr auto stuck_after = std::chrono::milliseconds(20);
+  static constexpr auto min_delay = std::chrono::microseconds(20);
+  static constexpr auto max_delay = std::chrono::milliseconds(10);
+  static constexpr auto deadlock_gap = std::chrono::milliseconds(100);
+
+  explicit monitor(scheduler& s) : sched_(s), watches_(s.workers_.size()) {
+    trace_ms_ =
+        s.options_.schedtrace_ms != 0 ? s.options_.schedtrace_ms : env_number("GORO_SCHEDTRACE");
+    sigquit_ = s.options_.sigquit_dump || env_number("GORO_SIGQUIT_DUMP") != 0;
+    if (sigquit_) install_sigquit_handler();
+    seen_sigquit_ = sigquit_count().load();
+  }
+
+  void start() {
+    thread_ = std::thread([this] { run(); });
+    process_census().goro_threads.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void stop() noexcept {
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) {
+      thread_.join();
+      process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+
+  /// Spawn saw the goroutine count leave zero: wake the monitor if it parked.
+  void needed() noexcept {
+    if (!asleep_.load(std::memory_order_seq_cst)) return;
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      woken_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  /// Time slices it has ended (for tests and the trace).
+  std::uint64_t preemptions() const noexcept {
+    return preemptions_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  struct watch {
+    std::uint64_t slicetick = 0;
+    steady_clock::time_point slice_seen{};
+    std::uint64_t schedtick = 0;
+    steady_clock::time_point sched_seen{};
+  };
+
+  void run();
+  bool retake(steady_clock::time_point now);
+  void trace(steady_clock::time_point now);
+  void check_deadlock(steady_clock::time_point now);
+  void dump_all_on_sigquit();
+  static deadlock_snapshot take_deadlock_snapshot(runtime_registry& r);
+
+  scheduler& sched_;
+  std::vector<watch> watches_;  ///< one per worker; the monitor thread's own
+  std::thread thread_;
+  std::mutex lock_;
+  std::condition_variable cv_;
+  bool stop_ = false;   ///< guarded by lock_
+  bool woken_ = false;  ///< guarded by lock_
+  std::atomic<bool> asleep_{false};
+  std::atomic<std::uint64_t> preemptions_{0};
+  unsigned trace_ms_ = 0;
+  bool sigquit_ = false;
+  std::uint32_t seen_sigquit_ = 0;
+  steady_clock::time_point started_ = steady_clock::now();
+  steady_clock::time_point next_trace_{};
+  steady_clock::time_point last_deadlock_check_{};
+  deadlock_snapshot last_snapshot_{};
+};
+
+inline void monitor::run() {
+  auto delay = std::chrono::duration_cast<std::chrono::microseconds>(min_delay);
+  int quiet = 0;         // rounds in a row in which the monitor did nothing
+  int empty_rounds = 0;  // rounds in a row at the longest delay with no goroutine
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> guard(lock_);
+      if (stop_) return;
+      if (empty_rounds >= 2 && trace_ms_ == 0 && !sigquit_) {
+        asleep_.store(true, std::memory_order_seq_cst);
+        if (sched_.live_.load(std::memory_order_seq_cst) == 0) {
+          cv_.wait(guard, [&] { return stop_ || woken_; });
+        }
+        asleep_.store(false, std::memory_order_relaxed);
+        woken_ = false;
+        empty_rounds = 0;
+        quiet = 0;
+        delay = std::chrono::duration_cast<std::chrono::microseconds>(min_delay);
+        last_snapshot_ = {};
+        // Slices were not watched while asleep: start them from now.
+        const auto now = steady_clock::now();
+        for (watch& w : watches_) w.slice_seen = w.sched_seen = now;
+      } else {
+        cv_.wait_for(guard, delay, [&] { return stop_; });
+      }
+      if (stop_) return;
+    }
+    const auto now = steady_clock::now();
+    coarse_now_ns().store(steady_ns(now), std::memory_order_relaxed);
+    const bool acted = retake(now);
+    if (trace_ms_ != 0 && now >= next_trace_) trace(now);
+    if (sigquit_ && sigquit_count().load() != seen_sigquit_) dump_all_on_sigquit();
+    if (acted) {
+      quiet = 0;
+      delay = std::chrono::duration_cast<std::chrono::microseconds>(min_delay);
+    } else if (++quiet > 50) {
+      delay = std::min(delay * 2, std::chrono::duration_cast<std::chrono::microseconds>(max_delay));
+    }
+    if (!acted && sched_.options_.detect_deadlock && now - last_deadlock_check_ >= deadlock_gap) {
+      last_deadlock_check_ = now;
+      check_deadlock(now);
+    }
+    if (delay >= max_delay && sched_.live_.load(std::memory_order_relaxed) == 0) {
+      ++empty_rounds;
+    } else {
+      empty_rounds = 0;
+    }
+  }
+}
+
+inline bool monitor::retake(steady_clock::time_point now) {
+  bool acted = false;
+  bool wake_helper = false;
+  for (std::size_t i = 0; i < watches_.size(); ++i) {
+    worker& w = *sched_.workers_[i];
+    watch& ww = watches_[i];
+    const bool running = w.current.load(std::memory_order_relaxed) != nullptr;
+    const std::uint64_t st = w.slicetick.load(std::memory_order_relaxed);
+    if (st != ww.slicetick) {
+      ww.slicetick = st;
+      ww.slice_seen = now;
+    } else if (running && now - ww.slice_seen >= slice) {
+      // Re-armed every slice while the goroutine ignores it: a worker that
+      // switched and came back to the same tick count cannot exist, so this
+      // is the same slice.
+      ww.slice_seen = now;
+      // Not "acted": as in Go's sysmon, asking for a preemption does not
+      // shorten the monitor's sleep (a steady stream of long slices would
+      // otherwise keep it waking every 20 us for nothing).
+      if (!w.preempt.load(std::memory_order_relaxed)) {
+        w.preempt.store(true, std::memory_order_relaxed);
+        preemptions_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    const std::uint64_t sk = w.schedtick.load(std::memory_order_relaxed);
+    if (sk != ww.schedtick) {
+      ww.schedtick = sk;
+      ww.sched_seen = now;
+    } else if (running && now - ww.sched_seen >= stuck_after &&
+               (!w.local.empty() || w.runnext.load(std::memory_order_relaxed) != nullptr)) {
+      wake_helper = true;
+    }
+  }
+  if (wake_helper) {
+    sched_.wake_if_needed();
+    acted = true;
+  }
+  // Timers overdue by a slice: every worker is busy past its slice or
+  // asleep too long; an idle one fires them.
+  const steady_clock::time_point earliest = sched_.timers_.earliest();
+  if (earliest != steady_clock::time_point::max() && earliest < now - slice) {
+    sched_.wake_if_needed(/*for_timer=*/true);
+    acted = true;
+  }
+  return acted;
+}
+
+inline void monitor::trace(steady_clock::time_point now) {
+  next_trace_ = now + std::chrono::milliseconds(trace_ms_);
+  std::ostringstream line;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_).count();
+  line << "SCHED " << ms << "ms: workers=" << sched_.workers_.size()
+       << " idle=" << sched_.n_idle_.load(std::memory_order_relaxed)
+       << " spinning=" << sched_.n_spinning_.load(std::memory_order_relaxed)
+       << " globrunq=" << sched_.global_size_.load(std::memory_order_relaxed) << " runqueue=[";
+  for (std::size_t i = 0; i < sched_.workers_.size(); ++i) {
+    worker& w = *sched_.workers_[i];
+    const bool next = w.runnext.load(std::memory_order_relaxed) != nullptr;
+    line << (i == 0 ? "" : " ") << w.local.size() + (next ? 1u : 0u);
+  }
+  line << "] goroutines=" << sched_.live() << " timers=" << sched_.timers_.size()
+       << " preemptions=" << preemptions() << '\n';
+  const std::string s = line.str();
+  std::fwrite(s.data(), 1, s.size(), stderr);
+  std::fflush(stderr);
+}
+
+inline void monitor::dump_all_on_sigquit() {
+  seen_sigquit_ = sigquit_count().load();
+  std::ostringstream out;
+  out << "goro: SIGQUIT: goroutines of runtime " << sched_.owner << ":\n\n";
+  sched_.dump_goroutines(out);
+  const std::string s = out.str();
+  std::lock_guard<std::mutex> guard(registry().lock);  // one runtime's dump at a time
+  std::fwrite(s.data(), 1, s.size(), stderr);
+  std::fflush(stderr);
+}
+
+/// Registry lock held. See "Deadlock" in the file comment.
+inline deadlock_snapshot monitor::take_deadlock_snapshot(runtime_registry& r) {
+  deadlock_snapshot snap;
+  census& c = process_census();
+  if (c.blocking_calls.load(std::memory_order_seq_cst) != 0) return snap;
+  for (scheduler* s : r.all) {
+    if (!s->options_.detect_deadlock || s->stopping_.load(std::memory_order_seq_cst)) return snap;
+    if (s->n_idle_.load(std::memory_order_seq_cst) != s->workers_.size()) return snap;
+    for (auto& w : s->workers_) {
+      if (w->current.load(std::memory_order_seq_cst) != nullptr) return snap;
+      snap.ticks += w->schedtick.load(std::memory_order_relaxed);
+    }
+    if (s->work_visible() || !s->timers_.empty()) return snap;
+    if (netpoller* p = s->poller_if_started(); p != nullptr && p->has_waiters()) return snap;
+    std::lock_guard<spin_lock> guard(s->all_lock_);
+    for (goroutine* g = s->all_head_; g != nullptr; g = g->all_next) {
+      if (g->status.load(std::memory_order_acquire) != g_status::waiting) return snap;
+      ++snap.live;
+    }
+  }
+  snap.threads_parked = c.threads_parked.load(std::memory_order_seq_cst);
+  snap.threads = count_process_threads();
+  const std::int64_t goro = c.goro_threads.load(std::memory_order_seq_cst);
+  if (snap.live == 0 || snap.threads < 0 || snap.threads != goro + snap.threads_parked) {
+    return snap;
+  }
+  snap.candidate = true;
+  return snap;
+}
+
+inline void monitor::check_deadlock(steady_clock::time_point) {
+  runtime_registry& r = registry();
+  std::function<void()> handler;
+  std::ostringstream report;
+  {
+    std::lock_guard<std::mutex> guard(r.lock);
+    const deadlock_snapshot snap = take_deadlock_snapshot(r);
+    const bool deadlock = snap.same_as(last_snapshot_) && snap.ticks != r.reported_ticks;
+    last_snapshot_ = snap;
+    if (!deadlock) return;
+    r.reported_ticks = snap.ticks;
+    if (sched_.options_.on_deadlock) {
+      handler = sched_.options_.on_deadlock;
+    } else {
+      report << "goro: fatal error: all goroutines are asleep - deadlock!\n\n";
+      for (scheduler* s : r.all) s->dump_goroutines(report);
+      if (snap.threads_parked > 0) {
+        report << snap.threads_parked << (snap.threads_parked == 1 ? " thread" : " threads")
+               << " (main or a std::thread) also blocked in goro\n";
+      }
+    }
+  }
+  if (handler) {
+    handler();
+    return;
+  }
+  const std::string s = report.str();
+  std::fwrite(s.data(), 1, s.size(), stderr);
+  std::fflush(stderr);
+  std::abort();
+}
+
+inline void scheduler::start_monitor() {
+  monitor_ = new monitor(*this);
+  {
+    std::lock_guard<std::mutex> guard(registry().lock);
+    registry().all.push_back(this);
+  }
+  try {
+    monitor_->start();
+  } catch (...) {
+    stop_monitor();
+    throw;
+  }
+}
+
+inline void scheduler::stop_monitor() noexcept {
+  {
+    std::lock_guard<std::mutex> guard(registry().lock);
+    auto& all = registry().all;
+    all.erase(std::remove(all.begin(), all.end(), this), all.end());
+  }
+  if (monitor_ != nullptr) {
+    monitor_->stop();
+    delete monitor_;
+    monitor_ = nullptr;
+  }
+}
+
+inline void scheduler::monitor_needed() noexcept {
+  if (monitor_ != nullptr) monitor_->needed();
+}
+
+}  // namespace goro::detail
+
+#endif
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <thread>
 #include <tuple>
 #include <type_traits>
@@ -5303,6 +6121,13 @@ auto bind_call(F&& f, Args&&... args) {
 /// The scheduler `go` uses from the calling thread: the current goroutine's,
 /// else the default runtime's.
 scheduler& scheduler_for_go();
+
+/// Where `go` was called: filled in by a default argument at the call site,
+/// for goroutine dumps (`created by main.cpp:42`).
+struct call_site {
+  const char* file;
+  unsigned line;
+};
 
 }  // namespace detail
 
@@ -5331,10 +6156,22 @@ class runtime {
   /// or moved into it. Throws std::bad_alloc or std::system_error when no
   /// stack can be had; the runtime keeps working. (Without exceptions: a
   /// fatal error with the exception's message.)
-  template <class F, class... Args>
-  void go(F&& f, Args&&... args) {
-    sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
+  template <class F>
+  void go(F&& f, detail::call_site where = {__builtin_FILE(), __builtin_LINE()}) {
+    sched_.spawn(detail::bind_call(std::forward<F>(f)), where.file, where.line);
   }
+  /// go(f, args...) with arguments; goroutine dumps do not show where it
+  /// was called (a default argument cannot follow a parameter pack).
+  template <class F, class A0, class... Args>
+  void go(F&& f, A0&& a0, Args&&... args) {
+    sched_.spawn(
+        detail::bind_call(std::forward<F>(f), std::forward<A0>(a0), std::forward<Args>(args)...));
+  }
+
+  /// Writes every goroutine of this runtime to `out` in Go's traceback
+  /// format (`goroutine 7 [chan receive]:`, see docs/debugging.md). The
+  /// goroutines keep running.
+  void dump_goroutines(std::ostream& out) { sched_.dump_goroutines(out); }
 
   /// Blocks (parks, from a goroutine of another runtime) until every
   /// goroutine started on this runtime has finished, including those started
@@ -5396,10 +6233,34 @@ inline detail::scheduler& detail::scheduler_for_go() {
 /// goroutine, like std::thread; capturing by reference is the caller's
 /// responsibility, as in Go. An exception escaping f ends the program with a
 /// message (see runtime_options::on_unhandled_exception).
-template <class F, class... Args>
-void go(F&& f, Args&&... args) {
+template <class F>
+void go(F&& f, detail::call_site where = {__builtin_FILE(), __builtin_LINE()}) {
+  detail::scheduler_for_go().spawn(detail::bind_call(std::forward<F>(f)), where.file, where.line);
+}
+
+/// go(f, args...) with arguments (see go(f)); goroutine dumps do not show
+/// where it was called (a default argument cannot follow a parameter pack).
+template <class F, class A0, class... Args>
+void go(F&& f, A0&& a0, Args&&... args) {
   detail::scheduler_for_go().spawn(
-      detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
+      detail::bind_call(std::forward<F>(f), std::forward<A0>(a0), std::forward<Args>(args)...));
+}
+
+/// A preemption point, for long computations: yields if the goroutine has
+/// used up its time slice (10 ms, see docs/runtime.md), else costs one
+/// relaxed load. Every channel operation, select and go is one already.
+/// Does nothing on a plain thread.
+inline void preempt_point() noexcept { detail::preempt_check(); }
+
+/// Writes every goroutine of the calling goroutine's runtime (else of the
+/// default runtime, if started) to `out`, in Go's traceback format. The
+/// goroutines keep running.
+inline void dump_goroutines(std::ostream& out) {
+  if (runtime* rt = runtime::current()) {
+    rt->dump_goroutines(out);
+  } else if (runtime* d = runtime::default_runtime_if_started()) {
+    d->dump_goroutines(out);
+  }
 }
 
 /// True when called from a goroutine (false on a plain thread such as main).
@@ -6024,7 +6885,8 @@ class handoff_semaphore {
     return false;
   }
 
-  void acquire() {
+  /// Takes a permit, waiting for one; `reason` is what a goroutine dump shows.
+  void acquire(detail::wait_reason reason = detail::wait_reason::semacquire) {
     if (try_acquire()) return;
     waiting_party party;
     waiter w;
@@ -6039,7 +6901,7 @@ class handoff_semaphore {
       }
     }
     waiters_.push_back(&w);
-    block(w, &spin_lock::unlock_fn, &lock_);
+    block(w, &spin_lock::unlock_fn, &lock_, reason);
     // Woken by release(), which handed its permit to us.
   }
 
@@ -6123,7 +6985,7 @@ class mutex {
   mutex& operator=(const mutex&) = delete;
 
   /// Blocks (parks a goroutine) until the lock is free, then takes it.
-  void lock() { sem_.acquire(); }
+  void lock() { sem_.acquire(detail::wait_reason::mutex_lock); }
   /// lock(), unless ctx is done first: then throws goro::context_error and
   /// does not hold the lock. Needs goro/context.hpp.
   void lock(const context& ctx);
@@ -6218,7 +7080,7 @@ class wait_group {
       return;
     }
     waiters_.push_back(&w);
-    detail::block(w, &detail::spin_lock::unlock_fn, &lock_);
+    detail::block(w, &detail::spin_lock::unlock_fn, &lock_, detail::wait_reason::wait_group_wait);
   }
 
   /// wait(), unless ctx is done first: then throws goro::context_error.
@@ -7490,11 +8352,12 @@ inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
     if (pd.poller != &mine) pd.poller->sched.poller_needed();
     std::uint32_t outcome;
     if (effective == steady_clock::time_point::max()) {
-      block(w, &spin_lock::unlock_fn, &pd.lock);
+      block(w, &spin_lock::unlock_fn, &pd.lock, wait_reason::io_wait);
       outcome = party.outcome();
     } else {
       // pd.lock outlives us (descriptors are never freed), as block_until needs.
-      outcome = block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective);
+      outcome =
+          block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective, wait_reason::io_wait);
     }
     switch (outcome) {
       case claim_io_ready:
@@ -9274,6 +10137,7 @@ struct time_source : std::enable_shared_from_this<time_source> {
     std::shared_ptr<time_source> keep;  // the heap's reference, released outside the locks
     bool was_pending = false;
     {
+      no_preempt_scope hold;  // the drain below is a preemption point; fire() needs deliver_lock
       std::lock_guard<spin_lock> deliver(deliver_lock);
       {
         std::lock_guard<spin_lock> guard(sched->timers().lock());

@@ -189,6 +189,11 @@ class blocking_pool {
   void run(blocking_job& job) {
     job.w.g = current_goroutine();
     GORO_ASSERT(job.w.g != nullptr);
+    // A call in flight will end by itself: no deadlock while there is one.
+    struct in_flight {
+      in_flight() noexcept { process_census().blocking_calls.fetch_add(1, std::memory_order_relaxed); }
+      ~in_flight() { process_census().blocking_calls.fetch_sub(1, std::memory_order_relaxed); }
+    } counted;
     after_park_step step{this, nullptr, false};
     lock_.lock();
     push(&job);
@@ -327,6 +332,12 @@ class blocking_pool {
   /// A helper thread's life: run queued calls; idle; exit when idle too long
   /// or past the bound.
   void serve() noexcept {
+    // Counted as goro's own thread while it serves, so that the deadlock
+    // check does not take it for a user thread that may still send.
+    struct goro_thread {
+      goro_thread() noexcept { process_census().goro_threads.fetch_add(1, std::memory_order_relaxed); }
+      ~goro_thread() { process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed); }
+    } counted;
     helper self;
     lock_.lock();
     for (;;) {

@@ -5,13 +5,16 @@
 //   goro::sleep_for(50ms);           // like time.Sleep
 //
 // Goroutines are cooperative: a goroutine keeps its worker thread until it
-// blocks on a goro primitive, sleeps, yields or returns. See docs/runtime.md.
+// blocks on a goro primitive, sleeps, yields or returns, or, once it has run
+// for 10 ms, until its next preemption point (any channel operation, select,
+// go, or goro::preempt_point()). See docs/runtime.md.
 // sleep_for(ctx, d) and sleep_until(ctx, t), which a goro::context can end
 // early, are in context.hpp.
 #ifndef GORO_RUNTIME_HPP
 #define GORO_RUNTIME_HPP
 
 #include "config.hpp"
+#include "detail/monitor.hpp"
 #include "detail/park.hpp"
 #include "detail/scheduler.hpp"
 #include "runtime_options.hpp"
@@ -21,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <thread>
 #include <tuple>
 #include <type_traits>
@@ -43,6 +47,13 @@ auto bind_call(F&& f, Args&&... args) {
 /// The scheduler `go` uses from the calling thread: the current goroutine's,
 /// else the default runtime's.
 scheduler& scheduler_for_go();
+
+/// Where `go` was called: filled in by a default argument at the call site,
+/// for goroutine dumps (`created by main.cpp:42`).
+struct call_site {
+  const char* file;
+  unsigned line;
+};
 
 }  // namespace detail
 
@@ -71,10 +82,22 @@ class runtime {
   /// or moved into it. Throws std::bad_alloc or std::system_error when no
   /// stack can be had; the runtime keeps working. (Without exceptions: a
   /// fatal error with the exception's message.)
-  template <class F, class... Args>
-  void go(F&& f, Args&&... args) {
-    sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
+  template <class F>
+  void go(F&& f, detail::call_site where = {__builtin_FILE(), __builtin_LINE()}) {
+    sched_.spawn(detail::bind_call(std::forward<F>(f)), where.file, where.line);
   }
+  /// go(f, args...) with arguments; goroutine dumps do not show where it
+  /// was called (a default argument cannot follow a parameter pack).
+  template <class F, class A0, class... Args>
+  void go(F&& f, A0&& a0, Args&&... args) {
+    sched_.spawn(
+        detail::bind_call(std::forward<F>(f), std::forward<A0>(a0), std::forward<Args>(args)...));
+  }
+
+  /// Writes every goroutine of this runtime to `out` in Go's traceback
+  /// format (`goroutine 7 [chan receive]:`, see docs/debugging.md). The
+  /// goroutines keep running.
+  void dump_goroutines(std::ostream& out) { sched_.dump_goroutines(out); }
 
   /// Blocks (parks, from a goroutine of another runtime) until every
   /// goroutine started on this runtime has finished, including those started
@@ -136,10 +159,34 @@ inline detail::scheduler& detail::scheduler_for_go() {
 /// goroutine, like std::thread; capturing by reference is the caller's
 /// responsibility, as in Go. An exception escaping f ends the program with a
 /// message (see runtime_options::on_unhandled_exception).
-template <class F, class... Args>
-void go(F&& f, Args&&... args) {
+template <class F>
+void go(F&& f, detail::call_site where = {__builtin_FILE(), __builtin_LINE()}) {
+  detail::scheduler_for_go().spawn(detail::bind_call(std::forward<F>(f)), where.file, where.line);
+}
+
+/// go(f, args...) with arguments (see go(f)); goroutine dumps do not show
+/// where it was called (a default argument cannot follow a parameter pack).
+template <class F, class A0, class... Args>
+void go(F&& f, A0&& a0, Args&&... args) {
   detail::scheduler_for_go().spawn(
-      detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
+      detail::bind_call(std::forward<F>(f), std::forward<A0>(a0), std::forward<Args>(args)...));
+}
+
+/// A preemption point, for long computations: yields if the goroutine has
+/// used up its time slice (10 ms, see docs/runtime.md), else costs one
+/// relaxed load. Every channel operation, select and go is one already.
+/// Does nothing on a plain thread.
+inline void preempt_point() noexcept { detail::preempt_check(); }
+
+/// Writes every goroutine of the calling goroutine's runtime (else of the
+/// default runtime, if started) to `out`, in Go's traceback format. The
+/// goroutines keep running.
+inline void dump_goroutines(std::ostream& out) {
+  if (runtime* rt = runtime::current()) {
+    rt->dump_goroutines(out);
+  } else if (runtime* d = runtime::default_runtime_if_started()) {
+    d->dump_goroutines(out);
+  }
 }
 
 /// True when called from a goroutine (false on a plain thread such as main).

@@ -30,6 +30,30 @@ struct runtime_options {
   /// exceptions (see GORO_EXCEPTIONS in config.hpp): goro catches nothing
   /// there, and its own errors are fatal errors where they happen.
   std::function<void(std::uint64_t goroutine_id, std::exception_ptr)> on_unhandled_exception;
+
+  /// Whether the runtime's monitor reports a deadlock of the process: every
+  /// goroutine parked on a goro object, no timer, fd wait or
+  /// goro::blocking call pending, and every other thread blocked in goro
+  /// (see docs/debugging.md). A deadlock is of the whole process, so one
+  /// runtime with this off silences the detection for all.
+  bool detect_deadlock = true;
+
+  /// Called (on a monitor thread) instead of printing
+  /// `goro: fatal error: all goroutines are asleep - deadlock!` with a
+  /// goroutine dump and aborting. Called once per deadlock: again only
+  /// after something has run in between. Empty (the default): print and abort.
+  std::function<void()> on_deadlock;
+
+  /// Print every N milliseconds a line with the state of the scheduler
+  /// (workers, idle, spinning, queue lengths, goroutines, timers) to
+  /// stderr, like Go's GODEBUG=schedtrace=N. 0: the GORO_SCHEDTRACE
+  /// environment variable if set, else never.
+  unsigned schedtrace_ms = 0;
+
+  /// Dump every goroutine to stderr when the process gets SIGQUIT, and keep
+  /// running. Also turned on by the environment variable GORO_SIGQUIT_DUMP=1.
+  /// Installs a SIGQUIT handler when the first such runtime starts.
+  bool sigquit_dump = false;
 };
 
 }  // namespace goro

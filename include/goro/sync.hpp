@@ -57,7 +57,8 @@ class handoff_semaphore {
     return false;
   }
 
-  void acquire() {
+  /// Takes a permit, waiting for one; `reason` is what a goroutine dump shows.
+  void acquire(detail::wait_reason reason = detail::wait_reason::semacquire) {
     if (try_acquire()) return;
     waiting_party party;
     waiter w;
@@ -72,7 +73,7 @@ class handoff_semaphore {
       }
     }
     waiters_.push_back(&w);
-    block(w, &spin_lock::unlock_fn, &lock_);
+    block(w, &spin_lock::unlock_fn, &lock_, reason);
     // Woken by release(), which handed its permit to us.
   }
 
@@ -156,7 +157,7 @@ class mutex {
   mutex& operator=(const mutex&) = delete;
 
   /// Blocks (parks a goroutine) until the lock is free, then takes it.
-  void lock() { sem_.acquire(); }
+  void lock() { sem_.acquire(detail::wait_reason::mutex_lock); }
   /// lock(), unless ctx is done first: then throws goro::context_error and
   /// does not hold the lock. Needs goro/context.hpp.
   void lock(const context& ctx);
@@ -251,7 +252,7 @@ class wait_group {
       return;
     }
     waiters_.push_back(&w);
-    detail::block(w, &detail::spin_lock::unlock_fn, &lock_);
+    detail::block(w, &detail::spin_lock::unlock_fn, &lock_, detail::wait_reason::wait_group_wait);
   }
 
   /// wait(), unless ctx is done first: then throws goro::context_error.

@@ -103,6 +103,7 @@ struct time_source : std::enable_shared_from_this<time_source> {
     std::shared_ptr<time_source> keep;  // the heap's reference, released outside the locks
     bool was_pending = false;
     {
+      no_preempt_scope hold;  // the drain below is a preemption point; fire() needs deliver_lock
       std::lock_guard<spin_lock> deliver(deliver_lock);
       {
         std::lock_guard<spin_lock> guard(sched->timers().lock());

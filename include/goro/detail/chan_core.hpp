@@ -139,10 +139,10 @@ enum class wait_mode { poll, until, forever };
 
 /// Waits on nothing: a nil channel's operation, which never completes.
 inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point deadline,
-                                       op_status if_poll) {
+                                       op_status if_poll, wait_reason reason) {
   if (mode == wait_mode::poll) return if_poll;
-  if (mode == wait_mode::forever) wait_forever();
-  wait_until(deadline);
+  if (mode == wait_mode::forever) wait_forever(reason);
+  wait_until(deadline, reason);
   return op_status::timeout;
 }
 
@@ -156,12 +156,13 @@ inline op_status wait_on_locked(chan_core& c, wait_queue& q, void* value, wait_m
   party.init(w);
   w.value = value;
   q.push_back(&w);
+  const wait_reason reason = &q == &c.sendq ? wait_reason::chan_send : wait_reason::chan_receive;
   std::uint32_t outcome;
   if (mode == wait_mode::forever) {
-    block(w, &spin_lock::unlock_fn, &c.lock);
+    block(w, &spin_lock::unlock_fn, &c.lock, reason, &c, c.cap);
     outcome = party.outcome();
   } else {
-    outcome = block_until(party, w, &spin_lock::unlock_fn, &c.lock, deadline);
+    outcome = block_until(party, w, &spin_lock::unlock_fn, &c.lock, deadline, reason, &c, c.cap);
   }
   if (outcome == claim_timeout) {
     // Claimed by the timer: nobody else can take it, so it is still queued.
@@ -174,10 +175,15 @@ inline op_status wait_on_locked(chan_core& c, wait_queue& q, void* value, wait_m
 
 /// Sends *value on c (nullptr: a nil channel), moving from it only if the
 /// send happens. A closed channel: poll mode returns op_status::closed, the
-/// waiting modes throw closed_channel (Go panics).
+/// waiting modes throw closed_channel (Go panics). Every channel operation
+/// starts with a preemption point (scheduler.hpp), so that a goroutine
+/// polling with try_send/try_recv gives its worker up when its slice is over.
 inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
                            steady_clock::time_point deadline = {}) {
-  if (c == nullptr) return wait_forever_or_until(mode, deadline, op_status::full);
+  preempt_check();
+  if (c == nullptr) {
+    return wait_forever_or_until(mode, deadline, op_status::full, wait_reason::chan_send_nil);
+  }
   c->lock.lock();
   if (c->closed) {
     c->lock.unlock();
@@ -204,7 +210,10 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
 /// poll/until modes, empty/timeout.
 inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
                            steady_clock::time_point deadline = {}) {
-  if (c == nullptr) return wait_forever_or_until(mode, deadline, op_status::empty);
+  preempt_check();
+  if (c == nullptr) {
+    return wait_forever_or_until(mode, deadline, op_status::empty, wait_reason::chan_receive_nil);
+  }
   c->lock.lock();
   waiter* to_wake = nullptr;
   const recv_attempt r = recv_now_locked(*c, out, to_wake);

@@ -257,11 +257,12 @@ inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
     if (pd.poller != &mine) pd.poller->sched.poller_needed();
     std::uint32_t outcome;
     if (effective == steady_clock::time_point::max()) {
-      block(w, &spin_lock::unlock_fn, &pd.lock);
+      block(w, &spin_lock::unlock_fn, &pd.lock, wait_reason::io_wait);
       outcome = party.outcome();
     } else {
       // pd.lock outlives us (descriptors are never freed), as block_until needs.
-      outcome = block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective);
+      outcome =
+          block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective, wait_reason::io_wait);
     }
     switch (outcome) {
       case claim_io_ready:

@@ -20,6 +20,7 @@
 #include "../config.hpp"
 #include "context.hpp"
 #include "stack.hpp"
+#include "wait_reason.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -65,8 +66,20 @@ struct goroutine {
   goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
   std::atomic<g_status> status{g_status::runnable};
   g_request request = g_request::none;  ///< set just before switching to the worker
-  void (*unlock)(void*) = nullptr;      ///< park: the worker calls unlock(unlock_arg)
+  // What a goroutine dump shows (see wait_reason.hpp), packed into what
+  // would be padding where it can (the record's size decides how many cache
+  // lines a spawn touches). The wait fields are stored by the goroutine
+  // before it parks and read by dumps on any thread.
+  std::atomic<wait_reason> reason{wait_reason::none};
+  unsigned created_line = 0;        ///< where `go` was called, when known
+  void (*unlock)(void*) = nullptr;  ///< park: the worker calls unlock(unlock_arg)
   void* unlock_arg = nullptr;
+  const char* created_file = nullptr;
+  std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
+  std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
+  std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
+  goroutine* all_prev = nullptr;                  ///< links in its runtime's list of goroutines,
+  goroutine* all_next = nullptr;                  ///< guarded by scheduler::all_lock_
   /// Its execution, after the fields it refers to. ctx.id() is the goroutine
   /// id: 1, 2, ... in order of creation, process-wide.
   context ctx;

@@ -12,6 +12,7 @@
 #include "scheduler.hpp"
 #include "spin_lock.hpp"
 #include "timer_heap.hpp"
+#include "wait_reason.hpp"
 #include "waiter.hpp"
 
 #include <atomic>
@@ -39,12 +40,38 @@ struct waiting_party {
   std::uint32_t outcome() const noexcept { return claim.load(std::memory_order_acquire); }
 };
 
-/// Waits until something claims the caller's wait and wakes it.
-/// Precondition: the caller queued `w` under a lock that unlock(arg) releases.
-inline void block(waiter& w, void (*unlock)(void*), void* arg) {
+/// The monitor's coarse clock in nanoseconds (monitor.hpp): what a parking
+/// goroutine records as the start of its wait, without reading the clock.
+inline std::atomic<std::int64_t>& coarse_now_ns() noexcept {
+  static std::atomic<std::int64_t> now{0};
+  return now;
+}
+
+/// Records on the parking goroutine g why it waits, for dumps.
+inline void note_wait(goroutine* g, wait_reason reason, const void* object,
+                      std::size_t capacity) noexcept {
+  g->reason.store(reason, std::memory_order_relaxed);
+  g->wait_object.store(object, std::memory_order_relaxed);
+  g->wait_capacity.store(capacity > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(capacity),
+                         std::memory_order_relaxed);
+  g->wait_since.store(coarse_now_ns().load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
+
+/// Waits until something claims the caller's wait and wakes it. `reason`,
+/// `object` (the channel waited on, if any) and its capacity are what a
+/// goroutine dump shows; the object is never dereferenced. Precondition:
+/// the caller queued `w` under a lock that unlock(arg) releases.
+inline void block(waiter& w, void (*unlock)(void*), void* arg,
+                  wait_reason reason = wait_reason::other, const void* object = nullptr,
+                  std::size_t capacity = 0) {
   if (w.g != nullptr) {
+    note_wait(w.g, reason, object, capacity);
     park(unlock, arg);
   } else {
+    // Counted before the unlock, so before anyone can claim and wake us
+    // (wake() uncounts us).
+    w.parked_untimed = true;
+    process_census().threads_parked.fetch_add(1, std::memory_order_relaxed);
     unlock(arg);
     w.thread->park();
   }
@@ -94,7 +121,9 @@ inline void no_lock(void*) noexcept {}
 /// armed before the lock is released, and may fire and resume it first.
 /// After it returns, nothing refers to the caller's timer any more.
 inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)(void*), void* arg,
-                                 steady_clock::time_point deadline) {
+                                 steady_clock::time_point deadline,
+                                 wait_reason reason = wait_reason::other,
+                                 const void* object = nullptr, std::size_t capacity = 0) {
   if (w.g == nullptr) {
     unlock(arg);
     if (!w.thread->park_until(deadline)) {
@@ -110,6 +139,7 @@ inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)
   t.w = &w;
   t.unlock = unlock;
   t.unlock_arg = arg;
+  note_wait(w.g, reason, object, capacity);
   park(&timeout_timer::arm_then_unlock, &t);
   const std::uint32_t outcome = party.outcome();
   if (outcome != claim_timeout && !w.g->sched->timers().remove(&t.node)) {
@@ -123,19 +153,19 @@ inline std::uint32_t block_until(waiting_party& party, waiter& w, void (*unlock)
 /// Waits with nothing that can end the wait but the deadline: a sleep, or an
 /// operation on a nil channel. A goroutine parks on the timer heap; a thread
 /// sleeps on its parker.
-inline void wait_until(steady_clock::time_point deadline) {
+inline void wait_until(steady_clock::time_point deadline, wait_reason reason = wait_reason::sleep) {
   waiting_party party;
   waiter w;
   party.init(w);
-  block_until(party, w, &no_lock, nullptr, deadline);  // no queue, so no lock
+  block_until(party, w, &no_lock, nullptr, deadline, reason);  // no queue, so no lock
 }
 
 /// Waits forever (Go's `select {}`, a receive on a nil channel).
-[[noreturn]] inline void wait_forever() {
+[[noreturn]] inline void wait_forever(wait_reason reason = wait_reason::select_no_cases) {
   waiting_party party;
   waiter w;
   party.init(w);
-  block(w, &no_lock, nullptr);  // nobody will claim it
+  block(w, &no_lock, nullptr, reason);  // nobody will claim it
   fatal("a wait that nothing can end has ended");
 }
 
@@ -153,7 +183,7 @@ inline void scheduler::wait_all() {
     return;
   }
   done_waiters_.push_back(&w);
-  block(w, &spin_lock::unlock_fn, &done_lock_);
+  block(w, &spin_lock::unlock_fn, &done_lock_, wait_reason::runtime_wait);
 }
 
 }  // namespace goro::detail

@@ -34,6 +34,19 @@
 //   poll ("in_poll", the same Dekker handshake against the parker's token).
 //   Workers with nothing local look at the poller without blocking before
 //   they steal, and busy workers every 61st pick, as Go's findRunnable does.
+// * Time slices: a worker counts the slices it starts (`slicetick`). A pick
+//   from `runnext` right after a goroutine ran inherits that goroutine's
+//   slice and does not count (Go's inheritTime), so a pair handing the worker
+//   back and forth through runnext shares one slice. The runtime's monitor
+//   (monitor.hpp) reads the counters; a slice older than 10 ms gets the
+//   worker's `preempt` flag set, and the goroutine yields to the back of the
+//   local queue at its next preemption point (preempt_check). `schedtick`
+//   counts every pick; the monitor uses it to spot a stuck worker (one that
+//   has not switched for 20 ms while goroutines wait in its queues) and
+//   wakes an idle worker to steal them. (No spare worker is started when
+//   every worker is stuck; see docs/runtime.md.)
+// * Every live goroutine is on its runtime's list (all_head_, under
+//   all_lock_) for goroutine dumps and deadlock reports.
 //
 // Rejected: a goroutine switching straight to the next one (saves one
 // switch, but then nobody is off both stacks to release the park lock);
@@ -53,6 +66,7 @@
 #include "spin_lock.hpp"
 #include "stack_pool.hpp"
 #include "timer_heap.hpp"
+#include "wait_reason.hpp"
 #include "waiter.hpp"
 
 #include <algorithm>
@@ -63,6 +77,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -75,6 +90,7 @@ namespace goro::detail {
 
 class scheduler;
 class worker;
+class monitor;
 
 /// The worker running on the calling thread, or nullptr. Noinline: a
 /// goroutine may resume on another worker after any call that can park, so
@@ -104,7 +120,9 @@ class worker {
   thread_switch_slots slots{};               ///< this thread's switch slots, looked up once
   std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by thieves
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
-  std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves
+  std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
+  std::atomic<std::uint64_t> slicetick{0};   ///< time slices started; read by the monitor
+  std::atomic<bool> preempt{false};          ///< monitor sets: the slice is over; owner clears
   run_queue local;                           ///< owner pushes; anyone steals
   stack_pool pool;                           ///< free stacks
   parker sleeper;                            ///< where the idle thread sleeps
@@ -112,6 +130,9 @@ class worker {
   worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
   bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
   bool spinning = false;
+  bool picked_runnext = false;   ///< the goroutine find_work returned came from runnext
+  bool slept = false;            ///< slept since the last goroutine ran: no slice to inherit
+  std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
   std::uint32_t tick = 0;
   std::uint64_t rng;
   std::vector<timer_node*> due;  ///< scratch for firing timers
@@ -163,7 +184,10 @@ class scheduler {
         worker* wp = w.get();
         GORO_FAULT_THREAD_START();
         wp->thread = std::thread([wp] { wp->run(); });
+        process_census().goro_threads.fetch_add(1, std::memory_order_relaxed);
       }
+      }
+      start_monitor();
     }
     GORO_CATCH_ALL {
       stop_workers();  // the ones that started; then report why the rest did not
@@ -194,7 +218,7 @@ class scheduler {
   /// in). Throws std::bad_alloc / std::system_error when no stack can be had;
   /// nothing is started then.
   template <class F>
-  void spawn(F&& fn);
+  void spawn(F&& fn, const char* file = nullptr, unsigned line = 0);
 
   /// Makes a waiting goroutine runnable. Any thread; the caller holds no lock
   /// that the goroutine's resumption could need.
@@ -232,9 +256,21 @@ class scheduler {
   /// as a goroutine or as a thread).
   void wait_all();
 
+  /// Writes one block per live goroutine, in Go's traceback format
+  /// (implemented in monitor.hpp). The runtime keeps running.
+  void dump_goroutines(std::ostream& out);
+
  private:
   friend class worker;
+  friend class monitor;
   friend struct goroutine;
+
+  // The monitor thread (monitor.hpp): started last by the constructor,
+  // stopped and joined first by the destructor, while the workers it reads
+  // still exist. monitor_needed() wakes it when a first goroutine starts.
+  void start_monitor();
+  void stop_monitor() noexcept;
+  void monitor_needed() noexcept;
 
   /// Fills in the defaults: worker count, stack size bounds.
   static runtime_options resolved(runtime_options opts) {
@@ -366,7 +402,10 @@ class scheduler {
     stopping_.store(true, std::memory_order_seq_cst);
     for (auto& w : workers_) w->wake_from_idle();
     for (auto& w : workers_) {
-      if (w->thread.joinable()) w->thread.join();
+      if (w->thread.joinable()) {
+        w->thread.join();
+        process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed);
+      }
     }
   }
 
@@ -396,6 +435,11 @@ class scheduler {
 
   std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
   std::mutex poller_make_lock_;
+
+  spin_lock all_lock_;             ///< guards the list of live goroutines
+  goroutine* all_head_ = nullptr;  ///< guarded by all_lock_
+
+  monitor* monitor_ = nullptr;  ///< set by start_monitor, deleted by stop_monitor
 };
 
 // ---------------------------------------------------------------------------
@@ -428,6 +472,47 @@ inline void park(void (*unlock)(void*), void* arg) noexcept {
   switch_out(g_request::park);
 }
 
+/// The slow half of preempt_check: the slice is over, so the running
+/// goroutine goes to the back of its worker's local queue. (Go puts it on
+/// the global queue; here that made a preempted ping-pong pair migrate
+/// between workers, a quarter more CPU on W2 with two workers. The global
+/// queue still gets its turn every 61st pick.)
+__attribute__((noinline, cold)) inline void preempt_now(worker& w) noexcept {
+  if (w.no_preempt != 0) return;  // asked again at the next point after the scope
+  w.preempt.store(false, std::memory_order_relaxed);
+  // On g0 (a timer's fire function sending on a channel) there is nothing
+  // to preempt; the flag is cleared all the same.
+  if (w.current.load(std::memory_order_relaxed) != nullptr) switch_out(g_request::yield);
+}
+
+/// Holds off preemption on the calling goroutine's worker for its lifetime:
+/// for library code that makes a channel operation while it holds a spin
+/// lock that goroutines or g0 of the same worker may need (a goroutine
+/// preempted there would leave them spinning). The goroutine cannot switch
+/// workers inside it: it holds a spin lock and does not park.
+class no_preempt_scope {
+ public:
+  no_preempt_scope() noexcept : w_(current_worker_slot()) {
+    if (w_ != nullptr) ++w_->no_preempt;
+  }
+  ~no_preempt_scope() {
+    if (w_ != nullptr) --w_->no_preempt;
+  }
+  no_preempt_scope(const no_preempt_scope&) = delete;
+  no_preempt_scope& operator=(const no_preempt_scope&) = delete;
+
+ private:
+  worker* w_;
+};
+
+/// A preemption point: yields if the monitor found the running goroutine
+/// past its time slice. One thread-local lookup and one relaxed load when
+/// nothing is asked; nothing on a plain thread. The caller holds no lock.
+inline void preempt_check() noexcept {
+  worker* w = current_worker_slot();
+  if (w != nullptr && w->preempt.load(std::memory_order_relaxed)) preempt_now(*w);
+}
+
 // ---------------------------------------------------------------------------
 // Implementation.
 
@@ -452,7 +537,7 @@ void invoke_and_destroy(void* storage) {
 }
 
 template <class F>
-void scheduler::spawn(F&& fn) {
+void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   using Fn = std::decay_t<F>;
   worker* w = current_worker_slot();
   const bool own = w != nullptr && &w->sched == this;
@@ -472,14 +557,28 @@ void scheduler::spawn(F&& fn) {
   const std::size_t usable = layout.usable;
   auto* g = new (layout.record)
       goroutine(std::move(s), this, next_goroutine_id(), invoke, layout.fn, usable);
-  live_.fetch_add(1, std::memory_order_relaxed);
+  g->created_file = file;
+  g->created_line = line;
+  {
+    std::lock_guard<spin_lock> guard(all_lock_);
+    g->all_next = all_head_;
+    if (all_head_ != nullptr) all_head_->all_prev = g;
+    all_head_ = g;
+  }
+  // seq_cst: the monitor publishes "asleep" and then reads live_ (Dekker).
+  if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
     bool overflowed = w->push_next(g);
     wake_if_needed();
     // A goroutine that starts goroutines faster than they run would fill
     // memory with stacks; when its queue overflows it lets them run first.
-    if (overflowed && w->current.load(std::memory_order_relaxed) != nullptr) {
-      switch_out(g_request::yield_global);
+    // Starting a goroutine is also a preemption point.
+    if (w->current.load(std::memory_order_relaxed) != nullptr) {
+      if (overflowed) {
+        switch_out(g_request::yield_global);
+      } else if (w->preempt.load(std::memory_order_relaxed)) {
+        preempt_now(*w);
+      }
     }
   } else {
     global_push(&g, 1);
@@ -512,6 +611,9 @@ inline void wake(waiter& w) {
   if (w.g != nullptr) {
     w.g->sched->ready(w.g);
   } else {
+    // The thread no longer counts as blocked from the moment it is woken,
+    // before it runs (see census::threads_parked).
+    if (w.parked_untimed) process_census().threads_parked.fetch_sub(1, std::memory_order_relaxed);
     w.thread->unpark();
   }
 }
@@ -525,6 +627,7 @@ inline scheduler::~scheduler() {
   if (worker* w = current_worker_slot(); w != nullptr && &w->sched == this) {
     fatal("a goro::runtime was destroyed by one of its own goroutines");
   }
+  stop_monitor();
   stop_workers();
   if (netpoller* p = poller_.load(std::memory_order_acquire)) {
     // Goroutines of other runtimes may still wait on fds this poller
@@ -612,6 +715,14 @@ inline void worker::execute(goroutine* g) {
   g->status.store(g_status::running, std::memory_order_relaxed);
   current.store(g, std::memory_order_relaxed);
   schedtick.store(schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // A new slice, unless g came from runnext straight after the goroutine
+  // that readied it (see "Time slices" in the file comment).
+  if (!picked_runnext || slept) {
+    slicetick.store(slicetick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (preempt.load(std::memory_order_relaxed)) preempt.store(false, std::memory_order_relaxed);
+  }
+  picked_runnext = false;
+  slept = false;
   g0->switch_to(g->ctx, slots);
   current.store(nullptr, std::memory_order_relaxed);
   const g_request request = g->request;
@@ -642,6 +753,15 @@ inline void worker::execute(goroutine* g) {
 }
 
 inline void worker::finish(goroutine* g) {
+  {
+    std::lock_guard<spin_lock> guard(sched.all_lock_);
+    if (g->all_prev != nullptr) {
+      g->all_prev->all_next = g->all_next;
+    } else {
+      sched.all_head_ = g->all_next;
+    }
+    if (g->all_next != nullptr) g->all_next->all_prev = g->all_prev;
+  }
   g->status.store(g_status::dead, std::memory_order_relaxed);
   stack s = std::move(g->stk);
   g->~goroutine();
@@ -702,7 +822,10 @@ inline goroutine* worker::try_local_and_global() {
     if (goroutine* g = local.pop()) return g;
   }
   if (runnext.load(std::memory_order_relaxed) != nullptr) {
-    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) return g;
+    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) {
+      picked_runnext = true;
+      return g;
+    }
   }
   if (goroutine* g = local.pop()) return g;
   return sched.global_take(*this, run_queue::capacity / 2);
@@ -745,6 +868,7 @@ inline void worker::stop_spinning() {
 }
 
 inline void worker::sleep() {
+  slept = true;
   if (!sched.list_idle(*this)) return;
   if (spinning) {
     spinning = false;

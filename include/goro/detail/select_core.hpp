@@ -74,6 +74,7 @@ struct select_locks {
 /// panics). With no cases that can ever be ready and no default, blocks forever.
 inline std::size_t select_run(select_case* cases, std::size_t n, bool has_default,
                               const select_scratch& scratch) {
+  preempt_check();  // a select, above all one with a default, is a preemption point
   // 1. poll order
   for (std::size_t i = 0; i < n; ++i) {
     // Inside-out Fisher-Yates; slot i is not yet written when j == i.
@@ -133,6 +134,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     if (sc.chan == nullptr) continue;
     waiter& w = scratch.waiters[i];
     party.init(w, static_cast<std::uint32_t>(i));
+    // A thread is counted as parked once (by block), and uncounted by
+    // whoever wakes it, through whichever case wins.
+    w.parked_untimed = w.g == nullptr;
     w.value = sc.value;
     (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
     any = &w;
@@ -140,7 +144,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
   // Step 2 ruled out a select with no channel; checked because a null `any`
   // would otherwise be dereferenced silently (and GCC sees that path).
   if (any == nullptr) fatal("select: no channel to wait on");
-  block(*any, &select_locks::unlock_fn, &locks);
+  block(*any, &select_locks::unlock_fn, &locks, wait_reason::select);
 
   // 5. unlink the waiters that lost
   const std::size_t chosen = party.outcome() - claim_case_base;

@@ -118,6 +118,12 @@ class timer_heap {
         steady_clock::duration(earliest_.load(std::memory_order_seq_cst)));
   }
 
+  /// Armed nodes now (takes the lock; for traces).
+  std::size_t size() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return heap_.size();
+  }
+
   /// Whether any node is armed; lock-free, may be stale.
   bool empty() const noexcept { return earliest() == steady_clock::time_point::max(); }
 

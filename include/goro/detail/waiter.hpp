@@ -38,8 +38,9 @@ struct waiter {
   std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
   std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
   bool ok = false;                              ///< channels: a value moved (false: woken by close)
-  void* value = nullptr;   ///< channels: the value to send, or where to put the one received
-  waiter* prev = nullptr;  ///< links in the queue it waits in, guarded by that queue's lock
+  bool parked_untimed = false;  ///< a thread counted in census::threads_parked (park.hpp)
+  void* value = nullptr;        ///< channels: the value to send, or where to put the one received
+  waiter* prev = nullptr;       ///< links in the queue it waits in, guarded by that queue's lock
   waiter* next = nullptr;
 
   /// Claims this waiter's wait for its own case; false if something else won.
