@@ -186,7 +186,6 @@ class scheduler {
         wp->thread = std::thread([wp] { wp->run(); });
         process_census().goro_threads.fetch_add(1, std::memory_order_relaxed);
       }
-      }
       start_monitor();
     }
     GORO_CATCH_ALL {
