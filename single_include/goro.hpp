@@ -6063,11 +6063,12 @@ inline void scheduler::start_monitor() {
     std::lock_guard<std::mutex> guard(registry().lock);
     registry().all.push_back(this);
   }
-  try {
+  GORO_TRY {
     monitor_->start();
-  } catch (...) {
+  }
+  GORO_CATCH_ALL {
     stop_monitor();
-    throw;
+    GORO_RETHROW;
   }
 }
 
