@@ -232,10 +232,17 @@ struct shared_blocking_call : blocking_job {
   }
 
   /// The caller's side, once woken by finish_call: f's result, or its
-  /// exception rethrown.
+  /// exception rethrown. The exception is moved out first, so that the call
+  /// (which the helper may free last) no longer refers to it: an exception's
+  /// count lives inside the C++ runtime, where ThreadSanitizer cannot see
+  /// the hand-off.
   R take() {
 #if defined(__cpp_exceptions)
-    if (error) std::rethrow_exception(error);
+    if (error) {
+      std::exception_ptr e = std::move(error);
+      error = nullptr;
+      std::rethrow_exception(e);
+    }
 #endif
     return result.take();
   }
