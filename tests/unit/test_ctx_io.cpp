@@ -173,9 +173,9 @@ TEST_CASE("a context's deadline ends read, read_full, write and accept", "[ctx_i
   net::conn c = p.client;
   // read
   {
+    const auto t0 = goro::clock::now();
     auto tc = goro::with_timeout(goro::background(), 100ms);
     goro::context ctx = tc.ctx;
-    const auto t0 = goro::clock::now();
     const std::string got = in_goroutine([c, ctx] {
       return ctx_outcome([&] {
         char b = 0;
@@ -303,10 +303,10 @@ TEST_CASE("a plain thread's read and accept end with its context", "[ctx_io][thr
   }
   {
     net::listener ln = net::listen("tcp", "127.0.0.1:0");
+    const auto t0 = goro::clock::now();
     auto tc = goro::with_timeout(goro::background(), 100ms);
     std::string got;
     goro::context ctx = tc.ctx;
-    const auto t0 = goro::clock::now();
     std::thread acceptor([&got, ln, ctx] { got = ctx_outcome([&] { ln.accept(ctx); }); });
     acceptor.join();
     const auto took = goro::clock::now() - t0;
@@ -477,8 +477,8 @@ TEST_CASE("blocking(ctx, f): the caller stops waiting; f runs on and its result 
   CHECK(eventually([&] { return g.use_count() == 1; }));
   // A plain thread stops waiting in the same way.
   auto g2 = std::make_shared<gate>();
-  auto tc = goro::with_timeout(goro::background(), 100ms);
   const auto t1 = goro::clock::now();
+  auto tc = goro::with_timeout(goro::background(), 100ms);
   CHECK(ctx_outcome([&] {
           goro::blocking(tc.ctx, [g2] {
             g2->pass();
