@@ -64,6 +64,22 @@ set(GORO_TEST_CONFIG_TAGS "" CACHE STRING
 set(GORO_TEST_ENVIRONMENT "" CACHE STRING
   "Extra environment for every test of this build, as a ;-list of VAR=value")
 set(GORO_TEST_TIMEOUT 300 CACHE STRING "Default ctest TIMEOUT of a test, in seconds")
+# The standards matrix without extra builds: each configuration compiles its
+# modular tests as C++17 and may pick another standard for its single-header
+# tests and its examples (tools/dev: gcc 20 and 23, clang 23 and 20).
+set(GORO_TEST_SINGLE_CXX_STANDARD "" CACHE STRING
+  "C++ standard of the single-header unit tests (17, 20, 23); empty: the default (17)")
+set(GORO_EXAMPLES_CXX_STANDARD "" CACHE STRING
+  "C++ standard of the examples (17, 20, 23); empty: the default (17)")
+option(GORO_EXAMPLES_NO_EXCEPTIONS
+  "Build the examples that do not use exceptions with -fno-exceptions -fno-rtti" OFF)
+
+# goro_cxx_standard(<target> <standard or empty>)
+function(goro_cxx_standard target std)
+  if(std)
+    set_target_properties(${target} PROPERTIES CXX_STANDARD ${std} CXX_STANDARD_REQUIRED ON)
+  endif()
+endfunction()
 string(REPLACE "," ";" GORO_TEST_TAGS "${GORO_TEST_CONFIG_TAGS}")
 string(REPLACE " " "" GORO_TEST_TAGS "${GORO_TEST_TAGS}")
 

@@ -94,6 +94,7 @@
 #ifndef GORO_CONFIG_HPP
 #define GORO_CONFIG_HPP
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 
@@ -163,6 +164,30 @@
 #define GORO_TLS_BARRIER() __asm__ volatile("" ::: "memory")
 #define GORO_ALWAYS_INLINE inline __attribute__((always_inline))
 
+// ---- exceptions: goro throws and catches only when the compiler has them on
+// (__cpp_exceptions; GCC and Clang clear it under -fno-exceptions) and the user
+// did not define GORO_NO_EXCEPTIONS. Without them every error goro would throw
+// is a fatal error with the same message (see throw_error), and an exception
+// escaping a goroutine is not caught by goro (std::terminate, if anything can
+// throw at all). Defined to 1, or not at all.
+#if defined(__cpp_exceptions) && !defined(GORO_NO_EXCEPTIONS)
+#define GORO_EXCEPTIONS 1
+#endif
+
+// GORO_TRY { ... } GORO_CATCH_ALL { ... GORO_RETHROW; }: goro's own catch-all
+// sites, written once for both modes. Without exceptions the try block always
+// runs and the handler is dead code that still compiles (it must not name the
+// caught exception other than through std::current_exception()).
+#if defined(GORO_EXCEPTIONS)
+#define GORO_TRY try
+#define GORO_CATCH_ALL catch (...)
+#define GORO_RETHROW throw
+#else
+#define GORO_TRY if (true)
+#define GORO_CATCH_ALL else
+#define GORO_RETHROW ((void)0)
+#endif
+
 namespace goro::detail {
 /// Prints "goro: fatal error: <what>" and aborts. For broken invariants and for
 /// misuse that Go turns into a fatal error; never returns.
@@ -172,16 +197,30 @@ namespace goro::detail {
   std::abort();
 }
 
+/// static_cast for a conversion between types that are the same on some
+/// targets and not on others (time_t and long, std::uint64_t and std::size_t):
+/// there GCC's -Wuseless-cast flags a plain static_cast, and leaving the cast
+/// out would be a narrowing conversion elsewhere. The caller knows the value fits.
+template <class To, class From>
+constexpr To platform_cast(From from) noexcept {
+  return static_cast<To>(from);
+}
+
 /// Reports an error the way the build allows: throws `e` when exceptions are
-/// enabled, else prints its what() as a goro fatal error and aborts (Go's
-/// panic). Every error goro raises goes through here, so that a build with
+/// enabled (GORO_EXCEPTIONS), else prints its what() as a goro fatal error and
+/// aborts (Go's panic); a leading "goro: " of the message is not repeated.
+/// Every error goro raises goes through here, so that a build with
 /// -fno-exceptions compiles and still says what went wrong.
 template <class E>
 [[noreturn]] inline void throw_error(E&& e) {
-#if defined(__cpp_exceptions) && !defined(GORO_NO_EXCEPTIONS)
+#if defined(GORO_EXCEPTIONS)
   throw static_cast<E&&>(e);
 #else
-  fatal(e.what());
+  const char* what = e.what();
+  const char prefix[] = "goro: ";
+  std::size_t n = 0;
+  while (prefix[n] != '\0' && what[n] == prefix[n]) ++n;
+  fatal(prefix[n] == '\0' ? what + n : what);
 #endif
 }
 }  // namespace goro::detail
@@ -198,6 +237,106 @@ template <class E>
 #endif
 #define GORO_STRINGIFY_(x) #x
 #define GORO_STRINGIFY(x) GORO_STRINGIFY_(x)
+
+// GORO_FAULT(site): the test-only fault injection hook; false unless a test
+// defines GORO_FAULT_INJECTION.
+// ======== goro/detail/fault_injection.hpp ========
+// fault_injection.hpp: a test-only hook that makes the Nth stack mapping,
+// guard install, worker thread start or allocation inside goro fail (or a
+// runtime start see CET shadow stacks).
+//
+// Off (the default) GORO_FAULT(site) is the constant false and nothing here
+// exists: zero cost. A test that defines GORO_FAULT_INJECTION (the same way in
+// every translation unit: it changes inline functions) arms a site with
+// fault::fail_nth(site, n); the nth time goro reaches that site from then on,
+// it takes its failure path as if the system had refused (mmap ENOMEM, madvise
+// or mprotect EPERM, std::thread EAGAIN, std::bad_alloc), and the site is
+// disarmed again. tests/unit/test_faults.cpp checks that each gives the
+// documented error and that the runtime and its channels keep working.
+#ifndef GORO_DETAIL_FAULT_INJECTION_HPP
+#define GORO_DETAIL_FAULT_INJECTION_HPP
+
+
+#if defined(GORO_FAULT_INJECTION)
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <new>
+#include <system_error>
+
+namespace goro::detail::fault {
+
+/// The places a fault can be injected.
+enum class site : int {
+  stack_map,     ///< the mmap of a batch of goroutine stacks (fails as ENOMEM)
+  stack_guard,   ///< installing one stack's guard (fails as EPERM)
+  thread_start,  ///< starting a worker thread (fails as EAGAIN)
+  allocation,    ///< a heap allocation goro makes: a channel buffer, a large goroutine function
+  shadow_stack,  ///< pretend CET shadow stacks are on when a runtime starts (x86-64)
+  count_,
+};
+
+struct state {
+  std::atomic<long> countdown[static_cast<int>(site::count_)] = {};  ///< 0: disarmed
+  std::atomic<long> injected[static_cast<int>(site::count_)] = {};   ///< faults injected so far
+};
+
+inline state& current() noexcept {
+  static state s;
+  return s;
+}
+
+/// Arms `s`: the nth time goro reaches it from now on fails (n = 1: the next
+/// time); n = 0 disarms it.
+inline void fail_nth(site s, long n) noexcept {
+  current().countdown[static_cast<int>(s)].store(n, std::memory_order_seq_cst);
+}
+
+/// Faults injected at `s` since the process started.
+inline long injected(site s) noexcept { return current().injected[static_cast<int>(s)].load(); }
+
+/// Whether this arrival at `s` is the one to fail; counts arrivals while armed.
+inline bool should_fail(site s) noexcept {
+  std::atomic<long>& c = current().countdown[static_cast<int>(s)];
+  long n = c.load(std::memory_order_relaxed);
+  while (n > 0) {
+    if (c.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) {
+      if (n != 1) return false;
+      current().injected[static_cast<int>(s)].fetch_add(1);
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Throws std::bad_alloc if an allocation fault is due here.
+inline void allocation_point() {
+  if (should_fail(site::allocation)) throw_error(std::bad_alloc());
+}
+
+/// Throws what std::thread throws when the system refuses a thread, if a
+/// thread_start fault is due here.
+inline void thread_start_point() {
+  if (should_fail(site::thread_start))
+    throw_error(std::system_error(EAGAIN, std::generic_category(), "goro: injected fault: thread start"));
+}
+
+}  // namespace goro::detail::fault
+
+#define GORO_FAULT(s) (::goro::detail::fault::should_fail(::goro::detail::fault::site::s))
+#define GORO_FAULT_ALLOCATION() ::goro::detail::fault::allocation_point()
+#define GORO_FAULT_THREAD_START() ::goro::detail::fault::thread_start_point()
+
+#else
+
+#define GORO_FAULT(s) false
+#define GORO_FAULT_ALLOCATION() static_cast<void>(0)
+#define GORO_FAULT_THREAD_START() static_cast<void>(0)
+
+#endif
+
+#endif
 
 #endif  // GORO_CONFIG_HPP
 // ======== goro/context.hpp ========
@@ -291,6 +430,9 @@ template <class E>
 
 // ======== goro/errors.hpp ========
 // errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
+// In a build without exceptions (-fno-exceptions, or GORO_NO_EXCEPTIONS
+// defined) goro never throws: each of these errors is instead a fatal error
+// ("goro: fatal error: <message>" on stderr, then abort), as Go's panic is.
 #ifndef GORO_ERRORS_HPP
 #define GORO_ERRORS_HPP
 
@@ -398,7 +540,9 @@ struct runtime_options {
   /// Called (on the goroutine, as its last act) with an exception that escaped
   /// a goroutine's function, and the goroutine's id. Empty (the default): the
   /// program ends with a message naming the goroutine and the exception, as
-  /// Go does for an unrecovered panic.
+  /// Go does for an unrecovered panic. Never called in a build without
+  /// exceptions (see GORO_EXCEPTIONS in config.hpp): goro catches nothing
+  /// there, and its own errors are fatal errors where they happen.
   std::function<void(std::uint64_t goroutine_id, std::exception_ptr)> on_unhandled_exception;
 };
 
@@ -502,6 +646,18 @@ inline void swap_exception_state(void* g, exception_state& out,
 // limit. Elsewhere the guard is an mprotect(PROT_NONE) region, which splits the
 // mapping: each stack then costs two map entries and about 32,000 stacks
 // exhaust the table.
+//
+// Stacks are mapped in batches (one mmap for several stacks, a "slab") and a
+// slab is unmapped only as a whole, when its last stack is released: a stack
+// released before its neighbours gives its memory back with
+// MADV_DONTNEED, which leaves the mapping whole. Unmapping single stacks out
+// of a batch would split the mapping at every hole: with goroutines ending in
+// any order that can take a map entry per freed stack, run the process into
+// vm.max_map_count, and then make later munmap calls fail (leaking the
+// stacks). So the map entries goro uses are bounded by its slabs (or two per
+// stack with mprotect guards), whatever the exit order; and since no call
+// ever splits a mapping, a failing munmap or madvise is a bug, reported as a
+// fatal error rather than ignored.
 #ifndef GORO_DETAIL_STACK_HPP
 #define GORO_DETAIL_STACK_HPP
 
@@ -638,6 +794,7 @@ inline void deregister_stack(unsigned id) noexcept {
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
+#include <memory>
 #include <new>
 #include <string>
 #include <system_error>
@@ -679,9 +836,39 @@ inline std::atomic<guard_method>& guard_method_in_use() noexcept {
   return method;
 }
 
+/// One mmap holding `count` stacks. Unmapped, whole, when the last of them is
+/// released. Shared by those stacks; `live` counts the ones not yet released.
+struct stack_slab {
+  void* base = nullptr;
+  std::size_t bytes = 0;
+  std::atomic<std::size_t> live{0};
+
+  /// Releases one stack, whose usable part is [bottom, bottom + size): its
+  /// memory goes back to the kernel now, the address range when the slab's
+  /// last stack goes. May free the slab.
+  void release(void* bottom, std::size_t size) noexcept {
+    // Memory first, count second: once the count drops, another releaser may
+    // unmap the whole slab. The last one skips the madvise (munmap does it).
+    if (live.load(std::memory_order_acquire) != 1 && ::madvise(bottom, size, MADV_DONTNEED) != 0) {
+      fatal("madvise(MADV_DONTNEED) of a released goroutine stack failed");
+    }
+    if (live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      unmap_whole(base, bytes);
+      delete this;
+    }
+  }
+
+  /// munmap of a whole mapping that goro made: it splits nothing, so it
+  /// cannot run out of map entries; a failure means a goro bug.
+  static void unmap_whole(void* base, std::size_t bytes) noexcept {
+    if (::munmap(base, bytes) != 0) fatal("munmap of a goroutine stack mapping failed");
+  }
+};
+
 /// An owning, movable handle to one mapped stack with its guard.
 /// Invariant: either empty (base_ == nullptr) or [base_, base_ + mapped_) is
-/// mapped by us, its first guard_bytes() are the guard, the rest is usable.
+/// part of slab_'s mapping, counted in slab_->live, its first guard_bytes()
+/// are the guard, the rest is usable.
 class stack {
  public:
   /// An empty handle.
@@ -700,29 +887,42 @@ class stack {
   /// Maps n stacks with one mmap (each with its own guard) into out[0..n).
   /// Mapping is a system call and, on virtual machines, a slow one; one call
   /// per batch instead of per goroutine matters when thousands start at once.
-  /// Each stack is still unmapped on its own (munmap of part of a mapping).
+  /// The mapping is unmapped whole, when the last of the n stacks is released
+  /// (stack_slab); a stack released earlier only gives back its memory.
   /// Throws like the constructor; on failure nothing stays mapped.
   static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
     const std::size_t page = page_size();
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
-    if (usable_bytes > (std::size_t{1} << 40) || n > 1024) throw std::bad_alloc();
+    if (usable_bytes > (std::size_t{1} << 40) || n == 0 || n > 1024) throw_error(std::bad_alloc());
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
-    void* p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (p == MAP_FAILED) throw_mapping_error(errno, "map");
+    GORO_FAULT_ALLOCATION();
+    std::unique_ptr<stack_slab> slab(new stack_slab);  // before the mmap: nothing to undo if it throws
+    void* p = MAP_FAILED;
+    int map_error = ENOMEM;  // an injected fault fails as a full map table does
+    if (!GORO_FAULT(stack_map)) {
+      p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+      map_error = errno;
+    }
+    if (p == MAP_FAILED) throw_mapping_error(map_error, "map");
     for (std::size_t i = 0; i < n; ++i) {
-      void* base = static_cast<char*>(p) + i * each;
-      if (int err = install_guard(base, guard); err != 0) {
-        for (std::size_t j = 0; j < i; ++j) out[j] = stack();
-        ::munmap(static_cast<char*>(p) + i * each, each * (n - i));
+      if (int err = install_guard(static_cast<char*>(p) + i * each, guard); err != 0) {
+        stack_slab::unmap_whole(p, each * n);  // no stack handed out yet
         throw_mapping_error(err, "guard");
       }
+    }
+    slab->base = p;
+    slab->bytes = each * n;
+    slab->live.store(n, std::memory_order_relaxed);
+    stack_slab* shared = slab.release();
+    for (std::size_t i = 0; i < n; ++i) {
       stack& s = out[i];
       s = stack();
-      s.base_ = base;
+      s.base_ = static_cast<char*>(p) + i * each;
       s.mapped_ = each;
+      s.slab_ = shared;
       s.valgrind_id_ = sanitizer::register_stack(s.bottom(), s.size());
     }
   }
@@ -751,14 +951,15 @@ class stack {
   void swap(stack& other) noexcept {
     std::swap(base_, other.base_);
     std::swap(mapped_, other.mapped_);
+    std::swap(slab_, other.slab_);
     std::swap(valgrind_id_, other.valgrind_id_);
   }
 
  private:
   [[noreturn]] static void throw_mapping_error(int err, const char* what) {
-    if (err == ENOMEM) throw std::bad_alloc();
-    throw std::system_error(err, std::generic_category(),
-                            std::string("goro: cannot ") + what + " a goroutine stack");
+    if (err == ENOMEM) throw_error(std::bad_alloc());
+    throw_error(std::system_error(err, std::generic_category(),
+                                  std::string("goro: cannot ") + what + " a goroutine stack"));
   }
 
   // Returns 0 or an errno value. The first stack decides the method for the
@@ -766,6 +967,7 @@ class stack {
   // such advice, a sandbox refusing madvise, no file descriptor left for the
   // probe) mprotect, which always works where mmap does.
   static int install_guard(void* p, std::size_t guard) noexcept {
+    if (GORO_FAULT(stack_guard)) return EPERM;
     auto& method = guard_method_in_use();
     const guard_method m = method.load(std::memory_order_relaxed);
     if (m == guard_method::madvise_guard) {
@@ -796,12 +998,14 @@ class stack {
   void unmap() noexcept {
     if (base_ == nullptr) return;
     sanitizer::deregister_stack(valgrind_id_);
-    ::munmap(base_, mapped_);
+    slab_->release(bottom(), size());
     base_ = nullptr;
+    slab_ = nullptr;
   }
 
   void* base_ = nullptr;
   std::size_t mapped_ = 0;
+  stack_slab* slab_ = nullptr;
   unsigned valgrind_id_ = 0;
 };
 
@@ -955,6 +1159,102 @@ __attribute__((noinline)) inline void ensure_overflow_handler() noexcept {
 }  // namespace goro::detail
 
 #endif
+// ======== goro/detail/shadow_stack.hpp ========
+// shadow_stack.hpp: refusing to run under CET user shadow stacks.
+//
+// With Intel CET shadow stacks enabled, every `call` also pushes the return
+// address on a second, hardware-protected stack and every `ret` checks it.
+// goro's x86-64 context switch moves the stack pointer to another goroutine's
+// stack and returns there: the shadow stack does not follow, so the first
+// switch would fault with a control-protection error. A binary built with
+// -fcf-protection (Ubuntu's default) is marked shadow-stack compatible, and
+// glibc turns the feature on at startup where the CPU and kernel (6.6+)
+// support it. goro cannot give each goroutine a shadow stack of its own yet,
+// so the runtime refuses to start there, saying why and what to do, instead
+// of crashing at the first switch. The ucontext switch (GORO_USE_UCONTEXT)
+// is left to glibc, whose swapcontext handles shadow stacks.
+#ifndef GORO_DETAIL_SHADOW_STACK_HPP
+#define GORO_DETAIL_SHADOW_STACK_HPP
+
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <stdexcept>
+
+#if defined(__linux__) && defined(__x86_64__)
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace goro::detail {
+
+/// Whether /proc/self/status text says user shadow stacks are on: its
+/// "x86_Thread_features:" line lists "shstk" (kernel 6.6+). Pure: testable.
+inline bool status_says_shadow_stack(const char* text) noexcept {
+  const char* key = "x86_Thread_features:";
+  for (const char* line = text; line != nullptr && *line != '\0';) {
+    const char* end = std::strchr(line, '\n');
+    const std::size_t len = end != nullptr ? static_cast<std::size_t>(end - line) : std::strlen(line);
+    const std::size_t klen = std::strlen(key);
+    if (len >= klen && std::strncmp(line, key, klen) == 0) {
+      // Words after the key, separated by blanks.
+      for (std::size_t i = klen; i < len;) {
+        while (i < len && (line[i] == ' ' || line[i] == '\t')) ++i;
+        std::size_t j = i;
+        while (j < len && line[j] != ' ' && line[j] != '\t') ++j;
+        if (j - i == 5 && std::strncmp(line + i, "shstk", 5) == 0) return true;
+        i = j;
+      }
+    }
+    line = end != nullptr ? end + 1 : nullptr;
+  }
+  return false;
+}
+
+/// Whether the calling thread runs with user shadow stacks on.
+inline bool shadow_stack_enabled() noexcept {
+#if defined(__linux__) && defined(__x86_64__)
+  // ARCH_SHSTK_STATUS (0x5005) writes the enabled features; bit 0 is the
+  // shadow stack. Kernels without CET support reject the request, and then
+  // no shadow stack can be on; /proc is read only when the call is refused
+  // in some other way (a seccomp filter, say).
+  unsigned long features = 0;
+  if (::syscall(SYS_arch_prctl, 0x5005, &features) == 0) return (features & 1UL) != 0;
+  if (errno == EINVAL) return false;
+  char buf[4096];
+  const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::size_t n = 0;
+  for (ssize_t r; n + 1 < sizeof buf && (r = ::read(fd, buf + n, sizeof buf - 1 - n)) > 0;) n += static_cast<std::size_t>(r);
+  ::close(fd);
+  buf[n] = '\0';
+  return status_says_shadow_stack(buf);
+#else
+  return false;
+#endif
+}
+
+/// What the runtime says when it refuses to start under shadow stacks.
+inline const char* shadow_stack_message() noexcept {
+  return "goro: this process runs with CET shadow stacks enabled, which goro's x86-64 context "
+         "switch does not support (the first goroutine switch would crash). Build with "
+         "-fcf-protection=none or -fcf-protection=branch, or define GORO_USE_UCONTEXT, or turn them "
+         "off for the process with GLIBC_TUNABLES=glibc.cpu.x86_shstk=off";
+}
+
+/// Throws std::runtime_error (shadow_stack_message) if goroutines could not
+/// switch in this process. Called when a runtime starts.
+inline void check_shadow_stack() {
+#if defined(GORO_CONTEXT_X86_64) && !defined(GORO_USE_UCONTEXT)
+  if (GORO_FAULT(shadow_stack) || shadow_stack_enabled()) throw_error(std::runtime_error(shadow_stack_message()));
+#endif
+}
+
+}  // namespace goro::detail
+
+#endif
 
 #if defined(GORO_USE_UCONTEXT)
 // ======== goro/detail/context_ucontext.hpp ========
@@ -992,7 +1292,7 @@ struct uc_frame {
 
 /// makecontext passes only ints, so the frame's address travels in two
 /// halves (the high one is 0 where pointers are 32 bits).
-inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
+[[noreturn]] inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
   const std::uint64_t bits = (std::uint64_t{hi} << 32) | std::uint64_t{lo};
   auto* f = reinterpret_cast<uc_frame*>(static_cast<std::uintptr_t>(bits));
   f->entry(f->transfer, f->arg);
@@ -1474,7 +1774,7 @@ class context {
     sanitizer::before_switch(fiber_, next.fiber_, finished);
   }
 
-  static void start(void* transfer, void* self_ptr) noexcept {
+  [[noreturn]] static void start(void* transfer, void* self_ptr) noexcept {
     auto& self = *static_cast<context*>(self_ptr);
     sanitizer::after_switch(self.fiber_, static_cast<context*>(transfer)->fiber_);
     self.entry_(self.arg_);
@@ -1548,10 +1848,10 @@ struct goroutine {
   /// Runs and then destroys the function object at `fn_storage`.
   using invoke_fn = void (*)(void* fn_storage);
 
-  goroutine(stack&& s, scheduler* sched, std::uint64_t goid, invoke_fn inv, void* storage,
+  goroutine(stack&& s, scheduler* owner, std::uint64_t goid, invoke_fn inv, void* storage,
             std::size_t usable) noexcept
       : stk(std::move(s)),
-        sched(sched),
+        sched(owner),
         invoke(inv),
         fn_storage(storage),
         ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
@@ -1570,7 +1870,7 @@ struct goroutine {
   context ctx;
 
   /// First code a goroutine runs (defined in scheduler.hpp).
-  static void entry(void* self) noexcept;
+  [[noreturn]] static void entry(void* self) noexcept;
 };
 
 /// Where things go in a stack of `s.size()` bytes: the record at the top, the
@@ -1640,6 +1940,8 @@ bool layout_for(const stack& s, g_layout& out) noexcept {
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
+#include <ratio>
 #include <type_traits>
 
 #if defined(__linux__)
@@ -1659,26 +1961,87 @@ namespace goro::detail {
 /// The clock every goro deadline is measured on.
 using steady_clock = std::chrono::steady_clock;
 
-/// Converts any clock's time point to goro's steady clock.
-template <class Clock, class Duration>
-std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Clock, Duration>& t) {
-  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
-    return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
+/// `d` in steady_clock ticks, saturating at that type's limits instead of
+/// overflowing, whatever d's representation: 32-bit counts, floating point
+/// (NaN counts as zero), periods finer than the tick (truncated toward zero).
+/// A plain duration_cast is wrong for all of these: it overflows in d's own
+/// type or in its intermediate product, or loses the sign.
+template <class Rep, class Period>
+steady_clock::duration saturating_duration(const std::chrono::duration<Rep, Period>& d) noexcept {
+  using out = steady_clock::duration;
+  using ratio = std::ratio_divide<Period, out::period>;  // one tick of d, in ticks of out
+  const long double count = d.count();
+  const long double num = ratio::num;
+  const long double den = ratio::den;
+  const long double ticks = count * num / den;
+  if (!(ticks == ticks)) return out::zero();  // NaN
+  // Below the limits by a margin: long double may be no wider than double,
+  // whose rounding could otherwise carry a value just past them.
+  const long double limit = static_cast<long double>(std::numeric_limits<out::rep>::max()) * 0.998L;
+  if (ticks >= limit) return out::max();
+  if (ticks <= -limit) return out::min();
+  if constexpr (std::is_floating_point_v<Rep>) {
+    return out(static_cast<out::rep>(ticks));
   } else {
-    return std::chrono::steady_clock::now() +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now());
+    // duration_cast multiplies by num before dividing by den: that product
+    // must fit too; past it the long double value is close enough.
+    if (ratio::num != 1 && ratio::den != 1 && (ticks * den >= limit || ticks * den <= -limit)) {
+      return out(static_cast<out::rep>(ticks));
+    }
+    return std::chrono::duration_cast<out>(d);
   }
 }
 
-/// now + d, saturating instead of overflowing for huge d.
-template <class Rep, class Period>
-std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) {
-  using namespace std::chrono;
-  const auto now = steady_clock::now();
-  if (d > duration_cast<duration<Rep, Period>>(steady_clock::time_point::max() - now)) {
-    return steady_clock::time_point::max();
+/// a - b, saturating.
+inline steady_clock::duration saturating_sub(steady_clock::duration a, steady_clock::duration b) noexcept {
+  using out = steady_clock::duration;
+  if (b > out::zero() && a < out::min() + b) return out::min();
+  if (b < out::zero() && a > out::max() + b) return out::max();
+  return a - b;
+}
+
+/// t + d as a deadline: never before the clock's epoch (a past deadline is
+/// past either way), and time_point::max() (never) for anything more than
+/// half the clock's range ahead, so no later arithmetic on a deadline
+/// (deadline - now, deadline + period, rounding up to milliseconds) can
+/// overflow. Assumes t is not before the epoch (steady time since boot).
+inline steady_clock::time_point saturating_deadline(steady_clock::time_point t, steady_clock::duration d) noexcept {
+  using out = steady_clock::duration;
+  const out since = t.time_since_epoch();
+  if (d >= out::zero()) {
+    return d > out::max() / 2 - since ? steady_clock::time_point::max() : t + d;
   }
-  return now + duration_cast<steady_clock::duration>(d);
+  return d <= -since ? steady_clock::time_point() : t + d;
+}
+
+/// Converts any clock's time point to a deadline on goro's steady clock,
+/// saturating as saturating_deadline does: time_point::min() of any clock is
+/// simply past, time_point::max() is never.
+template <class Clock, class Duration>
+std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Clock, Duration>& t) {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
+    const steady_clock::duration since = saturating_duration(t.time_since_epoch());
+    if (since >= steady_clock::duration::max() / 2) return steady_clock::time_point::max();
+    return since < steady_clock::duration::zero() ? steady_clock::time_point() : steady_clock::time_point(since);
+  } else {
+    const steady_clock::duration left =
+        saturating_sub(saturating_duration(t.time_since_epoch()), saturating_duration(Clock::now().time_since_epoch()));
+    return saturating_deadline(steady_clock::now(), left);
+  }
+}
+
+/// The deadline `d` after `now`, saturating (see saturating_deadline): a
+/// negative d is already past, a huge one is never.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(steady_clock::time_point now,
+                                                     const std::chrono::duration<Rep, Period>& d) noexcept {
+  return saturating_deadline(now, saturating_duration(d));
+}
+
+/// now + d, saturating instead of overflowing.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) noexcept {
+  return deadline_after(steady_clock::now(), d);
 }
 
 class parker {
@@ -1708,8 +2071,8 @@ class parker {
         }
         auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
         timespec ts;
-        ts.tv_sec = static_cast<time_t>(left.count() / 1000000000);
-        ts.tv_nsec = static_cast<long>(left.count() % 1000000000);
+        ts.tv_sec = platform_cast<time_t>(left.count() / 1000000000);
+        ts.tv_nsec = platform_cast<long>(left.count() % 1000000000);
         futex(FUTEX_WAIT_PRIVATE, waiting, &ts);
       }
       expected = notified;
@@ -2693,8 +3056,10 @@ class shared_stack_pool {
   /// notices new work within tens of microseconds.
   static constexpr std::size_t trim_batch = 8;
 
-  /// Unmaps up to trim_batch stacks beyond `hot`. Returns true if it unmapped
-  /// any (the caller looks for work again before trimming more).
+  /// Releases up to trim_batch stacks beyond `hot`: their memory goes back to
+  /// the kernel, and a batch's mapping with its last stack (stack_slab).
+  /// Returns true if it released any (the caller looks for work again before
+  /// trimming more).
   bool trim() {
     if (size_hint_.load(std::memory_order_relaxed) <= hot) return false;
     stack_pool victims;
@@ -2705,7 +3070,7 @@ class shared_stack_pool {
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
     if (victims.empty()) return false;
-    while (!victims.empty()) stack gone = victims.take();  // unmapped outside the lock
+    while (!victims.empty()) stack gone = victims.take();  // released outside the lock
     return true;
   }
 
@@ -2928,8 +3293,8 @@ inline std::uint64_t next_goroutine_id() noexcept {
 /// by the worker's own thread.
 class worker {
  public:
-  worker(scheduler& s, std::size_t index) noexcept
-      : sched(s), index(index), rng(index * 0x9E3779B97F4A7C15ull + 1) {}
+  worker(scheduler& s, std::size_t i) noexcept
+      : sched(s), index(i), rng(i * 0x9E3779B97F4A7C15ull + 1) {}
 
   scheduler& sched;
   const std::size_t index;
@@ -2987,17 +3352,20 @@ class scheduler {
  public:
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))), pool_(options_.stack_size) {
+    check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
     workers_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
-    try {
+    GORO_TRY {
       for (auto& w : workers_) {
         worker* wp = w.get();
+        GORO_FAULT_THREAD_START();
         wp->thread = std::thread([wp] { wp->run(); });
       }
-    } catch (...) {
+    }
+    GORO_CATCH_ALL {
       stop_workers();  // the ones that started; then report why the rest did not
-      throw;
+      GORO_RETHROW;
     }
   }
 
@@ -3251,7 +3619,8 @@ inline void switch_out(g_request request) noexcept {
 /// unlock(arg) (typically releasing the lock under which the caller queued a
 /// waiter for itself). Returns after someone calls scheduler::ready on it.
 inline void park(void (*unlock)(void*), void* arg) noexcept {
-  goroutine* g = current_goroutine();
+  // Only a goroutine parks, so this thread is a worker (no null check).
+  goroutine* g = current_worker_slot()->current.load(std::memory_order_relaxed);
   g->unlock = unlock;
   g->unlock_arg = arg;
   switch_out(g_request::park);
@@ -3293,7 +3662,8 @@ void scheduler::spawn(F&& fn) {
     invoke = &invoke_and_destroy<Fn>;
   } else {  // too big to keep on its own stack
     using Box = boxed_function<Fn>;
-    layout_for<Box>(s, layout);
+    if (!layout_for<Box>(s, layout)) fatal("a goroutine stack too small for a pointer");
+    GORO_FAULT_ALLOCATION();
     new (layout.fn) Box(new Fn(std::forward<F>(fn)));
     invoke = &invoke_and_destroy<Box>;
   }
@@ -3376,21 +3746,24 @@ inline void scheduler::goroutine_exited() {
 
 inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {
   if (options_.on_unhandled_exception) {
-    try {
+    GORO_TRY {
       options_.on_unhandled_exception(g.ctx.id(), e);
       return;
-    } catch (...) {
+    }
+    GORO_CATCH_ALL {
       e = std::current_exception();
       std::fprintf(stderr, "goro: the unhandled-exception handler threw\n");
     }
   }
   const char* what = "an exception not derived from std::exception";
+#if defined(GORO_EXCEPTIONS)
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
     what = ex.what();
   } catch (...) {
   }
+#endif
   std::fprintf(stderr, "goro: fatal error: unhandled exception in goroutine %llu: %s\n",
                static_cast<unsigned long long>(g.ctx.id()), what);
   std::fflush(stderr);
@@ -3399,11 +3772,8 @@ inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) n
 
 inline void goroutine::entry(void* self) noexcept {
   auto* g = static_cast<goroutine*>(self);
-  try {
-    g->invoke(g->fn_storage);
-  } catch (...) {
-    g->sched->unhandled_exception(*g, std::current_exception());
-  }
+  GORO_TRY { g->invoke(g->fn_storage); }
+  GORO_CATCH_ALL { g->sched->unhandled_exception(*g, std::current_exception()); }
   g->request = g_request::exit;
   worker* w = current_worker_slot();
   g->ctx.exit_to(*w->g0, w->slots);
@@ -3552,7 +3922,7 @@ inline goroutine* worker::steal_runnext(worker& victim) {
 inline goroutine* worker::steal_work() {
   const std::size_t n = sched.workers_.size();
   for (int round = 0; round < 4; ++round) {
-    const std::size_t start = static_cast<std::size_t>(random() % n);
+    const std::size_t start = platform_cast<std::size_t>(random() % n);
     for (std::size_t i = 0; i < n; ++i) {
       worker& victim = *sched.workers_[(start + i) % n];
       if (&victim == this) continue;
@@ -3938,7 +4308,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
   if (c->closed) {
     c->lock.unlock();
     if (mode == wait_mode::poll) return op_status::closed;
-    throw closed_channel("goro: send on closed channel");
+    throw_error(closed_channel("goro: send on closed channel"));
   }
   waiter* to_wake = nullptr;
   if (send_now_locked(*c, value, to_wake)) {
@@ -3951,7 +4321,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
     return op_status::full;
   }
   op_status s = wait_on_locked(*c, c->sendq, value, mode, deadline);
-  if (s == op_status::closed) throw closed_channel("goro: send on closed channel");
+  if (s == op_status::closed) throw_error(closed_channel("goro: send on closed channel"));
   return s;
 }
 
@@ -3978,11 +4348,11 @@ inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
 
 /// Closes c: every waiter is woken (receivers see "closed", senders throw).
 inline void chan_close(chan_core* c) {
-  if (c == nullptr) throw nil_channel("goro: close of nil channel");
+  if (c == nullptr) throw_error(nil_channel("goro: close of nil channel"));
   wait_queue to_wake;
   {
     std::lock_guard<spin_lock> guard(c->lock);
-    if (c->closed) throw closed_channel("goro: close of closed channel");
+    if (c->closed) throw_error(closed_channel("goro: close of closed channel"));
     c->closed = true;
     c->recvq.claim_all_into(to_wake);
     c->sendq.claim_all_into(to_wake);
@@ -4055,7 +4425,7 @@ class chan_state {
 
  public:
   explicit chan_state(std::size_t capacity)
-      : storage_(capacity > 0 ? std::allocator<T>().allocate(capacity) : nullptr),
+      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), std::allocator<T>().allocate(capacity)) : nullptr),
         core_(capacity, &ops, storage_) {}
 
   chan_state(const chan_state&) = delete;
@@ -4120,8 +4490,9 @@ class chan_handle {
   // The operations; each handle type makes its subset public (`using`).
 
   /// Blocks until a receiver takes v or the buffer has room. Throws
-  /// closed_channel if the channel is or gets closed (v is then not taken).
-  /// On a nil channel, blocks forever.
+  /// closed_channel if the channel is or gets closed (v is then not taken;
+  /// without exceptions: a fatal error with its message). On a nil channel,
+  /// blocks forever.
   void send(const T& v) const {
     T copy(v);
     chan_send(core(), &copy, wait_mode::forever);
@@ -4195,7 +4566,8 @@ class chan_handle {
 
   /// Closes the channel: receivers drain what is buffered, then see it closed;
   /// blocked senders throw. Throws closed_channel if already closed,
-  /// nil_channel on a nil channel.
+  /// nil_channel on a nil channel (without exceptions: a fatal error with
+  /// its message).
   void close() const { chan_close(core()); }
 
  private:
@@ -4448,7 +4820,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     if (sc.is_send) {
       if (sc.chan->closed) {
         locks.unlock();
-        throw closed_channel("goro: send on closed channel (in select)");
+        throw_error(closed_channel("goro: send on closed channel (in select)"));
       }
       if (!send_now_locked(*sc.chan, sc.value, to_wake)) continue;
     } else if (recv_now_locked(*sc.chan, sc.value, to_wake) == recv_attempt::would_block) {
@@ -4479,6 +4851,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
     any = &w;
   }
+  // Step 2 ruled out a select with no channel; checked because a null `any`
+  // would otherwise be dereferenced silently (and GCC sees that path).
+  if (any == nullptr) fatal("select: no channel to wait on");
   block(*any, &select_locks::unlock_fn, &locks);
 
   // 5. unlink the waiters that lost
@@ -4491,7 +4866,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
   }
   locks.unlock();
   if (cases[chosen].is_send && !scratch.waiters[chosen].ok) {
-    throw closed_channel("goro: send on closed channel (in select)");
+    throw_error(closed_channel("goro: send on closed channel (in select)"));
   }
   return chosen;
 }
@@ -4567,7 +4942,8 @@ class runtime {
 
   /// Starts f(args...) as a goroutine of this runtime. f and args are copied
   /// or moved into it. Throws std::bad_alloc or std::system_error when no
-  /// stack can be had; the runtime keeps working.
+  /// stack can be had; the runtime keeps working. (Without exceptions: a
+  /// fatal error with the exception's message.)
   template <class F, class... Args>
   void go(F&& f, Args&&... args) {
     sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));
@@ -4710,6 +5086,7 @@ void sleep_for(const std::chrono::duration<Rep, Period>& d) {
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -4718,6 +5095,10 @@ void sleep_for(const std::chrono::duration<Rep, Period>& d) {
 namespace goro {
 
 namespace detail {
+/// One object per type T, whose address stands for T where goro would
+/// otherwise need RTTI (select_set::rearm_send).
+template <class T>
+inline constexpr char type_tag = 0;
 
 /// A handler that does nothing, for cases given without one.
 struct no_handler {
@@ -4780,7 +5161,8 @@ recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
 
 /// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
 /// is chosen. The value is consumed only then. Choosing a send on a closed
-/// channel throws closed_channel, as Go panics.
+/// channel throws closed_channel, as Go panics (without exceptions: a fatal
+/// error with its message).
 template <class T, class V, class F = detail::no_handler>
 send_case<T, std::decay_t<F>> case_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
   return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
@@ -4938,14 +5320,20 @@ class select_set {
   }
 
   /// Gives a send case a new value and enables it again. T is the channel's
-  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`.
+  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`. Throws
+  /// std::invalid_argument if case `index` is not a send case of type T,
+  /// std::out_of_range if there is no such case. (Without exceptions, these
+  /// and the errors of disable, enable and enabled are fatal errors with the
+  /// same message.)
   template <class T, class V>
   void rearm_send(std::size_t index, V&& v) {
-    auto* sc = dynamic_cast<send_value_entry<T>*>(entries_.at(index).get());
-    if (sc == nullptr)
-      throw std::invalid_argument("goro::select_set: not a send case of that type");
-    sc->value.emplace(std::forward<V>(v));
-    sc->enabled = true;
+    entry& e = at(index);
+    if (e.send_type != send_type_of<T>()) {
+      detail::throw_error(std::invalid_argument("goro::select_set: not a send case of that type"));
+    }
+    auto& sc = static_cast<send_value_entry<T>&>(e);
+    sc.value.emplace(std::forward<V>(v));
+    sc.enabled = true;
   }
 
   /// Adds (or replaces) the default case, making select() non-blocking.
@@ -4956,19 +5344,19 @@ class select_set {
   }
 
   /// Switches a case off: it is never ready until enabled again.
-  void disable(std::size_t index) { entries_.at(index)->enabled = false; }
+  void disable(std::size_t index) { at(index).enabled = false; }
   /// Switches a case back on. Throws std::logic_error for a send case whose
   /// value was already sent (it has nothing to send: use rearm_send).
   void enable(std::size_t index) {
-    entry& e = *entries_.at(index);
+    entry& e = at(index);
     if (!e.has_value()) {
-      throw std::logic_error(
-          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()");
+      detail::throw_error(std::logic_error(
+          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()"));
     }
     e.enabled = true;
   }
   /// Whether case `index` is on (a chosen send case is off until rearmed).
-  bool enabled(std::size_t index) const { return entries_.at(index)->enabled; }
+  bool enabled(std::size_t index) const { return at(index).enabled; }
 
   /// Number of cases (enabled or not), not counting the default.
   std::size_t size() const noexcept { return entries_.size(); }
@@ -5002,8 +5390,20 @@ class select_set {
     virtual bool has_value() const noexcept { return true; }
     detail::chan_core* chan = nullptr;
     std::shared_ptr<void> keep_alive;  ///< owns the channel, as a Go value would
+    /// A send case's element type, as send_type_of<T>(); null for a receive
+    /// case. What rearm_send checks before its static_cast (no RTTI needed).
+    const void* send_type = nullptr;
     bool enabled = true;
   };
+  /// One address per type T: an inline variable has one definition in the
+  /// whole program, so its address identifies T across translation units
+  /// (and shared libraries, unless they hide goro's symbols with
+  /// -fvisibility=hidden: then add_send and rearm_send of one case must be
+  /// called from the same library).
+  template <class T>
+  static const void* send_type_of() noexcept {
+    return &detail::type_tag<T>;
+  }
   template <class T, class F>
   struct recv_entry final : entry {
     explicit recv_entry(F h) : handler(std::move(h)) {}
@@ -5024,6 +5424,7 @@ class select_set {
   };
   template <class T>
   struct send_value_entry : entry {
+    send_value_entry() noexcept { this->send_type = send_type_of<T>(); }
     bool has_value() const noexcept override { return value.has_value(); }
     std::optional<T> value;
   };
@@ -5041,6 +5442,14 @@ class select_set {
     }
     F handler;
   };
+
+  /// Case `index`; an index that is not a case is an error (std::out_of_range).
+  entry& at(std::size_t index) const {
+    if (index >= entries_.size()) {
+      detail::throw_error(std::out_of_range("goro::select_set: no case with that index"));
+    }
+    return *entries_[index];
+  }
 
   std::size_t add(std::unique_ptr<entry> e) {
     entries_.push_back(std::move(e));
@@ -5331,7 +5740,8 @@ class mutex {
 /// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
 class semaphore {
  public:
-  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
+  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1 (without
+  /// exceptions: a fatal error with its message).
   explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
   semaphore(const semaphore&) = delete;
   semaphore& operator=(const semaphore&) = delete;
@@ -5349,7 +5759,7 @@ class semaphore {
  private:
   static std::ptrdiff_t check(std::ptrdiff_t permits) {
     if (permits < 0 || permits > INT32_MAX) {
-      throw std::invalid_argument("goro::semaphore: permit count out of range");
+      detail::throw_error(std::invalid_argument("goro::semaphore: permit count out of range"));
     }
     return permits;
   }
@@ -5360,7 +5770,8 @@ class semaphore {
 ///
 /// Every wait() that finds the counter above zero returns once it falls to
 /// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
-/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
+/// throws std::logic_error and leaves the counter as it was (Go panics here;
+/// without exceptions it is a fatal error with the same message). As in
 /// Go, the wait_group may be destroyed as soon as wait() has returned.
 class wait_group {
  public:
@@ -5375,8 +5786,8 @@ class wait_group {
     std::int64_t after = 0;
     do {
       after = counter(s) + delta;
-      if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
-      if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
+      if (after < 0) detail::throw_error(std::logic_error("goro::wait_group: negative counter"));
+      if (after > INT32_MAX) detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
     } while (!state_.compare_exchange_weak(s,
                                            (static_cast<std::uint64_t>(after) << 32) | waiters(s),
                                            std::memory_order_acq_rel, std::memory_order_relaxed));
@@ -5985,7 +6396,10 @@ inline chan_core* done_core_or_throw(const goro::context& ctx) {
   // cause was written: read it first, then the cause.
   const std::error_code code = ctx.err();
   cancel_state* s = context_access::state(ctx);
-  GORO_ASSERT(s != nullptr && code);
+  // Only a done context gets here, and a context without state is never
+  // done; checked in every build (a cold path) so that s is never null.
+  if (s == nullptr) fatal("context error of a context that cannot be done");
+  GORO_ASSERT(code);
   throw_error(context_error(code, s->cause));
 }
 
@@ -6261,7 +6675,7 @@ inline void wake_blocking_caller(blocking_job& job) noexcept { wake(job.w); }
 template <class Job>
 void run_blocking_job(blocking_job& job) noexcept {
   auto& self = static_cast<Job&>(job);
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
   try {
     self.result.fill(self.fn);
   } catch (...) {
@@ -6324,7 +6738,7 @@ struct blocking_call : blocking_job {
 
   /// The caller's side, once woken: f's result, or its exception rethrown.
   R take() {
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     if (error) std::rethrow_exception(error);
 #endif
     return result.take();
@@ -6371,7 +6785,7 @@ struct shared_blocking_call : blocking_job {
   /// count lives inside the C++ runtime, where ThreadSanitizer cannot see
   /// the hand-off.
   R take() {
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     if (error) {
       std::exception_ptr e = std::move(error);
       error = nullptr;
@@ -6535,7 +6949,7 @@ class blocking_pool {
   /// Starts one helper (already counted in threads_). Lock not held.
   void start_helper() noexcept {
     const thread_starter starter = starter_.load(std::memory_order_acquire);
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     std::error_code failure;
     try {
       starter(&helper_main, this);
@@ -6863,10 +7277,18 @@ class errgroup {
 
   /// Waits until every member has returned, cancels context(), then rethrows
   /// the first failure, if any. May be called again; rethrows the same.
+  /// Without exceptions (GORO_EXCEPTIONS undefined) a failure is a fatal
+  /// error instead: use wait_error() there.
   void wait() {
     running_.wait();
     cancel_();
-    if (std::exception_ptr e = first_error()) std::rethrow_exception(e);
+    if (std::exception_ptr e = first_error()) {
+#if defined(GORO_EXCEPTIONS)
+      std::rethrow_exception(e);
+#else
+      detail::fatal("goro::errgroup: a member failed (without exceptions, use wait_error())");
+#endif
+    }
   }
 
   /// Like wait(), but returns the first failure (null if none) instead of
@@ -6903,15 +7325,14 @@ class errgroup {
   /// Runs a member and turns how it ended into an error value (null: success).
   template <class Fn>
   std::exception_ptr run(Fn& fn) noexcept {
-    try {
+    GORO_TRY {
       if constexpr (std::is_invocable_v<Fn&, const goro::context&>) {
         return as_error(fn, ctx_);
       } else {
         return as_error(fn);
       }
-    } catch (...) {
-      return std::current_exception();
     }
+    GORO_CATCH_ALL { return std::current_exception(); }
   }
 
   template <class Fn, class... Args>
@@ -6925,7 +7346,11 @@ class errgroup {
     } else if constexpr (std::is_convertible_v<R, std::error_code>) {
       const std::error_code ec = fn(args...);
       if (!ec) return nullptr;
-      return std::make_exception_ptr(std::system_error(ec));
+      std::exception_ptr e = std::make_exception_ptr(std::system_error(ec));
+      // Built without both exceptions and RTTI, the standard library makes a
+      // null exception_ptr: end the program rather than lose the failure.
+      if (!e) detail::fatal(("goro::errgroup: a member failed: " + ec.message()).c_str());
+      return e;
     } else {
       static_assert(std::is_void_v<R>,
                     "an errgroup member returns void, std::exception_ptr or std::error_code");
@@ -7986,6 +8411,16 @@ steady_time to_deadline(const std::chrono::time_point<Clock, Duration>& t) {
   return goro::detail::deadline_after(t - now);
 }
 
+/// Whether errno value e says "try again later" (EAGAIN and EWOULDBLOCK are
+/// one value on Linux, two on some systems).
+inline bool would_block(int e) noexcept {
+#if EAGAIN == EWOULDBLOCK
+  return e == EAGAIN;
+#else
+  return e == EAGAIN || e == EWOULDBLOCK;
+#endif
+}
+
 /// Whether a set deadline has passed.
 inline bool passed(steady_time d) noexcept {
   return d != steady_time::max() && d <= std::chrono::steady_clock::now();
@@ -8118,7 +8553,7 @@ class net_fd {
       if (n >= 0) return static_cast<std::size_t>(n);
       const int e = last_errno();
       if (e == EINTR) continue;
-      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("read", "read", e));
+      if (!would_block(e)) throw_error(os_fail("read", "read", e));
       await(io_mode::read, "read", cc);
     }
   }
@@ -8140,7 +8575,7 @@ class net_fd {
       }
       const int e = last_errno();
       if (e == EINTR) continue;
-      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("write", "write", e));
+      if (!would_block(e)) throw_error(os_fail("write", "write", e));
       await(io_mode::write, "write", cc);
     }
   }
@@ -8179,7 +8614,7 @@ class net_fd {
       }
       const int e = last_errno();
       if (e == EINTR || e == ECONNABORTED) continue;  // Go retries a connection reset before accept
-      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("accept", "accept4", e));
+      if (!would_block(e)) throw_error(os_fail("accept", "accept4", e));
       await(io_mode::read, "accept", cc);
     }
   }
@@ -9133,6 +9568,7 @@ inline listener listen(std::string_view network, std::string_view address) {
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -9141,12 +9577,23 @@ namespace goro {
 namespace detail {
 
 /// A timer's state, shared by its owner (timer, ticker, or nobody for after())
-/// and, while armed, by the heap through `armed_self`.
+/// and, while armed or firing, by the heap.
 ///
-/// Locks: the heap lock guards armed_self and the heap position; deliver_lock
-/// makes "is it stopped? then send" in fire() one step with respect to
-/// stop()/reset(), so no tick arrives after they return. Order: deliver_lock,
+/// Locks: the heap lock guards everything below marked so; deliver_lock
+/// makes "may this firing deliver? then send" one step with respect to
+/// stop()/reset(), so no time arrives after they return. Order: deliver_lock,
 /// then the heap lock or the channel's lock; never the reverse.
+///
+/// Lifetime: every arming holds one reference (`refs`, backed by `self_ref`)
+/// until it is removed from the heap or its firing has run. A firing that was
+/// taken out of the heap but has not run yet keeps its reference through a
+/// reset (which re-arms and so adds one), so it can never run on freed state.
+///
+/// Delivery: `pending` says the current arming has not delivered and was not
+/// stopped; a firing delivers only by clearing it. So each arming delivers at
+/// most once, a firing made stale by a reset delivers nothing (or, if the new
+/// arming is also due, delivers for it, with the time read then), and stop()
+/// returns true exactly when it took a delivery that would have happened.
 struct time_source : std::enable_shared_from_this<time_source> {
   /// A source on the caller's runtime (scheduler_for_go), with a new channel.
   explicit time_source(clock::duration every)
@@ -9164,88 +9611,118 @@ struct time_source : std::enable_shared_from_this<time_source> {
   const clock::duration period;  ///< zero for one-shot timers
   chan<clock::time_point> out;
   timer_node node;
-  std::shared_ptr<time_source> armed_self;  ///< guarded by the heap lock: set while armed
-  std::atomic<bool> stopped{false};
+  std::shared_ptr<time_source> self_ref;  ///< heap lock: set while refs > 0
+  std::size_t refs = 0;                   ///< heap lock: armings not yet removed or fired
+  bool pending = false;                   ///< heap lock: the current arming may deliver
+  bool stopped = false;                   ///< heap lock: stop() ran since the last arm()
+  bool orphaned = false;                  ///< set by abandon(): the runtime is gone
   spin_lock deliver_lock;
 
-  /// Arms for `when`. Returns whether it was armed before (and is re-armed).
-  bool arm(clock::time_point when) {
-    bool was_armed = false;
+  /// An owner that touches the source after its runtime was destroyed would
+  /// use the freed scheduler: a fatal error instead (only detectable when
+  /// the source was armed as the runtime ended: always for a ticker).
+  void check_runtime_alive() const noexcept {
+    if (orphaned) fatal("a goro::timer or goro::ticker outlived the runtime it was made on");
+  }
+
+  /// Arms for `when` (re-arms if armed).
+  void arm(clock::time_point when) {
+    check_runtime_alive();
     bool earliest = false;
     {
       std::lock_guard<spin_lock> guard(sched->timers().lock());
-      was_armed = sched->timers().remove_locked(&node);
-      stopped.store(false, std::memory_order_relaxed);
+      if (!sched->timers().remove_locked(&node) && refs++ == 0) self_ref = shared_from_this();
+      stopped = false;
+      pending = true;
       node.when = when;
-      armed_self = shared_from_this();
       earliest = sched->timers().add_locked(&node);
     }
     sched->timer_added(earliest);
-    return was_armed;
   }
 
   /// Disarms and drops a delivered, unreceived time; after it returns no time
-  /// arrives until the next arm(). Returns whether it was armed.
+  /// arrives until the next arm(). Returns whether it prevented a delivery
+  /// (the timer was armed and had not delivered, even if already due).
   bool stop_and_drain() {
+    check_runtime_alive();
     std::shared_ptr<time_source> keep;  // the heap's reference, released outside the locks
-    bool was_armed = false;
+    bool was_pending = false;
     {
       std::lock_guard<spin_lock> deliver(deliver_lock);
       {
         std::lock_guard<spin_lock> guard(sched->timers().lock());
-        stopped.store(true, std::memory_order_relaxed);
-        was_armed = sched->timers().remove_locked(&node);
-        if (was_armed) keep = std::move(armed_self);
+        stopped = true;
+        was_pending = pending;
+        pending = false;
+        if (sched->timers().remove_locked(&node) && --refs == 0) keep = std::move(self_ref);
       }
       (void)out.try_recv();
     }
-    return was_armed;
+    return was_pending;
   }
 
   // The runtime is going away with this source armed: drop the heap's
   // reference (for after(), the last one). Nothing else runs any more.
   static void abandon(timer_node* n) {
-    std::shared_ptr<time_source> gone = std::move(static_cast<time_source*>(n->arg)->armed_self);
+    auto* self = static_cast<time_source*>(n->arg);
+    self->orphaned = true;  // an owner still holding it must not reach the scheduler
+    std::shared_ptr<time_source> gone;
+    if (--self->refs == 0) gone = std::move(self->self_ref);
   }
 
   static void fire(timer_node* n) {
     auto* self = static_cast<time_source*>(n->arg);
     scheduler* const sched = self->sched;
-    std::shared_ptr<time_source> keep;  // released after the locks (it may free self)
-    const clock::time_point now = clock::now();
+    std::shared_ptr<time_source> keep;  // keeps self alive to the end; released after the locks
     {
       std::lock_guard<spin_lock> deliver(self->deliver_lock);
       {
         std::lock_guard<spin_lock> guard(sched->timers().lock());
-        // Re-armed (a reset) since the worker took it out of the heap: that
-        // arming owns the heap's reference and will fire itself; this firing
-        // is stale and must deliver nothing.
-        if (self->node.index != timer_node::not_armed) return;
-        keep = std::move(self->armed_self);  // taken out of the heap: ours now
+        keep = self->self_ref;
+        if (--self->refs == 0) self->self_ref.reset();
+        // Re-armed (a reset) since the worker took it out of the heap and not
+        // due yet: this firing is stale; the new arming fires itself.
+        if (self->node.index != timer_node::not_armed || !self->pending) return;
+        self->pending = false;
       }
-      if (self->stopped.load(std::memory_order_relaxed)) return;
-      (void)self->out.try_send(now);  // full: the last tick is still unread; drop
+      (void)self->out.try_send(clock::now());  // full: the last tick is still unread; drop
     }
     if (self->period == clock::duration::zero()) return;
     bool earliest = false;
     {
       std::lock_guard<spin_lock> guard(sched->timers().lock());
-      if (self->stopped.load(std::memory_order_relaxed) ||
-          self->node.index != timer_node::not_armed) {
-        return;
-      }
+      if (self->stopped || self->node.index != timer_node::not_armed) return;
       // Next tick one period after the one due; if we fell behind, skip ahead.
-      clock::time_point next = self->node.when + self->period;
-      if (next <= now) next = now + self->period;
+      const clock::time_point now = clock::now();
+      clock::time_point next = saturating_deadline(self->node.when, self->period);
+      if (next <= now) next = saturating_deadline(now, self->period);
       self->node.when = next;
-      self->armed_self = std::move(keep);
+      if (self->refs++ == 0) self->self_ref = keep;
+      self->pending = true;
       earliest = sched->timers().add_locked(&self->node);
     }
-    // From here `self` may already be freed (a stop on another thread took
-    // the heap's reference): only locals.
     sched->timer_added(earliest);
   }
 };
+
+/// A ticker's period in clock ticks, or nothing if it is not positive (NaN
+/// included): at least one tick (a period finer than that ticks as fast as
+/// the clock allows; it does not stop) and saturated (a huge one never ticks;
+/// it does not wrap around to a tiny one).
+template <class Rep, class Period>
+std::optional<clock::duration> ticker_period(const std::chrono::duration<Rep, Period>& period) noexcept {
+  if (!(period > std::chrono::duration<Rep, Period>::zero())) return std::nullopt;
+  const clock::duration ticks = saturating_duration(period);
+  return ticks < clock::duration(1) ? clock::duration(1) : ticks;
+}
+
+/// ticker_period, or std::invalid_argument (Go panics).
+template <class Rep, class Period>
+clock::duration checked_ticker_period(const std::chrono::duration<Rep, Period>& period) {
+  const std::optional<clock::duration> p = ticker_period(period);
+  if (!p) throw_error(std::invalid_argument("goro::ticker: non-positive period"));
+  return *p;
+}
 
 }  // namespace detail
 
@@ -9270,8 +9747,11 @@ class timer {
   timer& operator=(const timer&) = delete;
   ~timer() { src_->stop_and_drain(); }
 
-  /// Where the time arrives.
-  recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
+  /// Where the time arrives. Not on a temporary: `goro::timer(d).chan()`
+  /// would stop the timer at the end of the statement, and the channel would
+  /// never receive (use goro::after(d)).
+  recv_chan<clock::time_point> chan() const& noexcept { return src_->out; }
+  recv_chan<clock::time_point> chan() const&& = delete;
 
   /// Prevents the timer from firing. Returns true if that stopped it, false
   /// if it had already fired or been stopped.
@@ -9294,18 +9774,22 @@ class timer {
 /// Stops on destruction.
 class ticker {
  public:
-  /// Throws std::invalid_argument for a period that is not positive (Go panics).
+  /// Throws std::invalid_argument for a period that is not positive (Go
+  /// panics; without exceptions: a fatal error with its message).
   template <class Rep, class Period>
   explicit ticker(const std::chrono::duration<Rep, Period>& period)
-      : src_(std::make_shared<detail::time_source>(checked(period))) {
-    src_->arm(clock::now() + src_->period);
+      : src_(std::make_shared<detail::time_source>(detail::checked_ticker_period(period))) {
+    src_->arm(detail::deadline_after(src_->period));
   }
   ticker(const ticker&) = delete;
   ticker& operator=(const ticker&) = delete;
   ~ticker() { src_->stop_and_drain(); }
 
-  /// Where the ticks arrive.
-  recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
+  /// Where the ticks arrive. Not on a temporary: `goro::ticker(d).chan()`
+  /// would stop the ticker at the end of the statement, and the channel would
+  /// never receive (keep the ticker, or use goro::tick(d)).
+  recv_chan<clock::time_point> chan() const& noexcept { return src_->out; }
+  recv_chan<clock::time_point> chan() const&& = delete;
 
   /// Stops the ticks; no tick arrives after stop() returns.
   void stop() { src_->stop_and_drain(); }
@@ -9314,22 +9798,31 @@ class ticker {
   /// The ticker stays on the runtime it was made on, whoever calls this.
   template <class Rep, class Period>
   void reset(const std::chrono::duration<Rep, Period>& period) {
-    auto fresh = std::make_shared<detail::time_source>(src_->sched, checked(period), src_->out);
+    auto fresh = std::make_shared<detail::time_source>(src_->sched, detail::checked_ticker_period(period), src_->out);
     stop();
     src_ = std::move(fresh);
-    src_->arm(clock::now() + src_->period);
+    src_->arm(detail::deadline_after(src_->period));
   }
 
  private:
-  template <class Rep, class Period>
-  static clock::duration checked(const std::chrono::duration<Rep, Period>& period) {
-    if (period <= std::chrono::duration<Rep, Period>::zero()) {
-      throw std::invalid_argument("goro::ticker: non-positive period");
-    }
-    return std::chrono::duration_cast<clock::duration>(period);
-  }
   std::shared_ptr<detail::time_source> src_;
 };
+
+/// Go's time.Tick: a channel that receives the time every `period`, from a
+/// ticker nobody can stop. Convenient where the ticks are wanted for the
+/// whole life of the program; otherwise it leaks: the ticker keeps running
+/// (one timer-heap entry, its channel, a wake-up per period) until its
+/// runtime is destroyed, which for the default runtime is never. Use a
+/// goro::ticker where it must stop. Returns a nil channel (receiving from it
+/// blocks forever) if `period` is not positive, as Go's Tick returns nil.
+template <class Rep, class Period>
+recv_chan<clock::time_point> tick(const std::chrono::duration<Rep, Period>& period) {
+  const std::optional<clock::duration> every = detail::ticker_period(period);
+  if (!every) return {};
+  auto src = std::make_shared<detail::time_source>(*every);
+  src->arm(detail::deadline_after(src->period));
+  return src->out;  // the heap's reference keeps the source ticking
+}
 
 }  // namespace goro
 

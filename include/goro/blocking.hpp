@@ -127,7 +127,7 @@ inline void wake_blocking_caller(blocking_job& job) noexcept { wake(job.w); }
 template <class Job>
 void run_blocking_job(blocking_job& job) noexcept {
   auto& self = static_cast<Job&>(job);
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
   try {
     self.result.fill(self.fn);
   } catch (...) {
@@ -190,7 +190,7 @@ struct blocking_call : blocking_job {
 
   /// The caller's side, once woken: f's result, or its exception rethrown.
   R take() {
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     if (error) std::rethrow_exception(error);
 #endif
     return result.take();
@@ -237,7 +237,7 @@ struct shared_blocking_call : blocking_job {
   /// count lives inside the C++ runtime, where ThreadSanitizer cannot see
   /// the hand-off.
   R take() {
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     if (error) {
       std::exception_ptr e = std::move(error);
       error = nullptr;
@@ -401,7 +401,7 @@ class blocking_pool {
   /// Starts one helper (already counted in threads_). Lock not held.
   void start_helper() noexcept {
     const thread_starter starter = starter_.load(std::memory_order_acquire);
-#if defined(__cpp_exceptions)
+#if defined(GORO_EXCEPTIONS)
     std::error_code failure;
     try {
       starter(&helper_main, this);

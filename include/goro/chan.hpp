@@ -65,7 +65,7 @@ class chan_state {
 
  public:
   explicit chan_state(std::size_t capacity)
-      : storage_(capacity > 0 ? std::allocator<T>().allocate(capacity) : nullptr),
+      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), std::allocator<T>().allocate(capacity)) : nullptr),
         core_(capacity, &ops, storage_) {}
 
   chan_state(const chan_state&) = delete;
@@ -130,8 +130,9 @@ class chan_handle {
   // The operations; each handle type makes its subset public (`using`).
 
   /// Blocks until a receiver takes v or the buffer has room. Throws
-  /// closed_channel if the channel is or gets closed (v is then not taken).
-  /// On a nil channel, blocks forever.
+  /// closed_channel if the channel is or gets closed (v is then not taken;
+  /// without exceptions: a fatal error with its message). On a nil channel,
+  /// blocks forever.
   void send(const T& v) const {
     T copy(v);
     chan_send(core(), &copy, wait_mode::forever);
@@ -205,7 +206,8 @@ class chan_handle {
 
   /// Closes the channel: receivers drain what is buffered, then see it closed;
   /// blocked senders throw. Throws closed_channel if already closed,
-  /// nil_channel on a nil channel.
+  /// nil_channel on a nil channel (without exceptions: a fatal error with
+  /// its message).
   void close() const { chan_close(core()); }
 
  private:

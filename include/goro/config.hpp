@@ -4,6 +4,7 @@
 #ifndef GORO_CONFIG_HPP
 #define GORO_CONFIG_HPP
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 
@@ -73,6 +74,30 @@
 #define GORO_TLS_BARRIER() __asm__ volatile("" ::: "memory")
 #define GORO_ALWAYS_INLINE inline __attribute__((always_inline))
 
+// ---- exceptions: goro throws and catches only when the compiler has them on
+// (__cpp_exceptions; GCC and Clang clear it under -fno-exceptions) and the user
+// did not define GORO_NO_EXCEPTIONS. Without them every error goro would throw
+// is a fatal error with the same message (see throw_error), and an exception
+// escaping a goroutine is not caught by goro (std::terminate, if anything can
+// throw at all). Defined to 1, or not at all.
+#if defined(__cpp_exceptions) && !defined(GORO_NO_EXCEPTIONS)
+#define GORO_EXCEPTIONS 1
+#endif
+
+// GORO_TRY { ... } GORO_CATCH_ALL { ... GORO_RETHROW; }: goro's own catch-all
+// sites, written once for both modes. Without exceptions the try block always
+// runs and the handler is dead code that still compiles (it must not name the
+// caught exception other than through std::current_exception()).
+#if defined(GORO_EXCEPTIONS)
+#define GORO_TRY try
+#define GORO_CATCH_ALL catch (...)
+#define GORO_RETHROW throw
+#else
+#define GORO_TRY if (true)
+#define GORO_CATCH_ALL else
+#define GORO_RETHROW ((void)0)
+#endif
+
 namespace goro::detail {
 /// Prints "goro: fatal error: <what>" and aborts. For broken invariants and for
 /// misuse that Go turns into a fatal error; never returns.
@@ -82,16 +107,30 @@ namespace goro::detail {
   std::abort();
 }
 
+/// static_cast for a conversion between types that are the same on some
+/// targets and not on others (time_t and long, std::uint64_t and std::size_t):
+/// there GCC's -Wuseless-cast flags a plain static_cast, and leaving the cast
+/// out would be a narrowing conversion elsewhere. The caller knows the value fits.
+template <class To, class From>
+constexpr To platform_cast(From from) noexcept {
+  return static_cast<To>(from);
+}
+
 /// Reports an error the way the build allows: throws `e` when exceptions are
-/// enabled, else prints its what() as a goro fatal error and aborts (Go's
-/// panic). Every error goro raises goes through here, so that a build with
+/// enabled (GORO_EXCEPTIONS), else prints its what() as a goro fatal error and
+/// aborts (Go's panic); a leading "goro: " of the message is not repeated.
+/// Every error goro raises goes through here, so that a build with
 /// -fno-exceptions compiles and still says what went wrong.
 template <class E>
 [[noreturn]] inline void throw_error(E&& e) {
-#if defined(__cpp_exceptions) && !defined(GORO_NO_EXCEPTIONS)
+#if defined(GORO_EXCEPTIONS)
   throw static_cast<E&&>(e);
 #else
-  fatal(e.what());
+  const char* what = e.what();
+  const char prefix[] = "goro: ";
+  std::size_t n = 0;
+  while (prefix[n] != '\0' && what[n] == prefix[n]) ++n;
+  fatal(prefix[n] == '\0' ? what + n : what);
 #endif
 }
 }  // namespace goro::detail
@@ -108,5 +147,9 @@ template <class E>
 #endif
 #define GORO_STRINGIFY_(x) #x
 #define GORO_STRINGIFY(x) GORO_STRINGIFY_(x)
+
+// GORO_FAULT(site): the test-only fault injection hook; false unless a test
+// defines GORO_FAULT_INJECTION.
+#include "detail/fault_injection.hpp"
 
 #endif  // GORO_CONFIG_HPP

@@ -104,10 +104,18 @@ class errgroup {
 
   /// Waits until every member has returned, cancels context(), then rethrows
   /// the first failure, if any. May be called again; rethrows the same.
+  /// Without exceptions (GORO_EXCEPTIONS undefined) a failure is a fatal
+  /// error instead: use wait_error() there.
   void wait() {
     running_.wait();
     cancel_();
-    if (std::exception_ptr e = first_error()) std::rethrow_exception(e);
+    if (std::exception_ptr e = first_error()) {
+#if defined(GORO_EXCEPTIONS)
+      std::rethrow_exception(e);
+#else
+      detail::fatal("goro::errgroup: a member failed (without exceptions, use wait_error())");
+#endif
+    }
   }
 
   /// Like wait(), but returns the first failure (null if none) instead of
@@ -144,15 +152,14 @@ class errgroup {
   /// Runs a member and turns how it ended into an error value (null: success).
   template <class Fn>
   std::exception_ptr run(Fn& fn) noexcept {
-    try {
+    GORO_TRY {
       if constexpr (std::is_invocable_v<Fn&, const goro::context&>) {
         return as_error(fn, ctx_);
       } else {
         return as_error(fn);
       }
-    } catch (...) {
-      return std::current_exception();
     }
+    GORO_CATCH_ALL { return std::current_exception(); }
   }
 
   template <class Fn, class... Args>
@@ -166,7 +173,11 @@ class errgroup {
     } else if constexpr (std::is_convertible_v<R, std::error_code>) {
       const std::error_code ec = fn(args...);
       if (!ec) return nullptr;
-      return std::make_exception_ptr(std::system_error(ec));
+      std::exception_ptr e = std::make_exception_ptr(std::system_error(ec));
+      // Built without both exceptions and RTTI, the standard library makes a
+      // null exception_ptr: end the program rather than lose the failure.
+      if (!e) detail::fatal(("goro::errgroup: a member failed: " + ec.message()).c_str());
+      return e;
     } else {
       static_assert(std::is_void_v<R>,
                     "an errgroup member returns void, std::exception_ptr or std::error_code");

@@ -1,4 +1,7 @@
 // errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
+// In a build without exceptions (-fno-exceptions, or GORO_NO_EXCEPTIONS
+// defined) goro never throws: each of these errors is instead a fatal error
+// ("goro: fatal error: <message>" on stderr, then abort), as Go's panic is.
 #ifndef GORO_ERRORS_HPP
 #define GORO_ERRORS_HPP
 

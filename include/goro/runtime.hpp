@@ -69,7 +69,8 @@ class runtime {
 
   /// Starts f(args...) as a goroutine of this runtime. f and args are copied
   /// or moved into it. Throws std::bad_alloc or std::system_error when no
-  /// stack can be had; the runtime keeps working.
+  /// stack can be had; the runtime keeps working. (Without exceptions: a
+  /// fatal error with the exception's message.)
   template <class F, class... Args>
   void go(F&& f, Args&&... args) {
     sched_.spawn(detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...));

@@ -26,7 +26,9 @@ struct runtime_options {
   /// Called (on the goroutine, as its last act) with an exception that escaped
   /// a goroutine's function, and the goroutine's id. Empty (the default): the
   /// program ends with a message naming the goroutine and the exception, as
-  /// Go does for an unrecovered panic.
+  /// Go does for an unrecovered panic. Never called in a build without
+  /// exceptions (see GORO_EXCEPTIONS in config.hpp): goro catches nothing
+  /// there, and its own errors are fatal errors where they happen.
   std::function<void(std::uint64_t goroutine_id, std::exception_ptr)> on_unhandled_exception;
 };
 

@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -32,6 +33,10 @@
 namespace goro {
 
 namespace detail {
+/// One object per type T, whose address stands for T where goro would
+/// otherwise need RTTI (select_set::rearm_send).
+template <class T>
+inline constexpr char type_tag = 0;
 
 /// A handler that does nothing, for cases given without one.
 struct no_handler {
@@ -94,7 +99,8 @@ recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
 
 /// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
 /// is chosen. The value is consumed only then. Choosing a send on a closed
-/// channel throws closed_channel, as Go panics.
+/// channel throws closed_channel, as Go panics (without exceptions: a fatal
+/// error with its message).
 template <class T, class V, class F = detail::no_handler>
 send_case<T, std::decay_t<F>> case_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
   return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
@@ -252,14 +258,20 @@ class select_set {
   }
 
   /// Gives a send case a new value and enables it again. T is the channel's
-  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`.
+  /// element type, named explicitly: `sel.rearm_send<int>(i, 7)`. Throws
+  /// std::invalid_argument if case `index` is not a send case of type T,
+  /// std::out_of_range if there is no such case. (Without exceptions, these
+  /// and the errors of disable, enable and enabled are fatal errors with the
+  /// same message.)
   template <class T, class V>
   void rearm_send(std::size_t index, V&& v) {
-    auto* sc = dynamic_cast<send_value_entry<T>*>(entries_.at(index).get());
-    if (sc == nullptr)
-      throw std::invalid_argument("goro::select_set: not a send case of that type");
-    sc->value.emplace(std::forward<V>(v));
-    sc->enabled = true;
+    entry& e = at(index);
+    if (e.send_type != send_type_of<T>()) {
+      detail::throw_error(std::invalid_argument("goro::select_set: not a send case of that type"));
+    }
+    auto& sc = static_cast<send_value_entry<T>&>(e);
+    sc.value.emplace(std::forward<V>(v));
+    sc.enabled = true;
   }
 
   /// Adds (or replaces) the default case, making select() non-blocking.
@@ -270,19 +282,19 @@ class select_set {
   }
 
   /// Switches a case off: it is never ready until enabled again.
-  void disable(std::size_t index) { entries_.at(index)->enabled = false; }
+  void disable(std::size_t index) { at(index).enabled = false; }
   /// Switches a case back on. Throws std::logic_error for a send case whose
   /// value was already sent (it has nothing to send: use rearm_send).
   void enable(std::size_t index) {
-    entry& e = *entries_.at(index);
+    entry& e = at(index);
     if (!e.has_value()) {
-      throw std::logic_error(
-          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()");
+      detail::throw_error(std::logic_error(
+          "goro::select_set: enable() of a send case whose value was sent; use rearm_send()"));
     }
     e.enabled = true;
   }
   /// Whether case `index` is on (a chosen send case is off until rearmed).
-  bool enabled(std::size_t index) const { return entries_.at(index)->enabled; }
+  bool enabled(std::size_t index) const { return at(index).enabled; }
 
   /// Number of cases (enabled or not), not counting the default.
   std::size_t size() const noexcept { return entries_.size(); }
@@ -316,8 +328,20 @@ class select_set {
     virtual bool has_value() const noexcept { return true; }
     detail::chan_core* chan = nullptr;
     std::shared_ptr<void> keep_alive;  ///< owns the channel, as a Go value would
+    /// A send case's element type, as send_type_of<T>(); null for a receive
+    /// case. What rearm_send checks before its static_cast (no RTTI needed).
+    const void* send_type = nullptr;
     bool enabled = true;
   };
+  /// One address per type T: an inline variable has one definition in the
+  /// whole program, so its address identifies T across translation units
+  /// (and shared libraries, unless they hide goro's symbols with
+  /// -fvisibility=hidden: then add_send and rearm_send of one case must be
+  /// called from the same library).
+  template <class T>
+  static const void* send_type_of() noexcept {
+    return &detail::type_tag<T>;
+  }
   template <class T, class F>
   struct recv_entry final : entry {
     explicit recv_entry(F h) : handler(std::move(h)) {}
@@ -338,6 +362,7 @@ class select_set {
   };
   template <class T>
   struct send_value_entry : entry {
+    send_value_entry() noexcept { this->send_type = send_type_of<T>(); }
     bool has_value() const noexcept override { return value.has_value(); }
     std::optional<T> value;
   };
@@ -355,6 +380,14 @@ class select_set {
     }
     F handler;
   };
+
+  /// Case `index`; an index that is not a case is an error (std::out_of_range).
+  entry& at(std::size_t index) const {
+    if (index >= entries_.size()) {
+      detail::throw_error(std::out_of_range("goro::select_set: no case with that index"));
+    }
+    return *entries_[index];
+  }
 
   std::size_t add(std::unique_ptr<entry> e) {
     entries_.push_back(std::move(e));

@@ -188,7 +188,8 @@ class mutex {
 /// a semaphore in Go (or golang.org/x/sync/semaphore with weight 1).
 class semaphore {
  public:
-  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1.
+  /// Throws std::invalid_argument unless 0 <= permits <= 2^31 - 1 (without
+  /// exceptions: a fatal error with its message).
   explicit semaphore(std::ptrdiff_t permits) : sem_(check(permits)) {}
   semaphore(const semaphore&) = delete;
   semaphore& operator=(const semaphore&) = delete;
@@ -206,7 +207,7 @@ class semaphore {
  private:
   static std::ptrdiff_t check(std::ptrdiff_t permits) {
     if (permits < 0 || permits > INT32_MAX) {
-      throw std::invalid_argument("goro::semaphore: permit count out of range");
+      detail::throw_error(std::invalid_argument("goro::semaphore: permit count out of range"));
     }
     return permits;
   }
@@ -217,7 +218,8 @@ class semaphore {
 ///
 /// Every wait() that finds the counter above zero returns once it falls to
 /// zero. A counter driven below zero, or above 2^31 - 1, is a misuse: add()
-/// throws std::logic_error and leaves the counter as it was (Go panics here). As in
+/// throws std::logic_error and leaves the counter as it was (Go panics here;
+/// without exceptions it is a fatal error with the same message). As in
 /// Go, the wait_group may be destroyed as soon as wait() has returned.
 class wait_group {
  public:
@@ -232,8 +234,8 @@ class wait_group {
     std::int64_t after = 0;
     do {
       after = counter(s) + delta;
-      if (after < 0) throw std::logic_error("goro::wait_group: negative counter");
-      if (after > INT32_MAX) throw std::logic_error("goro::wait_group: counter overflow");
+      if (after < 0) detail::throw_error(std::logic_error("goro::wait_group: negative counter"));
+      if (after > INT32_MAX) detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
     } while (!state_.compare_exchange_weak(s,
                                            (static_cast<std::uint64_t>(after) << 32) | waiters(s),
                                            std::memory_order_acq_rel, std::memory_order_relaxed));

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -31,12 +32,23 @@ namespace goro {
 namespace detail {
 
 /// A timer's state, shared by its owner (timer, ticker, or nobody for after())
-/// and, while armed, by the heap through `armed_self`.
+/// and, while armed or firing, by the heap.
 ///
-/// Locks: the heap lock guards armed_self and the heap position; deliver_lock
-/// makes "is it stopped? then send" in fire() one step with respect to
-/// stop()/reset(), so no tick arrives after they return. Order: deliver_lock,
+/// Locks: the heap lock guards everything below marked so; deliver_lock
+/// makes "may this firing deliver? then send" one step with respect to
+/// stop()/reset(), so no time arrives after they return. Order: deliver_lock,
 /// then the heap lock or the channel's lock; never the reverse.
+///
+/// Lifetime: every arming holds one reference (`refs`, backed by `self_ref`)
+/// until it is removed from the heap or its firing has run. A firing that was
+/// taken out of the heap but has not run yet keeps its reference through a
+/// reset (which re-arms and so adds one), so it can never run on freed state.
+///
+/// Delivery: `pending` says the current arming has not delivered and was not
+/// stopped; a firing delivers only by clearing it. So each arming delivers at
+/// most once, a firing made stale by a reset delivers nothing (or, if the new
+/// arming is also due, delivers for it, with the time read then), and stop()
+/// returns true exactly when it took a delivery that would have happened.
 struct time_source : std::enable_shared_from_this<time_source> {
   /// A source on the caller's runtime (scheduler_for_go), with a new channel.
   explicit time_source(clock::duration every)
@@ -54,88 +66,118 @@ struct time_source : std::enable_shared_from_this<time_source> {
   const clock::duration period;  ///< zero for one-shot timers
   chan<clock::time_point> out;
   timer_node node;
-  std::shared_ptr<time_source> armed_self;  ///< guarded by the heap lock: set while armed
-  std::atomic<bool> stopped{false};
+  std::shared_ptr<time_source> self_ref;  ///< heap lock: set while refs > 0
+  std::size_t refs = 0;                   ///< heap lock: armings not yet removed or fired
+  bool pending = false;                   ///< heap lock: the current arming may deliver
+  bool stopped = false;                   ///< heap lock: stop() ran since the last arm()
+  bool orphaned = false;                  ///< set by abandon(): the runtime is gone
   spin_lock deliver_lock;
 
-  /// Arms for `when`. Returns whether it was armed before (and is re-armed).
-  bool arm(clock::time_point when) {
-    bool was_armed = false;
+  /// An owner that touches the source after its runtime was destroyed would
+  /// use the freed scheduler: a fatal error instead (only detectable when
+  /// the source was armed as the runtime ended: always for a ticker).
+  void check_runtime_alive() const noexcept {
+    if (orphaned) fatal("a goro::timer or goro::ticker outlived the runtime it was made on");
+  }
+
+  /// Arms for `when` (re-arms if armed).
+  void arm(clock::time_point when) {
+    check_runtime_alive();
     bool earliest = false;
     {
       std::lock_guard<spin_lock> guard(sched->timers().lock());
-      was_armed = sched->timers().remove_locked(&node);
-      stopped.store(false, std::memory_order_relaxed);
+      if (!sched->timers().remove_locked(&node) && refs++ == 0) self_ref = shared_from_this();
+      stopped = false;
+      pending = true;
       node.when = when;
-      armed_self = shared_from_this();
       earliest = sched->timers().add_locked(&node);
     }
     sched->timer_added(earliest);
-    return was_armed;
   }
 
   /// Disarms and drops a delivered, unreceived time; after it returns no time
-  /// arrives until the next arm(). Returns whether it was armed.
+  /// arrives until the next arm(). Returns whether it prevented a delivery
+  /// (the timer was armed and had not delivered, even if already due).
   bool stop_and_drain() {
+    check_runtime_alive();
     std::shared_ptr<time_source> keep;  // the heap's reference, released outside the locks
-    bool was_armed = false;
+    bool was_pending = false;
     {
       std::lock_guard<spin_lock> deliver(deliver_lock);
       {
         std::lock_guard<spin_lock> guard(sched->timers().lock());
-        stopped.store(true, std::memory_order_relaxed);
-        was_armed = sched->timers().remove_locked(&node);
-        if (was_armed) keep = std::move(armed_self);
+        stopped = true;
+        was_pending = pending;
+        pending = false;
+        if (sched->timers().remove_locked(&node) && --refs == 0) keep = std::move(self_ref);
       }
       (void)out.try_recv();
     }
-    return was_armed;
+    return was_pending;
   }
 
   // The runtime is going away with this source armed: drop the heap's
   // reference (for after(), the last one). Nothing else runs any more.
   static void abandon(timer_node* n) {
-    std::shared_ptr<time_source> gone = std::move(static_cast<time_source*>(n->arg)->armed_self);
+    auto* self = static_cast<time_source*>(n->arg);
+    self->orphaned = true;  // an owner still holding it must not reach the scheduler
+    std::shared_ptr<time_source> gone;
+    if (--self->refs == 0) gone = std::move(self->self_ref);
   }
 
   static void fire(timer_node* n) {
     auto* self = static_cast<time_source*>(n->arg);
     scheduler* const sched = self->sched;
-    std::shared_ptr<time_source> keep;  // released after the locks (it may free self)
-    const clock::time_point now = clock::now();
+    std::shared_ptr<time_source> keep;  // keeps self alive to the end; released after the locks
     {
       std::lock_guard<spin_lock> deliver(self->deliver_lock);
       {
         std::lock_guard<spin_lock> guard(sched->timers().lock());
-        // Re-armed (a reset) since the worker took it out of the heap: that
-        // arming owns the heap's reference and will fire itself; this firing
-        // is stale and must deliver nothing.
-        if (self->node.index != timer_node::not_armed) return;
-        keep = std::move(self->armed_self);  // taken out of the heap: ours now
+        keep = self->self_ref;
+        if (--self->refs == 0) self->self_ref.reset();
+        // Re-armed (a reset) since the worker took it out of the heap and not
+        // due yet: this firing is stale; the new arming fires itself.
+        if (self->node.index != timer_node::not_armed || !self->pending) return;
+        self->pending = false;
       }
-      if (self->stopped.load(std::memory_order_relaxed)) return;
-      (void)self->out.try_send(now);  // full: the last tick is still unread; drop
+      (void)self->out.try_send(clock::now());  // full: the last tick is still unread; drop
     }
     if (self->period == clock::duration::zero()) return;
     bool earliest = false;
     {
       std::lock_guard<spin_lock> guard(sched->timers().lock());
-      if (self->stopped.load(std::memory_order_relaxed) ||
-          self->node.index != timer_node::not_armed) {
-        return;
-      }
+      if (self->stopped || self->node.index != timer_node::not_armed) return;
       // Next tick one period after the one due; if we fell behind, skip ahead.
-      clock::time_point next = self->node.when + self->period;
-      if (next <= now) next = now + self->period;
+      const clock::time_point now = clock::now();
+      clock::time_point next = saturating_deadline(self->node.when, self->period);
+      if (next <= now) next = saturating_deadline(now, self->period);
       self->node.when = next;
-      self->armed_self = std::move(keep);
+      if (self->refs++ == 0) self->self_ref = keep;
+      self->pending = true;
       earliest = sched->timers().add_locked(&self->node);
     }
-    // From here `self` may already be freed (a stop on another thread took
-    // the heap's reference): only locals.
     sched->timer_added(earliest);
   }
 };
+
+/// A ticker's period in clock ticks, or nothing if it is not positive (NaN
+/// included): at least one tick (a period finer than that ticks as fast as
+/// the clock allows; it does not stop) and saturated (a huge one never ticks;
+/// it does not wrap around to a tiny one).
+template <class Rep, class Period>
+std::optional<clock::duration> ticker_period(const std::chrono::duration<Rep, Period>& period) noexcept {
+  if (!(period > std::chrono::duration<Rep, Period>::zero())) return std::nullopt;
+  const clock::duration ticks = saturating_duration(period);
+  return ticks < clock::duration(1) ? clock::duration(1) : ticks;
+}
+
+/// ticker_period, or std::invalid_argument (Go panics).
+template <class Rep, class Period>
+clock::duration checked_ticker_period(const std::chrono::duration<Rep, Period>& period) {
+  const std::optional<clock::duration> p = ticker_period(period);
+  if (!p) throw_error(std::invalid_argument("goro::ticker: non-positive period"));
+  return *p;
+}
 
 }  // namespace detail
 
@@ -160,8 +202,11 @@ class timer {
   timer& operator=(const timer&) = delete;
   ~timer() { src_->stop_and_drain(); }
 
-  /// Where the time arrives.
-  recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
+  /// Where the time arrives. Not on a temporary: `goro::timer(d).chan()`
+  /// would stop the timer at the end of the statement, and the channel would
+  /// never receive (use goro::after(d)).
+  recv_chan<clock::time_point> chan() const& noexcept { return src_->out; }
+  recv_chan<clock::time_point> chan() const&& = delete;
 
   /// Prevents the timer from firing. Returns true if that stopped it, false
   /// if it had already fired or been stopped.
@@ -184,18 +229,22 @@ class timer {
 /// Stops on destruction.
 class ticker {
  public:
-  /// Throws std::invalid_argument for a period that is not positive (Go panics).
+  /// Throws std::invalid_argument for a period that is not positive (Go
+  /// panics; without exceptions: a fatal error with its message).
   template <class Rep, class Period>
   explicit ticker(const std::chrono::duration<Rep, Period>& period)
-      : src_(std::make_shared<detail::time_source>(checked(period))) {
-    src_->arm(clock::now() + src_->period);
+      : src_(std::make_shared<detail::time_source>(detail::checked_ticker_period(period))) {
+    src_->arm(detail::deadline_after(src_->period));
   }
   ticker(const ticker&) = delete;
   ticker& operator=(const ticker&) = delete;
   ~ticker() { src_->stop_and_drain(); }
 
-  /// Where the ticks arrive.
-  recv_chan<clock::time_point> chan() const noexcept { return src_->out; }
+  /// Where the ticks arrive. Not on a temporary: `goro::ticker(d).chan()`
+  /// would stop the ticker at the end of the statement, and the channel would
+  /// never receive (keep the ticker, or use goro::tick(d)).
+  recv_chan<clock::time_point> chan() const& noexcept { return src_->out; }
+  recv_chan<clock::time_point> chan() const&& = delete;
 
   /// Stops the ticks; no tick arrives after stop() returns.
   void stop() { src_->stop_and_drain(); }
@@ -204,22 +253,31 @@ class ticker {
   /// The ticker stays on the runtime it was made on, whoever calls this.
   template <class Rep, class Period>
   void reset(const std::chrono::duration<Rep, Period>& period) {
-    auto fresh = std::make_shared<detail::time_source>(src_->sched, checked(period), src_->out);
+    auto fresh = std::make_shared<detail::time_source>(src_->sched, detail::checked_ticker_period(period), src_->out);
     stop();
     src_ = std::move(fresh);
-    src_->arm(clock::now() + src_->period);
+    src_->arm(detail::deadline_after(src_->period));
   }
 
  private:
-  template <class Rep, class Period>
-  static clock::duration checked(const std::chrono::duration<Rep, Period>& period) {
-    if (period <= std::chrono::duration<Rep, Period>::zero()) {
-      throw std::invalid_argument("goro::ticker: non-positive period");
-    }
-    return std::chrono::duration_cast<clock::duration>(period);
-  }
   std::shared_ptr<detail::time_source> src_;
 };
+
+/// Go's time.Tick: a channel that receives the time every `period`, from a
+/// ticker nobody can stop. Convenient where the ticks are wanted for the
+/// whole life of the program; otherwise it leaks: the ticker keeps running
+/// (one timer-heap entry, its channel, a wake-up per period) until its
+/// runtime is destroyed, which for the default runtime is never. Use a
+/// goro::ticker where it must stop. Returns a nil channel (receiving from it
+/// blocks forever) if `period` is not positive, as Go's Tick returns nil.
+template <class Rep, class Period>
+recv_chan<clock::time_point> tick(const std::chrono::duration<Rep, Period>& period) {
+  const std::optional<clock::duration> every = detail::ticker_period(period);
+  if (!every) return {};
+  auto src = std::make_shared<detail::time_source>(*every);
+  src->arm(detail::deadline_after(src->period));
+  return src->out;  // the heap's reference keeps the source ticking
+}
 
 }  // namespace goro
 

@@ -2,6 +2,7 @@
 // includes, so a failure elsewhere here is known to come from the misuse and not the setup.
 #include <goro/goro.hpp>
 
+#include <chrono>
 #include <memory>
 
 int main() {
@@ -20,5 +21,11 @@ int main() {
   auto p = goro::make_chan<std::unique_ptr<int>>(1);
   auto u = std::make_unique<int>(1);
   p.send(std::move(u));  // move-only values are moved in
+  goro::ticker tk(std::chrono::seconds(1));  // a named ticker's and timer's channels
+  goro::timer tm(std::chrono::seconds(1));
+  auto tick_chan = tk.chan();
+  auto timer_chan = tm.chan();
+  auto forever = goro::tick(std::chrono::seconds(1));  // time.Tick
+  sum += tick_chan == timer_chan || !forever ? 0 : 1;
   return sum > 0 ? 0 : 1;
 }

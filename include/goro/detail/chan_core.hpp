@@ -182,7 +182,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
   if (c->closed) {
     c->lock.unlock();
     if (mode == wait_mode::poll) return op_status::closed;
-    throw closed_channel("goro: send on closed channel");
+    throw_error(closed_channel("goro: send on closed channel"));
   }
   waiter* to_wake = nullptr;
   if (send_now_locked(*c, value, to_wake)) {
@@ -195,7 +195,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
     return op_status::full;
   }
   op_status s = wait_on_locked(*c, c->sendq, value, mode, deadline);
-  if (s == op_status::closed) throw closed_channel("goro: send on closed channel");
+  if (s == op_status::closed) throw_error(closed_channel("goro: send on closed channel"));
   return s;
 }
 
@@ -222,11 +222,11 @@ inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
 
 /// Closes c: every waiter is woken (receivers see "closed", senders throw).
 inline void chan_close(chan_core* c) {
-  if (c == nullptr) throw nil_channel("goro: close of nil channel");
+  if (c == nullptr) throw_error(nil_channel("goro: close of nil channel"));
   wait_queue to_wake;
   {
     std::lock_guard<spin_lock> guard(c->lock);
-    if (c->closed) throw closed_channel("goro: close of closed channel");
+    if (c->closed) throw_error(closed_channel("goro: close of closed channel"));
     c->closed = true;
     c->recvq.claim_all_into(to_wake);
     c->sendq.claim_all_into(to_wake);

@@ -14,6 +14,7 @@
 #include "exception_state.hpp"
 #include "overflow_handler.hpp"
 #include "sanitizer.hpp"
+#include "shadow_stack.hpp"
 #include "stack.hpp"
 
 #if defined(GORO_USE_UCONTEXT)
@@ -123,7 +124,7 @@ class context {
     sanitizer::before_switch(fiber_, next.fiber_, finished);
   }
 
-  static void start(void* transfer, void* self_ptr) noexcept {
+  [[noreturn]] static void start(void* transfer, void* self_ptr) noexcept {
     auto& self = *static_cast<context*>(self_ptr);
     sanitizer::after_switch(self.fiber_, static_cast<context*>(transfer)->fiber_);
     self.entry_(self.arg_);

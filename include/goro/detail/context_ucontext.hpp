@@ -33,7 +33,7 @@ struct uc_frame {
 
 /// makecontext passes only ints, so the frame's address travels in two
 /// halves (the high one is 0 where pointers are 32 bits).
-inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
+[[noreturn]] inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
   const std::uint64_t bits = (std::uint64_t{hi} << 32) | std::uint64_t{lo};
   auto* f = reinterpret_cast<uc_frame*>(static_cast<std::uintptr_t>(bits));
   f->entry(f->transfer, f->arg);

@@ -50,10 +50,10 @@ struct goroutine {
   /// Runs and then destroys the function object at `fn_storage`.
   using invoke_fn = void (*)(void* fn_storage);
 
-  goroutine(stack&& s, scheduler* sched, std::uint64_t goid, invoke_fn inv, void* storage,
+  goroutine(stack&& s, scheduler* owner, std::uint64_t goid, invoke_fn inv, void* storage,
             std::size_t usable) noexcept
       : stk(std::move(s)),
-        sched(sched),
+        sched(owner),
         invoke(inv),
         fn_storage(storage),
         ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
@@ -72,7 +72,7 @@ struct goroutine {
   context ctx;
 
   /// First code a goroutine runs (defined in scheduler.hpp).
-  static void entry(void* self) noexcept;
+  [[noreturn]] static void entry(void* self) noexcept;
 };
 
 /// Where things go in a stack of `s.size()` bytes: the record at the top, the

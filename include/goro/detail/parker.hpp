@@ -16,6 +16,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
+#include <ratio>
 #include <type_traits>
 
 #if defined(__linux__)
@@ -35,26 +37,87 @@ namespace goro::detail {
 /// The clock every goro deadline is measured on.
 using steady_clock = std::chrono::steady_clock;
 
-/// Converts any clock's time point to goro's steady clock.
-template <class Clock, class Duration>
-std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Clock, Duration>& t) {
-  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
-    return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
+/// `d` in steady_clock ticks, saturating at that type's limits instead of
+/// overflowing, whatever d's representation: 32-bit counts, floating point
+/// (NaN counts as zero), periods finer than the tick (truncated toward zero).
+/// A plain duration_cast is wrong for all of these: it overflows in d's own
+/// type or in its intermediate product, or loses the sign.
+template <class Rep, class Period>
+steady_clock::duration saturating_duration(const std::chrono::duration<Rep, Period>& d) noexcept {
+  using out = steady_clock::duration;
+  using ratio = std::ratio_divide<Period, out::period>;  // one tick of d, in ticks of out
+  const long double count = d.count();
+  const long double num = ratio::num;
+  const long double den = ratio::den;
+  const long double ticks = count * num / den;
+  if (!(ticks == ticks)) return out::zero();  // NaN
+  // Below the limits by a margin: long double may be no wider than double,
+  // whose rounding could otherwise carry a value just past them.
+  const long double limit = static_cast<long double>(std::numeric_limits<out::rep>::max()) * 0.998L;
+  if (ticks >= limit) return out::max();
+  if (ticks <= -limit) return out::min();
+  if constexpr (std::is_floating_point_v<Rep>) {
+    return out(static_cast<out::rep>(ticks));
   } else {
-    return std::chrono::steady_clock::now() +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now());
+    // duration_cast multiplies by num before dividing by den: that product
+    // must fit too; past it the long double value is close enough.
+    if (ratio::num != 1 && ratio::den != 1 && (ticks * den >= limit || ticks * den <= -limit)) {
+      return out(static_cast<out::rep>(ticks));
+    }
+    return std::chrono::duration_cast<out>(d);
   }
 }
 
-/// now + d, saturating instead of overflowing for huge d.
-template <class Rep, class Period>
-std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) {
-  using namespace std::chrono;
-  const auto now = steady_clock::now();
-  if (d > duration_cast<duration<Rep, Period>>(steady_clock::time_point::max() - now)) {
-    return steady_clock::time_point::max();
+/// a - b, saturating.
+inline steady_clock::duration saturating_sub(steady_clock::duration a, steady_clock::duration b) noexcept {
+  using out = steady_clock::duration;
+  if (b > out::zero() && a < out::min() + b) return out::min();
+  if (b < out::zero() && a > out::max() + b) return out::max();
+  return a - b;
+}
+
+/// t + d as a deadline: never before the clock's epoch (a past deadline is
+/// past either way), and time_point::max() (never) for anything more than
+/// half the clock's range ahead, so no later arithmetic on a deadline
+/// (deadline - now, deadline + period, rounding up to milliseconds) can
+/// overflow. Assumes t is not before the epoch (steady time since boot).
+inline steady_clock::time_point saturating_deadline(steady_clock::time_point t, steady_clock::duration d) noexcept {
+  using out = steady_clock::duration;
+  const out since = t.time_since_epoch();
+  if (d >= out::zero()) {
+    return d > out::max() / 2 - since ? steady_clock::time_point::max() : t + d;
   }
-  return now + duration_cast<steady_clock::duration>(d);
+  return d <= -since ? steady_clock::time_point() : t + d;
+}
+
+/// Converts any clock's time point to a deadline on goro's steady clock,
+/// saturating as saturating_deadline does: time_point::min() of any clock is
+/// simply past, time_point::max() is never.
+template <class Clock, class Duration>
+std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Clock, Duration>& t) {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
+    const steady_clock::duration since = saturating_duration(t.time_since_epoch());
+    if (since >= steady_clock::duration::max() / 2) return steady_clock::time_point::max();
+    return since < steady_clock::duration::zero() ? steady_clock::time_point() : steady_clock::time_point(since);
+  } else {
+    const steady_clock::duration left =
+        saturating_sub(saturating_duration(t.time_since_epoch()), saturating_duration(Clock::now().time_since_epoch()));
+    return saturating_deadline(steady_clock::now(), left);
+  }
+}
+
+/// The deadline `d` after `now`, saturating (see saturating_deadline): a
+/// negative d is already past, a huge one is never.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(steady_clock::time_point now,
+                                                     const std::chrono::duration<Rep, Period>& d) noexcept {
+  return saturating_deadline(now, saturating_duration(d));
+}
+
+/// now + d, saturating instead of overflowing.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) noexcept {
+  return deadline_after(steady_clock::now(), d);
 }
 
 class parker {
@@ -84,8 +147,8 @@ class parker {
         }
         auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
         timespec ts;
-        ts.tv_sec = static_cast<time_t>(left.count() / 1000000000);
-        ts.tv_nsec = static_cast<long>(left.count() % 1000000000);
+        ts.tv_sec = platform_cast<time_t>(left.count() / 1000000000);
+        ts.tv_nsec = platform_cast<long>(left.count() % 1000000000);
         futex(FUTEX_WAIT_PRIVATE, waiting, &ts);
       }
       expected = notified;

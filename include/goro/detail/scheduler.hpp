@@ -95,8 +95,8 @@ inline std::uint64_t next_goroutine_id() noexcept {
 /// by the worker's own thread.
 class worker {
  public:
-  worker(scheduler& s, std::size_t index) noexcept
-      : sched(s), index(index), rng(index * 0x9E3779B97F4A7C15ull + 1) {}
+  worker(scheduler& s, std::size_t i) noexcept
+      : sched(s), index(i), rng(i * 0x9E3779B97F4A7C15ull + 1) {}
 
   scheduler& sched;
   const std::size_t index;
@@ -154,17 +154,20 @@ class scheduler {
  public:
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))), pool_(options_.stack_size) {
+    check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
     workers_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
-    try {
+    GORO_TRY {
       for (auto& w : workers_) {
         worker* wp = w.get();
+        GORO_FAULT_THREAD_START();
         wp->thread = std::thread([wp] { wp->run(); });
       }
-    } catch (...) {
+    }
+    GORO_CATCH_ALL {
       stop_workers();  // the ones that started; then report why the rest did not
-      throw;
+      GORO_RETHROW;
     }
   }
 
@@ -418,7 +421,8 @@ inline void switch_out(g_request request) noexcept {
 /// unlock(arg) (typically releasing the lock under which the caller queued a
 /// waiter for itself). Returns after someone calls scheduler::ready on it.
 inline void park(void (*unlock)(void*), void* arg) noexcept {
-  goroutine* g = current_goroutine();
+  // Only a goroutine parks, so this thread is a worker (no null check).
+  goroutine* g = current_worker_slot()->current.load(std::memory_order_relaxed);
   g->unlock = unlock;
   g->unlock_arg = arg;
   switch_out(g_request::park);
@@ -460,7 +464,8 @@ void scheduler::spawn(F&& fn) {
     invoke = &invoke_and_destroy<Fn>;
   } else {  // too big to keep on its own stack
     using Box = boxed_function<Fn>;
-    layout_for<Box>(s, layout);
+    if (!layout_for<Box>(s, layout)) fatal("a goroutine stack too small for a pointer");
+    GORO_FAULT_ALLOCATION();
     new (layout.fn) Box(new Fn(std::forward<F>(fn)));
     invoke = &invoke_and_destroy<Box>;
   }
@@ -543,21 +548,24 @@ inline void scheduler::goroutine_exited() {
 
 inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) noexcept {
   if (options_.on_unhandled_exception) {
-    try {
+    GORO_TRY {
       options_.on_unhandled_exception(g.ctx.id(), e);
       return;
-    } catch (...) {
+    }
+    GORO_CATCH_ALL {
       e = std::current_exception();
       std::fprintf(stderr, "goro: the unhandled-exception handler threw\n");
     }
   }
   const char* what = "an exception not derived from std::exception";
+#if defined(GORO_EXCEPTIONS)
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
     what = ex.what();
   } catch (...) {
   }
+#endif
   std::fprintf(stderr, "goro: fatal error: unhandled exception in goroutine %llu: %s\n",
                static_cast<unsigned long long>(g.ctx.id()), what);
   std::fflush(stderr);
@@ -566,11 +574,8 @@ inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) n
 
 inline void goroutine::entry(void* self) noexcept {
   auto* g = static_cast<goroutine*>(self);
-  try {
-    g->invoke(g->fn_storage);
-  } catch (...) {
-    g->sched->unhandled_exception(*g, std::current_exception());
-  }
+  GORO_TRY { g->invoke(g->fn_storage); }
+  GORO_CATCH_ALL { g->sched->unhandled_exception(*g, std::current_exception()); }
   g->request = g_request::exit;
   worker* w = current_worker_slot();
   g->ctx.exit_to(*w->g0, w->slots);
@@ -719,7 +724,7 @@ inline goroutine* worker::steal_runnext(worker& victim) {
 inline goroutine* worker::steal_work() {
   const std::size_t n = sched.workers_.size();
   for (int round = 0; round < 4; ++round) {
-    const std::size_t start = static_cast<std::size_t>(random() % n);
+    const std::size_t start = platform_cast<std::size_t>(random() % n);
     for (std::size_t i = 0; i < n; ++i) {
       worker& victim = *sched.workers_[(start + i) % n];
       if (&victim == this) continue;

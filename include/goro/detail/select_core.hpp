@@ -106,7 +106,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     if (sc.is_send) {
       if (sc.chan->closed) {
         locks.unlock();
-        throw closed_channel("goro: send on closed channel (in select)");
+        throw_error(closed_channel("goro: send on closed channel (in select)"));
       }
       if (!send_now_locked(*sc.chan, sc.value, to_wake)) continue;
     } else if (recv_now_locked(*sc.chan, sc.value, to_wake) == recv_attempt::would_block) {
@@ -137,6 +137,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
     (sc.is_send ? sc.chan->sendq : sc.chan->recvq).push_back(&w);
     any = &w;
   }
+  // Step 2 ruled out a select with no channel; checked because a null `any`
+  // would otherwise be dereferenced silently (and GCC sees that path).
+  if (any == nullptr) fatal("select: no channel to wait on");
   block(*any, &select_locks::unlock_fn, &locks);
 
   // 5. unlink the waiters that lost
@@ -149,7 +152,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
   }
   locks.unlock();
   if (cases[chosen].is_send && !scratch.waiters[chosen].ok) {
-    throw closed_channel("goro: send on closed channel (in select)");
+    throw_error(closed_channel("goro: send on closed channel (in select)"));
   }
   return chosen;
 }

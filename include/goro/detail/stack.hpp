@@ -10,6 +10,18 @@
 // limit. Elsewhere the guard is an mprotect(PROT_NONE) region, which splits the
 // mapping: each stack then costs two map entries and about 32,000 stacks
 // exhaust the table.
+//
+// Stacks are mapped in batches (one mmap for several stacks, a "slab") and a
+// slab is unmapped only as a whole, when its last stack is released: a stack
+// released before its neighbours gives its memory back with
+// MADV_DONTNEED, which leaves the mapping whole. Unmapping single stacks out
+// of a batch would split the mapping at every hole: with goroutines ending in
+// any order that can take a map entry per freed stack, run the process into
+// vm.max_map_count, and then make later munmap calls fail (leaking the
+// stacks). So the map entries goro uses are bounded by its slabs (or two per
+// stack with mprotect guards), whatever the exit order; and since no call
+// ever splits a mapping, a failing munmap or madvise is a bug, reported as a
+// fatal error rather than ignored.
 #ifndef GORO_DETAIL_STACK_HPP
 #define GORO_DETAIL_STACK_HPP
 
@@ -22,6 +34,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
+#include <memory>
 #include <new>
 #include <string>
 #include <system_error>
@@ -63,9 +76,39 @@ inline std::atomic<guard_method>& guard_method_in_use() noexcept {
   return method;
 }
 
+/// One mmap holding `count` stacks. Unmapped, whole, when the last of them is
+/// released. Shared by those stacks; `live` counts the ones not yet released.
+struct stack_slab {
+  void* base = nullptr;
+  std::size_t bytes = 0;
+  std::atomic<std::size_t> live{0};
+
+  /// Releases one stack, whose usable part is [bottom, bottom + size): its
+  /// memory goes back to the kernel now, the address range when the slab's
+  /// last stack goes. May free the slab.
+  void release(void* bottom, std::size_t size) noexcept {
+    // Memory first, count second: once the count drops, another releaser may
+    // unmap the whole slab. The last one skips the madvise (munmap does it).
+    if (live.load(std::memory_order_acquire) != 1 && ::madvise(bottom, size, MADV_DONTNEED) != 0) {
+      fatal("madvise(MADV_DONTNEED) of a released goroutine stack failed");
+    }
+    if (live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      unmap_whole(base, bytes);
+      delete this;
+    }
+  }
+
+  /// munmap of a whole mapping that goro made: it splits nothing, so it
+  /// cannot run out of map entries; a failure means a goro bug.
+  static void unmap_whole(void* base, std::size_t bytes) noexcept {
+    if (::munmap(base, bytes) != 0) fatal("munmap of a goroutine stack mapping failed");
+  }
+};
+
 /// An owning, movable handle to one mapped stack with its guard.
 /// Invariant: either empty (base_ == nullptr) or [base_, base_ + mapped_) is
-/// mapped by us, its first guard_bytes() are the guard, the rest is usable.
+/// part of slab_'s mapping, counted in slab_->live, its first guard_bytes()
+/// are the guard, the rest is usable.
 class stack {
  public:
   /// An empty handle.
@@ -84,29 +127,42 @@ class stack {
   /// Maps n stacks with one mmap (each with its own guard) into out[0..n).
   /// Mapping is a system call and, on virtual machines, a slow one; one call
   /// per batch instead of per goroutine matters when thousands start at once.
-  /// Each stack is still unmapped on its own (munmap of part of a mapping).
+  /// The mapping is unmapped whole, when the last of the n stacks is released
+  /// (stack_slab); a stack released earlier only gives back its memory.
   /// Throws like the constructor; on failure nothing stays mapped.
   static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
     const std::size_t page = page_size();
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
-    if (usable_bytes > (std::size_t{1} << 40) || n > 1024) throw std::bad_alloc();
+    if (usable_bytes > (std::size_t{1} << 40) || n == 0 || n > 1024) throw_error(std::bad_alloc());
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
-    void* p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (p == MAP_FAILED) throw_mapping_error(errno, "map");
+    GORO_FAULT_ALLOCATION();
+    std::unique_ptr<stack_slab> slab(new stack_slab);  // before the mmap: nothing to undo if it throws
+    void* p = MAP_FAILED;
+    int map_error = ENOMEM;  // an injected fault fails as a full map table does
+    if (!GORO_FAULT(stack_map)) {
+      p = ::mmap(nullptr, each * n, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+      map_error = errno;
+    }
+    if (p == MAP_FAILED) throw_mapping_error(map_error, "map");
     for (std::size_t i = 0; i < n; ++i) {
-      void* base = static_cast<char*>(p) + i * each;
-      if (int err = install_guard(base, guard); err != 0) {
-        for (std::size_t j = 0; j < i; ++j) out[j] = stack();
-        ::munmap(static_cast<char*>(p) + i * each, each * (n - i));
+      if (int err = install_guard(static_cast<char*>(p) + i * each, guard); err != 0) {
+        stack_slab::unmap_whole(p, each * n);  // no stack handed out yet
         throw_mapping_error(err, "guard");
       }
+    }
+    slab->base = p;
+    slab->bytes = each * n;
+    slab->live.store(n, std::memory_order_relaxed);
+    stack_slab* shared = slab.release();
+    for (std::size_t i = 0; i < n; ++i) {
       stack& s = out[i];
       s = stack();
-      s.base_ = base;
+      s.base_ = static_cast<char*>(p) + i * each;
       s.mapped_ = each;
+      s.slab_ = shared;
       s.valgrind_id_ = sanitizer::register_stack(s.bottom(), s.size());
     }
   }
@@ -135,14 +191,15 @@ class stack {
   void swap(stack& other) noexcept {
     std::swap(base_, other.base_);
     std::swap(mapped_, other.mapped_);
+    std::swap(slab_, other.slab_);
     std::swap(valgrind_id_, other.valgrind_id_);
   }
 
  private:
   [[noreturn]] static void throw_mapping_error(int err, const char* what) {
-    if (err == ENOMEM) throw std::bad_alloc();
-    throw std::system_error(err, std::generic_category(),
-                            std::string("goro: cannot ") + what + " a goroutine stack");
+    if (err == ENOMEM) throw_error(std::bad_alloc());
+    throw_error(std::system_error(err, std::generic_category(),
+                                  std::string("goro: cannot ") + what + " a goroutine stack"));
   }
 
   // Returns 0 or an errno value. The first stack decides the method for the
@@ -150,6 +207,7 @@ class stack {
   // such advice, a sandbox refusing madvise, no file descriptor left for the
   // probe) mprotect, which always works where mmap does.
   static int install_guard(void* p, std::size_t guard) noexcept {
+    if (GORO_FAULT(stack_guard)) return EPERM;
     auto& method = guard_method_in_use();
     const guard_method m = method.load(std::memory_order_relaxed);
     if (m == guard_method::madvise_guard) {
@@ -180,12 +238,14 @@ class stack {
   void unmap() noexcept {
     if (base_ == nullptr) return;
     sanitizer::deregister_stack(valgrind_id_);
-    ::munmap(base_, mapped_);
+    slab_->release(bottom(), size());
     base_ = nullptr;
+    slab_ = nullptr;
   }
 
   void* base_ = nullptr;
   std::size_t mapped_ = 0;
+  stack_slab* slab_ = nullptr;
   unsigned valgrind_id_ = 0;
 };
 

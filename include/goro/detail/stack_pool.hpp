@@ -107,8 +107,10 @@ class shared_stack_pool {
   /// notices new work within tens of microseconds.
   static constexpr std::size_t trim_batch = 8;
 
-  /// Unmaps up to trim_batch stacks beyond `hot`. Returns true if it unmapped
-  /// any (the caller looks for work again before trimming more).
+  /// Releases up to trim_batch stacks beyond `hot`: their memory goes back to
+  /// the kernel, and a batch's mapping with its last stack (stack_slab).
+  /// Returns true if it released any (the caller looks for work again before
+  /// trimming more).
   bool trim() {
     if (size_hint_.load(std::memory_order_relaxed) <= hot) return false;
     stack_pool victims;
@@ -119,7 +121,7 @@ class shared_stack_pool {
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
     if (victims.empty()) return false;
-    while (!victims.empty()) stack gone = victims.take();  // unmapped outside the lock
+    while (!victims.empty()) stack gone = victims.take();  // released outside the lock
     return true;
   }
 

@@ -102,6 +102,16 @@ steady_time to_deadline(const std::chrono::time_point<Clock, Duration>& t) {
   return goro::detail::deadline_after(t - now);
 }
 
+/// Whether errno value e says "try again later" (EAGAIN and EWOULDBLOCK are
+/// one value on Linux, two on some systems).
+inline bool would_block(int e) noexcept {
+#if EAGAIN == EWOULDBLOCK
+  return e == EAGAIN;
+#else
+  return e == EAGAIN || e == EWOULDBLOCK;
+#endif
+}
+
 /// Whether a set deadline has passed.
 inline bool passed(steady_time d) noexcept {
   return d != steady_time::max() && d <= std::chrono::steady_clock::now();
@@ -234,7 +244,7 @@ class net_fd {
       if (n >= 0) return static_cast<std::size_t>(n);
       const int e = last_errno();
       if (e == EINTR) continue;
-      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("read", "read", e));
+      if (!would_block(e)) throw_error(os_fail("read", "read", e));
       await(io_mode::read, "read", cc);
     }
   }
@@ -256,7 +266,7 @@ class net_fd {
       }
       const int e = last_errno();
       if (e == EINTR) continue;
-      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("write", "write", e));
+      if (!would_block(e)) throw_error(os_fail("write", "write", e));
       await(io_mode::write, "write", cc);
     }
   }
@@ -295,7 +305,7 @@ class net_fd {
       }
       const int e = last_errno();
       if (e == EINTR || e == ECONNABORTED) continue;  // Go retries a connection reset before accept
-      if (e != EAGAIN && e != EWOULDBLOCK) throw_error(os_fail("accept", "accept4", e));
+      if (!would_block(e)) throw_error(os_fail("accept", "accept4", e));
       await(io_mode::read, "accept", cc);
     }
   }
