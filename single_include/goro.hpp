@@ -64,6 +64,17 @@
 //   helper that runs it stores the result, then wakes the goroutine, and
 //   touches nothing of the call after that: the goroutine may resume on
 //   another worker and return at once, popping the call.
+// * blocking(ctx, f, args...) differs in one way: its caller may stop
+//   waiting. The call is then shared (a shared_blocking_call on the heap,
+//   owning f and its arguments), kept alive by the caller and, while queued
+//   or running, by the pool (its `keep`). The caller waits on its waiter and
+//   on a done_watch on ctx's done channel, sharing one claim word; the
+//   helper that ran the call claims the waiter and wakes it only while the
+//   caller is `attached` (under the call's own lock). A caller ended by its
+//   context takes the call out of the queue if no helper has taken it (it
+//   never runs), or else detaches, after which the helper touches only the
+//   shared call: f runs to its end and its result is dropped with the call.
+//   Lock order: the pool's lock, then the done channel's (done_watch.hpp).
 // * At exit the pool is never destroyed (like the default runtime) and its
 //   threads are detached: a program may end while helpers idle or run.
 //
@@ -328,6 +339,123 @@ inline void thread_start_point() {
 #endif
 
 #endif  // GORO_CONFIG_HPP
+// ======== goro/context.hpp ========
+// context.hpp: cancellation, deadlines and request-scoped values, like Go's
+// package context.
+//
+//   auto [ctx, cancel] = goro::with_timeout(parent, 100ms);  // context.WithTimeout
+//   goro::select(goro::case_recv(ctx.done()), ...);           // case <-ctx.Done():
+//   if (ctx.err() == goro::context_errc::deadline_exceeded) ...
+//   std::optional<int> v = c.recv(ctx);                       // ends with ctx, throwing
+//   cancel();                                                 // idempotent
+//
+// A goro::context is a cheap copyable handle (a shared pointer), as Go's is
+// an interface value; a default-constructed one is background(). Contexts
+// form a tree: with_cancel, with_deadline, with_timeout and with_value derive
+// a child from a parent. Cancelling a context cancels every descendant at
+// once; a child cancelled first (or whose every handle is gone with nothing
+// observing it) unregisters from its parent, so long-lived parents do not
+// grow. A deadline is a timer on the runtime's timer heap, stopped (and its
+// memory freed) when the context is cancelled first.
+//
+// Context-aware waits have one shape: the context comes first, as in Go.
+//   c.send(ctx, v)   c.recv(ctx)   goro::select(ctx, cases...)
+//   goro::sleep_for(ctx, d)   goro::sleep_until(ctx, t)
+//   m.lock(ctx)   s.acquire(ctx)   wg.wait(ctx)
+// and, declared in their own headers (which include this one):
+//   conn.read(ctx, ...)   conn.write(ctx, ...)   ln.accept(ctx)   (net/)
+//   goro::blocking(ctx, f, args...)                                (blocking.hpp)
+// Each does what the plain call does, unless ctx is done first (or already
+// done when it starts): then it throws goro::context_error, whose code() is
+// ctx.err() and whose cause() is the cancellation cause, and the operation
+// has not happened. docs/design.md says why these throw rather than return.
+// Each is one ordinary wait plus a waiter on ctx.done() (detail/done_watch.hpp):
+// nothing polls.
+//
+// Inside: a cancellable context owns a detail::cancel_state (lock, error,
+// lazily made done channel, children, after_funcs, deadline timer). Value
+// contexts point at their nearest cancellable ancestor's state. Ownership
+// only ever points downward in the cancel tree (a parent's state owns its
+// children's states; a child refers to its parent's weakly), and upward in
+// the value chain (a context node owns its parent node), so no cycle can
+// leak. Lock order: a parent's state lock before a child's; a state lock is
+// never held while closing a done channel, stopping a timer or starting a
+// goroutine.
+#ifndef GORO_CONTEXT_HPP
+#define GORO_CONTEXT_HPP
+
+// ======== goro/chan.hpp ========
+// chan.hpp: typed channels, like Go's `chan T`.
+//
+//   auto c = goro::make_chan<int>(16);  // c := make(chan int, 16)
+//   c.send(1);                          // c <- 1
+//   std::optional<int> v = c.recv();    // v, ok := <-c
+//   c.close();                          // close(c)
+//   for (int x : c) { ... }             // for x := range c
+//
+// A chan<T> is a cheap, copyable handle to shared channel state, compared by
+// identity; a default-constructed one is nil. send_chan<T> and recv_chan<T>
+// are directional views (`chan<- T`, `<-chan T`) that a chan<T> converts to.
+#ifndef GORO_CHAN_HPP
+#define GORO_CHAN_HPP
+
+// ======== goro/detail/chan_core.hpp ========
+// chan_core.hpp: the channel algorithm, written once for every element type.
+//
+// A channel is a lock, a ring buffer (capacity > 0), a queue of waiting
+// receivers and a queue of waiting senders (after Go's runtime/chan.go). The
+// code here moves values only through `void*` and a small table of typed
+// operations (chan_ops), so send, receive, close and select share one
+// implementation; chan.hpp puts types on top.
+//
+// Invariants, with the lock held:
+// - count <= cap; the buffered values are slots head, head+1, ... (mod cap).
+// - A waiting receiver means the buffer is empty; a waiting sender means it
+//   is full (or the channel is unbuffered). Waiters already claimed by
+//   another case of their select may linger in a queue until their party
+//   removes them; every scan skips them (wait_queue::claim_first).
+// - At most one of sendq and recvq has claimable waiters, except when one
+//   select waits to both send and receive on the same unbuffered channel.
+//   That select cannot match itself: matching only happens between a party
+//   acting now and waiters already queued, and a party is never both.
+// - After close: no claimable waiter remains; receivers drain the buffer and
+//   then see "closed"; senders throw.
+//
+// Lock contracts: send_now_locked and recv_now_locked require the channel's
+// lock and never release it; they return the waiter to wake, which the caller
+// wakes after unlocking (waking under the lock would let the woken party spin
+// on it). wait_on_locked requires the lock and releases it.
+#ifndef GORO_DETAIL_CHAN_CORE_HPP
+#define GORO_DETAIL_CHAN_CORE_HPP
+
+// ======== goro/errors.hpp ========
+// errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
+// In a build without exceptions (-fno-exceptions, or GORO_NO_EXCEPTIONS
+// defined) goro never throws: each of these errors is instead a fatal error
+// ("goro: fatal error: <message>" on stderr, then abort), as Go's panic is.
+#ifndef GORO_ERRORS_HPP
+#define GORO_ERRORS_HPP
+
+
+#include <stdexcept>
+
+namespace goro {
+
+/// Send on a closed channel, or close of a closed channel.
+class closed_channel : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// Close of a nil channel (a default-constructed goro::chan).
+class nil_channel : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+}  // namespace goro
+
+#endif
 // ======== goro/detail/park.hpp ========
 // park.hpp: waiting and waking, the same way for goroutines and threads.
 //
@@ -2576,6 +2704,7 @@ enum : std::uint32_t {
   claim_io_ready = claim_case_base,       ///< an edge arrived
   claim_io_closed = claim_case_base + 1,  ///< the fd was closed through goro
   claim_io_retry = claim_case_base + 2,   ///< look again: a deadline moved, or the poller went away
+  claim_io_done = claim_case_base + 3,    ///< the wait's done channel (a context's) closed
 };
 
 /// A plain thread blocked in poll(2) on the fd; lives on that thread's stack
@@ -2633,18 +2762,22 @@ struct poll_desc {
       }
       w = next;
     }
-    if (threads_too) {
-      for (thread_io_wait* t = d.threads; t != nullptr; t = t->next) {
-        // The first reason sticks: a close is not undone by a later retry.
-        if (t->outcome == claim_none) t->outcome = outcome;
-        const std::uint64_t one = 1;
-        // The thread unlinks itself under this lock before it returns, so its
-        // eventfd is open while we write.
-        while (::write(t->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
-        }
+    if (threads_too) wake_threads_locked(m, outcome);
+    return claimed;
+  }
+
+  /// Wakes the plain threads waiting in direction m (through their eventfds)
+  /// with `outcome`. Holds the lock.
+  void wake_threads_locked(io_mode m, std::uint32_t outcome) noexcept {
+    for (thread_io_wait* t = of(m).threads; t != nullptr; t = t->next) {
+      // The first reason sticks: a close is not undone by a later retry.
+      if (t->outcome == claim_none) t->outcome = outcome;
+      const std::uint64_t one = 1;
+      // The thread unlinks itself under this lock before it returns, so its
+      // eventfd is open while we write.
+      while (::write(t->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
       }
     }
-    return claimed;
   }
 };
 
@@ -4322,495 +4455,6 @@ inline void scheduler::wait_all() {
 
 #endif
 
-#include <atomic>
-#include <chrono>
-#include <cstddef>
-#include <exception>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <stdexcept>
-#include <system_error>
-#include <thread>
-#include <tuple>
-#include <type_traits>
-#include <utility>
-
-namespace goro {
-
-/// Settings of the helper threads behind goro::blocking, one set for the
-/// whole process (see set_blocking_options).
-struct blocking_options {
-  /// Most helper threads alive at once; calls beyond them queue (FIFO), their
-  /// goroutines parked. At least 1. Default 64: the calls are meant to wait,
-  /// not compute, so the bound is not about cores but about what they wait
-  /// on (a disk queue or a resolver serves far fewer in parallel) and about
-  /// threads (each reserves a stack); 64 is past what those serve and still
-  /// cheap. Go starts a thread per blocked system call up to a 10,000-thread
-  /// crash; tokio's blocking pool stops at 512.
-  std::size_t max_threads = 64;
-
-  /// How long a helper thread waits for another call before it exits. Zero:
-  /// helpers exit as soon as the queue is empty. Default 10 s, as tokio's.
-  std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(10);
-};
-
-namespace detail {
-
-/// A blocking call on its way through the pool. Lives on the calling
-/// goroutine's stack; see the file comment for who touches it when.
-struct blocking_job {
-  /// Runs the call and stores its result or exception in the caller's slot.
-  void (*run)(blocking_job&) noexcept = nullptr;
-  waiter w;                      ///< the parked caller
-  std::exception_ptr error;      ///< the exception f threw, or the pool's
-  blocking_job* next = nullptr;  ///< queue link; guarded by the pool's lock
-};
-
-/// Where a call's result waits for its caller: a value, a reference, or nothing.
-template <class R>
-struct blocking_result {
-  static_assert(std::is_move_constructible_v<R>,
-                "goro::blocking: the result type must be movable (it is returned to the caller)");
-  std::optional<R> value;
-  template <class Fn>
-  void fill(Fn& fn) {
-    value.emplace(fn());
-  }
-  R take() { return std::move(*value); }
-};
-
-template <class R>
-struct blocking_result<R&> {
-  R* ptr = nullptr;
-  template <class Fn>
-  void fill(Fn& fn) {
-    ptr = std::addressof(fn());
-  }
-  R& take() noexcept { return *ptr; }
-};
-
-template <class R>
-struct blocking_result<R&&> {
-  R* ptr = nullptr;
-  template <class Fn>
-  void fill(Fn& fn) {
-    R&& r = fn();
-    ptr = std::addressof(r);
-  }
-  R&& take() noexcept { return static_cast<R&&>(*ptr); }
-};
-
-template <>
-struct blocking_result<void> {
-  template <class Fn>
-  void fill(Fn& fn) {
-    fn();
-  }
-  void take() noexcept {}
-};
-
-/// A blocking_job for a callable `fn` (taking no arguments) returning R.
-template <class Fn, class R>
-struct blocking_call : blocking_job {
-  explicit blocking_call(Fn& f) noexcept : fn(f) { run = &run_call; }
-  Fn& fn;
-  blocking_result<R> result;
-
-  static void run_call(blocking_job& job) noexcept {
-    auto& self = static_cast<blocking_call&>(job);
-#if defined(GORO_EXCEPTIONS)
-    try {
-      self.result.fill(self.fn);
-    } catch (...) {
-      self.error = std::current_exception();
-    }
-#else
-    self.result.fill(self.fn);
-#endif
-  }
-
-  /// The caller's side, once woken: f's result, or its exception rethrown.
-  R take() {
-#if defined(GORO_EXCEPTIONS)
-    if (error) std::rethrow_exception(error);
-#endif
-    return result.take();
-  }
-};
-
-/// The process-wide pool of helper threads. See the file comment.
-class blocking_pool {
- public:
-  /// Starts one helper thread running `entry(pool)`, detached; throws (like
-  /// std::thread) if it cannot. Replaceable for tests (set_thread_starter).
-  using thread_starter = void (*)(void (*entry)(blocking_pool*), blocking_pool* pool);
-
-  /// The pool, created on first use and never destroyed.
-  static blocking_pool& instance() {
-    static blocking_pool* pool = new blocking_pool();  // leaked: helpers may outlive main
-    return *pool;
-  }
-
-  /// Queues `job` and parks the calling goroutine until a helper has run it
-  /// (or the pool failed it: job.error). Must be called from a goroutine.
-  void run(blocking_job& job) {
-    job.w.g = current_goroutine();
-    GORO_ASSERT(job.w.g != nullptr);
-    // A call in flight will end by itself: no deadlock while there is one.
-    struct in_flight {
-      in_flight() noexcept { process_census().blocking_calls.fetch_add(1, std::memory_order_relaxed); }
-      ~in_flight() { process_census().blocking_calls.fetch_sub(1, std::memory_order_relaxed); }
-    } counted;
-    after_park_step step{this, nullptr, false};
-    lock_.lock();
-    push(&job);
-    if (idle_ != nullptr) {
-      step.chosen = idle_;
-      unlist(idle_);
-    } else if (threads_ < options_.max_threads) {
-      ++threads_;  // counted now, so that no other caller starts one past the bound
-      step.start = true;
-    }
-    block(job.w, &after_park, &step);
-    // A helper has run the call (or the pool failed it) and woken us.
-  }
-
-  /// The settings in force.
-  blocking_options options() {
-    std::lock_guard<spin_lock> guard(lock_);
-    return options_;
-  }
-
-  /// Replaces the settings; idle helpers wake to apply them (those past a
-  /// lowered bound exit, busy ones when their call ends). Throws
-  /// std::invalid_argument for max_threads 0 or a negative idle_timeout.
-  void set_options(const blocking_options& o) {
-    if (o.max_threads == 0) {
-      throw_error(
-          std::invalid_argument("goro::set_blocking_options: max_threads must be at least 1"));
-    }
-    if (o.idle_timeout < std::chrono::steady_clock::duration::zero()) {
-      throw_error(std::invalid_argument("goro::set_blocking_options: negative idle_timeout"));
-    }
-    std::lock_guard<spin_lock> guard(lock_);
-    options_ = o;
-    // Unparked under the lock (a rare call): a woken helper needs the lock
-    // before it can exit, so none can be gone before its unpark.
-    while (helper* h = idle_) {
-      unlist(h);
-      h->wakeup.unpark();
-    }
-  }
-
-  /// Helper threads alive or being started (for tests and diagnostics).
-  std::size_t threads() {
-    std::lock_guard<spin_lock> guard(lock_);
-    return threads_;
-  }
-
-  /// Helper threads idle, waiting for a call.
-  std::size_t idle_threads() {
-    std::lock_guard<spin_lock> guard(lock_);
-    return idle_count_;
-  }
-
-  /// For tests: replaces how helper threads are started (nullptr: the
-  /// default, a detached std::thread), e.g. by one that throws.
-  void set_thread_starter(thread_starter starter) noexcept {
-    starter_.store(starter != nullptr ? starter : &start_detached, std::memory_order_release);
-  }
-
- private:
-  /// An idle helper thread's entry in the idle list; lives on its own stack.
-  struct helper {
-    parker wakeup;           ///< where it sleeps while idle
-    helper* next = nullptr;  ///< idle list link; guarded by lock_
-    bool listed = false;     ///< on the idle list; guarded by lock_
-  };
-
-  /// What the parked caller's worker does once the caller is off its stack.
-  struct after_park_step {
-    blocking_pool* pool;
-    helper* chosen;  ///< an idle helper to wake, or nullptr
-    bool start;      ///< a helper to start (already counted in threads_)
-  };
-
-  blocking_pool() = default;
-
-  // Runs on the parked caller's worker (g0), lock_ held. Once lock_ is
-  // released a helper may run the call and resume the caller, popping `step`
-  // off its stack: copy it first.
-  static void after_park(void* arg) noexcept {
-    const after_park_step step = *static_cast<after_park_step*>(arg);
-    step.pool->lock_.unlock();
-    if (step.chosen != nullptr) step.chosen->wakeup.unpark();
-    if (step.start) step.pool->start_helper();
-  }
-
-  static void start_detached(void (*entry)(blocking_pool*), blocking_pool* pool) {
-    std::thread(entry, pool).detach();
-  }
-
-  /// Starts one helper (already counted in threads_). Lock not held.
-  void start_helper() noexcept {
-    const thread_starter starter = starter_.load(std::memory_order_acquire);
-#if defined(GORO_EXCEPTIONS)
-    std::error_code failure;
-    try {
-      starter(&helper_main, this);
-    } catch (const std::system_error& e) {
-      failure = e.code();
-    } catch (...) {  // std::bad_alloc, in practice
-      failure = std::make_error_code(std::errc::not_enough_memory);
-    }
-    if (failure) start_failed(failure);
-#else
-    starter(&helper_main, this);  // std::thread aborts if it cannot start one
-#endif
-  }
-
-  /// A helper could not be started (for `why`). If no helper is left, nobody
-  /// would ever serve the queue: every call in it fails with a
-  /// std::system_error. Each gets an exception object of its own, made
-  /// before it is woken, and nothing here refers to it afterwards (an
-  /// exception shared between threads is freed by whichever drops it last,
-  /// a hand-off ThreadSanitizer cannot see inside the C++ runtime library).
-  /// Lock not held.
-  void start_failed(std::error_code why) noexcept {
-    blocking_job* orphans = nullptr;
-    {
-      std::lock_guard<spin_lock> guard(lock_);
-      --threads_;
-      if (threads_ == 0) {
-        orphans = head_;
-        head_ = tail_ = nullptr;
-      }
-    }
-    while (blocking_job* job = orphans) {
-      orphans = job->next;  // read before the wake: the caller may then pop `job`
-      job->error = std::make_exception_ptr(
-          std::system_error(why, "goro::blocking: cannot start a helper thread"));
-      wake(job->w);
-    }
-  }
-
-  static void helper_main(blocking_pool* pool) noexcept { pool->serve(); }
-
-  /// A helper thread's life: run queued calls; idle; exit when idle too long
-  /// or past the bound.
-  void serve() noexcept {
-    // Counted as goro's own thread while it serves, so that the deadlock
-    // check does not take it for a user thread that may still send.
-    struct goro_thread {
-      goro_thread() noexcept { process_census().goro_threads.fetch_add(1, std::memory_order_relaxed); }
-      ~goro_thread() { process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed); }
-    } counted;
-    helper self;
-    lock_.lock();
-    for (;;) {
-      if (threads_ > options_.max_threads) break;  // the bound was lowered
-      if (blocking_job* job = pop()) {
-        lock_.unlock();
-        job->run(*job);
-        // The caller may resume as soon as it is readied, and return: wake()
-        // is the last touch of *job.
-        wake(job->w);
-        lock_.lock();
-        continue;
-      }
-      self.listed = true;
-      self.next = idle_;
-      idle_ = &self;
-      ++idle_count_;
-      const steady_clock::time_point until = deadline_after(options_.idle_timeout);
-      lock_.unlock();
-      const bool woken = self.wakeup.park_until(until);
-      lock_.lock();
-      if (self.listed) {  // nobody chose us
-        unlist(&self);
-        // Idle for idle_timeout. (A call queued meanwhile chose another
-        // helper; it may still be in the queue, so look before leaving.)
-        if (!woken && head_ == nullptr) break;
-      } else if (!woken) {
-        // Chosen just as we timed out: take the token the chooser owes us,
-        // so that its unpark never lands on a thread that has gone.
-        lock_.unlock();
-        self.wakeup.park();
-        lock_.lock();
-      }
-    }
-    --threads_;
-    lock_.unlock();
-  }
-
-  // ---- the queue and the idle list; lock_ held for all of these.
-  void push(blocking_job* job) noexcept {
-    job->next = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next = job;
-    } else {
-      head_ = job;
-    }
-    tail_ = job;
-  }
-  blocking_job* pop() noexcept {
-    blocking_job* job = head_;
-    if (job != nullptr) {
-      head_ = job->next;
-      if (head_ == nullptr) tail_ = nullptr;
-    }
-    return job;
-  }
-  void unlist(helper* h) noexcept {
-    helper** p = &idle_;
-    while (*p != h) p = &(*p)->next;
-    *p = h->next;
-    h->listed = false;
-    --idle_count_;
-  }
-
-  spin_lock lock_;                ///< guards everything below but starter_
-  blocking_job* head_ = nullptr;  ///< calls waiting for a helper, oldest first
-  blocking_job* tail_ = nullptr;
-  helper* idle_ = nullptr;  ///< idle helpers, most recently idle first
-  std::size_t idle_count_ = 0;
-  std::size_t threads_ = 0;  ///< helpers alive or being started
-  blocking_options options_;
-  std::atomic<thread_starter> starter_{&start_detached};
-};
-
-/// Binds f and its arguments, copied or moved like std::thread does, into one
-/// callable taking no arguments and returning what f returns.
-template <class R, class F, class... Args>
-auto bind_result_call(F&& f, Args&&... args) {
-  return [fn = std::decay_t<F>(std::forward<F>(f)),
-          tup = std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)]() mutable -> R {
-    return std::apply([&](auto&... a) -> R { return std::invoke(std::move(fn), std::move(a)...); },
-                      tup);
-  };
-}
-
-}  // namespace detail
-
-/// The type goro::blocking(f, args...) returns: what f returns when called
-/// with its arguments' decayed copies as rvalues.
-template <class F, class... Args>
-using blocking_result_t = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
-
-/// Runs f(args...) on a helper thread and returns its result, rethrowing any
-/// exception f throws; for calls that block their thread (file I/O, name
-/// lookups, a C library's synchronous API), which must not run on a worker.
-///
-/// From a goroutine, the goroutine parks while f runs (its worker runs other
-/// goroutines); when all helpers are busy the call waits its turn (FIFO).
-/// From a plain thread, f simply runs on that thread.
-///
-/// f and args are copied or moved like std::thread's, kept on the caller's
-/// stack, and passed to f as rvalues; pass std::ref(x) to hand f a reference
-/// (safe: the caller waits). f may return any movable type, void, or a
-/// reference (returned as is: it must not refer into f's own copies, which
-/// are destroyed before blocking returns). Throws what f throws; or
-/// std::system_error when no helper thread exists and none can be started.
-template <class F, class... Args>
-blocking_result_t<F, Args...> blocking(F&& f, Args&&... args) {
-  using R = blocking_result_t<F, Args...>;
-  auto call = detail::bind_result_call<R>(std::forward<F>(f), std::forward<Args>(args)...);
-  if (detail::current_goroutine() == nullptr) return call();
-  detail::blocking_call<decltype(call), R> job(call);
-  detail::blocking_pool::instance().run(job);
-  return job.take();
-}
-
-/// Replaces the settings of goro::blocking's helper threads, for the whole
-/// process; calls already queued or running are not disturbed. Throws
-/// std::invalid_argument for max_threads 0 or a negative idle_timeout.
-inline void set_blocking_options(const blocking_options& options) {
-  detail::blocking_pool::instance().set_options(options);
-}
-
-/// The settings of goro::blocking's helper threads now in force.
-inline blocking_options get_blocking_options() {
-  return detail::blocking_pool::instance().options();
-}
-
-}  // namespace goro
-
-#endif
-// ======== goro/chan.hpp ========
-// chan.hpp: typed channels, like Go's `chan T`.
-//
-//   auto c = goro::make_chan<int>(16);  // c := make(chan int, 16)
-//   c.send(1);                          // c <- 1
-//   std::optional<int> v = c.recv();    // v, ok := <-c
-//   c.close();                          // close(c)
-//   for (int x : c) { ... }             // for x := range c
-//
-// A chan<T> is a cheap, copyable handle to shared channel state, compared by
-// identity; a default-constructed one is nil. send_chan<T> and recv_chan<T>
-// are directional views (`chan<- T`, `<-chan T`) that a chan<T> converts to.
-#ifndef GORO_CHAN_HPP
-#define GORO_CHAN_HPP
-
-// ======== goro/detail/chan_core.hpp ========
-// chan_core.hpp: the channel algorithm, written once for every element type.
-//
-// A channel is a lock, a ring buffer (capacity > 0), a queue of waiting
-// receivers and a queue of waiting senders (after Go's runtime/chan.go). The
-// code here moves values only through `void*` and a small table of typed
-// operations (chan_ops), so send, receive, close and select share one
-// implementation; chan.hpp puts types on top.
-//
-// Invariants, with the lock held:
-// - count <= cap; the buffered values are slots head, head+1, ... (mod cap).
-// - A waiting receiver means the buffer is empty; a waiting sender means it
-//   is full (or the channel is unbuffered). Waiters already claimed by
-//   another case of their select may linger in a queue until their party
-//   removes them; every scan skips them (wait_queue::claim_first).
-// - At most one of sendq and recvq has claimable waiters, except when one
-//   select waits to both send and receive on the same unbuffered channel.
-//   That select cannot match itself: matching only happens between a party
-//   acting now and waiters already queued, and a party is never both.
-// - After close: no claimable waiter remains; receivers drain the buffer and
-//   then see "closed"; senders throw.
-//
-// Lock contracts: send_now_locked and recv_now_locked require the channel's
-// lock and never release it; they return the waiter to wake, which the caller
-// wakes after unlocking (waking under the lock would let the woken party spin
-// on it). wait_on_locked requires the lock and releases it.
-#ifndef GORO_DETAIL_CHAN_CORE_HPP
-#define GORO_DETAIL_CHAN_CORE_HPP
-
-// ======== goro/errors.hpp ========
-// errors.hpp: the exceptions goro throws for misuse that Go turns into a panic.
-// In a build without exceptions (-fno-exceptions, or GORO_NO_EXCEPTIONS
-// defined) goro never throws: each of these errors is instead a fatal error
-// ("goro: fatal error: <message>" on stderr, then abort), as Go's panic is.
-#ifndef GORO_ERRORS_HPP
-#define GORO_ERRORS_HPP
-
-
-#include <stdexcept>
-
-namespace goro {
-
-/// Send on a closed channel, or close of a closed channel.
-class closed_channel : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
-
-/// Close of a nil channel (a default-constructed goro::chan).
-class nil_channel : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
-
-}  // namespace goro
-
-#endif
-
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -5377,48 +5021,6 @@ chan<T> make_chan(std::size_t capacity = 0) {
 }  // namespace goro
 
 #endif
-// ======== goro/context.hpp ========
-// context.hpp: cancellation, deadlines and request-scoped values, like Go's
-// package context.
-//
-//   auto [ctx, cancel] = goro::with_timeout(parent, 100ms);  // context.WithTimeout
-//   goro::select(goro::case_recv(ctx.done()), ...);           // case <-ctx.Done():
-//   if (ctx.err() == goro::context_errc::deadline_exceeded) ...
-//   std::optional<int> v = c.recv(ctx);                       // ends with ctx, throwing
-//   cancel();                                                 // idempotent
-//
-// A goro::context is a cheap copyable handle (a shared pointer), as Go's is
-// an interface value; a default-constructed one is background(). Contexts
-// form a tree: with_cancel, with_deadline, with_timeout and with_value derive
-// a child from a parent. Cancelling a context cancels every descendant at
-// once; a child cancelled first (or whose every handle is gone with nothing
-// observing it) unregisters from its parent, so long-lived parents do not
-// grow. A deadline is a timer on the runtime's timer heap, stopped (and its
-// memory freed) when the context is cancelled first.
-//
-// Context-aware waits have one shape: the context comes first, as in Go.
-//   c.send(ctx, v)   c.recv(ctx)   goro::select(ctx, cases...)
-//   goro::sleep_for(ctx, d)   goro::sleep_until(ctx, t)
-//   m.lock(ctx)   s.acquire(ctx)   wg.wait(ctx)
-// Each does what the plain call does, unless ctx is done first (or already
-// done when it starts): then it throws goro::context_error, whose code() is
-// ctx.err() and whose cause() is the cancellation cause, and the operation
-// has not happened. docs/design.md says why these throw rather than return.
-// Each is one ordinary wait plus a waiter on ctx.done() (detail/done_watch.hpp):
-// nothing polls.
-//
-// Inside: a cancellable context owns a detail::cancel_state (lock, error,
-// lazily made done channel, children, after_funcs, deadline timer). Value
-// contexts point at their nearest cancellable ancestor's state. Ownership
-// only ever points downward in the cancel tree (a parent's state owns its
-// children's states; a child refers to its parent's weakly), and upward in
-// the value chain (a context node owns its parent node), so no cycle can
-// leak. Lock order: a parent's state lock before a child's; a state lock is
-// never held while closing a done channel, stopping a timer or starting a
-// goroutine.
-#ifndef GORO_CONTEXT_HPP
-#define GORO_CONTEXT_HPP
-
 // ======== goro/detail/select_core.hpp ========
 // select_core.hpp: Go's select algorithm over untyped channel cases.
 //
@@ -7864,6 +7466,585 @@ inline void wait_group::wait(const context& ctx) {
 }  // namespace goro
 
 #endif
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+/// Settings of the helper threads behind goro::blocking, one set for the
+/// whole process (see set_blocking_options).
+struct blocking_options {
+  /// Most helper threads alive at once; calls beyond them queue (FIFO), their
+  /// goroutines parked. At least 1. Default 64: the calls are meant to wait,
+  /// not compute, so the bound is not about cores but about what they wait
+  /// on (a disk queue or a resolver serves far fewer in parallel) and about
+  /// threads (each reserves a stack); 64 is past what those serve and still
+  /// cheap. Go starts a thread per blocked system call up to a 10,000-thread
+  /// crash; tokio's blocking pool stops at 512.
+  std::size_t max_threads = 64;
+
+  /// How long a helper thread waits for another call before it exits. Zero:
+  /// helpers exit as soon as the queue is empty. Default 10 s, as tokio's.
+  std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(10);
+};
+
+namespace detail {
+
+struct blocking_job;
+void wake_blocking_caller(blocking_job& job) noexcept;
+
+/// A blocking call on its way through the pool. Lives on the calling
+/// goroutine's stack, or on the heap for blocking(ctx, ...); see the file
+/// comment for who touches it when.
+struct blocking_job {
+  /// Runs the call and stores its result or exception in the caller's slot.
+  void (*run)(blocking_job&) noexcept = nullptr;
+  /// Once run (or failed by the pool): lets the caller know. The pool's last
+  /// touch of the job.
+  void (*finish)(blocking_job&) noexcept = &wake_blocking_caller;
+  waiter w;                      ///< the parked caller
+  std::exception_ptr error;      ///< the exception f threw, or the pool's
+  blocking_job* next = nullptr;  ///< queue link; guarded by the pool's lock
+};
+
+/// The finish step of a call whose caller always waits: wake it.
+inline void wake_blocking_caller(blocking_job& job) noexcept { wake(job.w); }
+
+/// Runs a job's fn into its result slot, catching what it throws.
+template <class Job>
+void run_blocking_job(blocking_job& job) noexcept {
+  auto& self = static_cast<Job&>(job);
+#if defined(GORO_EXCEPTIONS)
+  try {
+    self.result.fill(self.fn);
+  } catch (...) {
+    self.error = std::current_exception();
+  }
+#else
+  self.result.fill(self.fn);
+#endif
+}
+
+/// Where a call's result waits for its caller: a value, a reference, or nothing.
+template <class R>
+struct blocking_result {
+  static_assert(std::is_move_constructible_v<R>,
+                "goro::blocking: the result type must be movable (it is returned to the caller)");
+  std::optional<R> value;
+  template <class Fn>
+  void fill(Fn& fn) {
+    value.emplace(fn());
+  }
+  R take() { return std::move(*value); }
+};
+
+template <class R>
+struct blocking_result<R&> {
+  R* ptr = nullptr;
+  template <class Fn>
+  void fill(Fn& fn) {
+    ptr = std::addressof(fn());
+  }
+  R& take() noexcept { return *ptr; }
+};
+
+template <class R>
+struct blocking_result<R&&> {
+  R* ptr = nullptr;
+  template <class Fn>
+  void fill(Fn& fn) {
+    R&& r = fn();
+    ptr = std::addressof(r);
+  }
+  R&& take() noexcept { return static_cast<R&&>(*ptr); }
+};
+
+template <>
+struct blocking_result<void> {
+  template <class Fn>
+  void fill(Fn& fn) {
+    fn();
+  }
+  void take() noexcept {}
+};
+
+/// A blocking_job for a callable `fn` (taking no arguments) returning R.
+template <class Fn, class R>
+struct blocking_call : blocking_job {
+  explicit blocking_call(Fn& f) noexcept : fn(f) { run = &run_blocking_job<blocking_call>; }
+  Fn& fn;
+  blocking_result<R> result;
+
+  /// The caller's side, once woken: f's result, or its exception rethrown.
+  R take() {
+#if defined(GORO_EXCEPTIONS)
+    if (error) std::rethrow_exception(error);
+#endif
+    return result.take();
+  }
+};
+
+/// A blocking_job whose caller may stop waiting (blocking with a context):
+/// owns fn, and is owned by the caller and, while queued or running, by
+/// `keep`. See the file comment.
+///
+/// Invariant: while `attached` (guarded by `lock`), the caller is inside
+/// blocking() and w's claim word (on its stack) may be used; the caller
+/// clears it before it leaves, unless the finish step claimed and woke it.
+template <class Fn, class R>
+struct shared_blocking_call : blocking_job {
+  explicit shared_blocking_call(Fn&& f) : fn(std::move(f)) {
+    run = &run_blocking_job<shared_blocking_call>;
+    finish = &finish_call;
+  }
+  Fn fn;
+  blocking_result<R> result;
+  spin_lock lock;
+  bool attached = true;                        ///< guarded by lock
+  std::shared_ptr<shared_blocking_call> keep;  ///< the pool's reference; see above
+
+  // Wakes the caller if it still waits and its context has not won; then
+  // lets go of the pool's reference (possibly the last: the call is freed,
+  // with f's result if nobody took it).
+  static void finish_call(blocking_job& job) noexcept {
+    auto& self = static_cast<shared_blocking_call&>(job);
+    const std::shared_ptr<shared_blocking_call> hold = std::move(self.keep);
+    bool claimed = false;
+    {
+      std::lock_guard<spin_lock> guard(self.lock);
+      claimed = self.attached && self.w.try_claim();
+    }
+    // Claimed: the caller waits for exactly this wake-up, so it is still there.
+    if (claimed) wake(self.w);
+  }
+
+  /// The caller's side, once woken by finish_call: f's result, or its
+  /// exception rethrown. The exception is moved out first, so that the call
+  /// (which the helper may free last) no longer refers to it: an exception's
+  /// count lives inside the C++ runtime, where ThreadSanitizer cannot see
+  /// the hand-off.
+  R take() {
+#if defined(GORO_EXCEPTIONS)
+    if (error) {
+      std::exception_ptr e = std::move(error);
+      error = nullptr;
+      std::rethrow_exception(e);
+    }
+#endif
+    return result.take();
+  }
+
+  /// The caller's side when its context won: from now on the helper leaves
+  /// the caller alone.
+  void detach() noexcept {
+    std::lock_guard<spin_lock> guard(lock);
+    attached = false;
+  }
+};
+
+/// The process-wide pool of helper threads. See the file comment.
+class blocking_pool {
+ public:
+  /// Starts one helper thread running `entry(pool)`, detached; throws (like
+  /// std::thread) if it cannot. Replaceable for tests (set_thread_starter).
+  using thread_starter = void (*)(void (*entry)(blocking_pool*), blocking_pool* pool);
+
+  /// The pool, created on first use and never destroyed.
+  static blocking_pool& instance() {
+    static blocking_pool* pool = new blocking_pool();  // leaked: helpers may outlive main
+    return *pool;
+  }
+
+  /// A call being waited for will end by itself: while one is, the deadlock
+  /// check stays silent (the monitor reads process_census()).
+  struct in_flight {
+    in_flight() noexcept { process_census().blocking_calls.fetch_add(1, std::memory_order_relaxed); }
+    ~in_flight() { process_census().blocking_calls.fetch_sub(1, std::memory_order_relaxed); }
+    in_flight(const in_flight&) = delete;
+    in_flight& operator=(const in_flight&) = delete;
+  };
+
+  /// Queues `job` and parks the calling goroutine until a helper has run it
+  /// (or the pool failed it: job.error). Must be called from a goroutine.
+  void run(blocking_job& job) {
+    job.w.g = current_goroutine();
+    GORO_ASSERT(job.w.g != nullptr);
+    in_flight counted;
+    after_park_step step{this, nullptr, false, nullptr};
+    lock_.lock();
+    enqueue_locked(job, step);
+    block(job.w, &after_park, &step);
+    // A helper has run the call (or the pool failed it) and woken us.
+  }
+
+  /// Queues `job` and waits, as a goroutine or a thread, until a helper has
+  /// run it (true) or the channel `done` closes first (false). `party` is
+  /// the caller's, and job.w is its waiter as case 0. On false, `dequeued`
+  /// says whether the job was taken out of the queue before any helper
+  /// took it (or was never queued): then it never runs.
+  bool run_or_done(blocking_job& job, waiting_party& party, chan_core* done, bool& dequeued) {
+    dequeued = false;
+    done_watch watch(done);
+    in_flight counted;
+    after_park_step step{this, nullptr, false, nullptr};
+    lock_.lock();
+    if (!watch.arm(party, 1)) {
+      lock_.unlock();
+      dequeued = true;
+      return false;
+    }
+    enqueue_locked(job, step);
+    step.also = &watch.lock();
+    block(job.w, &after_park, &step);
+    const std::uint32_t outcome = party.outcome();
+    watch.disarm(outcome);
+    if (!watch.fired(outcome)) return true;
+    std::lock_guard<spin_lock> guard(lock_);
+    dequeued = remove(&job);
+    return false;
+  }
+
+  /// The settings in force.
+  blocking_options options() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return options_;
+  }
+
+  /// Replaces the settings; idle helpers wake to apply them (those past a
+  /// lowered bound exit, busy ones when their call ends). Throws
+  /// std::invalid_argument for max_threads 0 or a negative idle_timeout.
+  void set_options(const blocking_options& o) {
+    if (o.max_threads == 0) {
+      throw_error(
+          std::invalid_argument("goro::set_blocking_options: max_threads must be at least 1"));
+    }
+    if (o.idle_timeout < std::chrono::steady_clock::duration::zero()) {
+      throw_error(std::invalid_argument("goro::set_blocking_options: negative idle_timeout"));
+    }
+    std::lock_guard<spin_lock> guard(lock_);
+    options_ = o;
+    // Unparked under the lock (a rare call): a woken helper needs the lock
+    // before it can exit, so none can be gone before its unpark.
+    while (helper* h = idle_) {
+      unlist(h);
+      h->wakeup.unpark();
+    }
+  }
+
+  /// Helper threads alive or being started (for tests and diagnostics).
+  std::size_t threads() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return threads_;
+  }
+
+  /// Helper threads idle, waiting for a call.
+  std::size_t idle_threads() {
+    std::lock_guard<spin_lock> guard(lock_);
+    return idle_count_;
+  }
+
+  /// For tests: replaces how helper threads are started (nullptr: the
+  /// default, a detached std::thread), e.g. by one that throws.
+  void set_thread_starter(thread_starter starter) noexcept {
+    starter_.store(starter != nullptr ? starter : &start_detached, std::memory_order_release);
+  }
+
+ private:
+  /// An idle helper thread's entry in the idle list; lives on its own stack.
+  struct helper {
+    parker wakeup;           ///< where it sleeps while idle
+    helper* next = nullptr;  ///< idle list link; guarded by lock_
+    bool listed = false;     ///< on the idle list; guarded by lock_
+  };
+
+  /// What the parked caller's worker does once the caller is off its stack.
+  struct after_park_step {
+    blocking_pool* pool;
+    helper* chosen;  ///< an idle helper to wake, or nullptr
+    bool start;      ///< a helper to start (already counted in threads_)
+    spin_lock* also;  ///< a done channel's lock to release first, or nullptr
+  };
+
+  /// Queues `job` and picks who runs it: an idle helper, or a new one if the
+  /// bound allows (counted now, so that no other caller starts one past the
+  /// bound); else it waits for a busy one. Holds lock_; `step` carries the
+  /// choice to after_park, which acts on it once the caller is parked.
+  void enqueue_locked(blocking_job& job, after_park_step& step) noexcept {
+    push(&job);
+    if (idle_ != nullptr) {
+      step.chosen = idle_;
+      unlist(idle_);
+    } else if (threads_ < options_.max_threads) {
+      ++threads_;
+      step.start = true;
+    }
+  }
+
+  blocking_pool() = default;
+
+  // Runs on the parked caller's worker (g0), lock_ held. Once lock_ is
+  // released a helper may run the call and resume the caller, popping `step`
+  // off its stack: copy it first.
+  static void after_park(void* arg) noexcept {
+    const after_park_step step = *static_cast<after_park_step*>(arg);
+    if (step.also != nullptr) step.also->unlock();
+    step.pool->lock_.unlock();
+    if (step.chosen != nullptr) step.chosen->wakeup.unpark();
+    if (step.start) step.pool->start_helper();
+  }
+
+  static void start_detached(void (*entry)(blocking_pool*), blocking_pool* pool) {
+    std::thread(entry, pool).detach();
+  }
+
+  /// Starts one helper (already counted in threads_). Lock not held.
+  void start_helper() noexcept {
+    const thread_starter starter = starter_.load(std::memory_order_acquire);
+#if defined(GORO_EXCEPTIONS)
+    std::error_code failure;
+    try {
+      starter(&helper_main, this);
+    } catch (const std::system_error& e) {
+      failure = e.code();
+    } catch (...) {  // std::bad_alloc, in practice
+      failure = std::make_error_code(std::errc::not_enough_memory);
+    }
+    if (failure) start_failed(failure);
+#else
+    starter(&helper_main, this);  // std::thread aborts if it cannot start one
+#endif
+  }
+
+  /// A helper could not be started (for `why`). If no helper is left, nobody
+  /// would ever serve the queue: every call in it fails with a
+  /// std::system_error. Each gets an exception object of its own, made
+  /// before it is woken, and nothing here refers to it afterwards (an
+  /// exception shared between threads is freed by whichever drops it last,
+  /// a hand-off ThreadSanitizer cannot see inside the C++ runtime library).
+  /// Lock not held.
+  void start_failed(std::error_code why) noexcept {
+    blocking_job* orphans = nullptr;
+    {
+      std::lock_guard<spin_lock> guard(lock_);
+      --threads_;
+      if (threads_ == 0) {
+        orphans = head_;
+        head_ = tail_ = nullptr;
+      }
+    }
+    while (blocking_job* job = orphans) {
+      orphans = job->next;  // read before the wake: the caller may then pop `job`
+      job->error = std::make_exception_ptr(
+          std::system_error(why, "goro::blocking: cannot start a helper thread"));
+      job->finish(*job);
+    }
+  }
+
+  static void helper_main(blocking_pool* pool) noexcept { pool->serve(); }
+
+  /// A helper thread's life: run queued calls; idle; exit when idle too long
+  /// or past the bound.
+  void serve() noexcept {
+    // Counted as goro's own thread while it serves, so that the deadlock
+    // check does not take it for a user thread that may still send.
+    struct goro_thread {
+      goro_thread() noexcept { process_census().goro_threads.fetch_add(1, std::memory_order_relaxed); }
+      ~goro_thread() { process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed); }
+    } counted;
+    helper self;
+    lock_.lock();
+    for (;;) {
+      if (threads_ > options_.max_threads) break;  // the bound was lowered
+      if (blocking_job* job = pop()) {
+        lock_.unlock();
+        job->run(*job);
+        // The caller may resume as soon as it is readied, and return: finish
+        // is the last touch of *job.
+        job->finish(*job);
+        lock_.lock();
+        continue;
+      }
+      self.listed = true;
+      self.next = idle_;
+      idle_ = &self;
+      ++idle_count_;
+      const steady_clock::time_point until = deadline_after(options_.idle_timeout);
+      lock_.unlock();
+      const bool woken = self.wakeup.park_until(until);
+      lock_.lock();
+      if (self.listed) {  // nobody chose us
+        unlist(&self);
+        // Idle for idle_timeout. (A call queued meanwhile chose another
+        // helper; it may still be in the queue, so look before leaving.)
+        if (!woken && head_ == nullptr) break;
+      } else if (!woken) {
+        // Chosen just as we timed out: take the token the chooser owes us,
+        // so that its unpark never lands on a thread that has gone.
+        lock_.unlock();
+        self.wakeup.park();
+        lock_.lock();
+      }
+    }
+    --threads_;
+    lock_.unlock();
+  }
+
+  // ---- the queue and the idle list; lock_ held for all of these.
+  void push(blocking_job* job) noexcept {
+    job->next = nullptr;
+    if (tail_ != nullptr) {
+      tail_->next = job;
+    } else {
+      head_ = job;
+    }
+    tail_ = job;
+  }
+  blocking_job* pop() noexcept {
+    blocking_job* job = head_;
+    if (job != nullptr) {
+      head_ = job->next;
+      if (head_ == nullptr) tail_ = nullptr;
+    }
+    return job;
+  }
+  /// Takes job out of the queue; false if it is not there (a helper took it).
+  bool remove(blocking_job* job) noexcept {
+    blocking_job* prev = nullptr;
+    for (blocking_job* j = head_; j != nullptr; prev = j, j = j->next) {
+      if (j != job) continue;
+      (prev != nullptr ? prev->next : head_) = j->next;
+      if (tail_ == j) tail_ = prev;
+      return true;
+    }
+    return false;
+  }
+  void unlist(helper* h) noexcept {
+    helper** p = &idle_;
+    while (*p != h) p = &(*p)->next;
+    *p = h->next;
+    h->listed = false;
+    --idle_count_;
+  }
+
+  spin_lock lock_;                ///< guards everything below but starter_
+  blocking_job* head_ = nullptr;  ///< calls waiting for a helper, oldest first
+  blocking_job* tail_ = nullptr;
+  helper* idle_ = nullptr;  ///< idle helpers, most recently idle first
+  std::size_t idle_count_ = 0;
+  std::size_t threads_ = 0;  ///< helpers alive or being started
+  blocking_options options_;
+  std::atomic<thread_starter> starter_{&start_detached};
+};
+
+/// Binds f and its arguments, copied or moved like std::thread does, into one
+/// callable taking no arguments and returning what f returns.
+template <class R, class F, class... Args>
+auto bind_result_call(F&& f, Args&&... args) {
+  return [fn = std::decay_t<F>(std::forward<F>(f)),
+          tup = std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)]() mutable -> R {
+    return std::apply([&](auto&... a) -> R { return std::invoke(std::move(fn), std::move(a)...); },
+                      tup);
+  };
+}
+
+}  // namespace detail
+
+/// The type goro::blocking(f, args...) returns: what f returns when called
+/// with its arguments' decayed copies as rvalues.
+template <class F, class... Args>
+using blocking_result_t = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+
+/// Runs f(args...) on a helper thread and returns its result, rethrowing any
+/// exception f throws; for calls that block their thread (file I/O, name
+/// lookups, a C library's synchronous API), which must not run on a worker.
+///
+/// From a goroutine, the goroutine parks while f runs (its worker runs other
+/// goroutines); when all helpers are busy the call waits its turn (FIFO).
+/// From a plain thread, f simply runs on that thread.
+///
+/// f and args are copied or moved like std::thread's, kept on the caller's
+/// stack, and passed to f as rvalues; pass std::ref(x) to hand f a reference
+/// (safe: the caller waits). f may return any movable type, void, or a
+/// reference (returned as is: it must not refer into f's own copies, which
+/// are destroyed before blocking returns). Throws what f throws; or
+/// std::system_error when no helper thread exists and none can be started.
+template <class F, class... Args>
+blocking_result_t<F, Args...> blocking(F&& f, Args&&... args) {
+  using R = blocking_result_t<F, Args...>;
+  auto call = detail::bind_result_call<R>(std::forward<F>(f), std::forward<Args>(args)...);
+  if (detail::current_goroutine() == nullptr) return call();
+  detail::blocking_call<decltype(call), R> job(call);
+  detail::blocking_pool::instance().run(job);
+  return job.take();
+}
+
+/// blocking(f, args...), unless ctx is done first (or already is: then f
+/// does not run): then throws goro::context_error. f cannot be interrupted:
+/// if a helper has started it, it runs to its end on that helper and its
+/// result (or exception) is discarded; if it is still queued, it is taken
+/// out and never runs. So f and args must not refer to the caller's frame
+/// (no std::ref to a local): they may outlive the call. They are owned by
+/// the call, which is shared between the caller and the helper.
+///
+/// From a plain thread too, f runs on a helper (so that the thread can stop
+/// waiting), unless ctx can never be done (background()): then f runs on
+/// the calling thread, as blocking(f, args...) does.
+template <class F, class... Args>
+blocking_result_t<F, Args...> blocking(const context& ctx, F&& f, Args&&... args) {
+  using R = blocking_result_t<F, Args...>;
+  detail::chan_core* done = detail::done_core_or_throw(ctx);
+  auto call = detail::bind_result_call<R>(std::forward<F>(f), std::forward<Args>(args)...);
+  if (done == nullptr) {
+    if (detail::current_goroutine() == nullptr) return call();
+    detail::blocking_call<decltype(call), R> job(call);
+    detail::blocking_pool::instance().run(job);
+    return job.take();
+  }
+  using job_type = detail::shared_blocking_call<decltype(call), R>;
+  auto job = std::make_shared<job_type>(std::move(call));
+  job->keep = job;
+  detail::waiting_party party;
+  party.init(job->w, 0);
+  bool dequeued = false;
+  if (detail::blocking_pool::instance().run_or_done(*job, party, done, dequeued)) {
+    return job->take();
+  }
+  if (dequeued) {
+    job->keep.reset();  // never ran, never will: no helper refers to it
+  } else {
+    job->detach();  // running (or failed by the pool): its finish step skips us
+  }
+  detail::throw_context_error(ctx);
+}
+
+/// Replaces the settings of goro::blocking's helper threads, for the whole
+/// process; calls already queued or running are not disturbed. Throws
+/// std::invalid_argument for max_threads 0 or a negative idle_timeout.
+inline void set_blocking_options(const blocking_options& options) {
+  detail::blocking_pool::instance().set_options(options);
+}
+
+/// The settings of goro::blocking's helper threads now in force.
+inline blocking_options get_blocking_options() {
+  return detail::blocking_pool::instance().options();
+}
+
+}  // namespace goro
+
+#endif
 // ======== goro/errgroup.hpp ========
 // errgroup.hpp: a group of goroutines working on parts of one task, and the
 // first error among them, after Go's golang.org/x/sync/errgroup.
@@ -8114,6 +8295,16 @@ class errgroup {
 //   fd_evict   close begins: every wait ends with closed, the poller forgets
 //              the fd; the caller then closes it once no call uses the number
 //   fd_closed  the number is free; its descriptor is fresh again
+//
+// A wait may also be given a done channel (a context's; see done_watch.hpp):
+// it then ends with `done` when the channel closes first. A goroutine's wait
+// queues one more waiter on the channel, sharing its claim word, so the
+// close claims and wakes it like any select case would. A plain thread in
+// poll(2) cannot be woken through a waiter (its parker is not in the poll
+// set), so its caller arranges for fd_poke(fd, m) to run once the channel
+// closes (net_fd.hpp does it with after_func); the thread then looks again
+// and sees the channel closed. Either way the fd's own deadline is
+// untouched.
 #ifndef GORO_DETAIL_FD_WAIT_HPP
 #define GORO_DETAIL_FD_WAIT_HPP
 
@@ -8236,6 +8427,27 @@ inline void fd_set_deadline(int fd, io_mode m, steady_clock::time_point t) {
   wake_all(woken);
 }
 
+/// Makes the plain threads waiting on fd in direction m look again (what
+/// fd_set_deadline does, without changing the deadline): how a thread's
+/// wait learns that its done channel closed. Goroutines are not disturbed.
+inline void fd_poke(int fd, io_mode m) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return;
+  std::lock_guard<spin_lock> guard(pd->lock);
+  pd->wake_threads_locked(m, claim_io_retry);
+}
+
+/// Whether `done` (nullptr: none) is closed. Takes its lock, so it may be
+/// called with a descriptor's lock held (done_watch.hpp's lock order).
+inline bool done_closed(chan_core* done) noexcept {
+  if (done == nullptr) return false;
+  std::lock_guard<spin_lock> guard(done->lock);
+  return done->closed;
+}
+
+/// How fd_wait_or_done ended: io_status's three ways, or the done channel.
+enum class fd_wait_end { ready, timed_out, closed, done };
+
 /// fd's deadline for direction m; time_point::max() when none is set.
 inline steady_clock::time_point fd_deadline(int fd, io_mode m) noexcept {
   poll_desc* pd = poll_desc_table::instance().find(fd);
@@ -8245,16 +8457,21 @@ inline steady_clock::time_point fd_deadline(int fd, io_mode m) noexcept {
 }
 
 /// A plain thread's wait: poll(2) on the fd and on the thread's eventfd.
-inline io_status thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_point deadline) {
+/// See fd_wait_or_done for `done`: the caller must fd_poke when it closes.
+inline fd_wait_end thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_point deadline,
+                                  chan_core* done) {
   const int wake_fd = thread_wake_fd();
   for (;;) {
     thread_io_wait self{wake_fd};
     steady_clock::time_point effective;
     {
       std::lock_guard<spin_lock> guard(pd.lock);
-      if (pd.closing) return io_status::closed;
+      if (pd.closing) return fd_wait_end::closed;
       effective = earlier(deadline, pd.of(m).deadline);
-      if (passed(effective)) return io_status::timed_out;
+      if (passed(effective)) return fd_wait_end::timed_out;
+      // Checked under pd.lock, which fd_poke takes: a close after this look
+      // is followed by a poke that finds us linked.
+      if (done_closed(done)) return fd_wait_end::done;
       self.next = pd.of(m).threads;
       pd.of(m).threads = &self;
     }
@@ -8281,7 +8498,7 @@ inline io_status thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_poi
       }
     }
     // Closed through goro: say so even if the number is already free again.
-    if (outcome == claim_io_closed) return io_status::closed;
+    if (outcome == claim_io_closed) return fd_wait_end::closed;
     if (n < 0) {
       if (err == EINTR) continue;
       throw_error(std::system_error(err, std::system_category(), "goro: poll"));
@@ -8289,43 +8506,46 @@ inline io_status thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_poi
     if ((fds[0].revents & POLLNVAL) != 0) {
       throw_error(std::system_error(EBADF, std::system_category(), "goro: wait on a closed fd"));
     }
-    if (fds[0].revents != 0) return io_status::ready;
+    if (fds[0].revents != 0) return fd_wait_end::ready;
     // A time-out, or a close or deadline change: look again.
   }
 }
 
 /// Waits until fd is ready for m, the earlier of `deadline` and fd's own
-/// deadline for m passes, or fd is evicted. From a goroutine it parks (the
-/// worker runs others); from a plain thread it blocks in poll(2). With
-/// `rewatch` (waits on fds goro did not open, whose file may have changed
-/// behind the number), the poller's watch is renewed first. Throws
-/// std::system_error for an fd the kernel says is bad, or when the netpoller
-/// cannot be opened.
-inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
-                         bool rewatch = false) {
+/// deadline for m passes, fd is evicted, or `done` (a context's done
+/// channel; nullptr: none) closes. From a goroutine it parks (the worker
+/// runs others); from a plain thread it blocks in poll(2), and then whoever
+/// passes `done` must call fd_poke(fd, m) once it closes (see the top of the
+/// file). With `rewatch` (waits on fds goro did not open, whose file may
+/// have changed behind the number), the poller's watch is renewed first.
+/// Throws std::system_error for an fd the kernel says is bad, or when the
+/// netpoller cannot be opened.
+inline fd_wait_end fd_wait_or_done(int fd, io_mode m, steady_clock::time_point deadline,
+                                   chan_core* done, bool rewatch = false) {
   poll_desc& pd = poll_desc_table::instance().get(fd);
   goroutine* g = current_goroutine();
-  if (g == nullptr) return thread_fd_wait(pd, m, deadline);
+  if (g == nullptr) return thread_fd_wait(pd, m, deadline, done);
   netpoller& mine = g->sched->poller();
   for (;;) {
     waiting_party party;
     waiter w;
     party.init(w);
+    done_watch watch(done);
     pd.lock.lock();
     if (pd.closing) {
       pd.lock.unlock();
-      return io_status::closed;
+      return fd_wait_end::closed;
     }
     poll_direction& d = pd.of(m);
     const steady_clock::time_point effective = earlier(deadline, d.deadline);
     if (passed(effective)) {
       pd.lock.unlock();
-      return io_status::timed_out;
+      return fd_wait_end::timed_out;
     }
     if (d.ready) {
       d.ready = false;
       pd.lock.unlock();
-      return io_status::ready;
+      return fd_wait_end::ready;
     }
     // Make sure a poller watches the fd: ours, unless another runtime's
     // poller has goroutines waiting on it already (it serves them and us;
@@ -8343,41 +8563,79 @@ inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
     if (err != 0) {
       pd.lock.unlock();
       // epoll watches no regular files: they are always ready, as poll(2) says.
-      if (err == EPERM) return io_status::ready;
+      if (err == EPERM) return fd_wait_end::ready;
       throw_error(std::system_error(err, std::system_category(), "goro: cannot watch fd"));
+    }
+    // The done channel's lock is taken inside pd.lock (done_watch's order)
+    // and stays held until the park; the close claims the watch as
+    // claim_io_done (case 3: 0..2 are the poller's own outcomes).
+    if (done != nullptr && !watch.arm(party, claim_io_done - claim_case_base)) {
+      pd.lock.unlock();
+      return fd_wait_end::done;
     }
     d.waiters.push_back(&w);
     ++d.n_waiters;
     pd.poller->waiting.fetch_add(1, std::memory_order_seq_cst);
     if (pd.poller != &mine) pd.poller->sched.poller_needed();
+    // Every party that can claim us but the timer holds pd.lock or the done
+    // channel's lock to do it, and the timer's path below takes both before
+    // leaving this frame: `locks` is read before either is released.
+    two_locks locks{&pd.lock, done != nullptr ? &watch.lock() : nullptr};
+    void (*unlock)(void*) = &spin_lock::unlock_fn;
+    void* unlock_arg = &pd.lock;
+    if (done != nullptr) {
+      unlock = &two_locks::unlock_fn;
+      unlock_arg = &locks;
+    }
     std::uint32_t outcome;
     if (effective == steady_clock::time_point::max()) {
-      block(w, &spin_lock::unlock_fn, &pd.lock, wait_reason::io_wait);
+      block(w, unlock, unlock_arg, wait_reason::io_wait);
       outcome = party.outcome();
     } else {
-      // pd.lock outlives us (descriptors are never freed), as block_until needs.
-      outcome =
-          block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective, wait_reason::io_wait);
+      // pd.lock and the done channel's lock outlive us (descriptors are never
+      // freed; the caller keeps the channel), as block_until needs.
+      outcome = block_until(party, w, unlock, unlock_arg, effective, wait_reason::io_wait);
     }
+    if (done != nullptr) watch.disarm(outcome);
     switch (outcome) {
       case claim_io_ready:
-        return io_status::ready;
+        return fd_wait_end::ready;
       case claim_io_closed:
-        return io_status::closed;
+        return fd_wait_end::closed;
       case claim_io_retry:
         continue;
       default: {
-        GORO_ASSERT(outcome == claim_timeout);
-        // The timer claimed us; we are still linked, and counted against the
-        // poller the descriptor is bound to, if any (see netpoller.hpp).
+        GORO_ASSERT(outcome == claim_timeout || outcome == claim_io_done);
+        // The timer or the close claimed us; we are still linked, and counted
+        // against the poller the descriptor is bound to, if any (see
+        // netpoller.hpp).
         std::lock_guard<spin_lock> guard(pd.lock);
         d.waiters.remove(&w);
         --d.n_waiters;
         if (pd.poller != nullptr) pd.poller->waiting.fetch_sub(1, std::memory_order_seq_cst);
-        return io_status::timed_out;
+        return outcome == claim_io_done ? fd_wait_end::done : fd_wait_end::timed_out;
       }
     }
   }
+}
+
+/// fd_wait_or_done without a done channel: waits until fd is ready for m,
+/// the earlier of `deadline` and fd's own deadline for m passes, or fd is
+/// evicted.
+inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
+                         bool rewatch = false) {
+  switch (fd_wait_or_done(fd, m, deadline, nullptr, rewatch)) {
+    case fd_wait_end::ready:
+      break;
+    case fd_wait_end::timed_out:
+      return io_status::timed_out;
+    case fd_wait_end::closed:
+      return io_status::closed;
+    case fd_wait_end::done:
+      GORO_ASSERT(false);  // no done channel was given
+      break;
+  }
+  return io_status::ready;
 }
 
 }  // namespace goro::detail
@@ -9038,6 +9296,64 @@ inline bool passed(steady_time d) noexcept {
   return d != steady_time::max() && d <= std::chrono::steady_clock::now();
 }
 
+/// What may end the waits of one call: a context (context-aware calls) or
+/// nothing. Lives on the caller's stack for the call. A context's end
+/// reaches a goroutine's fd wait through a waiter on its done channel
+/// (fd_wait_or_done); a plain thread's poll(2) needs a poke on the fd, which
+/// an after_func registered on the first wait delivers, and which is stopped
+/// when the call ends (one that already started only makes the fd's waiting
+/// threads look again, which is harmless). The fd's own deadlines are never
+/// touched.
+class call_ctx {
+ public:
+  /// No context: nothing but the fd's deadline and close end a wait.
+  call_ctx() noexcept = default;
+  /// Throws context_error if ctx is already done: the call then does nothing.
+  explicit call_ctx(const goro::context& ctx)
+      : ctx_(&ctx), done_(goro::detail::done_core_or_throw(ctx)) {}
+  call_ctx(const call_ctx&) = delete;
+  call_ctx& operator=(const call_ctx&) = delete;
+  ~call_ctx() {
+    if (poking_) poke_.stop();
+  }
+
+  /// Takes m (the mutex of a direction), unless the context ends first:
+  /// then throws context_error.
+  void lock(goro::mutex& m) const {
+    if (ctx_ != nullptr) {
+      m.lock(*ctx_);
+    } else {
+      m.lock();
+    }
+  }
+
+  /// Waits for fd to be ready for `mode` (no deadline of its own: the fd's
+  /// applies). Throws context_error if the context ends first.
+  io_status wait(int fd, io_mode mode) {
+    if (done_ != nullptr && !poking_ && goro::detail::current_goroutine() == nullptr) {
+      poke_ = goro::after_func(*ctx_, [fd, mode] { goro::detail::fd_poke(fd, mode); });
+      poking_ = true;
+    }
+    switch (goro::detail::fd_wait_or_done(fd, mode, steady_time::max(), done_)) {
+      case goro::detail::fd_wait_end::ready:
+        break;
+      case goro::detail::fd_wait_end::timed_out:
+        return io_status::timed_out;
+      case goro::detail::fd_wait_end::closed:
+        return io_status::closed;
+      case goro::detail::fd_wait_end::done:
+        goro::detail::throw_context_error(*ctx_);
+    }
+    return io_status::ready;
+  }
+
+ private:
+  const goro::context* ctx_ = nullptr;
+  goro::detail::chan_core* done_ = nullptr;  ///< ctx's done channel; null: nothing ends a wait
+  goro::after_func_handle poke_;
+  bool poking_ = false;  ///< poke_ is registered
+};
+
 /// A socket and what goro::net knows about it. Shared (shared_ptr) by every
 /// conn or listener handle copied from one another; see the top of the file
 /// for the close protocol.
@@ -9095,9 +9411,11 @@ class net_fd {
   }
 
   /// Receives up to len bytes: > 0, or 0 at end of stream (and for len == 0).
-  std::size_t read(void* buf, std::size_t len) {
+  /// `cc` is what may end its waits besides the deadline and close.
+  std::size_t read(void* buf, std::size_t len, call_ctx& cc) {
     op_scope op(*this, "read");
-    std::lock_guard<goro::mutex> lock(read_lock_);
+    cc.lock(read_lock_);
+    std::lock_guard<goro::mutex> lock(read_lock_, std::adopt_lock);
     check_usable(io_mode::read, "read");
     if (len == 0) return 0;
     for (;;) {
@@ -9106,14 +9424,16 @@ class net_fd {
       const int e = last_errno();
       if (e == EINTR) continue;
       if (!would_block(e)) throw_error(os_fail("read", "read", e));
-      await(io_mode::read, "read");
+      await(io_mode::read, "read", cc);
     }
   }
 
-  /// Sends all len bytes, or throws. Never raises SIGPIPE (MSG_NOSIGNAL).
-  void write(const void* buf, std::size_t len) {
+  /// Sends all len bytes, or throws (bytes sent before stay sent). Never
+  /// raises SIGPIPE (MSG_NOSIGNAL).
+  void write(const void* buf, std::size_t len, call_ctx& cc) {
     op_scope op(*this, "write");
-    std::lock_guard<goro::mutex> lock(write_lock_);
+    cc.lock(write_lock_);
+    std::lock_guard<goro::mutex> lock(write_lock_, std::adopt_lock);
     check_usable(io_mode::write, "write");
     const char* p = static_cast<const char*>(buf);
     while (len > 0) {
@@ -9126,7 +9446,7 @@ class net_fd {
       const int e = last_errno();
       if (e == EINTR) continue;
       if (!would_block(e)) throw_error(os_fail("write", "write", e));
-      await(io_mode::write, "write");
+      await(io_mode::write, "write", cc);
     }
   }
 
@@ -9148,9 +9468,10 @@ class net_fd {
 
   /// Accepts a connection (a listener's read). Running out of descriptors
   /// (EMFILE, ENFILE) throws and leaves the connection queued for a later accept.
-  std::shared_ptr<net_fd> accept() {
+  std::shared_ptr<net_fd> accept(call_ctx& cc) {
     op_scope op(*this, "accept");
-    std::lock_guard<goro::mutex> lock(read_lock_);
+    cc.lock(read_lock_);
+    std::lock_guard<goro::mutex> lock(read_lock_, std::adopt_lock);
     check_usable(io_mode::read, "accept");
     for (;;) {
       endpoint peer;
@@ -9164,7 +9485,7 @@ class net_fd {
       const int e = last_errno();
       if (e == EINTR || e == ECONNABORTED) continue;  // Go retries a connection reset before accept
       if (!would_block(e)) throw_error(os_fail("accept", "accept4", e));
-      await(io_mode::read, "accept");
+      await(io_mode::read, "accept", cc);
     }
   }
 
@@ -9251,9 +9572,10 @@ class net_fd {
     }
   }
 
-  /// Waits for readiness after EAGAIN; throws for a deadline or a close.
-  void await(io_mode mode, const char* op) {
-    switch (goro::detail::fd_wait(fd_, mode, steady_time::max())) {
+  /// Waits for readiness after EAGAIN; throws for a deadline, a close, or
+  /// (context_error) the end of cc's context.
+  void await(io_mode mode, const char* op, call_ctx& cc) {
+    switch (cc.wait(fd_, mode)) {
       case io_status::ready:
         return;
       case io_status::timed_out:
@@ -9313,7 +9635,9 @@ class listener;
 /// captured a conn by value needs no `mutable`.
 ///
 /// Blocking calls park a goroutine (its worker runs others) and block a plain
-/// thread. Errors are goro::net::error exceptions worded like Go's; see error.hpp.
+/// thread. read, read_full, write and write_all also come with a context
+/// first, which ends their wait (goro::context_error) when it is done.
+/// Errors are goro::net::error exceptions worded like Go's; see error.hpp.
 class conn {
  public:
   /// Not connected: every operation throws closed_error.
@@ -9324,21 +9648,29 @@ class conn {
   /// returns 0 at once. Throws timeout_error past the read deadline,
   /// closed_error after close(), error for anything else (e.g. "read: connection
   /// reset by peer").
-  std::size_t read(void* buf, std::size_t len) const { return fd("read").read(buf, len); }
+  std::size_t read(void* buf, std::size_t len) const {
+    detail::call_ctx cc;
+    return fd("read").read(buf, len, cc);
+  }
+
+  /// read, unless ctx is done first (or already is): then throws
+  /// goro::context_error and has read nothing. The connection stays usable
+  /// (a later read gets the data that arrives); its read deadline, if set,
+  /// still applies and is not changed.
+  std::size_t read(const goro::context& ctx, void* buf, std::size_t len) const {
+    detail::call_ctx cc(ctx);
+    return fd("read").read(buf, len, cc);
+  }
 
   /// Reads exactly len bytes (Go's io.ReadFull). At end of stream throws
   /// eof_error: "EOF" if nothing had been read, "unexpected EOF" part-way.
-  void read_full(void* buf, std::size_t len) const {
-    char* p = static_cast<char*>(buf);
-    std::size_t got = 0;
-    while (got < len) {
-      const std::size_t n = fd("read").read(p + got, len - got);
-      if (n == 0) {
-        detail::throw_error(
-            eof_error(fd_->network(), fd_->local(), fd_->remote(), got != 0));
-      }
-      got += n;
-    }
+  void read_full(void* buf, std::size_t len) const { read_full_with(nullptr, buf, len); }
+
+  /// read_full, unless ctx is done first: then throws goro::context_error.
+  /// Bytes it had already read are in buf but consumed from the connection,
+  /// and how many is not reported: a framed protocol has lost its place.
+  void read_full(const goro::context& ctx, void* buf, std::size_t len) const {
+    read_full_with(&ctx, buf, len);
   }
 
   /// Writes all len bytes, waiting for room as needed, or throws (like Go's
@@ -9346,7 +9678,8 @@ class conn {
   /// that has gone throws error ("write: broken pipe", "write: connection reset
   /// by peer"); SIGPIPE is never raised.
   std::size_t write(const void* buf, std::size_t len) const {
-    fd("write").write(buf, len);
+    detail::call_ctx cc;
+    fd("write").write(buf, len, cc);
     return len;
   }
   /// write(s.data(), s.size()).
@@ -9355,6 +9688,29 @@ class conn {
   void write_all(const void* buf, std::size_t len) const { write(buf, len); }
   /// write(s).
   void write_all(std::string_view s) const { write(s.data(), s.size()); }
+
+  /// write, unless ctx is done first (or already is: then nothing is
+  /// written): then throws goro::context_error. Bytes already written stay
+  /// written, and how many is not reported (the peer may have a partial
+  /// message); the connection stays usable, and its write deadline is not
+  /// changed.
+  std::size_t write(const goro::context& ctx, const void* buf, std::size_t len) const {
+    detail::call_ctx cc(ctx);
+    fd("write").write(buf, len, cc);
+    return len;
+  }
+  /// write(ctx, s.data(), s.size()).
+  std::size_t write(const goro::context& ctx, std::string_view s) const {
+    return write(ctx, s.data(), s.size());
+  }
+  /// The same as write(ctx, buf, len).
+  void write_all(const goro::context& ctx, const void* buf, std::size_t len) const {
+    write(ctx, buf, len);
+  }
+  /// write(ctx, s).
+  void write_all(const goro::context& ctx, std::string_view s) const {
+    write(ctx, s.data(), s.size());
+  }
 
   /// Closes the connection: goroutines and threads blocked in read or write on
   /// it wake with closed_error; returns once the socket is closed. A second
@@ -9412,6 +9768,20 @@ class conn {
   detail::net_fd& fd(const char* op) const {
     if (!fd_) detail::throw_error(closed_error(op, "", "", ""));
     return *fd_;
+  }
+
+  void read_full_with(const goro::context* ctx, void* buf, std::size_t len) const {
+    char* p = static_cast<char*>(buf);
+    std::size_t got = 0;
+    while (got < len) {
+      const std::size_t n = ctx != nullptr ? read(*ctx, p + got, len - got)
+                                           : read(p + got, len - got);
+      if (n == 0) {
+        detail::throw_error(
+            eof_error(fd_->network(), fd_->local(), fd_->remote(), got != 0));
+      }
+      got += n;
+    }
   }
 
   std::shared_ptr<detail::net_fd> fd_;
@@ -9904,7 +10274,18 @@ class listener {
   /// error for anything else; running out of descriptors ("accept4: too many
   /// open files") leaves the connection queued, so a server can back off and
   /// accept it later.
-  conn accept() const { return conn(fd("accept").accept()); }
+  conn accept() const {
+    detail::call_ctx cc;
+    return conn(fd("accept").accept(cc));
+  }
+
+  /// accept, unless ctx is done first (or already is): then throws
+  /// goro::context_error and has accepted nothing; the listener stays open
+  /// and its deadline is not changed.
+  conn accept(const goro::context& ctx) const {
+    detail::call_ctx cc(ctx);
+    return conn(fd("accept").accept(cc));
+  }
 
   /// The address it listens on, with the real port when port 0 was asked
   /// ("127.0.0.1:41234", "[::]:8080", "/run/app.sock").

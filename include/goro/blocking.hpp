@@ -34,6 +34,17 @@
 //   helper that runs it stores the result, then wakes the goroutine, and
 //   touches nothing of the call after that: the goroutine may resume on
 //   another worker and return at once, popping the call.
+// * blocking(ctx, f, args...) differs in one way: its caller may stop
+//   waiting. The call is then shared (a shared_blocking_call on the heap,
+//   owning f and its arguments), kept alive by the caller and, while queued
+//   or running, by the pool (its `keep`). The caller waits on its waiter and
+//   on a done_watch on ctx's done channel, sharing one claim word; the
+//   helper that ran the call claims the waiter and wakes it only while the
+//   caller is `attached` (under the call's own lock). A caller ended by its
+//   context takes the call out of the queue if no helper has taken it (it
+//   never runs), or else detaches, after which the helper touches only the
+//   shared call: f runs to its end and its result is dropped with the call.
+//   Lock order: the pool's lock, then the done channel's (done_watch.hpp).
 // * At exit the pool is never destroyed (like the default runtime) and its
 //   threads are detached: a program may end while helpers idle or run.
 //
@@ -47,6 +58,9 @@
 #define GORO_BLOCKING_HPP
 
 #include "config.hpp"
+#include "context.hpp"
+#include "detail/chan_core.hpp"
+#include "detail/done_watch.hpp"
 #include "detail/park.hpp"
 #include "detail/parker.hpp"
 #include "detail/scheduler.hpp"
@@ -89,15 +103,40 @@ struct blocking_options {
 
 namespace detail {
 
+struct blocking_job;
+void wake_blocking_caller(blocking_job& job) noexcept;
+
 /// A blocking call on its way through the pool. Lives on the calling
-/// goroutine's stack; see the file comment for who touches it when.
+/// goroutine's stack, or on the heap for blocking(ctx, ...); see the file
+/// comment for who touches it when.
 struct blocking_job {
   /// Runs the call and stores its result or exception in the caller's slot.
   void (*run)(blocking_job&) noexcept = nullptr;
+  /// Once run (or failed by the pool): lets the caller know. The pool's last
+  /// touch of the job.
+  void (*finish)(blocking_job&) noexcept = &wake_blocking_caller;
   waiter w;                      ///< the parked caller
   std::exception_ptr error;      ///< the exception f threw, or the pool's
   blocking_job* next = nullptr;  ///< queue link; guarded by the pool's lock
 };
+
+/// The finish step of a call whose caller always waits: wake it.
+inline void wake_blocking_caller(blocking_job& job) noexcept { wake(job.w); }
+
+/// Runs a job's fn into its result slot, catching what it throws.
+template <class Job>
+void run_blocking_job(blocking_job& job) noexcept {
+  auto& self = static_cast<Job&>(job);
+#if defined(GORO_EXCEPTIONS)
+  try {
+    self.result.fill(self.fn);
+  } catch (...) {
+    self.error = std::current_exception();
+  }
+#else
+  self.result.fill(self.fn);
+#endif
+}
 
 /// Where a call's result waits for its caller: a value, a reference, or nothing.
 template <class R>
@@ -145,22 +184,9 @@ struct blocking_result<void> {
 /// A blocking_job for a callable `fn` (taking no arguments) returning R.
 template <class Fn, class R>
 struct blocking_call : blocking_job {
-  explicit blocking_call(Fn& f) noexcept : fn(f) { run = &run_call; }
+  explicit blocking_call(Fn& f) noexcept : fn(f) { run = &run_blocking_job<blocking_call>; }
   Fn& fn;
   blocking_result<R> result;
-
-  static void run_call(blocking_job& job) noexcept {
-    auto& self = static_cast<blocking_call&>(job);
-#if defined(GORO_EXCEPTIONS)
-    try {
-      self.result.fill(self.fn);
-    } catch (...) {
-      self.error = std::current_exception();
-    }
-#else
-    self.result.fill(self.fn);
-#endif
-  }
 
   /// The caller's side, once woken: f's result, or its exception rethrown.
   R take() {
@@ -168,6 +194,64 @@ struct blocking_call : blocking_job {
     if (error) std::rethrow_exception(error);
 #endif
     return result.take();
+  }
+};
+
+/// A blocking_job whose caller may stop waiting (blocking with a context):
+/// owns fn, and is owned by the caller and, while queued or running, by
+/// `keep`. See the file comment.
+///
+/// Invariant: while `attached` (guarded by `lock`), the caller is inside
+/// blocking() and w's claim word (on its stack) may be used; the caller
+/// clears it before it leaves, unless the finish step claimed and woke it.
+template <class Fn, class R>
+struct shared_blocking_call : blocking_job {
+  explicit shared_blocking_call(Fn&& f) : fn(std::move(f)) {
+    run = &run_blocking_job<shared_blocking_call>;
+    finish = &finish_call;
+  }
+  Fn fn;
+  blocking_result<R> result;
+  spin_lock lock;
+  bool attached = true;                        ///< guarded by lock
+  std::shared_ptr<shared_blocking_call> keep;  ///< the pool's reference; see above
+
+  // Wakes the caller if it still waits and its context has not won; then
+  // lets go of the pool's reference (possibly the last: the call is freed,
+  // with f's result if nobody took it).
+  static void finish_call(blocking_job& job) noexcept {
+    auto& self = static_cast<shared_blocking_call&>(job);
+    const std::shared_ptr<shared_blocking_call> hold = std::move(self.keep);
+    bool claimed = false;
+    {
+      std::lock_guard<spin_lock> guard(self.lock);
+      claimed = self.attached && self.w.try_claim();
+    }
+    // Claimed: the caller waits for exactly this wake-up, so it is still there.
+    if (claimed) wake(self.w);
+  }
+
+  /// The caller's side, once woken by finish_call: f's result, or its
+  /// exception rethrown. The exception is moved out first, so that the call
+  /// (which the helper may free last) no longer refers to it: an exception's
+  /// count lives inside the C++ runtime, where ThreadSanitizer cannot see
+  /// the hand-off.
+  R take() {
+#if defined(GORO_EXCEPTIONS)
+    if (error) {
+      std::exception_ptr e = std::move(error);
+      error = nullptr;
+      std::rethrow_exception(e);
+    }
+#endif
+    return result.take();
+  }
+
+  /// The caller's side when its context won: from now on the helper leaves
+  /// the caller alone.
+  void detach() noexcept {
+    std::lock_guard<spin_lock> guard(lock);
+    attached = false;
   }
 };
 
@@ -184,28 +268,53 @@ class blocking_pool {
     return *pool;
   }
 
+  /// A call being waited for will end by itself: while one is, the deadlock
+  /// check stays silent (the monitor reads process_census()).
+  struct in_flight {
+    in_flight() noexcept { process_census().blocking_calls.fetch_add(1, std::memory_order_relaxed); }
+    ~in_flight() { process_census().blocking_calls.fetch_sub(1, std::memory_order_relaxed); }
+    in_flight(const in_flight&) = delete;
+    in_flight& operator=(const in_flight&) = delete;
+  };
+
   /// Queues `job` and parks the calling goroutine until a helper has run it
   /// (or the pool failed it: job.error). Must be called from a goroutine.
   void run(blocking_job& job) {
     job.w.g = current_goroutine();
     GORO_ASSERT(job.w.g != nullptr);
-    // A call in flight will end by itself: no deadlock while there is one.
-    struct in_flight {
-      in_flight() noexcept { process_census().blocking_calls.fetch_add(1, std::memory_order_relaxed); }
-      ~in_flight() { process_census().blocking_calls.fetch_sub(1, std::memory_order_relaxed); }
-    } counted;
-    after_park_step step{this, nullptr, false};
+    in_flight counted;
+    after_park_step step{this, nullptr, false, nullptr};
     lock_.lock();
-    push(&job);
-    if (idle_ != nullptr) {
-      step.chosen = idle_;
-      unlist(idle_);
-    } else if (threads_ < options_.max_threads) {
-      ++threads_;  // counted now, so that no other caller starts one past the bound
-      step.start = true;
-    }
+    enqueue_locked(job, step);
     block(job.w, &after_park, &step);
     // A helper has run the call (or the pool failed it) and woken us.
+  }
+
+  /// Queues `job` and waits, as a goroutine or a thread, until a helper has
+  /// run it (true) or the channel `done` closes first (false). `party` is
+  /// the caller's, and job.w is its waiter as case 0. On false, `dequeued`
+  /// says whether the job was taken out of the queue before any helper
+  /// took it (or was never queued): then it never runs.
+  bool run_or_done(blocking_job& job, waiting_party& party, chan_core* done, bool& dequeued) {
+    dequeued = false;
+    done_watch watch(done);
+    in_flight counted;
+    after_park_step step{this, nullptr, false, nullptr};
+    lock_.lock();
+    if (!watch.arm(party, 1)) {
+      lock_.unlock();
+      dequeued = true;
+      return false;
+    }
+    enqueue_locked(job, step);
+    step.also = &watch.lock();
+    block(job.w, &after_park, &step);
+    const std::uint32_t outcome = party.outcome();
+    watch.disarm(outcome);
+    if (!watch.fired(outcome)) return true;
+    std::lock_guard<spin_lock> guard(lock_);
+    dequeued = remove(&job);
+    return false;
   }
 
   /// The settings in force.
@@ -266,7 +375,23 @@ class blocking_pool {
     blocking_pool* pool;
     helper* chosen;  ///< an idle helper to wake, or nullptr
     bool start;      ///< a helper to start (already counted in threads_)
+    spin_lock* also;  ///< a done channel's lock to release first, or nullptr
   };
+
+  /// Queues `job` and picks who runs it: an idle helper, or a new one if the
+  /// bound allows (counted now, so that no other caller starts one past the
+  /// bound); else it waits for a busy one. Holds lock_; `step` carries the
+  /// choice to after_park, which acts on it once the caller is parked.
+  void enqueue_locked(blocking_job& job, after_park_step& step) noexcept {
+    push(&job);
+    if (idle_ != nullptr) {
+      step.chosen = idle_;
+      unlist(idle_);
+    } else if (threads_ < options_.max_threads) {
+      ++threads_;
+      step.start = true;
+    }
+  }
 
   blocking_pool() = default;
 
@@ -275,6 +400,7 @@ class blocking_pool {
   // off its stack: copy it first.
   static void after_park(void* arg) noexcept {
     const after_park_step step = *static_cast<after_park_step*>(arg);
+    if (step.also != nullptr) step.also->unlock();
     step.pool->lock_.unlock();
     if (step.chosen != nullptr) step.chosen->wakeup.unpark();
     if (step.start) step.pool->start_helper();
@@ -323,7 +449,7 @@ class blocking_pool {
       orphans = job->next;  // read before the wake: the caller may then pop `job`
       job->error = std::make_exception_ptr(
           std::system_error(why, "goro::blocking: cannot start a helper thread"));
-      wake(job->w);
+      job->finish(*job);
     }
   }
 
@@ -345,9 +471,9 @@ class blocking_pool {
       if (blocking_job* job = pop()) {
         lock_.unlock();
         job->run(*job);
-        // The caller may resume as soon as it is readied, and return: wake()
+        // The caller may resume as soon as it is readied, and return: finish
         // is the last touch of *job.
-        wake(job->w);
+        job->finish(*job);
         lock_.lock();
         continue;
       }
@@ -393,6 +519,17 @@ class blocking_pool {
       if (head_ == nullptr) tail_ = nullptr;
     }
     return job;
+  }
+  /// Takes job out of the queue; false if it is not there (a helper took it).
+  bool remove(blocking_job* job) noexcept {
+    blocking_job* prev = nullptr;
+    for (blocking_job* j = head_; j != nullptr; prev = j, j = j->next) {
+      if (j != job) continue;
+      (prev != nullptr ? prev->next : head_) = j->next;
+      if (tail_ == j) tail_ = prev;
+      return true;
+    }
+    return false;
   }
   void unlist(helper* h) noexcept {
     helper** p = &idle_;
@@ -452,6 +589,45 @@ blocking_result_t<F, Args...> blocking(F&& f, Args&&... args) {
   detail::blocking_call<decltype(call), R> job(call);
   detail::blocking_pool::instance().run(job);
   return job.take();
+}
+
+/// blocking(f, args...), unless ctx is done first (or already is: then f
+/// does not run): then throws goro::context_error. f cannot be interrupted:
+/// if a helper has started it, it runs to its end on that helper and its
+/// result (or exception) is discarded; if it is still queued, it is taken
+/// out and never runs. So f and args must not refer to the caller's frame
+/// (no std::ref to a local): they may outlive the call. They are owned by
+/// the call, which is shared between the caller and the helper.
+///
+/// From a plain thread too, f runs on a helper (so that the thread can stop
+/// waiting), unless ctx can never be done (background()): then f runs on
+/// the calling thread, as blocking(f, args...) does.
+template <class F, class... Args>
+blocking_result_t<F, Args...> blocking(const context& ctx, F&& f, Args&&... args) {
+  using R = blocking_result_t<F, Args...>;
+  detail::chan_core* done = detail::done_core_or_throw(ctx);
+  auto call = detail::bind_result_call<R>(std::forward<F>(f), std::forward<Args>(args)...);
+  if (done == nullptr) {
+    if (detail::current_goroutine() == nullptr) return call();
+    detail::blocking_call<decltype(call), R> job(call);
+    detail::blocking_pool::instance().run(job);
+    return job.take();
+  }
+  using job_type = detail::shared_blocking_call<decltype(call), R>;
+  auto job = std::make_shared<job_type>(std::move(call));
+  job->keep = job;
+  detail::waiting_party party;
+  party.init(job->w, 0);
+  bool dequeued = false;
+  if (detail::blocking_pool::instance().run_or_done(*job, party, done, dequeued)) {
+    return job->take();
+  }
+  if (dequeued) {
+    job->keep.reset();  // never ran, never will: no helper refers to it
+  } else {
+    job->detach();  // running (or failed by the pool): its finish step skips us
+  }
+  detail::throw_context_error(ctx);
 }
 
 /// Replaces the settings of goro::blocking's helper threads, for the whole

@@ -20,6 +20,9 @@
 //   c.send(ctx, v)   c.recv(ctx)   goro::select(ctx, cases...)
 //   goro::sleep_for(ctx, d)   goro::sleep_until(ctx, t)
 //   m.lock(ctx)   s.acquire(ctx)   wg.wait(ctx)
+// and, declared in their own headers (which include this one):
+//   conn.read(ctx, ...)   conn.write(ctx, ...)   ln.accept(ctx)   (net/)
+//   goro::blocking(ctx, f, args...)                                (blocking.hpp)
 // Each does what the plain call does, unless ctx is done first (or already
 // done when it starts): then it throws goro::context_error, whose code() is
 // ctx.err() and whose cause() is the cancellation cause, and the operation

@@ -14,10 +14,22 @@
 //   fd_evict   close begins: every wait ends with closed, the poller forgets
 //              the fd; the caller then closes it once no call uses the number
 //   fd_closed  the number is free; its descriptor is fresh again
+//
+// A wait may also be given a done channel (a context's; see done_watch.hpp):
+// it then ends with `done` when the channel closes first. A goroutine's wait
+// queues one more waiter on the channel, sharing its claim word, so the
+// close claims and wakes it like any select case would. A plain thread in
+// poll(2) cannot be woken through a waiter (its parker is not in the poll
+// set), so its caller arranges for fd_poke(fd, m) to run once the channel
+// closes (net_fd.hpp does it with after_func); the thread then looks again
+// and sees the channel closed. Either way the fd's own deadline is
+// untouched.
 #ifndef GORO_DETAIL_FD_WAIT_HPP
 #define GORO_DETAIL_FD_WAIT_HPP
 
 #include "../config.hpp"
+#include "chan_core.hpp"
+#include "done_watch.hpp"
 #include "netpoller.hpp"
 #include "park.hpp"
 #include "poll_desc.hpp"
@@ -141,6 +153,27 @@ inline void fd_set_deadline(int fd, io_mode m, steady_clock::time_point t) {
   wake_all(woken);
 }
 
+/// Makes the plain threads waiting on fd in direction m look again (what
+/// fd_set_deadline does, without changing the deadline): how a thread's
+/// wait learns that its done channel closed. Goroutines are not disturbed.
+inline void fd_poke(int fd, io_mode m) noexcept {
+  poll_desc* pd = poll_desc_table::instance().find(fd);
+  if (pd == nullptr) return;
+  std::lock_guard<spin_lock> guard(pd->lock);
+  pd->wake_threads_locked(m, claim_io_retry);
+}
+
+/// Whether `done` (nullptr: none) is closed. Takes its lock, so it may be
+/// called with a descriptor's lock held (done_watch.hpp's lock order).
+inline bool done_closed(chan_core* done) noexcept {
+  if (done == nullptr) return false;
+  std::lock_guard<spin_lock> guard(done->lock);
+  return done->closed;
+}
+
+/// How fd_wait_or_done ended: io_status's three ways, or the done channel.
+enum class fd_wait_end { ready, timed_out, closed, done };
+
 /// fd's deadline for direction m; time_point::max() when none is set.
 inline steady_clock::time_point fd_deadline(int fd, io_mode m) noexcept {
   poll_desc* pd = poll_desc_table::instance().find(fd);
@@ -150,16 +183,21 @@ inline steady_clock::time_point fd_deadline(int fd, io_mode m) noexcept {
 }
 
 /// A plain thread's wait: poll(2) on the fd and on the thread's eventfd.
-inline io_status thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_point deadline) {
+/// See fd_wait_or_done for `done`: the caller must fd_poke when it closes.
+inline fd_wait_end thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_point deadline,
+                                  chan_core* done) {
   const int wake_fd = thread_wake_fd();
   for (;;) {
     thread_io_wait self{wake_fd};
     steady_clock::time_point effective;
     {
       std::lock_guard<spin_lock> guard(pd.lock);
-      if (pd.closing) return io_status::closed;
+      if (pd.closing) return fd_wait_end::closed;
       effective = earlier(deadline, pd.of(m).deadline);
-      if (passed(effective)) return io_status::timed_out;
+      if (passed(effective)) return fd_wait_end::timed_out;
+      // Checked under pd.lock, which fd_poke takes: a close after this look
+      // is followed by a poke that finds us linked.
+      if (done_closed(done)) return fd_wait_end::done;
       self.next = pd.of(m).threads;
       pd.of(m).threads = &self;
     }
@@ -186,7 +224,7 @@ inline io_status thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_poi
       }
     }
     // Closed through goro: say so even if the number is already free again.
-    if (outcome == claim_io_closed) return io_status::closed;
+    if (outcome == claim_io_closed) return fd_wait_end::closed;
     if (n < 0) {
       if (err == EINTR) continue;
       throw_error(std::system_error(err, std::system_category(), "goro: poll"));
@@ -194,43 +232,46 @@ inline io_status thread_fd_wait(poll_desc& pd, io_mode m, steady_clock::time_poi
     if ((fds[0].revents & POLLNVAL) != 0) {
       throw_error(std::system_error(EBADF, std::system_category(), "goro: wait on a closed fd"));
     }
-    if (fds[0].revents != 0) return io_status::ready;
+    if (fds[0].revents != 0) return fd_wait_end::ready;
     // A time-out, or a close or deadline change: look again.
   }
 }
 
 /// Waits until fd is ready for m, the earlier of `deadline` and fd's own
-/// deadline for m passes, or fd is evicted. From a goroutine it parks (the
-/// worker runs others); from a plain thread it blocks in poll(2). With
-/// `rewatch` (waits on fds goro did not open, whose file may have changed
-/// behind the number), the poller's watch is renewed first. Throws
-/// std::system_error for an fd the kernel says is bad, or when the netpoller
-/// cannot be opened.
-inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
-                         bool rewatch = false) {
+/// deadline for m passes, fd is evicted, or `done` (a context's done
+/// channel; nullptr: none) closes. From a goroutine it parks (the worker
+/// runs others); from a plain thread it blocks in poll(2), and then whoever
+/// passes `done` must call fd_poke(fd, m) once it closes (see the top of the
+/// file). With `rewatch` (waits on fds goro did not open, whose file may
+/// have changed behind the number), the poller's watch is renewed first.
+/// Throws std::system_error for an fd the kernel says is bad, or when the
+/// netpoller cannot be opened.
+inline fd_wait_end fd_wait_or_done(int fd, io_mode m, steady_clock::time_point deadline,
+                                   chan_core* done, bool rewatch = false) {
   poll_desc& pd = poll_desc_table::instance().get(fd);
   goroutine* g = current_goroutine();
-  if (g == nullptr) return thread_fd_wait(pd, m, deadline);
+  if (g == nullptr) return thread_fd_wait(pd, m, deadline, done);
   netpoller& mine = g->sched->poller();
   for (;;) {
     waiting_party party;
     waiter w;
     party.init(w);
+    done_watch watch(done);
     pd.lock.lock();
     if (pd.closing) {
       pd.lock.unlock();
-      return io_status::closed;
+      return fd_wait_end::closed;
     }
     poll_direction& d = pd.of(m);
     const steady_clock::time_point effective = earlier(deadline, d.deadline);
     if (passed(effective)) {
       pd.lock.unlock();
-      return io_status::timed_out;
+      return fd_wait_end::timed_out;
     }
     if (d.ready) {
       d.ready = false;
       pd.lock.unlock();
-      return io_status::ready;
+      return fd_wait_end::ready;
     }
     // Make sure a poller watches the fd: ours, unless another runtime's
     // poller has goroutines waiting on it already (it serves them and us;
@@ -248,41 +289,79 @@ inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
     if (err != 0) {
       pd.lock.unlock();
       // epoll watches no regular files: they are always ready, as poll(2) says.
-      if (err == EPERM) return io_status::ready;
+      if (err == EPERM) return fd_wait_end::ready;
       throw_error(std::system_error(err, std::system_category(), "goro: cannot watch fd"));
+    }
+    // The done channel's lock is taken inside pd.lock (done_watch's order)
+    // and stays held until the park; the close claims the watch as
+    // claim_io_done (case 3: 0..2 are the poller's own outcomes).
+    if (done != nullptr && !watch.arm(party, claim_io_done - claim_case_base)) {
+      pd.lock.unlock();
+      return fd_wait_end::done;
     }
     d.waiters.push_back(&w);
     ++d.n_waiters;
     pd.poller->waiting.fetch_add(1, std::memory_order_seq_cst);
     if (pd.poller != &mine) pd.poller->sched.poller_needed();
+    // Every party that can claim us but the timer holds pd.lock or the done
+    // channel's lock to do it, and the timer's path below takes both before
+    // leaving this frame: `locks` is read before either is released.
+    two_locks locks{&pd.lock, done != nullptr ? &watch.lock() : nullptr};
+    void (*unlock)(void*) = &spin_lock::unlock_fn;
+    void* unlock_arg = &pd.lock;
+    if (done != nullptr) {
+      unlock = &two_locks::unlock_fn;
+      unlock_arg = &locks;
+    }
     std::uint32_t outcome;
     if (effective == steady_clock::time_point::max()) {
-      block(w, &spin_lock::unlock_fn, &pd.lock, wait_reason::io_wait);
+      block(w, unlock, unlock_arg, wait_reason::io_wait);
       outcome = party.outcome();
     } else {
-      // pd.lock outlives us (descriptors are never freed), as block_until needs.
-      outcome =
-          block_until(party, w, &spin_lock::unlock_fn, &pd.lock, effective, wait_reason::io_wait);
+      // pd.lock and the done channel's lock outlive us (descriptors are never
+      // freed; the caller keeps the channel), as block_until needs.
+      outcome = block_until(party, w, unlock, unlock_arg, effective, wait_reason::io_wait);
     }
+    if (done != nullptr) watch.disarm(outcome);
     switch (outcome) {
       case claim_io_ready:
-        return io_status::ready;
+        return fd_wait_end::ready;
       case claim_io_closed:
-        return io_status::closed;
+        return fd_wait_end::closed;
       case claim_io_retry:
         continue;
       default: {
-        GORO_ASSERT(outcome == claim_timeout);
-        // The timer claimed us; we are still linked, and counted against the
-        // poller the descriptor is bound to, if any (see netpoller.hpp).
+        GORO_ASSERT(outcome == claim_timeout || outcome == claim_io_done);
+        // The timer or the close claimed us; we are still linked, and counted
+        // against the poller the descriptor is bound to, if any (see
+        // netpoller.hpp).
         std::lock_guard<spin_lock> guard(pd.lock);
         d.waiters.remove(&w);
         --d.n_waiters;
         if (pd.poller != nullptr) pd.poller->waiting.fetch_sub(1, std::memory_order_seq_cst);
-        return io_status::timed_out;
+        return outcome == claim_io_done ? fd_wait_end::done : fd_wait_end::timed_out;
       }
     }
   }
+}
+
+/// fd_wait_or_done without a done channel: waits until fd is ready for m,
+/// the earlier of `deadline` and fd's own deadline for m passes, or fd is
+/// evicted.
+inline io_status fd_wait(int fd, io_mode m, steady_clock::time_point deadline,
+                         bool rewatch = false) {
+  switch (fd_wait_or_done(fd, m, deadline, nullptr, rewatch)) {
+    case fd_wait_end::ready:
+      break;
+    case fd_wait_end::timed_out:
+      return io_status::timed_out;
+    case fd_wait_end::closed:
+      return io_status::closed;
+    case fd_wait_end::done:
+      GORO_ASSERT(false);  // no done channel was given
+      break;
+  }
+  return io_status::ready;
 }
 
 }  // namespace goro::detail

@@ -49,6 +49,7 @@ enum : std::uint32_t {
   claim_io_ready = claim_case_base,       ///< an edge arrived
   claim_io_closed = claim_case_base + 1,  ///< the fd was closed through goro
   claim_io_retry = claim_case_base + 2,   ///< look again: a deadline moved, or the poller went away
+  claim_io_done = claim_case_base + 3,    ///< the wait's done channel (a context's) closed
 };
 
 /// A plain thread blocked in poll(2) on the fd; lives on that thread's stack
@@ -106,18 +107,22 @@ struct poll_desc {
       }
       w = next;
     }
-    if (threads_too) {
-      for (thread_io_wait* t = d.threads; t != nullptr; t = t->next) {
-        // The first reason sticks: a close is not undone by a later retry.
-        if (t->outcome == claim_none) t->outcome = outcome;
-        const std::uint64_t one = 1;
-        // The thread unlinks itself under this lock before it returns, so its
-        // eventfd is open while we write.
-        while (::write(t->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
-        }
+    if (threads_too) wake_threads_locked(m, outcome);
+    return claimed;
+  }
+
+  /// Wakes the plain threads waiting in direction m (through their eventfds)
+  /// with `outcome`. Holds the lock.
+  void wake_threads_locked(io_mode m, std::uint32_t outcome) noexcept {
+    for (thread_io_wait* t = of(m).threads; t != nullptr; t = t->next) {
+      // The first reason sticks: a close is not undone by a later retry.
+      if (t->outcome == claim_none) t->outcome = outcome;
+      const std::uint64_t one = 1;
+      // The thread unlinks itself under this lock before it returns, so its
+      // eventfd is open while we write.
+      while (::write(t->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
       }
     }
-    return claimed;
   }
 };
 

@@ -3,6 +3,7 @@
 #define GORO_NET_CONN_HPP
 
 #include "../config.hpp"
+#include "../context.hpp"
 #include "error.hpp"
 #include "net_fd.hpp"
 
@@ -28,7 +29,9 @@ class listener;
 /// captured a conn by value needs no `mutable`.
 ///
 /// Blocking calls park a goroutine (its worker runs others) and block a plain
-/// thread. Errors are goro::net::error exceptions worded like Go's; see error.hpp.
+/// thread. read, read_full, write and write_all also come with a context
+/// first, which ends their wait (goro::context_error) when it is done.
+/// Errors are goro::net::error exceptions worded like Go's; see error.hpp.
 class conn {
  public:
   /// Not connected: every operation throws closed_error.
@@ -39,21 +42,29 @@ class conn {
   /// returns 0 at once. Throws timeout_error past the read deadline,
   /// closed_error after close(), error for anything else (e.g. "read: connection
   /// reset by peer").
-  std::size_t read(void* buf, std::size_t len) const { return fd("read").read(buf, len); }
+  std::size_t read(void* buf, std::size_t len) const {
+    detail::call_ctx cc;
+    return fd("read").read(buf, len, cc);
+  }
+
+  /// read, unless ctx is done first (or already is): then throws
+  /// goro::context_error and has read nothing. The connection stays usable
+  /// (a later read gets the data that arrives); its read deadline, if set,
+  /// still applies and is not changed.
+  std::size_t read(const goro::context& ctx, void* buf, std::size_t len) const {
+    detail::call_ctx cc(ctx);
+    return fd("read").read(buf, len, cc);
+  }
 
   /// Reads exactly len bytes (Go's io.ReadFull). At end of stream throws
   /// eof_error: "EOF" if nothing had been read, "unexpected EOF" part-way.
-  void read_full(void* buf, std::size_t len) const {
-    char* p = static_cast<char*>(buf);
-    std::size_t got = 0;
-    while (got < len) {
-      const std::size_t n = fd("read").read(p + got, len - got);
-      if (n == 0) {
-        detail::throw_error(
-            eof_error(fd_->network(), fd_->local(), fd_->remote(), got != 0));
-      }
-      got += n;
-    }
+  void read_full(void* buf, std::size_t len) const { read_full_with(nullptr, buf, len); }
+
+  /// read_full, unless ctx is done first: then throws goro::context_error.
+  /// Bytes it had already read are in buf but consumed from the connection,
+  /// and how many is not reported: a framed protocol has lost its place.
+  void read_full(const goro::context& ctx, void* buf, std::size_t len) const {
+    read_full_with(&ctx, buf, len);
   }
 
   /// Writes all len bytes, waiting for room as needed, or throws (like Go's
@@ -61,7 +72,8 @@ class conn {
   /// that has gone throws error ("write: broken pipe", "write: connection reset
   /// by peer"); SIGPIPE is never raised.
   std::size_t write(const void* buf, std::size_t len) const {
-    fd("write").write(buf, len);
+    detail::call_ctx cc;
+    fd("write").write(buf, len, cc);
     return len;
   }
   /// write(s.data(), s.size()).
@@ -70,6 +82,29 @@ class conn {
   void write_all(const void* buf, std::size_t len) const { write(buf, len); }
   /// write(s).
   void write_all(std::string_view s) const { write(s.data(), s.size()); }
+
+  /// write, unless ctx is done first (or already is: then nothing is
+  /// written): then throws goro::context_error. Bytes already written stay
+  /// written, and how many is not reported (the peer may have a partial
+  /// message); the connection stays usable, and its write deadline is not
+  /// changed.
+  std::size_t write(const goro::context& ctx, const void* buf, std::size_t len) const {
+    detail::call_ctx cc(ctx);
+    fd("write").write(buf, len, cc);
+    return len;
+  }
+  /// write(ctx, s.data(), s.size()).
+  std::size_t write(const goro::context& ctx, std::string_view s) const {
+    return write(ctx, s.data(), s.size());
+  }
+  /// The same as write(ctx, buf, len).
+  void write_all(const goro::context& ctx, const void* buf, std::size_t len) const {
+    write(ctx, buf, len);
+  }
+  /// write(ctx, s).
+  void write_all(const goro::context& ctx, std::string_view s) const {
+    write(ctx, s.data(), s.size());
+  }
 
   /// Closes the connection: goroutines and threads blocked in read or write on
   /// it wake with closed_error; returns once the socket is closed. A second
@@ -127,6 +162,20 @@ class conn {
   detail::net_fd& fd(const char* op) const {
     if (!fd_) detail::throw_error(closed_error(op, "", "", ""));
     return *fd_;
+  }
+
+  void read_full_with(const goro::context* ctx, void* buf, std::size_t len) const {
+    char* p = static_cast<char*>(buf);
+    std::size_t got = 0;
+    while (got < len) {
+      const std::size_t n = ctx != nullptr ? read(*ctx, p + got, len - got)
+                                           : read(p + got, len - got);
+      if (n == 0) {
+        detail::throw_error(
+            eof_error(fd_->network(), fd_->local(), fd_->remote(), got != 0));
+      }
+      got += n;
+    }
   }
 
   std::shared_ptr<detail::net_fd> fd_;

@@ -4,6 +4,7 @@
 #define GORO_NET_LISTENER_HPP
 
 #include "../config.hpp"
+#include "../context.hpp"
 #include "address.hpp"
 #include "conn.hpp"
 #include "error.hpp"
@@ -36,7 +37,18 @@ class listener {
   /// error for anything else; running out of descriptors ("accept4: too many
   /// open files") leaves the connection queued, so a server can back off and
   /// accept it later.
-  conn accept() const { return conn(fd("accept").accept()); }
+  conn accept() const {
+    detail::call_ctx cc;
+    return conn(fd("accept").accept(cc));
+  }
+
+  /// accept, unless ctx is done first (or already is): then throws
+  /// goro::context_error and has accepted nothing; the listener stays open
+  /// and its deadline is not changed.
+  conn accept(const goro::context& ctx) const {
+    detail::call_ctx cc(ctx);
+    return conn(fd("accept").accept(cc));
+  }
 
   /// The address it listens on, with the real port when port 0 was asked
   /// ("127.0.0.1:41234", "[::]:8080", "/run/app.sock").

@@ -30,6 +30,7 @@
 #define GORO_NET_NET_FD_HPP
 
 #include "../config.hpp"
+#include "../context.hpp"
 #include "../io.hpp"
 #include "../sync.hpp"
 #include "address.hpp"
@@ -116,6 +117,64 @@ inline bool passed(steady_time d) noexcept {
   return d != steady_time::max() && d <= std::chrono::steady_clock::now();
 }
 
+/// What may end the waits of one call: a context (context-aware calls) or
+/// nothing. Lives on the caller's stack for the call. A context's end
+/// reaches a goroutine's fd wait through a waiter on its done channel
+/// (fd_wait_or_done); a plain thread's poll(2) needs a poke on the fd, which
+/// an after_func registered on the first wait delivers, and which is stopped
+/// when the call ends (one that already started only makes the fd's waiting
+/// threads look again, which is harmless). The fd's own deadlines are never
+/// touched.
+class call_ctx {
+ public:
+  /// No context: nothing but the fd's deadline and close end a wait.
+  call_ctx() noexcept = default;
+  /// Throws context_error if ctx is already done: the call then does nothing.
+  explicit call_ctx(const goro::context& ctx)
+      : ctx_(&ctx), done_(goro::detail::done_core_or_throw(ctx)) {}
+  call_ctx(const call_ctx&) = delete;
+  call_ctx& operator=(const call_ctx&) = delete;
+  ~call_ctx() {
+    if (poking_) poke_.stop();
+  }
+
+  /// Takes m (the mutex of a direction), unless the context ends first:
+  /// then throws context_error.
+  void lock(goro::mutex& m) const {
+    if (ctx_ != nullptr) {
+      m.lock(*ctx_);
+    } else {
+      m.lock();
+    }
+  }
+
+  /// Waits for fd to be ready for `mode` (no deadline of its own: the fd's
+  /// applies). Throws context_error if the context ends first.
+  io_status wait(int fd, io_mode mode) {
+    if (done_ != nullptr && !poking_ && goro::detail::current_goroutine() == nullptr) {
+      poke_ = goro::after_func(*ctx_, [fd, mode] { goro::detail::fd_poke(fd, mode); });
+      poking_ = true;
+    }
+    switch (goro::detail::fd_wait_or_done(fd, mode, steady_time::max(), done_)) {
+      case goro::detail::fd_wait_end::ready:
+        break;
+      case goro::detail::fd_wait_end::timed_out:
+        return io_status::timed_out;
+      case goro::detail::fd_wait_end::closed:
+        return io_status::closed;
+      case goro::detail::fd_wait_end::done:
+        goro::detail::throw_context_error(*ctx_);
+    }
+    return io_status::ready;
+  }
+
+ private:
+  const goro::context* ctx_ = nullptr;
+  goro::detail::chan_core* done_ = nullptr;  ///< ctx's done channel; null: nothing ends a wait
+  goro::after_func_handle poke_;
+  bool poking_ = false;  ///< poke_ is registered
+};
+
 /// A socket and what goro::net knows about it. Shared (shared_ptr) by every
 /// conn or listener handle copied from one another; see the top of the file
 /// for the close protocol.
@@ -173,9 +232,11 @@ class net_fd {
   }
 
   /// Receives up to len bytes: > 0, or 0 at end of stream (and for len == 0).
-  std::size_t read(void* buf, std::size_t len) {
+  /// `cc` is what may end its waits besides the deadline and close.
+  std::size_t read(void* buf, std::size_t len, call_ctx& cc) {
     op_scope op(*this, "read");
-    std::lock_guard<goro::mutex> lock(read_lock_);
+    cc.lock(read_lock_);
+    std::lock_guard<goro::mutex> lock(read_lock_, std::adopt_lock);
     check_usable(io_mode::read, "read");
     if (len == 0) return 0;
     for (;;) {
@@ -184,14 +245,16 @@ class net_fd {
       const int e = last_errno();
       if (e == EINTR) continue;
       if (!would_block(e)) throw_error(os_fail("read", "read", e));
-      await(io_mode::read, "read");
+      await(io_mode::read, "read", cc);
     }
   }
 
-  /// Sends all len bytes, or throws. Never raises SIGPIPE (MSG_NOSIGNAL).
-  void write(const void* buf, std::size_t len) {
+  /// Sends all len bytes, or throws (bytes sent before stay sent). Never
+  /// raises SIGPIPE (MSG_NOSIGNAL).
+  void write(const void* buf, std::size_t len, call_ctx& cc) {
     op_scope op(*this, "write");
-    std::lock_guard<goro::mutex> lock(write_lock_);
+    cc.lock(write_lock_);
+    std::lock_guard<goro::mutex> lock(write_lock_, std::adopt_lock);
     check_usable(io_mode::write, "write");
     const char* p = static_cast<const char*>(buf);
     while (len > 0) {
@@ -204,7 +267,7 @@ class net_fd {
       const int e = last_errno();
       if (e == EINTR) continue;
       if (!would_block(e)) throw_error(os_fail("write", "write", e));
-      await(io_mode::write, "write");
+      await(io_mode::write, "write", cc);
     }
   }
 
@@ -226,9 +289,10 @@ class net_fd {
 
   /// Accepts a connection (a listener's read). Running out of descriptors
   /// (EMFILE, ENFILE) throws and leaves the connection queued for a later accept.
-  std::shared_ptr<net_fd> accept() {
+  std::shared_ptr<net_fd> accept(call_ctx& cc) {
     op_scope op(*this, "accept");
-    std::lock_guard<goro::mutex> lock(read_lock_);
+    cc.lock(read_lock_);
+    std::lock_guard<goro::mutex> lock(read_lock_, std::adopt_lock);
     check_usable(io_mode::read, "accept");
     for (;;) {
       endpoint peer;
@@ -242,7 +306,7 @@ class net_fd {
       const int e = last_errno();
       if (e == EINTR || e == ECONNABORTED) continue;  // Go retries a connection reset before accept
       if (!would_block(e)) throw_error(os_fail("accept", "accept4", e));
-      await(io_mode::read, "accept");
+      await(io_mode::read, "accept", cc);
     }
   }
 
@@ -329,9 +393,10 @@ class net_fd {
     }
   }
 
-  /// Waits for readiness after EAGAIN; throws for a deadline or a close.
-  void await(io_mode mode, const char* op) {
-    switch (goro::detail::fd_wait(fd_, mode, steady_time::max())) {
+  /// Waits for readiness after EAGAIN; throws for a deadline, a close, or
+  /// (context_error) the end of cc's context.
+  void await(io_mode mode, const char* op, call_ctx& cc) {
+    switch (cc.wait(fd_, mode)) {
       case io_status::ready:
         return;
       case io_status::timed_out:
