@@ -44,13 +44,17 @@ class netpoller;
 /// The two directions of readiness.
 enum class io_mode : int { read = 0, write = 1 };
 
-/// How a wait woke, as stored in its claim word.
-enum : std::uint32_t {
-  claim_io_ready = claim_case_base,       ///< an edge arrived
-  claim_io_closed = claim_case_base + 1,  ///< the fd was closed through goro
-  claim_io_retry = claim_case_base + 2,   ///< look again: a deadline moved, or the poller went away
-  claim_io_done = claim_case_base + 3,    ///< the wait's done channel (a context's) closed
-};
+// How a wait woke, as stored in its claim word. Plain constants rather than
+// another enum: C++20 deprecates arithmetic between two enumerations, and
+// these are claim_case_base plus a case index.
+/// An edge arrived.
+inline constexpr std::uint32_t claim_io_ready = claim_case_base;
+/// The fd was closed through goro.
+inline constexpr std::uint32_t claim_io_closed = claim_case_base + 1;
+/// Look again: a deadline moved, or the poller went away.
+inline constexpr std::uint32_t claim_io_retry = claim_case_base + 2;
+/// The wait's done channel (a context's) closed.
+inline constexpr std::uint32_t claim_io_done = claim_case_base + 3;
 
 /// A plain thread blocked in poll(2) on the fd; lives on that thread's stack
 /// while it is linked (guarded by the descriptor's lock).
