@@ -38,9 +38,15 @@
 // collector's range ends even when the group fails.
 //
 // The checksum is 64-bit FNV-1a (not a cryptographic digest: it keeps the
-// example short). Files are read with std::ifstream directly, which holds a
-// worker thread while the disk answers; goro::blocking (another branch)
-// will be the way to hand such calls to a thread of their own.
+// example short). Reading a file blocks its thread while the disk answers,
+// which a goroutine must never do to its worker, so the reads go through
+// goro::blocking: `goro::blocking(g.context(), read_file, path, name)` runs
+// read_file on a helper thread while the goroutine is parked and its worker
+// runs the others (Go needs no such call: its runtime hands a thread stuck
+// in a system call's scheduling context to another thread). The context
+// form stops waiting once the group is cancelled: the digester leaves with
+// goro::context_error, and a read already under way finishes on its helper
+// and is discarded.
 //
 // Usage: checksum_tree DIR [--workers N] [--fail-on RELATIVE_PATH]
 // --fail-on makes reading that file fail, to show the group stop at it.
@@ -123,7 +129,7 @@ std::map<std::string, file_sum> checksum_all(const fs::path& root, int workers,
       } guard{digesters_left, sums};
       while (std::optional<std::string> rel = paths.recv(g.context())) {
         if (*rel == fail_on) throw std::runtime_error(*rel + ": injected read failure");
-        const std::string data = read_file(root / *rel, *rel);
+        const std::string data = goro::blocking(g.context(), read_file, root / *rel, *rel);
         sums.send(g.context(), file_sum{*rel, fnv1a(data), data.size()});
       }
     });

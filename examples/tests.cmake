@@ -72,6 +72,12 @@ goro_example_test(chat ARGS --self-test 5 10
 goro_example_test(http_server ARGS --self-test
   PASS_REGULAR_EXPRESSION "^GET / -> 200 Hello, World!\nGET /missing -> 404 404 page not found\npipelined GET / -> 200 Hello, World!\npipelined GET /a -> 404 404 page not found\npipelined HEAD / -> 200\nGET / in 4 pieces -> 200 Hello, World!\nPOST / with a body -> 405 405 method not allowed\nGET / with Connection: close -> 200 Hello, World! \\(Connection: close\\)\nserver closed the connection: yes\n8 responses over one connection\nok\n$")
 
+# Client 1 waits for its 5 steps; client 2 asks for 500 (10 s) and hangs up
+# after 200 ms. How many steps ran before the hang-up depends on timing; the
+# program checks that the work stopped early, with canceled, within 5 s.
+goro_example_test(cancel_on_disconnect ARGS --self-test
+  PASS_REGULAR_EXPRESSION "^server: work 5 finished all 5 steps, answering\nclient 1: asked for 5 steps, waited, got \"done 5 steps\"\nclient 2: asked for 500 steps, hung up\nserver: work 500 cancelled after [0-9]+ steps \\(client gone: yes\\), err\\(\\) = context canceled\nwork stopped early, with err\\(\\) == canceled: yes\nwork stopped within 5 s of the hang-up: yes\ngoroutines left running: 0\nok\n$")
+
 # redis_server is driven by the real redis-cli (Debian's redis-tools, which
 # tools/dev installs): redis_cli_test.sh starts it on a free port, checks
 # PING, SET/GET/INCR/DEL/EXISTS/ECHO, errors, commands on stdin, 2000
