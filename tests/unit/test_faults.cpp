@@ -21,6 +21,7 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -152,7 +153,16 @@ TEST_CASE("fault: a failed guard install makes go throw system_error and unmaps 
   rt.go([] {});  // settle the guard method and the runtime's own mappings
   rt.wait();
   goro::runtime fresh(with_workers(1));  // an empty pool: the next go maps a batch
-  const std::size_t maps_before = count_lines("/proc/self/maps");
+  // Its worker and monitor threads start asynchronously and map what they
+  // need (an alternate signal stack, a malloc arena): let them settle, or
+  // their mappings would count as the batch's.
+  std::size_t maps_before = count_lines("/proc/self/maps");
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const std::size_t now = count_lines("/proc/self/maps");
+    if (now == maps_before && i >= 5) break;
+    maps_before = now;
+  }
   fail_nth(site::stack_guard, 5);  // the fifth stack of the batch
   try {
     fresh.go([] {});
