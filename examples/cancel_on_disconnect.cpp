@@ -58,10 +58,10 @@ constexpr int max_steps = 100000;
 
 /// What a handler reports when its request is over (for the self-test).
 struct report {
-  int steps = 0;         ///< asked for
-  int done = 0;          ///< steps finished
+  int steps = 0;  ///< asked for
+  int done = 0;   ///< steps finished
   bool client_gone = false;
-  std::error_code err;   ///< ctx.err() when the work stopped; empty if it finished
+  std::error_code err;  ///< ctx.err() when the work stopped; empty if it finished
 };
 
 /// Reads the request line (without its '\n'), or nothing if the client closed

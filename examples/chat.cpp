@@ -19,7 +19,8 @@
 //   }
 //   func handleConn(conn net.Conn) {
 //       ch := make(chan string)
-//       go clientWriter(conn, ch)        // the writer: for msg := range ch { fmt.Fprintln(conn, msg) }
+//       go clientWriter(conn, ch)        // the writer: for msg := range ch { fmt.Fprintln(conn,
+//       msg) }
 //       ... entering <- ch; for input.Scan() { messages <- who + ": " + input.Text() }
 //       leaving <- ch; messages <- who + " has left"; conn.Close()
 //   }
@@ -99,34 +100,33 @@ void hub(hub_channels ch) {
     clients.erase(it);
   };
   while (running) {
-    goro::select(
-        goro::case_recv(ch.messages,
-                        [&](std::optional<std::string> msg) {
-                          if (!msg) {
-                            running = false;
-                            return;
-                          }
-                          std::vector<std::uint64_t> slow;
-                          for (auto& entry : clients) {
-                            // Never wait on one client: a full buffer means it
-                            // stopped reading.
-                            if (entry.second.out.try_send(*msg) != goro::op_status::ok)
-                              slow.push_back(entry.first);
-                          }
-                          for (std::uint64_t id : slow) drop(id);
-                        }),
-        goro::case_recv(ch.entering,
-                        [&](std::optional<client> c) {
-                          if (!c) return;  // never closed; a closed channel gives nullopt
-                          // The welcome is the first line a client gets; every
-                          // message the hub takes after this one reaches it too.
-                          (void)c->out.try_send("* welcome, " + c->name);
-                          const std::uint64_t id = c->id;
-                          clients.emplace(id, std::move(*c));
-                        }),
-        goro::case_recv(ch.leaving, [&](std::optional<client> c) {
-          if (c) drop(c->id);
-        }));
+    goro::select(goro::case_recv(ch.messages,
+                                 [&](std::optional<std::string> msg) {
+                                   if (!msg) {
+                                     running = false;
+                                     return;
+                                   }
+                                   std::vector<std::uint64_t> slow;
+                                   for (auto& entry : clients) {
+                                     // Never wait on one client: a full buffer means it
+                                     // stopped reading.
+                                     if (entry.second.out.try_send(*msg) != goro::op_status::ok)
+                                       slow.push_back(entry.first);
+                                   }
+                                   for (std::uint64_t id : slow) drop(id);
+                                 }),
+                 goro::case_recv(ch.entering,
+                                 [&](std::optional<client> c) {
+                                   if (!c) return;  // never closed; a closed channel gives nullopt
+                                   // The welcome is the first line a client gets; every
+                                   // message the hub takes after this one reaches it too.
+                                   (void)c->out.try_send("* welcome, " + c->name);
+                                   const std::uint64_t id = c->id;
+                                   clients.emplace(id, std::move(*c));
+                                 }),
+                 goro::case_recv(ch.leaving, [&](std::optional<client> c) {
+                   if (c) drop(c->id);
+                 }));
   }
   for (auto& entry : clients) entry.second.out.close();
 }
@@ -279,7 +279,8 @@ void test_client(const std::string& addr, const std::string& name, int messages,
     ready.done();
     ready.wait();
     std::string batch;
-    for (int i = 1; i <= messages; ++i) batch += "message " + std::to_string(i) + " from " + name + "\n";
+    for (int i = 1; i <= messages; ++i)
+      batch += "message " + std::to_string(i) + " from " + name + "\n";
     c.write_all(batch.data(), batch.size());
     while (out.lines.size() < expected && in.next(line)) {
       if (line.compare(0, 2, "* ") != 0) out.lines.push_back(line);
@@ -305,7 +306,8 @@ int run_self_test(int clients, int messages) {
   });
 
   const std::string addr = ln.addr();
-  const std::size_t expected = static_cast<std::size_t>(clients) * static_cast<std::size_t>(messages);
+  const std::size_t expected =
+      static_cast<std::size_t>(clients) * static_cast<std::size_t>(messages);
   std::vector<std::string> names;
   for (int i = 1; i <= clients; ++i) names.push_back("user" + std::to_string(i));
   std::vector<transcript> seen(static_cast<std::size_t>(clients));
@@ -370,7 +372,8 @@ int main(int argc, char** argv) {
       const int clients = std::atoi(argv[2]);
       const int messages = argc > 3 ? std::atoi(argv[3]) : 5;
       if (clients <= 0 || messages <= 0 ||
-          static_cast<std::size_t>(clients) * static_cast<std::size_t>(messages) >= outgoing_capacity) {
+          static_cast<std::size_t>(clients) * static_cast<std::size_t>(messages) >=
+              outgoing_capacity) {
         std::fprintf(stderr, "usage: %s --self-test CLIENTS [MESSAGES], CLIENTS x MESSAGES < %zu\n",
                      argv[0], outgoing_capacity);
         return 2;
@@ -382,6 +385,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "chat: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: %s PORT|ADDR\n       %s --self-test N [MESSAGES]\n", argv[0], argv[0]);
+  std::fprintf(stderr, "usage: %s PORT|ADDR\n       %s --self-test N [MESSAGES]\n", argv[0],
+               argv[0]);
   return 2;
 }

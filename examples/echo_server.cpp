@@ -171,7 +171,8 @@ int run_self_test(int clients, int rounds) {
   int intact = 0;
   bool all_ok = true;
   for (int i = 0; i < clients; ++i) {
-    for (int r = 0; r < rounds; ++r) expected_bytes += static_cast<std::size_t>(1 + (i * 7 + r * 13) % 64);
+    for (int r = 0; r < rounds; ++r)
+      expected_bytes += static_cast<std::size_t>(1 + (i * 7 + r * 13) % 64);
     if (good[static_cast<std::size_t>(i)] != rounds) all_ok = false;
     intact += good[static_cast<std::size_t>(i)] > 0 ? good[static_cast<std::size_t>(i)] : 0;
   }

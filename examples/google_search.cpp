@@ -56,8 +56,9 @@ search fake_search(const std::string& kind, int replica, ms latency) {
 /// Asks every backend in its own goroutine, and gathers what arrives before
 /// ctx is done. The channel has room for every answer, so a backend never
 /// blocks on a reader that has already gone.
-std::map<std::string, std::string> gather(const goro::context& ctx, const std::string& query,
-                                          const std::vector<std::pair<std::string, search>>& backends) {
+std::map<std::string, std::string> gather(
+    const goro::context& ctx, const std::string& query,
+    const std::vector<std::pair<std::string, search>>& backends) {
   auto c = goro::make_chan<result>(backends.size());
   for (const auto& [kind, backend] : backends) {
     goro::go([ctx, c, kind = kind, backend = backend, query] {
@@ -135,15 +136,16 @@ int main() {
   // cancelled by First as soon as it has.
   {
     auto [ctx, cancel] = goro::with_timeout(goro::background(), 300ms);
-    print("Google Search 3.0: three replicas each, first answer wins, 300 ms deadline",
-          gather(ctx, query,
-                 {{"web", first({fake_search("web", 1, ms(20000)), fake_search("web", 2, 15ms),
-                                 fake_search("web", 3, ms(30000))})},
-                  {"image", first({fake_search("image", 1, ms(30000)),
-                                   fake_search("image", 2, ms(20000)),
-                                   fake_search("image", 3, 25ms)})},
-                  {"video", first({fake_search("video", 1, 40ms), fake_search("video", 2, ms(20000)),
-                                   fake_search("video", 3, ms(30000))})}}));
+    print(
+        "Google Search 3.0: three replicas each, first answer wins, 300 ms deadline",
+        gather(
+            ctx, query,
+            {{"web", first({fake_search("web", 1, ms(20000)), fake_search("web", 2, 15ms),
+                            fake_search("web", 3, ms(30000))})},
+             {"image", first({fake_search("image", 1, ms(30000)),
+                              fake_search("image", 2, ms(20000)), fake_search("image", 3, 25ms)})},
+             {"video", first({fake_search("video", 1, 40ms), fake_search("video", 2, ms(20000)),
+                              fake_search("video", 3, ms(30000))})}}));
     cancel();
   }
 

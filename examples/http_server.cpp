@@ -162,7 +162,8 @@ void serve_conn(goro::net::conn c) {
           scanned = in.size() < 3 ? 0 : in.size() - 3;
           if (in.size() > max_head) {
             request bad;
-            respond(out, bad, 431, "Request Header Fields Too Large", "431 request header fields too large\n", false);
+            respond(out, bad, 431, "Request Header Fields Too Large",
+                    "431 request header fields too large\n", false);
             open = false;
           }
           break;
@@ -175,7 +176,8 @@ void serve_conn(goro::net::conn c) {
           break;
         }
         if (req.chunked) {
-          respond(out, req, 501, "Not Implemented", "501 chunked request bodies are not supported\n", false);
+          respond(out, req, 501, "Not Implemented",
+                  "501 chunked request bodies are not supported\n", false);
           open = false;
           break;
         }
@@ -260,7 +262,8 @@ class response_reader {
     while ((pos = head.find("\r\n", pos)) != std::string::npos) {
       pos += 2;
       const std::string line = head.substr(pos, head.find("\r\n", pos) - pos);
-      if (line.rfind("Content-Length: ", 0) == 0) length = std::strtoul(line.c_str() + 16, nullptr, 10);
+      if (line.rfind("Content-Length: ", 0) == 0)
+        length = std::strtoul(line.c_str() + 16, nullptr, 10);
       if (line == "Connection: close") r.close = true;
     }
     if (to_head) length = 0;
@@ -302,9 +305,11 @@ int run_self_test() {
     auto send = [&](std::string_view s) { c.write_all(s.data(), s.size()); };
     // Prints one response; `want` is the status expected.
     auto check = [&](const char* what, int want, bool want_close) {
-      const response r = rd.next(std::strncmp(what, "HEAD", 4) == 0 || std::strstr(what, " HEAD ") != nullptr);
+      const response r =
+          rd.next(std::strncmp(what, "HEAD", 4) == 0 || std::strstr(what, " HEAD ") != nullptr);
       std::printf("%s -> %d%s%s%s\n", what, r.status, r.body.empty() ? "" : " ",
-                  r.body.substr(0, r.body.find('\n')).c_str(), r.close ? " (Connection: close)" : "");
+                  r.body.substr(0, r.body.find('\n')).c_str(),
+                  r.close ? " (Connection: close)" : "");
       if (r.status != want || r.close != want_close) ok = false;
       if (r.status != 0) ++answered;
     };
@@ -314,8 +319,9 @@ int run_self_test() {
     send("GET /missing HTTP/1.1\r\nHost: test\r\n\r\n");
     check("GET /missing", 404, false);
     // Three requests in one write: three answers, in order.
-    send("GET / HTTP/1.1\r\nHost: test\r\n\r\nGET /a HTTP/1.1\r\nHost: test\r\n\r\n"
-         "HEAD / HTTP/1.1\r\nHost: test\r\n\r\n");
+    send(
+        "GET / HTTP/1.1\r\nHost: test\r\n\r\nGET /a HTTP/1.1\r\nHost: test\r\n\r\n"
+        "HEAD / HTTP/1.1\r\nHost: test\r\n\r\n");
     check("pipelined GET /", 200, false);
     check("pipelined GET /a", 404, false);
     check("pipelined HEAD /", 200, false);

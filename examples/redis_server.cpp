@@ -87,7 +87,8 @@ class store {
       char* end = nullptr;
       errno = 0;
       n = std::strtoll(v.c_str(), &end, 10);
-      if (errno != 0 || *end != '\0' || std::isspace(static_cast<unsigned char>(v[0]))) return false;
+      if (errno != 0 || *end != '\0' || std::isspace(static_cast<unsigned char>(v[0])))
+        return false;
     }
     if (n == LLONG_MAX) return false;
     result = n + 1;
@@ -146,7 +147,8 @@ constexpr std::size_t max_inline = 64 * 1024;
 /// Parses a decimal count at in[pos..] up to "\r\n"; advances pos past it.
 parse_result parse_count(std::string_view in, std::size_t& pos, long long& n) {
   const std::size_t eol = in.find("\r\n", pos);
-  if (eol == std::string_view::npos) return in.size() - pos > 32 ? parse_result::bad : parse_result::need_more;
+  if (eol == std::string_view::npos)
+    return in.size() - pos > 32 ? parse_result::bad : parse_result::need_more;
   if (eol == pos || eol - pos > 18) return parse_result::bad;
   n = 0;
   std::size_t i = pos;
@@ -269,7 +271,8 @@ bool execute(store& db, const std::vector<std::string>& args, std::string& out) 
   } else if (cmd == "del" || cmd == "exists") {
     if (!arity(n >= 2)) return true;
     long long count = 0;
-    for (std::size_t i = 1; i < n; ++i) count += (cmd == "del" ? db.erase(args[i]) : db.contains(args[i])) ? 1 : 0;
+    for (std::size_t i = 1; i < n; ++i)
+      count += (cmd == "del" ? db.erase(args[i]) : db.contains(args[i])) ? 1 : 0;
     integer(out, count);
   } else if (cmd == "incr") {
     long long value = 0;
@@ -362,7 +365,8 @@ int main(int argc, char** argv) {
     addr = argv[1];
     if (addr.find(':') == std::string::npos) addr = "127.0.0.1:" + addr;
   } else if (argc != 1) {
-    std::fprintf(stderr, "usage: %s [PORT|ADDR]   (default 127.0.0.1:6379; port 0 picks one)\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [PORT|ADDR]   (default 127.0.0.1:6379; port 0 picks one)\n",
+                 argv[0]);
     return 2;
   }
   try {

@@ -319,7 +319,8 @@ inline void allocation_point() {
 /// thread_start fault is due here.
 inline void thread_start_point() {
   if (should_fail(site::thread_start))
-    throw_error(std::system_error(EAGAIN, std::generic_category(), "goro: injected fault: thread start"));
+    throw_error(
+        std::system_error(EAGAIN, std::generic_category(), "goro: injected fault: thread start"));
 }
 
 }  // namespace goro::detail::fault
@@ -935,7 +936,8 @@ class stack {
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
     GORO_FAULT_ALLOCATION();
-    std::unique_ptr<stack_slab> slab(new stack_slab);  // before the mmap: nothing to undo if it throws
+    std::unique_ptr<stack_slab> slab(
+        new stack_slab);  // before the mmap: nothing to undo if it throws
     void* p = MAP_FAILED;
     int map_error = ENOMEM;  // an injected fault fails as a full map table does
     if (!GORO_FAULT(stack_map)) {
@@ -1233,7 +1235,8 @@ inline bool status_says_shadow_stack(const char* text) noexcept {
   const char* key = "x86_Thread_features:";
   for (const char* line = text; line != nullptr && *line != '\0';) {
     const char* end = std::strchr(line, '\n');
-    const std::size_t len = end != nullptr ? static_cast<std::size_t>(end - line) : std::strlen(line);
+    const std::size_t len =
+        end != nullptr ? static_cast<std::size_t>(end - line) : std::strlen(line);
     const std::size_t klen = std::strlen(key);
     if (len >= klen && std::strncmp(line, key, klen) == 0) {
       // Words after the key, separated by blanks.
@@ -1264,7 +1267,8 @@ inline bool shadow_stack_enabled() noexcept {
   const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   std::size_t n = 0;
-  for (ssize_t r; n + 1 < sizeof buf && (r = ::read(fd, buf + n, sizeof buf - 1 - n)) > 0;) n += static_cast<std::size_t>(r);
+  for (ssize_t r; n + 1 < sizeof buf && (r = ::read(fd, buf + n, sizeof buf - 1 - n)) > 0;)
+    n += static_cast<std::size_t>(r);
   ::close(fd);
   buf[n] = '\0';
   return status_says_shadow_stack(buf);
@@ -1277,7 +1281,8 @@ inline bool shadow_stack_enabled() noexcept {
 inline const char* shadow_stack_message() noexcept {
   return "goro: this process runs with CET shadow stacks enabled, which goro's x86-64 context "
          "switch does not support (the first goroutine switch would crash). Build with "
-         "-fcf-protection=none or -fcf-protection=branch, or define GORO_USE_UCONTEXT, or turn them "
+         "-fcf-protection=none or -fcf-protection=branch, or define GORO_USE_UCONTEXT, or turn "
+         "them "
          "off for the process with GLIBC_TUNABLES=glibc.cpu.x86_shstk=off";
 }
 
@@ -1285,7 +1290,8 @@ inline const char* shadow_stack_message() noexcept {
 /// switch in this process. Called when a runtime starts.
 inline void check_shadow_stack() {
 #if defined(GORO_CONTEXT_X86_64) && !defined(GORO_USE_UCONTEXT)
-  if (GORO_FAULT(shadow_stack) || shadow_stack_enabled()) throw_error(std::runtime_error(shadow_stack_message()));
+  if (GORO_FAULT(shadow_stack) || shadow_stack_enabled())
+    throw_error(std::runtime_error(shadow_stack_message()));
 #endif
 }
 
@@ -2145,7 +2151,8 @@ steady_clock::duration saturating_duration(const std::chrono::duration<Rep, Peri
 }
 
 /// a - b, saturating.
-inline steady_clock::duration saturating_sub(steady_clock::duration a, steady_clock::duration b) noexcept {
+inline steady_clock::duration saturating_sub(steady_clock::duration a,
+                                             steady_clock::duration b) noexcept {
   using out = steady_clock::duration;
   if (b > out::zero() && a < out::min() + b) return out::min();
   if (b < out::zero() && a > out::max() + b) return out::max();
@@ -2157,7 +2164,8 @@ inline steady_clock::duration saturating_sub(steady_clock::duration a, steady_cl
 /// half the clock's range ahead, so no later arithmetic on a deadline
 /// (deadline - now, deadline + period, rounding up to milliseconds) can
 /// overflow. Assumes t is not before the epoch (steady time since boot).
-inline steady_clock::time_point saturating_deadline(steady_clock::time_point t, steady_clock::duration d) noexcept {
+inline steady_clock::time_point saturating_deadline(steady_clock::time_point t,
+                                                    steady_clock::duration d) noexcept {
   using out = steady_clock::duration;
   const out since = t.time_since_epoch();
   if (d >= out::zero()) {
@@ -2174,10 +2182,12 @@ std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Cl
   if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
     const steady_clock::duration since = saturating_duration(t.time_since_epoch());
     if (since >= steady_clock::duration::max() / 2) return steady_clock::time_point::max();
-    return since < steady_clock::duration::zero() ? steady_clock::time_point() : steady_clock::time_point(since);
+    return since < steady_clock::duration::zero() ? steady_clock::time_point()
+                                                  : steady_clock::time_point(since);
   } else {
     const steady_clock::duration left =
-        saturating_sub(saturating_duration(t.time_since_epoch()), saturating_duration(Clock::now().time_since_epoch()));
+        saturating_sub(saturating_duration(t.time_since_epoch()),
+                       saturating_duration(Clock::now().time_since_epoch()));
     return saturating_deadline(steady_clock::now(), left);
   }
 }
@@ -2185,14 +2195,15 @@ std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Cl
 /// The deadline `d` after `now`, saturating (see saturating_deadline): a
 /// negative d is already past, a huge one is never.
 template <class Rep, class Period>
-std::chrono::steady_clock::time_point deadline_after(steady_clock::time_point now,
-                                                     const std::chrono::duration<Rep, Period>& d) noexcept {
+std::chrono::steady_clock::time_point deadline_after(
+    steady_clock::time_point now, const std::chrono::duration<Rep, Period>& d) noexcept {
   return saturating_deadline(now, saturating_duration(d));
 }
 
 /// now + d, saturating instead of overflowing.
 template <class Rep, class Period>
-std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) noexcept {
+std::chrono::steady_clock::time_point deadline_after(
+    const std::chrono::duration<Rep, Period>& d) noexcept {
   return deadline_after(steady_clock::now(), d);
 }
 
@@ -2323,7 +2334,8 @@ class poll_backend {
   /// the process is out of fds.
   poll_backend() {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epfd_ < 0) throw_error(std::system_error(errno, std::system_category(), "goro: epoll_create1"));
+    if (epfd_ < 0)
+      throw_error(std::system_error(errno, std::system_category(), "goro: epoll_create1"));
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) {
       const int err = errno;
@@ -2714,9 +2726,9 @@ inline constexpr std::uint32_t claim_io_done = claim_case_base + 3;
 /// A plain thread blocked in poll(2) on the fd; lives on that thread's stack
 /// while it is linked (guarded by the descriptor's lock).
 struct thread_io_wait {
-  int wake_fd;                     ///< the thread's eventfd, in its poll set
+  int wake_fd;                         ///< the thread's eventfd, in its poll set
   std::uint32_t outcome = claim_none;  ///< why it was woken (closed, retry), set under the lock
-  thread_io_wait* next = nullptr;  ///< the next thread waiting in the same direction
+  thread_io_wait* next = nullptr;      ///< the next thread waiting in the same direction
 };
 
 struct poll_direction {
@@ -2729,10 +2741,10 @@ struct poll_direction {
 
 struct poll_desc {
   spin_lock lock;
-  int fd = -1;                    ///< the number; fixed once the slot is made
-  std::uint32_t generation = 0;   ///< bumped by fd_open and fd_evict
-  bool closing = false;           ///< evicted: waits return closed until fd_open
-  netpoller* poller = nullptr;    ///< who watches the fd, at `generation`; null: nobody
+  int fd = -1;                   ///< the number; fixed once the slot is made
+  std::uint32_t generation = 0;  ///< bumped by fd_open and fd_evict
+  bool closing = false;          ///< evicted: waits return closed until fd_open
+  netpoller* poller = nullptr;   ///< who watches the fd, at `generation`; null: nobody
   poll_direction dir[2];
   poll_desc* bound_prev = nullptr;  ///< links in poller's list; guarded by its list lock
   poll_desc* bound_next = nullptr;
@@ -2938,8 +2950,8 @@ class netpoller {
 
   /// pd.claim_waiters_locked, keeping the count of pd's poller (if any).
   /// Holds pd's lock.
-  static std::size_t claim_locked(poll_desc& pd, io_mode m, std::uint32_t outcome,
-                                  wait_queue& out, bool threads_too) noexcept {
+  static std::size_t claim_locked(poll_desc& pd, io_mode m, std::uint32_t outcome, wait_queue& out,
+                                  bool threads_too) noexcept {
     const std::size_t claimed = pd.claim_waiters_locked(m, outcome, out, threads_too);
     if (claimed != 0 && pd.poller != nullptr) {
       pd.poller->waiting.fetch_sub(static_cast<std::int64_t>(claimed), std::memory_order_seq_cst);
@@ -2984,8 +2996,8 @@ class netpoller {
   }
 
   std::atomic<bool> polling_{false};
-  spin_lock list_lock_;                ///< guards the bound list (taken inside a descriptor's lock)
-  poll_desc* bound_head_ = nullptr;    ///< guarded by list_lock_
+  spin_lock list_lock_;              ///< guards the bound list (taken inside a descriptor's lock)
+  poll_desc* bound_head_ = nullptr;  ///< guarded by list_lock_
 };
 
 }  // namespace goro::detail
@@ -3590,9 +3602,7 @@ class scheduler {
   }
 
   /// The netpoller if one was made, else nullptr.
-  netpoller* poller_if_started() const noexcept {
-    return poller_.load(std::memory_order_acquire);
-  }
+  netpoller* poller_if_started() const noexcept { return poller_.load(std::memory_order_acquire); }
 
   /// Wakes an idle worker to poll: a goroutine of another runtime has just
   /// parked on an fd this runtime's poller watches.
@@ -4735,7 +4745,8 @@ class chan_state {
 
  public:
   explicit chan_state(std::size_t capacity)
-      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), std::allocator<T>().allocate(capacity)) : nullptr),
+      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), std::allocator<T>().allocate(capacity))
+                              : nullptr),
         core_(capacity, &ops, storage_) {}
 
   chan_state(const chan_state&) = delete;
@@ -5669,9 +5680,7 @@ inline void scheduler::start_monitor() {
     std::lock_guard<std::mutex> guard(registry().lock);
     registry().all.push_back(this);
   }
-  GORO_TRY {
-    monitor_->start();
-  }
+  GORO_TRY { monitor_->start(); }
   GORO_CATCH_ALL {
     stop_monitor();
     GORO_RETHROW;
@@ -6125,8 +6134,7 @@ std::size_t select_with_done(chan_core* done, Cases&... cases) {
 /// Waits until one of the cases can proceed, completes it, runs its handler
 /// and returns its index (see the file comment). With no cases at all it
 /// blocks forever, like Go's `select {}`.
-template <class... Cases,
-          std::enable_if_t<!detail::first_is_context<Cases...>::value, int> = 0>
+template <class... Cases, std::enable_if_t<!detail::first_is_context<Cases...>::value, int> = 0>
 std::size_t select(Cases&&... cases) {
   return detail::select_with_done(nullptr, cases...);
 }
@@ -6657,7 +6665,8 @@ class wait_group {
     do {
       after = counter(s) + delta;
       if (after < 0) detail::throw_error(std::logic_error("goro::wait_group: negative counter"));
-      if (after > INT32_MAX) detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
+      if (after > INT32_MAX)
+        detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
     } while (!state_.compare_exchange_weak(s,
                                            (static_cast<std::uint64_t>(after) << 32) | waiters(s),
                                            std::memory_order_acq_rel, std::memory_order_relaxed));
@@ -6969,10 +6978,10 @@ struct cancel_state : std::enable_shared_from_this<cancel_state> {
   std::atomic<int> code{0};                  ///< 0, or the context_errc
   std::exception_ptr cause;                  ///< written once, before code
   spin_lock lock;
-  chan<done_t> done;                                     ///< guarded by lock; made on demand
-  std::vector<std::shared_ptr<cancel_state>> children;  ///< guarded by lock
+  chan<done_t> done;                                           ///< guarded by lock; made on demand
+  std::vector<std::shared_ptr<cancel_state>> children;         ///< guarded by lock
   std::vector<std::shared_ptr<after_func_entry>> after_funcs;  ///< guarded by lock
-  std::size_t slot = npos;                ///< guarded by parent's lock
+  std::size_t slot = npos;                                     ///< guarded by parent's lock
   std::shared_ptr<deadline_timer> timer;  ///< set before the state is shared, then constant
 
   /// The done channel, made now if need be (closed at once if already done).
@@ -7109,8 +7118,8 @@ struct context_node {
   /// For values; keeps the chain alive. Mutable only so that a dying node
   /// can take it over (see the destructor); constant while shared.
   mutable std::shared_ptr<const context_node> parent;
-  std::shared_ptr<cancel_state> cancel;        ///< nearest cancellable state, or null: never done
-  bool owns_cancel = false;                    ///< this node made `cancel`
+  std::shared_ptr<cancel_state> cancel;  ///< nearest cancellable state, or null: never done
+  bool owns_cancel = false;              ///< this node made `cancel`
   steady_clock::time_point deadline = steady_clock::time_point::max();  ///< max: none
   std::uint64_t key = 0;              ///< value nodes: the key's id (0: not a value node)
   std::shared_ptr<const void> value;  ///< value nodes: the value, of the key's type
@@ -7221,8 +7230,8 @@ struct context_access {
   static cancelable_context derive(const goro::context& parent, steady_clock::time_point when) {
     const std::shared_ptr<const context_node>& p = parent.node_;
     cancel_state* const pstate = p == nullptr ? nullptr : p->cancel.get();
-    auto state = std::make_shared<cancel_state>(
-        pstate == nullptr ? std::weak_ptr<cancel_state>() : pstate->weak_from_this());
+    auto state = std::make_shared<cancel_state>(pstate == nullptr ? std::weak_ptr<cancel_state>()
+                                                                  : pstate->weak_from_this());
     const bool timed = when != steady_clock::time_point::max();
     if (timed) state->timer = std::make_shared<deadline_timer>();
     auto node = std::make_shared<context_node>();
@@ -7291,7 +7300,8 @@ cancelable_context with_deadline(const context& parent,
 
 /// with_deadline(parent, now + d) (Go's WithTimeout).
 template <class Rep, class Period>
-cancelable_context with_timeout(const context& parent, const std::chrono::duration<Rep, Period>& d) {
+cancelable_context with_timeout(const context& parent,
+                                const std::chrono::duration<Rep, Period>& d) {
   return with_deadline(parent, detail::deadline_after(d));
 }
 
@@ -7370,7 +7380,8 @@ class after_func_handle {
 /// unhandled exception in that goroutine.
 template <class F>
 after_func_handle after_func(const context& ctx, F&& f) {
-  auto entry = std::make_shared<detail::after_func_entry>(std::function<void()>(std::forward<F>(f)));
+  auto entry =
+      std::make_shared<detail::after_func_entry>(std::function<void()>(std::forward<F>(f)));
   detail::cancel_state* s = detail::context_access::state(ctx);
   if (s == nullptr) return after_func_handle(std::move(entry), {});
   {
@@ -7675,7 +7686,9 @@ class blocking_pool {
   /// A call being waited for will end by itself: while one is, the deadlock
   /// check stays silent (the monitor reads process_census()).
   struct in_flight {
-    in_flight() noexcept { process_census().blocking_calls.fetch_add(1, std::memory_order_relaxed); }
+    in_flight() noexcept {
+      process_census().blocking_calls.fetch_add(1, std::memory_order_relaxed);
+    }
     ~in_flight() { process_census().blocking_calls.fetch_sub(1, std::memory_order_relaxed); }
     in_flight(const in_flight&) = delete;
     in_flight& operator=(const in_flight&) = delete;
@@ -7777,8 +7790,8 @@ class blocking_pool {
   /// What the parked caller's worker does once the caller is off its stack.
   struct after_park_step {
     blocking_pool* pool;
-    helper* chosen;  ///< an idle helper to wake, or nullptr
-    bool start;      ///< a helper to start (already counted in threads_)
+    helper* chosen;   ///< an idle helper to wake, or nullptr
+    bool start;       ///< a helper to start (already counted in threads_)
     spin_lock* also;  ///< a done channel's lock to release first, or nullptr
   };
 
@@ -7865,7 +7878,9 @@ class blocking_pool {
     // Counted as goro's own thread while it serves, so that the deadlock
     // check does not take it for a user thread that may still send.
     struct goro_thread {
-      goro_thread() noexcept { process_census().goro_threads.fetch_add(1, std::memory_order_relaxed); }
+      goro_thread() noexcept {
+        process_census().goro_threads.fetch_add(1, std::memory_order_relaxed);
+      }
       ~goro_thread() { process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed); }
     } counted;
     helper self;
@@ -8675,8 +8690,7 @@ io_status wait_readable(int fd, const std::chrono::duration<Rep, Period>& timeou
 /// Waits until fd is writable (or in error, or hung up), the deadline passes
 /// or fd is closed through goro; as wait_readable.
 inline io_status wait_writable(int fd) {
-  return detail::fd_wait(fd, detail::io_mode::write, detail::steady_clock::time_point::max(),
-                         true);
+  return detail::fd_wait(fd, detail::io_mode::write, detail::steady_clock::time_point::max(), true);
 }
 
 /// wait_writable with a deadline on any clock.
@@ -8876,8 +8890,8 @@ inline bool split_host_port_into(std::string_view hp, std::string& host, std::st
       return false;
     }
     if (close + 1 != colon) {  // "[::1]x:80" or "[::1]:80:90"
-      why = addr_error_text(hp, hp[close + 1] == ':' ? "too many colons in address"
-                                                     : "missing port in address");
+      why = addr_error_text(
+          hp, hp[close + 1] == ':' ? "too many colons in address" : "missing port in address");
       return false;
     }
     h = hp.substr(1, close - 1);
@@ -8979,8 +8993,8 @@ inline bool unix_endpoint(std::string_view path, endpoint& out) noexcept {
   if (path.empty() || path.size() + (abstract ? 0 : 1) > room) return false;
   std::memcpy(e.un.sun_path, path.data(), path.size());
   if (abstract) e.un.sun_path[0] = '\0';
-  e.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
-                                 (abstract ? 0 : 1));
+  e.len =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
   out = e;
   return true;
 }
@@ -9062,8 +9076,8 @@ inline std::pair<std::string, std::string> split_host_port(std::string_view host
 #define GORO_NET_ERROR_HPP
 
 
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -9132,8 +9146,7 @@ class closed_error : public error {
  public:
   closed_error(std::string op, std::string network, std::string source, std::string address)
       : error(std::move(op), std::move(network), std::move(source), std::move(address),
-              std::error_code(EBADF, std::system_category()),
-              "use of closed network connection") {}
+              std::error_code(EBADF, std::system_category()), "use of closed network connection") {}
 };
 
 /// conn::read_full met the end of the stream: "...: EOF" when no byte had been
@@ -9142,8 +9155,8 @@ class closed_error : public error {
 class eof_error : public error {
  public:
   eof_error(std::string network, std::string source, std::string address, bool unexpected)
-      : error("read", std::move(network), std::move(source), std::move(address),
-              std::error_code(), unexpected ? "unexpected EOF" : "EOF"),
+      : error("read", std::move(network), std::move(source), std::move(address), std::error_code(),
+              unexpected ? "unexpected EOF" : "EOF"),
         unexpected_(unexpected) {}
   /// True when some bytes had been read before the end (io.ErrUnexpectedEOF).
   bool unexpected() const noexcept { return unexpected_; }
@@ -9166,8 +9179,8 @@ inline std::string errno_text(int e) {
 
 /// The error for system call `syscall` failing with errno `e`: cause
 /// "<syscall>: <errno text>", code e.
-inline error os_error(std::string op, std::string network, std::string source,
-                      std::string address, const char* syscall, int e) {
+inline error os_error(std::string op, std::string network, std::string source, std::string address,
+                      const char* syscall, int e) {
   return error(std::move(op), std::move(network), std::move(source), std::move(address),
                std::error_code(e, std::system_category()),
                std::string(syscall) + ": " + errno_text(e));
@@ -9402,8 +9415,7 @@ class net_fd {
     std::uint32_t s = state_.load(std::memory_order_relaxed);
     do {
       if ((s & closed_bit) != 0) throw_error(closed("close"));
-    } while (!state_.compare_exchange_weak(s, (s | closed_bit) + one_op,
-                                           std::memory_order_acq_rel,
+    } while (!state_.compare_exchange_weak(s, (s | closed_bit) + one_op, std::memory_order_acq_rel,
                                            std::memory_order_relaxed));
     goro::detail::fd_evict(fd_);
     remove_socket_file();
@@ -9604,8 +9616,8 @@ class net_fd {
   const int fd_;
   const bool listener_;
   std::atomic<bool> has_deadline_[2] = {{false}, {false}};  ///< per io_mode: one is set
-  goro::mutex read_lock_;   ///< held by a read or accept for its whole call
-  goro::mutex write_lock_;  ///< held by a write for its whole call
+  goro::mutex read_lock_;                          ///< held by a read or accept for its whole call
+  goro::mutex write_lock_;                         ///< held by a write for its whole call
   goro::detail::handoff_semaphore closed_sem_{0};  ///< the last operation wakes close()
   const std::string network_;
   const std::string local_;
@@ -9778,11 +9790,10 @@ class conn {
     char* p = static_cast<char*>(buf);
     std::size_t got = 0;
     while (got < len) {
-      const std::size_t n = ctx != nullptr ? read(*ctx, p + got, len - got)
-                                           : read(p + got, len - got);
+      const std::size_t n =
+          ctx != nullptr ? read(*ctx, p + got, len - got) : read(p + got, len - got);
       if (n == 0) {
-        detail::throw_error(
-            eof_error(fd_->network(), fd_->local(), fd_->remote(), got != 0));
+        detail::throw_error(eof_error(fd_->network(), fd_->local(), fd_->remote(), got != 0));
       }
       got += n;
     }
@@ -9846,15 +9857,15 @@ namespace detail {
 
 /// What the resolver is asked for.
 struct resolve_request {
-  const char* op;          ///< "dial" or "listen", for errors
+  const char* op;  ///< "dial" or "listen", for errors
   std::string_view network;
   network_kind kind;
-  bool passive;            ///< for listen: an empty host means every local address
+  bool passive;  ///< for listen: an empty host means every local address
 };
 
 /// The result of getaddrinfo: status and the addresses (ports as given).
 struct lookup_result {
-  int status = 0;   ///< 0 or an EAI_* code
+  int status = 0;     ///< 0 or an EAI_* code
   int sys_errno = 0;  ///< errno when status is EAI_SYSTEM
   std::vector<endpoint> addrs;
 };
@@ -9912,8 +9923,7 @@ inline lookup_result lookup_off_worker(const std::string& host, const std::strin
     why = ::gai_strerror(r.status);
     if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
   }
-  throw_error(error(rq.op, std::string(rq.network), "", "", code,
-                    "lookup " + what + ": " + why));
+  throw_error(error(rq.op, std::string(rq.network), "", "", code, "lookup " + what + ": " + why));
 }
 
 [[noreturn]] inline void throw_addr_error(const resolve_request& rq, std::string_view addr,
@@ -9948,7 +9958,8 @@ inline std::vector<endpoint> resolve_tcp(const resolve_request& rq, std::string_
   if (host.empty()) {
     if (rq.passive) {
       if (rq.kind != network_kind::tcp4) out.push_back(endpoint::ipv6(in6addr_any, p, 0));
-      if (rq.kind != network_kind::tcp6) out.push_back(endpoint::ipv4(in_addr{htonl(INADDR_ANY)}, p));
+      if (rq.kind != network_kind::tcp6)
+        out.push_back(endpoint::ipv4(in_addr{htonl(INADDR_ANY)}, p));
     } else if (rq.kind == network_kind::tcp6) {
       out.push_back(endpoint::ipv6(in6addr_loopback, p, 0));
     } else {
@@ -10013,10 +10024,10 @@ namespace detail {
 /// One connect attempt: the connection, or why not.
 struct dial_attempt {
   std::shared_ptr<net_fd> fd;
-  int err = 0;                ///< errno of the failure (0: success or timed out)
-  const char* syscall = "";   ///< the call that failed
+  int err = 0;               ///< errno of the failure (0: success or timed out)
+  const char* syscall = "";  ///< the call that failed
   bool timed_out = false;
-  bool canceled = false;      ///< the dial's context was cancelled
+  bool canceled = false;  ///< the dial's context was cancelled
 };
 
 /// Lets a context's cancellation end the connect wait of a dial, through
@@ -10026,8 +10037,8 @@ struct dial_attempt {
 /// handed on; `fired` tells the dialer that the callback ran.
 struct dial_cancel {
   goro::detail::spin_lock lock;
-  int fd = -1;         ///< the socket being connected, or -1
-  bool fired = false;  ///< the context ended
+  int fd = -1;                         ///< the socket being connected, or -1
+  bool fired = false;                  ///< the context ended
   const goro::context* ctx = nullptr;  ///< the dial's context (lives through the dial)
   void fire() noexcept {
     std::lock_guard<goro::detail::spin_lock> guard(lock);
@@ -10169,26 +10180,26 @@ inline conn dial_until(std::string_view network, std::string_view address, stead
       if (first_addr.empty()) first.timed_out = true;
       break;
     }
-    dial_attempt a = try_connect(net, candidates[i],
-                                 attempt_deadline(deadline, candidates.size() - i), cancel);
+    dial_attempt a =
+        try_connect(net, candidates[i], attempt_deadline(deadline, candidates.size() - i), cancel);
     if (a.fd) return conn(std::move(a.fd));
     if (a.canceled) {
       // Go maps the context's end to errTimeout for a deadline, errCanceled otherwise.
       if (cancel->ctx != nullptr && cancel->ctx->err() == goro::context_errc::deadline_exceeded) {
-        throw_error(timeout_error("dial", net, "", kind == network_kind::unix_stream
-                                                       ? std::string(address)
-                                                       : format_endpoint(candidates[i])));
+        throw_error(timeout_error("dial", net, "",
+                                  kind == network_kind::unix_stream
+                                      ? std::string(address)
+                                      : format_endpoint(candidates[i])));
       }
-      throw_error(error("dial", net, "", kind == network_kind::unix_stream
-                                             ? std::string(address)
-                                             : format_endpoint(candidates[i]),
-                        std::error_code(ECANCELED, std::system_category()),
-                        "operation was canceled"));
+      throw_error(error(
+          "dial", net, "",
+          kind == network_kind::unix_stream ? std::string(address) : format_endpoint(candidates[i]),
+          std::error_code(ECANCELED, std::system_category()), "operation was canceled"));
     }
     if (first_addr.empty()) {
       first = a;
-      first_addr = kind == network_kind::unix_stream ? std::string(address)
-                                                     : format_endpoint(candidates[i]);
+      first_addr =
+          kind == network_kind::unix_stream ? std::string(address) : format_endpoint(candidates[i]);
     }
   }
   if (first_addr.empty()) first_addr = std::string(address);
@@ -10228,8 +10239,8 @@ inline conn dial(const goro::context& ctx, std::string_view network, std::string
   const std::optional<clock::time_point> d = ctx.deadline();
   const detail::steady_time deadline = d ? *d : detail::steady_time::max();
   if (ctx.err() == goro::context_errc::deadline_exceeded) {
-    return detail::dial_until(network, address, std::chrono::steady_clock::now() -
-                                                    std::chrono::nanoseconds(1));
+    return detail::dial_until(network, address,
+                              std::chrono::steady_clock::now() - std::chrono::nanoseconds(1));
   }
   auto cancel = std::make_shared<detail::dial_cancel>();
   cancel->ctx = &ctx;
@@ -10336,8 +10347,8 @@ struct listen_attempt {
   const char* syscall = "";
 };
 
-inline listen_attempt try_listen(const std::string& network, network_kind kind,
-                                 const endpoint& at, const std::string& unlink_path) {
+inline listen_attempt try_listen(const std::string& network, network_kind kind, const endpoint& at,
+                                 const std::string& unlink_path) {
   listen_attempt r;
   raw_fd s(::socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (s.get() < 0) {
@@ -10387,7 +10398,8 @@ inline listener listen(std::string_view network, std::string_view address) {
   const std::string net(network);
   detail::network_kind kind;
   if (!detail::parse_network(network, kind)) {
-    detail::throw_error(error("listen", net, "", "", std::error_code(EINVAL, std::system_category()),
+    detail::throw_error(error("listen", net, "", "",
+                              std::error_code(EINVAL, std::system_category()),
                               "unknown network " + net));
   }
   if (kind == detail::network_kind::unix_stream) {
@@ -10412,8 +10424,8 @@ inline listener listen(std::string_view network, std::string_view address) {
     // on to the next candidate; any other failure is the answer.
     if (a.err != EAFNOSUPPORT && a.err != EPROTONOSUPPORT && a.err != EADDRNOTAVAIL) break;
   }
-  detail::throw_error(detail::os_error("listen", net, "", std::string(address), first.syscall,
-                                       first.err));
+  detail::throw_error(
+      detail::os_error("listen", net, "", std::string(address), first.syscall, first.err));
 }
 
 }  // namespace goro::net
@@ -10585,7 +10597,8 @@ struct time_source : std::enable_shared_from_this<time_source> {
 /// the clock allows; it does not stop) and saturated (a huge one never ticks;
 /// it does not wrap around to a tiny one).
 template <class Rep, class Period>
-std::optional<clock::duration> ticker_period(const std::chrono::duration<Rep, Period>& period) noexcept {
+std::optional<clock::duration> ticker_period(
+    const std::chrono::duration<Rep, Period>& period) noexcept {
   if (!(period > std::chrono::duration<Rep, Period>::zero())) return std::nullopt;
   const clock::duration ticks = saturating_duration(period);
   return ticks < clock::duration(1) ? clock::duration(1) : ticks;
@@ -10673,7 +10686,8 @@ class ticker {
   /// The ticker stays on the runtime it was made on, whoever calls this.
   template <class Rep, class Period>
   void reset(const std::chrono::duration<Rep, Period>& period) {
-    auto fresh = std::make_shared<detail::time_source>(src_->sched, detail::checked_ticker_period(period), src_->out);
+    auto fresh = std::make_shared<detail::time_source>(
+        src_->sched, detail::checked_ticker_period(period), src_->out);
     stop();
     src_ = std::move(fresh);
     src_->arm(detail::deadline_after(src_->period));

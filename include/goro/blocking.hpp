@@ -271,7 +271,9 @@ class blocking_pool {
   /// A call being waited for will end by itself: while one is, the deadlock
   /// check stays silent (the monitor reads process_census()).
   struct in_flight {
-    in_flight() noexcept { process_census().blocking_calls.fetch_add(1, std::memory_order_relaxed); }
+    in_flight() noexcept {
+      process_census().blocking_calls.fetch_add(1, std::memory_order_relaxed);
+    }
     ~in_flight() { process_census().blocking_calls.fetch_sub(1, std::memory_order_relaxed); }
     in_flight(const in_flight&) = delete;
     in_flight& operator=(const in_flight&) = delete;
@@ -373,8 +375,8 @@ class blocking_pool {
   /// What the parked caller's worker does once the caller is off its stack.
   struct after_park_step {
     blocking_pool* pool;
-    helper* chosen;  ///< an idle helper to wake, or nullptr
-    bool start;      ///< a helper to start (already counted in threads_)
+    helper* chosen;   ///< an idle helper to wake, or nullptr
+    bool start;       ///< a helper to start (already counted in threads_)
     spin_lock* also;  ///< a done channel's lock to release first, or nullptr
   };
 
@@ -461,7 +463,9 @@ class blocking_pool {
     // Counted as goro's own thread while it serves, so that the deadlock
     // check does not take it for a user thread that may still send.
     struct goro_thread {
-      goro_thread() noexcept { process_census().goro_threads.fetch_add(1, std::memory_order_relaxed); }
+      goro_thread() noexcept {
+        process_census().goro_threads.fetch_add(1, std::memory_order_relaxed);
+      }
       ~goro_thread() { process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed); }
     } counted;
     helper self;

@@ -65,7 +65,8 @@ class chan_state {
 
  public:
   explicit chan_state(std::size_t capacity)
-      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), std::allocator<T>().allocate(capacity)) : nullptr),
+      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), std::allocator<T>().allocate(capacity))
+                              : nullptr),
         core_(capacity, &ops, storage_) {}
 
   chan_state(const chan_state&) = delete;

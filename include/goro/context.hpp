@@ -253,10 +253,10 @@ struct cancel_state : std::enable_shared_from_this<cancel_state> {
   std::atomic<int> code{0};                  ///< 0, or the context_errc
   std::exception_ptr cause;                  ///< written once, before code
   spin_lock lock;
-  chan<done_t> done;                                     ///< guarded by lock; made on demand
-  std::vector<std::shared_ptr<cancel_state>> children;  ///< guarded by lock
+  chan<done_t> done;                                           ///< guarded by lock; made on demand
+  std::vector<std::shared_ptr<cancel_state>> children;         ///< guarded by lock
   std::vector<std::shared_ptr<after_func_entry>> after_funcs;  ///< guarded by lock
-  std::size_t slot = npos;                ///< guarded by parent's lock
+  std::size_t slot = npos;                                     ///< guarded by parent's lock
   std::shared_ptr<deadline_timer> timer;  ///< set before the state is shared, then constant
 
   /// The done channel, made now if need be (closed at once if already done).
@@ -393,8 +393,8 @@ struct context_node {
   /// For values; keeps the chain alive. Mutable only so that a dying node
   /// can take it over (see the destructor); constant while shared.
   mutable std::shared_ptr<const context_node> parent;
-  std::shared_ptr<cancel_state> cancel;        ///< nearest cancellable state, or null: never done
-  bool owns_cancel = false;                    ///< this node made `cancel`
+  std::shared_ptr<cancel_state> cancel;  ///< nearest cancellable state, or null: never done
+  bool owns_cancel = false;              ///< this node made `cancel`
   steady_clock::time_point deadline = steady_clock::time_point::max();  ///< max: none
   std::uint64_t key = 0;              ///< value nodes: the key's id (0: not a value node)
   std::shared_ptr<const void> value;  ///< value nodes: the value, of the key's type
@@ -505,8 +505,8 @@ struct context_access {
   static cancelable_context derive(const goro::context& parent, steady_clock::time_point when) {
     const std::shared_ptr<const context_node>& p = parent.node_;
     cancel_state* const pstate = p == nullptr ? nullptr : p->cancel.get();
-    auto state = std::make_shared<cancel_state>(
-        pstate == nullptr ? std::weak_ptr<cancel_state>() : pstate->weak_from_this());
+    auto state = std::make_shared<cancel_state>(pstate == nullptr ? std::weak_ptr<cancel_state>()
+                                                                  : pstate->weak_from_this());
     const bool timed = when != steady_clock::time_point::max();
     if (timed) state->timer = std::make_shared<deadline_timer>();
     auto node = std::make_shared<context_node>();
@@ -575,7 +575,8 @@ cancelable_context with_deadline(const context& parent,
 
 /// with_deadline(parent, now + d) (Go's WithTimeout).
 template <class Rep, class Period>
-cancelable_context with_timeout(const context& parent, const std::chrono::duration<Rep, Period>& d) {
+cancelable_context with_timeout(const context& parent,
+                                const std::chrono::duration<Rep, Period>& d) {
   return with_deadline(parent, detail::deadline_after(d));
 }
 
@@ -654,7 +655,8 @@ class after_func_handle {
 /// unhandled exception in that goroutine.
 template <class F>
 after_func_handle after_func(const context& ctx, F&& f) {
-  auto entry = std::make_shared<detail::after_func_entry>(std::function<void()>(std::forward<F>(f)));
+  auto entry =
+      std::make_shared<detail::after_func_entry>(std::function<void()>(std::forward<F>(f)));
   detail::cancel_state* s = detail::context_access::state(ctx);
   if (s == nullptr) return after_func_handle(std::move(entry), {});
   {

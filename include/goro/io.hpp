@@ -47,8 +47,7 @@ io_status wait_readable(int fd, const std::chrono::duration<Rep, Period>& timeou
 /// Waits until fd is writable (or in error, or hung up), the deadline passes
 /// or fd is closed through goro; as wait_readable.
 inline io_status wait_writable(int fd) {
-  return detail::fd_wait(fd, detail::io_mode::write, detail::steady_clock::time_point::max(),
-                         true);
+  return detail::fd_wait(fd, detail::io_mode::write, detail::steady_clock::time_point::max(), true);
 }
 
 /// wait_writable with a deadline on any clock.

@@ -209,8 +209,7 @@ std::size_t select_with_done(chan_core* done, Cases&... cases) {
 /// Waits until one of the cases can proceed, completes it, runs its handler
 /// and returns its index (see the file comment). With no cases at all it
 /// blocks forever, like Go's `select {}`.
-template <class... Cases,
-          std::enable_if_t<!detail::first_is_context<Cases...>::value, int> = 0>
+template <class... Cases, std::enable_if_t<!detail::first_is_context<Cases...>::value, int> = 0>
 std::size_t select(Cases&&... cases) {
   return detail::select_with_done(nullptr, cases...);
 }

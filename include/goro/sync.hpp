@@ -223,7 +223,8 @@ class wait_group {
     do {
       after = counter(s) + delta;
       if (after < 0) detail::throw_error(std::logic_error("goro::wait_group: negative counter"));
-      if (after > INT32_MAX) detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
+      if (after > INT32_MAX)
+        detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
     } while (!state_.compare_exchange_weak(s,
                                            (static_cast<std::uint64_t>(after) << 32) | waiters(s),
                                            std::memory_order_acq_rel, std::memory_order_relaxed));

@@ -166,7 +166,8 @@ struct time_source : std::enable_shared_from_this<time_source> {
 /// the clock allows; it does not stop) and saturated (a huge one never ticks;
 /// it does not wrap around to a tiny one).
 template <class Rep, class Period>
-std::optional<clock::duration> ticker_period(const std::chrono::duration<Rep, Period>& period) noexcept {
+std::optional<clock::duration> ticker_period(
+    const std::chrono::duration<Rep, Period>& period) noexcept {
   if (!(period > std::chrono::duration<Rep, Period>::zero())) return std::nullopt;
   const clock::duration ticks = saturating_duration(period);
   return ticks < clock::duration(1) ? clock::duration(1) : ticks;
@@ -254,7 +255,8 @@ class ticker {
   /// The ticker stays on the runtime it was made on, whoever calls this.
   template <class Rep, class Period>
   void reset(const std::chrono::duration<Rep, Period>& period) {
-    auto fresh = std::make_shared<detail::time_source>(src_->sched, detail::checked_ticker_period(period), src_->out);
+    auto fresh = std::make_shared<detail::time_source>(
+        src_->sched, detail::checked_ticker_period(period), src_->out);
     stop();
     src_ = std::move(fresh);
     src_->arm(detail::deadline_after(src_->period));

@@ -20,7 +20,7 @@ int main() {
 
   auto p = goro::make_chan<std::unique_ptr<int>>(1);
   auto u = std::make_unique<int>(1);
-  p.send(std::move(u));  // move-only values are moved in
+  p.send(std::move(u));                      // move-only values are moved in
   goro::ticker tk(std::chrono::seconds(1));  // a named ticker's and timer's channels
   goro::timer tm(std::chrono::seconds(1));
   auto tick_chan = tk.chan();

@@ -30,7 +30,8 @@ std::string accept_through_emfile(goro::net::listener ln, std::vector<int>& fill
                                   goro::net::conn client) {
   try {
     goro::net::conn c = ln.accept();
-    return "accept succeeded with no descriptor left (fd " + std::to_string(c.native_handle()) + ")";
+    return "accept succeeded with no descriptor left (fd " + std::to_string(c.native_handle()) +
+           ")";
   } catch (const goro::net::error& e) {
     std::printf("error: %s\n", e.what());
     if (e.code().value() != EMFILE) return std::string("expected EMFILE, got: ") + e.what();
@@ -66,7 +67,8 @@ int main() {
     });
     goro::sleep_for(std::chrono::milliseconds(20));
     goro::net::conn w = goro::net::dial("tcp", ln.addr());
-    if (!warm.recv_for(std::chrono::seconds(30)).value) return fail("warm-up accept never returned");
+    if (!warm.recv_for(std::chrono::seconds(30)).value)
+      return fail("warm-up accept never returned");
 
     // UndefinedBehaviorSanitizer's vptr check, on a cache miss, tests memory
     // with a pipe: with no descriptor left that test fails and it reports
@@ -96,12 +98,15 @@ int main() {
       if (::fcntl(fd, F_GETFD) != -1) highest = fd;
     }
     lim.rlim_cur = static_cast<rlim_t>(highest) + 24;
-    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return fail(std::string("setrlimit: ") + std::strerror(errno));
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0)
+      return fail(std::string("setrlimit: ") + std::strerror(errno));
     std::vector<int> fillers;
     for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fillers.push_back(fd);
     if (errno != EMFILE) return fail(std::string("filling descriptors: ") + std::strerror(errno));
 
-    goro::go([&fillers, ln, client, result] { result.send(accept_through_emfile(ln, fillers, client)); });
+    goro::go([&fillers, ln, client, result] {
+      result.send(accept_through_emfile(ln, fillers, client));
+    });
     auto r = result.recv_for(std::chrono::seconds(60));
     for (int fd : fillers) ::close(fd);
     if (!r.value) return fail("the accepting goroutine did not finish");

@@ -103,9 +103,8 @@ void selects() {
   check(sent && a.recv() == 5, "select sends");
 
   goro::select_set set;
-  const std::size_t rx = set.add_recv(b, [&](std::size_t i, std::optional<int> v) {
-    got = static_cast<int>(i) + v.value_or(0);
-  });
+  const std::size_t rx = set.add_recv(
+      b, [&](std::size_t i, std::optional<int> v) { got = static_cast<int>(i) + v.value_or(0); });
   const std::size_t tx = set.add_send(a, 9);
   set.disable(rx);
   check(!set.enabled(rx) && set.enabled(tx), "disable");
@@ -375,9 +374,10 @@ void expect_fatal(const misuse_case& m) {
   std::string expected = "goro: fatal error: ";
   expected += std::strncmp(m.message, "goro: ", 6) == 0 ? m.message + 6 : m.message;
   expected += "\n";
-  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT || err.find(expected) == std::string::npos) {
-    std::printf("api_tour: FAILED: expected SIGABRT and '%s', got status %d and '%s'\n",
-                m.message, status, err.c_str());
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT ||
+      err.find(expected) == std::string::npos) {
+    std::printf("api_tour: FAILED: expected SIGABRT and '%s', got status %d and '%s'\n", m.message,
+                status, err.c_str());
     ++failures;
   }
 }

@@ -48,7 +48,8 @@ namespace goro_model {
 class entropy {
  public:
   explicit entropy(std::uint64_t seed) noexcept : state_(seed) {}
-  entropy(const std::uint8_t* data, std::size_t size) noexcept : bytes_(data), size_(size), fuzz_(true) {}
+  entropy(const std::uint8_t* data, std::size_t size) noexcept
+      : bytes_(data), size_(size), fuzz_(true) {}
 
   /// A number in [0, n); 0 when n is 0.
   std::uint32_t below(std::uint32_t n) noexcept {
@@ -112,11 +113,11 @@ enum class select_tail : std::uint8_t { none, timeout, fallback };
 /// An operation and its arguments.
 struct op {
   op_kind kind = op_kind::yield;
-  std::uint32_t chan = 0;      ///< channel of a plain operation or close
-  std::uint32_t micros = 0;    ///< timeout of a _for operation or a select's timeout case
+  std::uint32_t chan = 0;        ///< channel of a plain operation or close
+  std::uint32_t micros = 0;      ///< timeout of a _for operation or a select's timeout case
   std::vector<case_spec> cases;  ///< select / select_set cases (1 to 3 for select)
   select_tail tail = select_tail::none;
-  std::uint32_t rounds = 1;    ///< select_set: how many select() calls
+  std::uint32_t rounds = 1;  ///< select_set: how many select() calls
 };
 
 /// An actor: a goroutine or a plain thread and what it does.
@@ -162,12 +163,14 @@ inline program generate(entropy& e, std::uint32_t max_actors = 6, std::uint32_t 
       } else if (pick < 84) {
         o.kind = op_kind::select;
         const std::uint32_t ncases = 1 + e.below(3);
-        for (std::uint32_t c = 0; c < ncases; ++c) o.cases.push_back({e.chance(1, 2), e.below(nchan)});
+        for (std::uint32_t c = 0; c < ncases; ++c)
+          o.cases.push_back({e.chance(1, 2), e.below(nchan)});
         o.tail = static_cast<select_tail>(e.below(3));
       } else if (pick < 92) {
         o.kind = op_kind::select_set;
         const std::uint32_t ncases = 1 + e.below(4);
-        for (std::uint32_t c = 0; c < ncases; ++c) o.cases.push_back({e.chance(1, 2), e.below(nchan)});
+        for (std::uint32_t c = 0; c < ncases; ++c)
+          o.cases.push_back({e.chance(1, 2), e.below(nchan)});
         o.tail = e.chance(1, 3) ? select_tail::fallback : select_tail::none;
         o.rounds = 1 + e.below(4);
       } else if (pick < 96) {
@@ -185,16 +188,26 @@ inline program generate(entropy& e, std::uint32_t max_actors = 6, std::uint32_t 
 
 inline const char* name_of(op_kind k) noexcept {
   switch (k) {
-    case op_kind::send: return "send";
-    case op_kind::recv: return "recv";
-    case op_kind::try_send: return "try_send";
-    case op_kind::try_recv: return "try_recv";
-    case op_kind::send_for: return "send_for";
-    case op_kind::recv_for: return "recv_for";
-    case op_kind::select: return "select";
-    case op_kind::select_set: return "select_set";
-    case op_kind::close: return "close";
-    case op_kind::yield: return "yield";
+    case op_kind::send:
+      return "send";
+    case op_kind::recv:
+      return "recv";
+    case op_kind::try_send:
+      return "try_send";
+    case op_kind::try_recv:
+      return "try_recv";
+    case op_kind::send_for:
+      return "send_for";
+    case op_kind::recv_for:
+      return "recv_for";
+    case op_kind::select:
+      return "select";
+    case op_kind::select_set:
+      return "select_set";
+    case op_kind::close:
+      return "close";
+    case op_kind::yield:
+      return "yield";
   }
   return "?";
 }
@@ -203,7 +216,8 @@ inline const char* name_of(op_kind k) noexcept {
 inline std::string describe(const program& p) {
   std::ostringstream out;
   out << "channels:";
-  for (std::size_t c = 0; c < p.capacities.size(); ++c) out << " c" << c << "(cap " << p.capacities[c] << ")";
+  for (std::size_t c = 0; c < p.capacities.size(); ++c)
+    out << " c" << c << "(cap " << p.capacities[c] << ")";
   out << "; runner closes all after " << p.close_after_us << " us\n";
   for (std::size_t a = 0; a < p.actors.size(); ++a) {
     out << "  actor " << a << (p.actors[a].thread ? " (thread):" : " (goroutine):");
@@ -219,7 +233,8 @@ inline std::string describe(const program& p) {
         out << ']';
       } else if (o.kind != op_kind::yield) {
         out << " c" << o.chan;
-        if (o.kind == op_kind::send_for || o.kind == op_kind::recv_for) out << ' ' << o.micros << "us";
+        if (o.kind == op_kind::send_for || o.kind == op_kind::recv_for)
+          out << ' ' << o.micros << "us";
       }
       out << ';';
     }
@@ -256,12 +271,19 @@ struct event {
 
 /// Values carry who sent them, on which channel, and a number unique per
 /// sender and channel (allocated when the send is set up).
-inline std::uint64_t make_value(std::uint32_t actor, std::uint32_t chan, std::uint32_t seq) noexcept {
+inline std::uint64_t make_value(std::uint32_t actor, std::uint32_t chan,
+                                std::uint32_t seq) noexcept {
   return (std::uint64_t{actor} << 40) | (std::uint64_t{chan} << 32) | seq;
 }
-inline std::uint32_t value_actor(std::uint64_t v) noexcept { return static_cast<std::uint32_t>(v >> 40); }
-inline std::uint32_t value_chan(std::uint64_t v) noexcept { return static_cast<std::uint32_t>((v >> 32) & 0xff); }
-inline std::uint32_t value_seq(std::uint64_t v) noexcept { return static_cast<std::uint32_t>(v & 0xffffffffU); }
+inline std::uint32_t value_actor(std::uint64_t v) noexcept {
+  return static_cast<std::uint32_t>(v >> 40);
+}
+inline std::uint32_t value_chan(std::uint64_t v) noexcept {
+  return static_cast<std::uint32_t>((v >> 32) & 0xff);
+}
+inline std::uint32_t value_seq(std::uint64_t v) noexcept {
+  return static_cast<std::uint32_t>(v & 0xffffffffU);
+}
 
 /// The actor number the runner logs its own closes and drains under.
 constexpr std::uint32_t runner_actor = 0xffff;
@@ -271,7 +293,7 @@ struct run_result {
   std::vector<std::vector<event>> logs;  ///< one per actor, then the runner's
   std::vector<std::string> violations;
   std::uint64_t operations = 0;  ///< operations the actors executed
-  bool hung = false;              ///< actors still running long after every close
+  bool hung = false;             ///< actors still running long after every close
 };
 
 namespace detail {
@@ -288,8 +310,14 @@ struct run_state {
 /// One actor's view while it runs.
 class actor_run {
  public:
-  actor_run(run_state& s, std::uint32_t id, bool thread, std::vector<event>& log, std::vector<std::string>& errors)
-      : s_(s), id_(id), thread_(thread), log_(log), errors_(errors), seq_(s.chans.size(), 0),
+  actor_run(run_state& s, std::uint32_t id, bool thread, std::vector<event>& log,
+            std::vector<std::string>& errors)
+      : s_(s),
+        id_(id),
+        thread_(thread),
+        log_(log),
+        errors_(errors),
+        seq_(s.chans.size(), 0),
         known_closed_(s.chans.size(), false) {}
 
   void run(const std::vector<op>& ops) {
@@ -312,7 +340,8 @@ class actor_run {
     errors_.push_back("actor " + std::to_string(id_) + ": " + std::move(what));
   }
 
-  event& log(event_kind k, std::uint32_t c, std::uint64_t v, std::uint64_t start, bool in_select = false) {
+  event& log(event_kind k, std::uint32_t c, std::uint64_t v, std::uint64_t start,
+             bool in_select = false) {
     event e;
     e.kind = k;
     e.chan = c;
@@ -323,7 +352,8 @@ class actor_run {
     return log_.back();
   }
 
-  void log_recv(std::uint32_t c, const std::optional<std::uint64_t>& v, std::uint64_t start, bool in_select) {
+  void log_recv(std::uint32_t c, const std::optional<std::uint64_t>& v, std::uint64_t start,
+                bool in_select) {
     event& e = log(event_kind::recv, c, v ? *v : 0, start, in_select);
     e.result = v ? outcome::ok : outcome::closed;
     if (!v) known_closed_[c] = true;
@@ -355,25 +385,29 @@ class actor_run {
           if (o.kind == op_kind::send) {
             ch.send(v);
           } else {
-            const goro::op_status st = o.kind == op_kind::try_send ? ch.try_send(v) : ch.send_for(v, timeout);
+            const goro::op_status st =
+                o.kind == op_kind::try_send ? ch.try_send(v) : ch.send_for(v, timeout);
             r = st == goro::op_status::ok        ? outcome::ok
                 : st == goro::op_status::closed  ? outcome::closed
                 : st == goro::op_status::timeout ? outcome::timeout
                                                  : outcome::would_block;
-            if (o.kind == op_kind::try_send && st != goro::op_status::ok && st != goro::op_status::full &&
-                st != goro::op_status::closed)
+            if (o.kind == op_kind::try_send && st != goro::op_status::ok &&
+                st != goro::op_status::full && st != goro::op_status::closed)
               error("try_send returned a status other than ok, full, closed");
-            if (o.kind == op_kind::send_for && st != goro::op_status::ok && st != goro::op_status::timeout)
+            if (o.kind == op_kind::send_for && st != goro::op_status::ok &&
+                st != goro::op_status::timeout)
               error("send_for returned a status other than ok, timeout (closed must throw)");
           }
         } catch (const goro::closed_channel&) {
           r = outcome::threw_closed;
-          if (o.kind == op_kind::try_send) error("try_send threw closed_channel (it must return closed)");
+          if (o.kind == op_kind::try_send)
+            error("try_send threw closed_channel (it must return closed)");
         }
         log_[index].result = r;
         log_[index].end = s_.stamp();
         if (knew_closed && r != outcome::closed && r != outcome::threw_closed)
-          error("a send on a channel this actor knew closed did not fail as closed (c" + std::to_string(c) + ")");
+          error("a send on a channel this actor knew closed did not fail as closed (c" +
+                std::to_string(c) + ")");
         break;
       }
       case op_kind::recv: {
@@ -385,13 +419,15 @@ class actor_run {
       case op_kind::recv_for: {
         const bool knew_closed = known_closed_[c];
         const std::uint64_t start = s_.stamp();
-        goro::recv_result<std::uint64_t> r = o.kind == op_kind::try_recv ? ch.try_recv() : ch.recv_for(timeout);
+        goro::recv_result<std::uint64_t> r =
+            o.kind == op_kind::try_recv ? ch.try_recv() : ch.recv_for(timeout);
         if ((r.status == goro::op_status::ok) != r.value.has_value())
           error("recv_result: status and value disagree");
         if (r.status == goro::op_status::ok || r.status == goro::op_status::closed) {
           log_recv(c, r.value, start, false);
         } else {
-          if (knew_closed) error("try_recv/recv_for on a channel known closed did not return ok or closed");
+          if (knew_closed)
+            error("try_recv/recv_for on a channel known closed did not return ok or closed");
           const bool want = o.kind == op_kind::try_recv ? r.status == goro::op_status::empty
                                                         : r.status == goro::op_status::timeout;
           if (!want) error("try_recv/recv_for returned an impossible status");
@@ -482,11 +518,14 @@ class actor_run {
     try {
       if (o.tail == select_tail::timeout) {
         // A local channel: a case must not outlive the channel it names.
-        goro::recv_chan<goro::clock::time_point> t = goro::after(std::chrono::microseconds(o.micros));
-        chosen = goro::select(std::forward<Cases>(cases)..., goro::case_recv(t, [this]() { note_handler(n); }));
+        goro::recv_chan<goro::clock::time_point> t =
+            goro::after(std::chrono::microseconds(o.micros));
+        chosen = goro::select(std::forward<Cases>(cases)...,
+                              goro::case_recv(t, [this]() { note_handler(n); }));
         timed_out = chosen == n;
       } else if (o.tail == select_tail::fallback) {
-        chosen = goro::select(std::forward<Cases>(cases)..., goro::case_default([this]() { note_handler(n); }));
+        chosen = goro::select(std::forward<Cases>(cases)...,
+                              goro::case_default([this]() { note_handler(n); }));
         defaulted = chosen == n;
       } else {
         chosen = goro::select(std::forward<Cases>(cases)...);
@@ -506,8 +545,10 @@ class actor_run {
       error("select ran " + std::to_string(probe_.handlers_run) + " handlers");
       return;
     }
-    if (probe_.handler_index != chosen) error("select returned a case other than the one whose handler ran");
-    if (defaulted && ready_known) error("select took the default with a case on a channel known closed");
+    if (probe_.handler_index != chosen)
+      error("select returned a case other than the one whose handler ran");
+    if (defaulted && ready_known)
+      error("select took the default with a case on a channel known closed");
     if (timed_out || defaulted) return;
     if (chosen >= o.cases.size()) {
       error("select returned an index past its cases");
@@ -516,7 +557,8 @@ class actor_run {
     const case_spec cs = o.cases[chosen];
     if (cs.send) {
       std::size_t k = 0;
-      for (std::size_t i = 0; i < chosen; ++i) if (o.cases[i].send) ++k;
+      for (std::size_t i = 0; i < chosen; ++i)
+        if (o.cases[i].send) ++k;
       event& e = log(event_kind::send, cs.chan, values[k], start, true);
       e.result = outcome::ok;
       e.end = end;
@@ -544,18 +586,20 @@ class actor_run {
           fired = i;
         });
       } else {
-        sel.add_recv(ch, [&handlers, &fired, &got](std::size_t index, std::optional<std::uint64_t> v) {
-          ++handlers;
-          fired = index;
-          got = v;
-        });
+        sel.add_recv(ch,
+                     [&handlers, &fired, &got](std::size_t index, std::optional<std::uint64_t> v) {
+                       ++handlers;
+                       fired = index;
+                       got = v;
+                     });
       }
     }
     bool defaulted = false;
-    if (o.tail == select_tail::fallback) sel.set_default([&handlers, &defaulted]() {
-      ++handlers;
-      defaulted = true;
-    });
+    if (o.tail == select_tail::fallback)
+      sel.set_default([&handlers, &defaulted]() {
+        ++handlers;
+        defaulted = true;
+      });
     for (std::uint32_t round = 0; round < o.rounds; ++round) {
       bool any_enabled = false;
       for (std::size_t i = 0; i < sel.size(); ++i) any_enabled = any_enabled || sel.enabled(i);
@@ -582,7 +626,8 @@ class actor_run {
       }
       if (chosen == goro::select_set::default_index) {
         if (!defaulted) error("select_set returned default_index without running the default");
-        if (ready_known) error("select_set took the default with an enabled case on a channel known closed");
+        if (ready_known)
+          error("select_set took the default with an enabled case on a channel known closed");
         continue;
       }
       if (chosen != fired || chosen >= o.cases.size()) {
@@ -617,7 +662,7 @@ class actor_run {
   std::vector<std::uint32_t> seq_;
   std::vector<bool> known_closed_;
   select_probe probe_;
-  std::optional<std::uint64_t> received_;    // what a select's receive case got
+  std::optional<std::uint64_t> received_;     // what a select's receive case got
   std::vector<std::uint64_t> select_values_;  // the values of a select's send cases
 };
 
@@ -651,10 +696,13 @@ inline void check_run(const program& p, run_result& r) {
             fail("close threw closed_channel before the channel was closed" + on);
           break;
         case event_kind::send:
-          if (e.result == outcome::ok && e.start > cl.end) fail("a send that began after close succeeded" + on);
-          if (!e.in_select && e.start > cl.end && e.result != outcome::closed && e.result != outcome::threw_closed)
+          if (e.result == outcome::ok && e.start > cl.end)
+            fail("a send that began after close succeeded" + on);
+          if (!e.in_select && e.start > cl.end && e.result != outcome::closed &&
+              e.result != outcome::threw_closed)
             fail("a send that began after close did not fail as closed" + on);
-          if ((e.result == outcome::closed || e.result == outcome::threw_closed) && e.end < cl.start)
+          if ((e.result == outcome::closed || e.result == outcome::threw_closed) &&
+              e.end < cl.start)
             fail("a send failed as closed before the channel was closed" + on);
           break;
         case event_kind::recv:
@@ -670,11 +718,13 @@ inline void check_run(const program& p, run_result& r) {
   std::vector<std::uint64_t> drained_at(nchan, ~std::uint64_t{0});
   for (const auto& log : r.logs)
     for (const event& e : log)
-      if (e.kind == event_kind::recv && e.result == outcome::closed) drained_at[e.chan] = std::min(drained_at[e.chan], e.end);
+      if (e.kind == event_kind::recv && e.result == outcome::closed)
+        drained_at[e.chan] = std::min(drained_at[e.chan], e.end);
   for (const auto& log : r.logs)
     for (const event& e : log)
       if (e.kind == event_kind::recv && e.result == outcome::ok && e.start > drained_at[e.chan])
-        fail("a value was received from c" + std::to_string(e.chan) + " after it was seen closed and drained");
+        fail("a value was received from c" + std::to_string(e.chan) +
+             " after it was seen closed and drained");
   // Conservation: every value sent is received exactly once (by an actor or
   // the runner's drain); nothing is received that was not sent.
   std::map<std::uint64_t, int> sent;  // value -> 1 sent ok, 0 attempted and failed
@@ -692,17 +742,20 @@ inline void check_run(const program& p, run_result& r) {
   for (const auto& log : r.logs)
     for (const event& e : log)
       if (e.kind == event_kind::recv && e.result == outcome::ok) {
-        if (!received.insert(e.value).second) fail("value " + std::to_string(e.value) + " was received twice");
+        if (!received.insert(e.value).second)
+          fail("value " + std::to_string(e.value) + " was received twice");
         auto it = sent.find(e.value);
         if (it == sent.end() || it->second != 1)
-          fail("value " + std::to_string(e.value) + " (sender " + std::to_string(value_actor(e.value)) + ", seq " +
+          fail("value " + std::to_string(e.value) + " (sender " +
+               std::to_string(value_actor(e.value)) + ", seq " +
                std::to_string(value_seq(e.value)) + ") was received but never sent" +
                (it == sent.end() ? "" : " (its send reported failure)"));
       }
   for (const auto& [v, ok] : sent)
     if (ok == 1 && received.count(v) == 0)
       fail("value " + std::to_string(v) + " (sender " + std::to_string(value_actor(v)) + ", seq " +
-           std::to_string(value_seq(v)) + ", c" + std::to_string(value_chan(v)) + ") was sent but never received");
+           std::to_string(value_seq(v)) + ", c" + std::to_string(value_chan(v)) +
+           ") was sent but never received");
   // Per-sender FIFO on each channel, per receiver (the runner's drain counts
   // as one receiver that comes after everyone). A sender's sends complete in
   // the order of its log, so that order ranks its values; the sequence number
@@ -726,8 +779,9 @@ inline void check_run(const program& p, run_result& r) {
         auto it = last.find(key);
         const std::int64_t k = rank_of(e.value);
         if (it != last.end() && it->second >= k)
-          fail("FIFO: sender " + std::to_string(key.first) + "'s send #" + std::to_string(k) + " on c" +
-               std::to_string(key.second) + " was received after its send #" + std::to_string(it->second));
+          fail("FIFO: sender " + std::to_string(key.first) + "'s send #" + std::to_string(k) +
+               " on c" + std::to_string(key.second) + " was received after its send #" +
+               std::to_string(it->second));
         last[key] = k;
       }
   }
@@ -756,13 +810,15 @@ inline void check_run(const program& p, run_result& r) {
 /// drains and checks. Runs one program at a time on `rt` (it waits for all
 /// of rt's goroutines).
 template <class Runtime>
-run_result run(const program& p, Runtime& rt, std::chrono::milliseconds hang_limit = std::chrono::seconds(20)) {
+run_result run(const program& p, Runtime& rt,
+               std::chrono::milliseconds hang_limit = std::chrono::seconds(20)) {
   auto state = std::make_shared<detail::run_state>();
   run_result result;
   const std::size_t nactors = p.actors.size();
   result.logs.resize(nactors + 1);
   std::vector<std::vector<std::string>> errors(nactors + 1);
-  for (std::size_t capacity : p.capacities) state->chans.push_back(goro::make_chan<std::uint64_t>(capacity));
+  for (std::size_t capacity : p.capacities)
+    state->chans.push_back(goro::make_chan<std::uint64_t>(capacity));
   state->running.store(static_cast<std::uint32_t>(nactors));
 
   std::vector<std::thread> threads;
@@ -834,12 +890,13 @@ run_result run(const program& p, Runtime& rt, std::chrono::milliseconds hang_lim
         continue;
       }
       if (got.status != goro::op_status::closed)
-        result.violations.push_back("draining closed c" + std::to_string(c) + " did not end with closed");
+        result.violations.push_back("draining closed c" + std::to_string(c) +
+                                    " did not end with closed");
       break;
     }
     if (n > p.capacities[c])
-      result.violations.push_back("c" + std::to_string(c) + " held " + std::to_string(n) + " values, capacity " +
-                                  std::to_string(p.capacities[c]));
+      result.violations.push_back("c" + std::to_string(c) + " held " + std::to_string(n) +
+                                  " values, capacity " + std::to_string(p.capacities[c]));
   }
   for (auto& errs : errors)
     for (auto& e : errs) result.violations.push_back(std::move(e));

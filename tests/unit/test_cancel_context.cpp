@@ -97,8 +97,8 @@ TEST_CASE("done() asked before cancel closes on cancel, waking a select from ano
     auto [ctx, cancel] = goro::with_cancel(goro::background());
     std::atomic<int> chosen{-1};
     rt.go([&, ctx = ctx] {
-      chosen = static_cast<int>(goro::select(goro::case_recv(ctx.done()),
-                                             goro::case_recv(goro::after(kHung))));
+      chosen = static_cast<int>(
+          goro::select(goro::case_recv(ctx.done()), goro::case_recv(goro::after(kHung))));
     });
     std::thread t([cancel = cancel] {
       std::this_thread::sleep_for(20ms);
@@ -311,8 +311,7 @@ TEST_CASE("values: typed keys compared by identity, nearest wins", "[context][va
   CHECK(*detached.value(count) == 7);
 }
 
-TEST_CASE("the cause given to cancel reaches err's exception and descendants",
-          "[context][cause]") {
+TEST_CASE("the cause given to cancel reaches err's exception and descendants", "[context][cause]") {
   auto [ctx, cancel] = goro::with_cancel(goro::background());
   auto [child, child_cancel] = goro::with_cancel(ctx);
   CHECK(!goro::cause(ctx));
@@ -371,9 +370,8 @@ TEST_CASE("context-aware waits end with canceled, from goroutines and threads",
     expect_canceled_by_other(f, "select", [&](const goro::context& ctx) {
       goro::select(ctx, goro::case_recv(unbuffered), goro::case_send(unbuffered, 2));
     });
-    expect_canceled_by_other(f, "sleep_for", [&](const goro::context& ctx) {
-      goro::sleep_for(ctx, kHung);
-    });
+    expect_canceled_by_other(f, "sleep_for",
+                             [&](const goro::context& ctx) { goro::sleep_for(ctx, kHung); });
     goro::mutex m;
     m.lock();
     expect_canceled_by_other(f, "mutex::lock", [&](const goro::context& ctx) { m.lock(ctx); });
@@ -534,7 +532,8 @@ TEST_CASE("a chain 20,000 deep is cancelled and freed on a goroutine's stack", "
   CHECK(ok_dropped);
 }
 
-TEST_CASE("a deadline made on a runtime that ends first: cancel still works", "[context][deadline]") {
+TEST_CASE("a deadline made on a runtime that ends first: cancel still works",
+          "[context][deadline]") {
   goro::context stash;
   goro::cancel_func stash_cancel;
   {

@@ -124,7 +124,8 @@ struct counted {
   std::shared_ptr<std::atomic<int>> destroyed;
   std::vector<char> payload = std::vector<char>(1000, 'r');
   explicit counted(std::shared_ptr<std::atomic<int>> d) : destroyed(std::move(d)) {}
-  counted(counted&& o) noexcept : destroyed(std::move(o.destroyed)), payload(std::move(o.payload)) {}
+  counted(counted&& o) noexcept
+      : destroyed(std::move(o.destroyed)), payload(std::move(o.payload)) {}
   counted(const counted&) = delete;
   counted& operator=(const counted&) = delete;
   counted& operator=(counted&&) = delete;
@@ -207,9 +208,8 @@ TEST_CASE("a context's deadline ends read, read_full, write and accept", "[ctx_i
     auto big = std::make_shared<std::vector<char>>(32 << 20, 'w');
     auto tc = goro::with_timeout(goro::background(), 200ms);
     goro::context ctx = tc.ctx;
-    const std::string got = in_goroutine([c, ctx, big] {
-      return ctx_outcome([&] { c.write(ctx, big->data(), big->size()); });
-    });
+    const std::string got = in_goroutine(
+        [c, ctx, big] { return ctx_outcome([&] { c.write(ctx, big->data(), big->size()); }); });
     CHECK(got == "deadline_exceeded");
     // The conn still writes the other way. (Whether the write had begun
     // before the deadline depends on the machine's speed: the bytes written
@@ -222,9 +222,8 @@ TEST_CASE("a context's deadline ends read, read_full, write and accept", "[ctx_i
     net::listener ln = net::listen("tcp", "127.0.0.1:0");
     auto tc = goro::with_timeout(goro::background(), 100ms);
     goro::context ctx = tc.ctx;
-    const std::string got = in_goroutine([ln, ctx] {
-      return ctx_outcome([&] { ln.accept(ctx); });
-    });
+    const std::string got =
+        in_goroutine([ln, ctx] { return ctx_outcome([&] { ln.accept(ctx); }); });
     CHECK(got == "deadline_exceeded");
     // The listener still accepts.
     net::conn d = net::dial("tcp", ln.addr(), 10s);
@@ -341,8 +340,7 @@ TEST_CASE("a context already done throws at once, before the operation", "[ctx_i
   CHECK(read_one(p.client) == "q");
   // A write writes nothing.
   CHECK(ctx_outcome([&] { p.client.write(cc.ctx, "never"); }) == "canceled");
-  CHECK(ctx_outcome([&] { p.client.write_all(cc.ctx, std::string_view("never")); }) ==
-        "canceled");
+  CHECK(ctx_outcome([&] { p.client.write_all(cc.ctx, std::string_view("never")); }) == "canceled");
   p.server.set_read_deadline(std::chrono::steady_clock::now() + 100ms);
   CHECK_THROWS_AS(p.server.read(&b, 1), net::timeout_error);
   p.server.clear_deadline();
@@ -493,7 +491,8 @@ TEST_CASE("blocking(ctx, f): the caller stops waiting; f runs on and its result 
   CHECK(eventually([&] { return g2.use_count() == 1; }));
 }
 
-TEST_CASE("blocking(ctx, f): a call still queued when ctx ends never runs", "[ctx_blocking][queue]") {
+TEST_CASE("blocking(ctx, f): a call still queued when ctx ends never runs",
+          "[ctx_blocking][queue]") {
   pool_options one(1);
   auto busy = std::make_shared<gate>();
   auto cc = goro::with_cancel(goro::background());
@@ -501,14 +500,18 @@ TEST_CASE("blocking(ctx, f): a call still queued when ctx ends never runs", "[ct
   auto ran = std::make_shared<std::atomic<bool>>(false);
   // The only helper waits at `busy`.
   auto first = goro::make_chan<int>(1);
-  goro::go([busy, first] { first.send(goro::blocking([busy] { busy->pass(); return 1; })); });
+  goro::go([busy, first] {
+    first.send(goro::blocking([busy] {
+      busy->pass();
+      return 1;
+    }));
+  });
   REQUIRE(eventually([&] { return busy->entered.load(); }));
   std::string got;
   {
     cancel_later later(cc.cancel, 50ms);
-    got = in_goroutine([ctx, ran] {
-      return ctx_outcome([&] { goro::blocking(ctx, [ran] { *ran = true; }); });
-    });
+    got = in_goroutine(
+        [ctx, ran] { return ctx_outcome([&] { goro::blocking(ctx, [ran] { *ran = true; }); }); });
   }
   CHECK(got == "canceled");
   busy->open = true;
@@ -539,13 +542,13 @@ TEST_CASE("blocking(ctx, f) otherwise behaves like blocking(f)", "[ctx_blocking]
   }
   // Results, arguments and exceptions, from a goroutine and from a thread.
   CHECK(in_goroutine([ctx] {
-          return goro::blocking(ctx, [](std::string a, int n) { return a + std::to_string(n); },
-                                std::string("v"), 7);
+          return goro::blocking(
+              ctx, [](std::string a, int n) { return a + std::to_string(n); }, std::string("v"), 7);
         }) == "v7");
-  CHECK(goro::blocking(ctx, [](int a) { return a * 2; }, 21) == 42);
-  CHECK(ctx_outcome([&] {
-          goro::blocking(ctx, [] { throw std::runtime_error("from f"); });
-        }) == "other: from f");
+  CHECK(goro::blocking(
+            ctx, [](int a) { return a * 2; }, 21) == 42);
+  CHECK(ctx_outcome([&] { goro::blocking(ctx, [] { throw std::runtime_error("from f"); }); }) ==
+        "other: from f");
   // From a thread, a context that can end runs f on a helper; one that cannot
   // (background) runs it right here.
   const auto here = std::this_thread::get_id();

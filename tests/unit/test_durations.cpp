@@ -28,7 +28,8 @@ using ms32 = duration<std::int32_t, std::milli>;
 /// Runs f on a plain thread; true if it returned within `limit`. A call that
 /// hangs is abandoned (detached, still blocked), so the test fails instead of
 /// hanging; f must own what it uses.
-bool finishes_within(std::function<void()> f, std::chrono::seconds limit = std::chrono::seconds(10)) {
+bool finishes_within(std::function<void()> f,
+                     std::chrono::seconds limit = std::chrono::seconds(10)) {
   struct shared {
     std::mutex m;
     std::condition_variable cv;
@@ -51,7 +52,9 @@ bool finishes_within(std::function<void()> f, std::chrono::seconds limit = std::
   return ok;
 }
 
-steady_clock::time_point at(std::int64_t ns) { return steady_clock::time_point(steady_clock::duration(ns)); }
+steady_clock::time_point at(std::int64_t ns) {
+  return steady_clock::time_point(steady_clock::duration(ns));
+}
 
 }  // namespace
 
@@ -60,9 +63,10 @@ TEST_CASE("durations: deadline_after saturates for any representation and any cl
   const std::int64_t max = std::numeric_limits<std::int64_t>::max();
   // Clock values that break a naive conversion somewhere (the 32-bit count of
   // "max - now" in milliseconds wraps to a small or negative number).
-  for (std::int64_t now_ns : {std::int64_t{0}, std::int64_t{1}, std::int64_t{1'000'000'000},
-                              std::int64_t{123'456'789'012'345}, std::int64_t{4'294'967'296'000'000},
-                              std::int64_t{9'000'000'000'000'000'000}, max / 2 - 1'000'000}) {
+  for (std::int64_t now_ns :
+       {std::int64_t{0}, std::int64_t{1}, std::int64_t{1'000'000'000},
+        std::int64_t{123'456'789'012'345}, std::int64_t{4'294'967'296'000'000},
+        std::int64_t{9'000'000'000'000'000'000}, max / 2 - 1'000'000}) {
     const auto now = at(now_ns);
     INFO("now = " << now_ns << " ns");
     // A 32-bit millisecond count: exactly now + d whenever that is representable.
@@ -88,7 +92,8 @@ TEST_CASE("durations: deadline_after saturates for any representation and any cl
           steady_clock::time_point::max());
     CHECK(deadline_after(now, duration<double>(-std::numeric_limits<double>::infinity())) ==
           steady_clock::time_point());
-    CHECK(deadline_after(now, duration<std::uint64_t, std::milli>(std::numeric_limits<std::uint64_t>::max())) ==
+    CHECK(deadline_after(now, duration<std::uint64_t, std::milli>(
+                                  std::numeric_limits<std::uint64_t>::max())) ==
           steady_clock::time_point::max());
     // NaN is no time at all; a period finer than a nanosecond truncates.
     if (now_ns < max / 2 - 1'000'000'000) {
@@ -98,7 +103,8 @@ TEST_CASE("durations: deadline_after saturates for any representation and any cl
     // A ratio whose duration_cast multiplies before dividing (1/3 s).
     CHECK(deadline_after(now, duration<std::int64_t, std::ratio<1, 3>>(3)) ==
           (now_ns < max / 2 - 1'000'000'000 ? now + 1s : steady_clock::time_point::max()));
-    CHECK(deadline_after(now, duration<std::int64_t, std::ratio<1, 3>>(std::numeric_limits<std::int64_t>::max())) ==
+    CHECK(deadline_after(now, duration<std::int64_t, std::ratio<1, 3>>(
+                                  std::numeric_limits<std::int64_t>::max())) ==
           steady_clock::time_point::max());
   }
 }
@@ -107,8 +113,10 @@ TEST_CASE("durations: time points of any clock saturate") {
   using goro::detail::to_steady;
   CHECK(to_steady(steady_clock::time_point::min()) == steady_clock::time_point());
   CHECK(to_steady(steady_clock::time_point::max()) == steady_clock::time_point::max());
-  CHECK(to_steady(std::chrono::time_point<steady_clock, std::chrono::hours>::max()) == steady_clock::time_point::max());
-  CHECK(to_steady(std::chrono::time_point<steady_clock, std::chrono::hours>::min()) == steady_clock::time_point());
+  CHECK(to_steady(std::chrono::time_point<steady_clock, std::chrono::hours>::max()) ==
+        steady_clock::time_point::max());
+  CHECK(to_steady(std::chrono::time_point<steady_clock, std::chrono::hours>::min()) ==
+        steady_clock::time_point());
   CHECK(to_steady(system_clock::time_point::min()) <= steady_clock::now());
   CHECK(to_steady(system_clock::time_point::max()) == steady_clock::time_point::max());
   // 2^31 ms after 1970 is long past.
@@ -119,18 +127,29 @@ TEST_CASE("durations: time points of any clock saturate") {
   CHECK(soon < steady_clock::now() + 70min);
 }
 
-TEST_CASE("durations: waits with a 32-bit duration, a far past or a far future deadline return when they should") {
+TEST_CASE(
+    "durations: waits with a 32-bit duration, a far past or a far future deadline return when they "
+    "should") {
   auto c = goro::make_chan<int>();
   auto full = goro::make_chan<int>(1);
   full.send(1);
   // Past: return at once with timeout (these used to wrap into "forever").
   CHECK(finishes_within([c] { CHECK(c.recv_for(ms32(20)).status == goro::op_status::timeout); }));
-  CHECK(finishes_within([c] { CHECK(c.recv_for(std::chrono::nanoseconds::min()).status == goro::op_status::timeout); }));
-  CHECK(finishes_within([c] { CHECK(c.recv_for(std::chrono::hours::min()).status == goro::op_status::timeout); }));
-  CHECK(finishes_within([c] { CHECK(c.recv_until(steady_clock::time_point::min()).status == goro::op_status::timeout); }));
-  CHECK(finishes_within([c] { CHECK(c.recv_until(system_clock::time_point::min()).status == goro::op_status::timeout); }));
+  CHECK(finishes_within([c] {
+    CHECK(c.recv_for(std::chrono::nanoseconds::min()).status == goro::op_status::timeout);
+  }));
+  CHECK(finishes_within(
+      [c] { CHECK(c.recv_for(std::chrono::hours::min()).status == goro::op_status::timeout); }));
+  CHECK(finishes_within([c] {
+    CHECK(c.recv_until(steady_clock::time_point::min()).status == goro::op_status::timeout);
+  }));
+  CHECK(finishes_within([c] {
+    CHECK(c.recv_until(system_clock::time_point::min()).status == goro::op_status::timeout);
+  }));
   CHECK(finishes_within([full] { CHECK(full.send_for(2, ms32(20)) == goro::op_status::timeout); }));
-  CHECK(finishes_within([full] { CHECK(full.send_for(2, std::chrono::seconds::min()) == goro::op_status::timeout); }));
+  CHECK(finishes_within([full] {
+    CHECK(full.send_for(2, std::chrono::seconds::min()) == goro::op_status::timeout);
+  }));
   CHECK(finishes_within([] { goro::sleep_for(ms32(5)); }));
   CHECK(finishes_within([] { goro::sleep_for(std::chrono::hours::min()); }));
   CHECK(finishes_within([] { goro::sleep_until(system_clock::time_point::min()); }));
@@ -163,14 +182,17 @@ TEST_CASE("durations: waits with a 32-bit duration, a far past or a far future d
   CHECK(r.status == goro::op_status::ok);
 }
 
-TEST_CASE("durations: a ticker with a huge period never ticks; one finer than a nanosecond keeps ticking") {
+TEST_CASE(
+    "durations: a ticker with a huge period never ticks; one finer than a nanosecond keeps "
+    "ticking") {
   {
     goro::ticker t(std::chrono::hours::max());
     std::this_thread::sleep_for(50ms);
     CHECK(t.chan().try_recv().status == goro::op_status::empty);
   }
   {
-    goro::ticker t{duration<std::int64_t, std::ratio<1, 3>>(std::numeric_limits<std::int64_t>::max())};
+    goro::ticker t{
+        duration<std::int64_t, std::ratio<1, 3>>(std::numeric_limits<std::int64_t>::max())};
     std::this_thread::sleep_for(20ms);
     CHECK(t.chan().try_recv().status == goro::op_status::empty);
   }
@@ -188,5 +210,6 @@ TEST_CASE("durations: a ticker with a huge period never ticks; one finer than a 
   }
   CHECK_THROWS_AS(goro::ticker(duration<double>(std::nan(""))), std::invalid_argument);
   CHECK_THROWS_AS(goro::ticker(ms32(0)), std::invalid_argument);
-  CHECK_THROWS_AS(goro::ticker(ms32(std::numeric_limits<std::int32_t>::min())), std::invalid_argument);
+  CHECK_THROWS_AS(goro::ticker(ms32(std::numeric_limits<std::int32_t>::min())),
+                  std::invalid_argument);
 }

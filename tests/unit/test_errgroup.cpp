@@ -154,8 +154,7 @@ TEST_CASE("errgroup: the destructor waits for every member", "[errgroup]") {
   CHECK(finished == 10);
 }
 
-TEST_CASE("errgroup: members started from members, and a group inside a member",
-          "[errgroup]") {
+TEST_CASE("errgroup: members started from members, and a group inside a member", "[errgroup]") {
   goro::runtime rt(workers(2));
   std::atomic<int> leaves{0};
   std::exception_ptr seen;

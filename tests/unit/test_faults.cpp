@@ -13,15 +13,15 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
 #include <new>
-#include <stdexcept>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <system_error>
-#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -34,7 +34,8 @@ using goro::detail::fault::site;
 /// Disarms every site when a test ends, whatever happened.
 struct disarm_all {
   ~disarm_all() {
-    for (site s : {site::stack_map, site::stack_guard, site::thread_start, site::allocation, site::shadow_stack})
+    for (site s : {site::stack_map, site::stack_guard, site::thread_start, site::allocation,
+                   site::shadow_stack})
       fail_nth(s, 0);
   }
 };
@@ -177,7 +178,9 @@ TEST_CASE("fault: a failed guard install makes go throw system_error and unmaps 
   check_runtime_works(fresh);
 }
 
-TEST_CASE("fault: a worker thread that cannot start makes the runtime throw; the started ones are joined") {
+TEST_CASE(
+    "fault: a worker thread that cannot start makes the runtime throw; the started ones are "
+    "joined") {
   disarm_all guard;
   const std::size_t threads_before = count_threads();
   fail_nth(site::thread_start, 3);
@@ -193,7 +196,9 @@ TEST_CASE("fault: a worker thread that cannot start makes the runtime throw; the
   check_runtime_works(rt);
 }
 
-TEST_CASE("fault: a failed allocation gives bad_alloc from make_chan and go; channels keep their values") {
+TEST_CASE(
+    "fault: a failed allocation gives bad_alloc from make_chan and go; channels keep their "
+    "values") {
   disarm_all guard;
   goro::runtime rt(with_workers(2));
   auto c = goro::make_chan<int>(4);
@@ -289,9 +294,11 @@ TEST_CASE("fault: a runtime under CET shadow stacks refuses to start, saying why
 
 TEST_CASE("shadow stacks: /proc/self/status is read the way the kernel writes it") {
   using goro::detail::status_says_shadow_stack;
-  CHECK(status_says_shadow_stack("Name:\tx\nx86_Thread_features:\tshstk wrss\nx86_Thread_features_locked:\t\n"));
+  CHECK(status_says_shadow_stack(
+      "Name:\tx\nx86_Thread_features:\tshstk wrss\nx86_Thread_features_locked:\t\n"));
   CHECK(status_says_shadow_stack("x86_Thread_features:\twrss shstk"));
-  CHECK_FALSE(status_says_shadow_stack("Name:\tx\nx86_Thread_features:\t\nx86_Thread_features_locked:\tshstk\n"));
+  CHECK_FALSE(status_says_shadow_stack(
+      "Name:\tx\nx86_Thread_features:\t\nx86_Thread_features_locked:\tshstk\n"));
   CHECK_FALSE(status_says_shadow_stack("x86_Thread_features:\tshstkx\n"));
   CHECK_FALSE(status_says_shadow_stack("Name:\tshstk\n"));
   CHECK_FALSE(status_says_shadow_stack(""));

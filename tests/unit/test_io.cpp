@@ -165,9 +165,9 @@ TEST_CASE("deadlines end waits, and a deadline already past ends one at once", "
     f.expect(goro::clock::now() - t0 < 5s, "past deadlines return at once");
 
     // A deadline on another clock is converted.
-    f.expect(goro::wait_readable(p.r, std::chrono::system_clock::now() + 20ms) ==
-                 io_status::timed_out,
-             "system_clock deadline");
+    f.expect(
+        goro::wait_readable(p.r, std::chrono::system_clock::now() + 20ms) == io_status::timed_out,
+        "system_clock deadline");
     // A writable pipe is ready whatever the deadline.
     f.expect(goro::wait_writable(p.w, kLost) == io_status::ready, "writable");
   });
@@ -179,8 +179,8 @@ TEST_CASE("an fd's own deadline moves under a blocked wait", "[io][deadline]") {
   auto result = goro::make_chan<io_status>(1);
   goro::detail::fd_set_deadline(p.r, goro::detail::io_mode::read, goro::clock::now() + kLost);
   rt.go([&] {
-    result.send(goro::detail::fd_wait(p.r, goro::detail::io_mode::read,
-                                      goro::clock::time_point::max()));
+    result.send(
+        goro::detail::fd_wait(p.r, goro::detail::io_mode::read, goro::clock::time_point::max()));
   });
   std::this_thread::sleep_for(20ms);
   CHECK(result.try_recv().status == goro::op_status::empty);  // still waiting
@@ -190,8 +190,8 @@ TEST_CASE("an fd's own deadline moves under a blocked wait", "[io][deadline]") {
   // Cleared: waits are unbounded again (a write ends this one).
   goro::detail::fd_set_deadline(p.r, goro::detail::io_mode::read, goro::clock::time_point::max());
   rt.go([&] {
-    result.send(goro::detail::fd_wait(p.r, goro::detail::io_mode::read,
-                                      goro::clock::time_point::max()));
+    result.send(
+        goro::detail::fd_wait(p.r, goro::detail::io_mode::read, goro::clock::time_point::max()));
   });
   std::this_thread::sleep_for(20ms);
   CHECK(result.try_recv().status == goro::op_status::empty);
@@ -218,7 +218,8 @@ TEST_CASE("close_fd ends waits on the fd, in goroutines and threads", "[io][clos
   for (int i = 0; i < 4; ++i) parked.recv();
   std::this_thread::sleep_for(20ms);
   CHECK(goro::close_fd(fds[0]) == 0);
-  for (int i = 0; i < 4; ++i) CHECK(result.recv_for(5s).value == std::optional<io_status>(io_status::closed));
+  for (int i = 0; i < 4; ++i)
+    CHECK(result.recv_for(5s).value == std::optional<io_status>(io_status::closed));
   th.join();
   goro::close_fd(fds[1]);
 }

@@ -51,7 +51,8 @@ bool run_seed(goro::runtime& rt, std::size_t workers, std::uint64_t seed, totals
   ++t.failures;
   char seed_text[32];
   std::snprintf(seed_text, sizeof seed_text, "0x%016llx", static_cast<unsigned long long>(seed));
-  std::string report = std::string("goro model: FAILED seed ") + seed_text + " at " + std::to_string(workers) +
+  std::string report = std::string("goro model: FAILED seed ") + seed_text + " at " +
+                       std::to_string(workers) +
                        " workers\n  replay: GORO_MODEL_SEED=" + seed_text +
                        " GORO_MODEL_WORKERS=" + std::to_string(workers) + " <this test>\n";
   for (const std::string& v : r.violations) report += "  violation: " + v + "\n";
@@ -85,7 +86,8 @@ TEST_CASE("model: random programs keep channel semantics at 1, 2, 4 and 8 worker
     }
   } else {
     const double seconds = static_cast<double>(env_number("GORO_MODEL_SECONDS").value_or(4));
-    const auto per_count = std::chrono::duration<double>(seconds / static_cast<double>(worker_counts.size()));
+    const auto per_count =
+        std::chrono::duration<double>(seconds / static_cast<double>(worker_counts.size()));
     std::random_device rd;
     std::uint64_t next_seed = (std::uint64_t{rd()} << 32) ^ rd();
     for (std::size_t workers : worker_counts) {
@@ -99,10 +101,12 @@ TEST_CASE("model: random programs keep channel semantics at 1, 2, 4 and 8 worker
         run_seed(rt, workers, next_seed++, t);
     }
   }
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
   // One line tools/dev soak reads.
   std::printf("goro model: %llu programs, %llu operations, %llu failures, %.1f s\n",
-              static_cast<unsigned long long>(t.programs), static_cast<unsigned long long>(t.operations),
+              static_cast<unsigned long long>(t.programs),
+              static_cast<unsigned long long>(t.operations),
               static_cast<unsigned long long>(t.failures), took);
   std::fflush(stdout);
   CHECK(t.programs > 0);
@@ -114,7 +118,8 @@ TEST_CASE("model: the checker catches a lost value, a duplicate and a FIFO inver
   goro_model::program p;
   p.capacities = {1};
   p.actors.resize(1);
-  auto make = [](goro_model::event_kind k, goro_model::outcome o, std::uint64_t v, std::uint64_t s) {
+  auto make = [](goro_model::event_kind k, goro_model::outcome o, std::uint64_t v,
+                 std::uint64_t s) {
     goro_model::event e;
     e.kind = k;
     e.result = o;
@@ -189,5 +194,6 @@ TEST_CASE("model: the same seed makes the same program") {
   CHECK(pa != goro_model::describe(goro_model::generate(c)));
   const std::uint8_t bytes[] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9};
   goro_model::entropy f1(bytes, sizeof bytes), f2(bytes, sizeof bytes);
-  CHECK(goro_model::describe(goro_model::generate(f1)) == goro_model::describe(goro_model::generate(f2)));
+  CHECK(goro_model::describe(goro_model::generate(f1)) ==
+        goro_model::describe(goro_model::generate(f2)));
 }

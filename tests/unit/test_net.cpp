@@ -129,7 +129,7 @@ struct conn_pair {
   net::conn client, server;
 };
 conn_pair connect_pair(const std::string& network = "tcp",
-                    const std::string& address = "127.0.0.1:0") {
+                       const std::string& address = "127.0.0.1:0") {
   net::listener ln = net::listen(network, address);
   auto accepted = goro::make_chan<net::conn>(1);
   goro::go([ln, accepted]() { accepted.send(ln.accept()); });
@@ -168,8 +168,10 @@ TEST_CASE("listen on port 0 picks a port that addr() shows", "[net][listen]") {
 }
 
 TEST_CASE("host:port helpers and bad addresses read like Go", "[net][address]") {
-  CHECK(net::split_host_port("127.0.0.1:80") == std::make_pair(std::string("127.0.0.1"), std::string("80")));
-  CHECK(net::split_host_port("[::1]:443") == std::make_pair(std::string("::1"), std::string("443")));
+  CHECK(net::split_host_port("127.0.0.1:80") ==
+        std::make_pair(std::string("127.0.0.1"), std::string("80")));
+  CHECK(net::split_host_port("[::1]:443") ==
+        std::make_pair(std::string("::1"), std::string("443")));
   CHECK(net::split_host_port(":0") == std::make_pair(std::string(), std::string("0")));
   CHECK(net::join_host_port("::1", "80") == "[::1]:80");
   CHECK(net::join_host_port("example.org", "80") == "example.org:80");
@@ -648,7 +650,8 @@ TEST_CASE("dial timeouts and contexts end a connect that hangs", "[net][dial][co
 
 TEST_CASE("a peer reset and a write to a closed peer are errors, never SIGPIPE", "[net][reset]") {
   // With SIGPIPE at its default, a send without MSG_NOSIGNAL would kill the test.
-  struct sigaction dfl{}, old{};
+  struct sigaction dfl {
+  }, old{};
   dfl.sa_handler = SIG_DFL;
   ::sigaction(SIGPIPE, &dfl, &old);
 
@@ -665,7 +668,8 @@ TEST_CASE("a peer reset and a write to a closed peer are errors, never SIGPIPE",
     INFO(e->what());
     CHECK(e->code().value() == ECONNRESET);
     CHECK(std::string(e->what()) == "read tcp " + p.client.local_addr() + "->" +
-                                        p.client.remote_addr() + ": read: connection reset by peer");
+                                        p.client.remote_addr() +
+                                        ": read: connection reset by peer");
   }
   {  // writes to a peer that closed: the first may succeed, then EPIPE or ECONNRESET
     conn_pair p = connect_pair();
@@ -791,7 +795,8 @@ TEST_CASE("thousands of connections ping-pong across workers", "[net][stress]") 
       finished.fetch_add(1);
     });
   }
-  const bool all = eventually([&] { return finished.load() == pairs && served.load() == pairs; }, 120s);
+  const bool all =
+      eventually([&] { return finished.load() == pairs && served.load() == pairs; }, 120s);
   INFO("finished " << finished.load() << ", served " << served.load() << " of " << pairs);
   CHECK(all);
   ln.close();

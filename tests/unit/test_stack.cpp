@@ -197,7 +197,8 @@ TEST_CASE("stack: map_many maps a batch of separately guarded stacks", "[stack]"
   CHECK_THROWS_AS(stack::map_many(std::size_t{1} << 45, 2, batch), std::bad_alloc);
 }
 
-TEST_CASE("stack: goroutines ending in any order never split a stack mapping (vm.max_map_count)", "[stack][pool]") {
+TEST_CASE("stack: goroutines ending in any order never split a stack mapping (vm.max_map_count)",
+          "[stack][pool]") {
   // Half the goroutines end (every other one, so the freed stacks are
   // scattered through the batches), their stacks pile up in the pools, and
   // idle workers trim the pools. Unmapping stacks one by one out of batch

@@ -32,11 +32,13 @@ void take_out(time_source& src) {
 
 }  // namespace
 
-TEST_CASE("timer race: stop between a worker taking the timer and firing it returns true and nothing arrives") {
+TEST_CASE(
+    "timer race: stop between a worker taking the timer and firing it returns true and nothing "
+    "arrives") {
   auto src = one_shot();
   src->arm(goro::clock::now() + 1h);
-  take_out(*src);  // due and taken; its fire has not run yet
-  CHECK(src->stop_and_drain());  // it prevented the delivery: true (it used to say false)
+  take_out(*src);                 // due and taken; its fire has not run yet
+  CHECK(src->stop_and_drain());   // it prevented the delivery: true (it used to say false)
   time_source::fire(&src->node);  // the worker gets there
   CHECK(src->out.try_recv().status == goro::op_status::empty);
   CHECK_FALSE(src->stop_and_drain());
@@ -45,8 +47,8 @@ TEST_CASE("timer race: stop between a worker taking the timer and firing it retu
 TEST_CASE("timer race: a stale firing after a reset delivers at most once per arming") {
   auto src = one_shot();
   src->arm(goro::clock::now() + 1h);
-  take_out(*src);  // the first arming is due and taken
-  CHECK(src->stop_and_drain());  // reset: stop ...
+  take_out(*src);                     // the first arming is due and taken
+  CHECK(src->stop_and_drain());       // reset: stop ...
   src->arm(goro::clock::now() + 1h);  // ... and arm again
   // The stale firing while the new arming waits in the heap: nothing.
   time_source::fire(&src->node);
@@ -61,14 +63,16 @@ TEST_CASE("timer race: a stale firing after a reset delivers at most once per ar
   time_source::fire(&src->node);  // one of the two taken-out firings
   auto got = src->out.try_recv();
   REQUIRE(got.status == goro::op_status::ok);
-  CHECK(*got.value >= before);  // the time of delivery, not of a stale firing
+  CHECK(*got.value >= before);    // the time of delivery, not of a stale firing
   time_source::fire(&src->node);  // the other: the arming has delivered already
   time_source::fire(&src->node);
   CHECK(src->out.try_recv().status == goro::op_status::empty);
   CHECK_FALSE(src->stop_and_drain());
 }
 
-TEST_CASE("timer race: a firing taken out before a reset keeps the source alive after the owner lets go") {
+TEST_CASE(
+    "timer race: a firing taken out before a reset keeps the source alive after the owner lets "
+    "go") {
   auto src = one_shot();
   src->arm(goro::clock::now() + 1h);
   take_out(*src);
@@ -77,9 +81,10 @@ TEST_CASE("timer race: a firing taken out before a reset keeps the source alive 
   src->stop_and_drain();              // the owner stops it ...
   std::weak_ptr<time_source> weak = src;
   time_source* raw = src.get();
-  src.reset();                        // ... and lets go
-  REQUIRE_FALSE(weak.expired());      // the pending firing's reference (it used to be dropped: use after free)
-  time_source::fire(&raw->node);      // the worker finally runs it: frees the source
+  src.reset();  // ... and lets go
+  REQUIRE_FALSE(
+      weak.expired());  // the pending firing's reference (it used to be dropped: use after free)
+  time_source::fire(&raw->node);  // the worker finally runs it: frees the source
   CHECK(weak.expired());
 }
 
@@ -100,15 +105,19 @@ TEST_CASE("timer race: after reset returns, the old time never arrives (real wor
   CHECK(late == 0);
 }
 
-TEST_CASE("timer misuse: a ticker or timer that outlives its runtime is a fatal error, not a use after free",
-          "[death]") {
+TEST_CASE(
+    "timer misuse: a ticker or timer that outlives its runtime is a fatal error, not a use after "
+    "free",
+    "[death]") {
   for (const char* kind : {"ticker", "timer"}) {
-    const auto r = goro_test::run_program(goro_test::program_path("timer_outlives_runtime"), {kind});
+    const auto r =
+        goro_test::run_program(goro_test::program_path("timer_outlives_runtime"), {kind});
     INFO(r.describe());
     CHECK_FALSE(r.succeeded());
     CHECK_FALSE(r.timed_out);
     CHECK(goro_test::contains(r.out, "runtime gone"));
     CHECK_FALSE(goro_test::contains(r.out, "no fatal error?"));
-    CHECK(goro_test::contains(r.err, "goro: fatal error: a goro::timer or goro::ticker outlived the runtime"));
+    CHECK(goro_test::contains(
+        r.err, "goro: fatal error: a goro::timer or goro::ticker outlived the runtime"));
   }
 }

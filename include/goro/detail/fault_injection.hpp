@@ -77,7 +77,8 @@ inline void allocation_point() {
 /// thread_start fault is due here.
 inline void thread_start_point() {
   if (should_fail(site::thread_start))
-    throw_error(std::system_error(EAGAIN, std::generic_category(), "goro: injected fault: thread start"));
+    throw_error(
+        std::system_error(EAGAIN, std::generic_category(), "goro: injected fault: thread start"));
 }
 
 }  // namespace goro::detail::fault

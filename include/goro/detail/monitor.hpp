@@ -466,9 +466,7 @@ inline void scheduler::start_monitor() {
     std::lock_guard<std::mutex> guard(registry().lock);
     registry().all.push_back(this);
   }
-  GORO_TRY {
-    monitor_->start();
-  }
+  GORO_TRY { monitor_->start(); }
   GORO_CATCH_ALL {
     stop_monitor();
     GORO_RETHROW;

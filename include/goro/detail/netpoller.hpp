@@ -120,8 +120,8 @@ class netpoller {
 
   /// pd.claim_waiters_locked, keeping the count of pd's poller (if any).
   /// Holds pd's lock.
-  static std::size_t claim_locked(poll_desc& pd, io_mode m, std::uint32_t outcome,
-                                  wait_queue& out, bool threads_too) noexcept {
+  static std::size_t claim_locked(poll_desc& pd, io_mode m, std::uint32_t outcome, wait_queue& out,
+                                  bool threads_too) noexcept {
     const std::size_t claimed = pd.claim_waiters_locked(m, outcome, out, threads_too);
     if (claimed != 0 && pd.poller != nullptr) {
       pd.poller->waiting.fetch_sub(static_cast<std::int64_t>(claimed), std::memory_order_seq_cst);
@@ -166,8 +166,8 @@ class netpoller {
   }
 
   std::atomic<bool> polling_{false};
-  spin_lock list_lock_;                ///< guards the bound list (taken inside a descriptor's lock)
-  poll_desc* bound_head_ = nullptr;    ///< guarded by list_lock_
+  spin_lock list_lock_;              ///< guards the bound list (taken inside a descriptor's lock)
+  poll_desc* bound_head_ = nullptr;  ///< guarded by list_lock_
 };
 
 }  // namespace goro::detail

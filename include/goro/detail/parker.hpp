@@ -69,7 +69,8 @@ steady_clock::duration saturating_duration(const std::chrono::duration<Rep, Peri
 }
 
 /// a - b, saturating.
-inline steady_clock::duration saturating_sub(steady_clock::duration a, steady_clock::duration b) noexcept {
+inline steady_clock::duration saturating_sub(steady_clock::duration a,
+                                             steady_clock::duration b) noexcept {
   using out = steady_clock::duration;
   if (b > out::zero() && a < out::min() + b) return out::min();
   if (b < out::zero() && a > out::max() + b) return out::max();
@@ -81,7 +82,8 @@ inline steady_clock::duration saturating_sub(steady_clock::duration a, steady_cl
 /// half the clock's range ahead, so no later arithmetic on a deadline
 /// (deadline - now, deadline + period, rounding up to milliseconds) can
 /// overflow. Assumes t is not before the epoch (steady time since boot).
-inline steady_clock::time_point saturating_deadline(steady_clock::time_point t, steady_clock::duration d) noexcept {
+inline steady_clock::time_point saturating_deadline(steady_clock::time_point t,
+                                                    steady_clock::duration d) noexcept {
   using out = steady_clock::duration;
   const out since = t.time_since_epoch();
   if (d >= out::zero()) {
@@ -98,10 +100,12 @@ std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Cl
   if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
     const steady_clock::duration since = saturating_duration(t.time_since_epoch());
     if (since >= steady_clock::duration::max() / 2) return steady_clock::time_point::max();
-    return since < steady_clock::duration::zero() ? steady_clock::time_point() : steady_clock::time_point(since);
+    return since < steady_clock::duration::zero() ? steady_clock::time_point()
+                                                  : steady_clock::time_point(since);
   } else {
     const steady_clock::duration left =
-        saturating_sub(saturating_duration(t.time_since_epoch()), saturating_duration(Clock::now().time_since_epoch()));
+        saturating_sub(saturating_duration(t.time_since_epoch()),
+                       saturating_duration(Clock::now().time_since_epoch()));
     return saturating_deadline(steady_clock::now(), left);
   }
 }
@@ -109,14 +113,15 @@ std::chrono::steady_clock::time_point to_steady(const std::chrono::time_point<Cl
 /// The deadline `d` after `now`, saturating (see saturating_deadline): a
 /// negative d is already past, a huge one is never.
 template <class Rep, class Period>
-std::chrono::steady_clock::time_point deadline_after(steady_clock::time_point now,
-                                                     const std::chrono::duration<Rep, Period>& d) noexcept {
+std::chrono::steady_clock::time_point deadline_after(
+    steady_clock::time_point now, const std::chrono::duration<Rep, Period>& d) noexcept {
   return saturating_deadline(now, saturating_duration(d));
 }
 
 /// now + d, saturating instead of overflowing.
 template <class Rep, class Period>
-std::chrono::steady_clock::time_point deadline_after(const std::chrono::duration<Rep, Period>& d) noexcept {
+std::chrono::steady_clock::time_point deadline_after(
+    const std::chrono::duration<Rep, Period>& d) noexcept {
   return deadline_after(steady_clock::now(), d);
 }
 

@@ -46,7 +46,8 @@ class poll_backend {
   /// the process is out of fds.
   poll_backend() {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epfd_ < 0) throw_error(std::system_error(errno, std::system_category(), "goro: epoll_create1"));
+    if (epfd_ < 0)
+      throw_error(std::system_error(errno, std::system_category(), "goro: epoll_create1"));
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) {
       const int err = errno;

@@ -59,9 +59,9 @@ inline constexpr std::uint32_t claim_io_done = claim_case_base + 3;
 /// A plain thread blocked in poll(2) on the fd; lives on that thread's stack
 /// while it is linked (guarded by the descriptor's lock).
 struct thread_io_wait {
-  int wake_fd;                     ///< the thread's eventfd, in its poll set
+  int wake_fd;                         ///< the thread's eventfd, in its poll set
   std::uint32_t outcome = claim_none;  ///< why it was woken (closed, retry), set under the lock
-  thread_io_wait* next = nullptr;  ///< the next thread waiting in the same direction
+  thread_io_wait* next = nullptr;      ///< the next thread waiting in the same direction
 };
 
 struct poll_direction {
@@ -74,10 +74,10 @@ struct poll_direction {
 
 struct poll_desc {
   spin_lock lock;
-  int fd = -1;                    ///< the number; fixed once the slot is made
-  std::uint32_t generation = 0;   ///< bumped by fd_open and fd_evict
-  bool closing = false;           ///< evicted: waits return closed until fd_open
-  netpoller* poller = nullptr;    ///< who watches the fd, at `generation`; null: nobody
+  int fd = -1;                   ///< the number; fixed once the slot is made
+  std::uint32_t generation = 0;  ///< bumped by fd_open and fd_evict
+  bool closing = false;          ///< evicted: waits return closed until fd_open
+  netpoller* poller = nullptr;   ///< who watches the fd, at `generation`; null: nobody
   poll_direction dir[2];
   poll_desc* bound_prev = nullptr;  ///< links in poller's list; guarded by its list lock
   poll_desc* bound_next = nullptr;

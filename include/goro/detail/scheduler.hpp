@@ -243,9 +243,7 @@ class scheduler {
   }
 
   /// The netpoller if one was made, else nullptr.
-  netpoller* poller_if_started() const noexcept {
-    return poller_.load(std::memory_order_acquire);
-  }
+  netpoller* poller_if_started() const noexcept { return poller_.load(std::memory_order_acquire); }
 
   /// Wakes an idle worker to poll: a goroutine of another runtime has just
   /// parked on an fd this runtime's poller watches.

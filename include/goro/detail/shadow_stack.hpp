@@ -35,7 +35,8 @@ inline bool status_says_shadow_stack(const char* text) noexcept {
   const char* key = "x86_Thread_features:";
   for (const char* line = text; line != nullptr && *line != '\0';) {
     const char* end = std::strchr(line, '\n');
-    const std::size_t len = end != nullptr ? static_cast<std::size_t>(end - line) : std::strlen(line);
+    const std::size_t len =
+        end != nullptr ? static_cast<std::size_t>(end - line) : std::strlen(line);
     const std::size_t klen = std::strlen(key);
     if (len >= klen && std::strncmp(line, key, klen) == 0) {
       // Words after the key, separated by blanks.
@@ -66,7 +67,8 @@ inline bool shadow_stack_enabled() noexcept {
   const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   std::size_t n = 0;
-  for (ssize_t r; n + 1 < sizeof buf && (r = ::read(fd, buf + n, sizeof buf - 1 - n)) > 0;) n += static_cast<std::size_t>(r);
+  for (ssize_t r; n + 1 < sizeof buf && (r = ::read(fd, buf + n, sizeof buf - 1 - n)) > 0;)
+    n += static_cast<std::size_t>(r);
   ::close(fd);
   buf[n] = '\0';
   return status_says_shadow_stack(buf);
@@ -79,7 +81,8 @@ inline bool shadow_stack_enabled() noexcept {
 inline const char* shadow_stack_message() noexcept {
   return "goro: this process runs with CET shadow stacks enabled, which goro's x86-64 context "
          "switch does not support (the first goroutine switch would crash). Build with "
-         "-fcf-protection=none or -fcf-protection=branch, or define GORO_USE_UCONTEXT, or turn them "
+         "-fcf-protection=none or -fcf-protection=branch, or define GORO_USE_UCONTEXT, or turn "
+         "them "
          "off for the process with GLIBC_TUNABLES=glibc.cpu.x86_shstk=off";
 }
 
@@ -87,7 +90,8 @@ inline const char* shadow_stack_message() noexcept {
 /// switch in this process. Called when a runtime starts.
 inline void check_shadow_stack() {
 #if defined(GORO_CONTEXT_X86_64) && !defined(GORO_USE_UCONTEXT)
-  if (GORO_FAULT(shadow_stack) || shadow_stack_enabled()) throw_error(std::runtime_error(shadow_stack_message()));
+  if (GORO_FAULT(shadow_stack) || shadow_stack_enabled())
+    throw_error(std::runtime_error(shadow_stack_message()));
 #endif
 }
 

@@ -138,7 +138,8 @@ class stack {
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
     GORO_FAULT_ALLOCATION();
-    std::unique_ptr<stack_slab> slab(new stack_slab);  // before the mmap: nothing to undo if it throws
+    std::unique_ptr<stack_slab> slab(
+        new stack_slab);  // before the mmap: nothing to undo if it throws
     void* p = MAP_FAILED;
     int map_error = ENOMEM;  // an injected fault fails as a full map table does
     if (!GORO_FAULT(stack_map)) {

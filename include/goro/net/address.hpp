@@ -130,8 +130,8 @@ inline bool split_host_port_into(std::string_view hp, std::string& host, std::st
       return false;
     }
     if (close + 1 != colon) {  // "[::1]x:80" or "[::1]:80:90"
-      why = addr_error_text(hp, hp[close + 1] == ':' ? "too many colons in address"
-                                                     : "missing port in address");
+      why = addr_error_text(
+          hp, hp[close + 1] == ':' ? "too many colons in address" : "missing port in address");
       return false;
     }
     h = hp.substr(1, close - 1);
@@ -233,8 +233,8 @@ inline bool unix_endpoint(std::string_view path, endpoint& out) noexcept {
   if (path.empty() || path.size() + (abstract ? 0 : 1) > room) return false;
   std::memcpy(e.un.sun_path, path.data(), path.size());
   if (abstract) e.un.sun_path[0] = '\0';
-  e.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
-                                 (abstract ? 0 : 1));
+  e.len =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
   out = e;
   return true;
 }

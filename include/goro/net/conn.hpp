@@ -168,11 +168,10 @@ class conn {
     char* p = static_cast<char*>(buf);
     std::size_t got = 0;
     while (got < len) {
-      const std::size_t n = ctx != nullptr ? read(*ctx, p + got, len - got)
-                                           : read(p + got, len - got);
+      const std::size_t n =
+          ctx != nullptr ? read(*ctx, p + got, len - got) : read(p + got, len - got);
       if (n == 0) {
-        detail::throw_error(
-            eof_error(fd_->network(), fd_->local(), fd_->remote(), got != 0));
+        detail::throw_error(eof_error(fd_->network(), fd_->local(), fd_->remote(), got != 0));
       }
       got += n;
     }

@@ -34,10 +34,10 @@ namespace detail {
 /// One connect attempt: the connection, or why not.
 struct dial_attempt {
   std::shared_ptr<net_fd> fd;
-  int err = 0;                ///< errno of the failure (0: success or timed out)
-  const char* syscall = "";   ///< the call that failed
+  int err = 0;               ///< errno of the failure (0: success or timed out)
+  const char* syscall = "";  ///< the call that failed
   bool timed_out = false;
-  bool canceled = false;      ///< the dial's context was cancelled
+  bool canceled = false;  ///< the dial's context was cancelled
 };
 
 /// Lets a context's cancellation end the connect wait of a dial, through
@@ -47,8 +47,8 @@ struct dial_attempt {
 /// handed on; `fired` tells the dialer that the callback ran.
 struct dial_cancel {
   goro::detail::spin_lock lock;
-  int fd = -1;         ///< the socket being connected, or -1
-  bool fired = false;  ///< the context ended
+  int fd = -1;                         ///< the socket being connected, or -1
+  bool fired = false;                  ///< the context ended
   const goro::context* ctx = nullptr;  ///< the dial's context (lives through the dial)
   void fire() noexcept {
     std::lock_guard<goro::detail::spin_lock> guard(lock);
@@ -190,26 +190,26 @@ inline conn dial_until(std::string_view network, std::string_view address, stead
       if (first_addr.empty()) first.timed_out = true;
       break;
     }
-    dial_attempt a = try_connect(net, candidates[i],
-                                 attempt_deadline(deadline, candidates.size() - i), cancel);
+    dial_attempt a =
+        try_connect(net, candidates[i], attempt_deadline(deadline, candidates.size() - i), cancel);
     if (a.fd) return conn(std::move(a.fd));
     if (a.canceled) {
       // Go maps the context's end to errTimeout for a deadline, errCanceled otherwise.
       if (cancel->ctx != nullptr && cancel->ctx->err() == goro::context_errc::deadline_exceeded) {
-        throw_error(timeout_error("dial", net, "", kind == network_kind::unix_stream
-                                                       ? std::string(address)
-                                                       : format_endpoint(candidates[i])));
+        throw_error(timeout_error("dial", net, "",
+                                  kind == network_kind::unix_stream
+                                      ? std::string(address)
+                                      : format_endpoint(candidates[i])));
       }
-      throw_error(error("dial", net, "", kind == network_kind::unix_stream
-                                             ? std::string(address)
-                                             : format_endpoint(candidates[i]),
-                        std::error_code(ECANCELED, std::system_category()),
-                        "operation was canceled"));
+      throw_error(error(
+          "dial", net, "",
+          kind == network_kind::unix_stream ? std::string(address) : format_endpoint(candidates[i]),
+          std::error_code(ECANCELED, std::system_category()), "operation was canceled"));
     }
     if (first_addr.empty()) {
       first = a;
-      first_addr = kind == network_kind::unix_stream ? std::string(address)
-                                                     : format_endpoint(candidates[i]);
+      first_addr =
+          kind == network_kind::unix_stream ? std::string(address) : format_endpoint(candidates[i]);
     }
   }
   if (first_addr.empty()) first_addr = std::string(address);
@@ -249,8 +249,8 @@ inline conn dial(const goro::context& ctx, std::string_view network, std::string
   const std::optional<clock::time_point> d = ctx.deadline();
   const detail::steady_time deadline = d ? *d : detail::steady_time::max();
   if (ctx.err() == goro::context_errc::deadline_exceeded) {
-    return detail::dial_until(network, address, std::chrono::steady_clock::now() -
-                                                    std::chrono::nanoseconds(1));
+    return detail::dial_until(network, address,
+                              std::chrono::steady_clock::now() - std::chrono::nanoseconds(1));
   }
   auto cancel = std::make_shared<detail::dial_cancel>();
   cancel->ctx = &ctx;

@@ -15,8 +15,8 @@
 
 #include "../config.hpp"
 
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -85,8 +85,7 @@ class closed_error : public error {
  public:
   closed_error(std::string op, std::string network, std::string source, std::string address)
       : error(std::move(op), std::move(network), std::move(source), std::move(address),
-              std::error_code(EBADF, std::system_category()),
-              "use of closed network connection") {}
+              std::error_code(EBADF, std::system_category()), "use of closed network connection") {}
 };
 
 /// conn::read_full met the end of the stream: "...: EOF" when no byte had been
@@ -95,8 +94,8 @@ class closed_error : public error {
 class eof_error : public error {
  public:
   eof_error(std::string network, std::string source, std::string address, bool unexpected)
-      : error("read", std::move(network), std::move(source), std::move(address),
-              std::error_code(), unexpected ? "unexpected EOF" : "EOF"),
+      : error("read", std::move(network), std::move(source), std::move(address), std::error_code(),
+              unexpected ? "unexpected EOF" : "EOF"),
         unexpected_(unexpected) {}
   /// True when some bytes had been read before the end (io.ErrUnexpectedEOF).
   bool unexpected() const noexcept { return unexpected_; }
@@ -119,8 +118,8 @@ inline std::string errno_text(int e) {
 
 /// The error for system call `syscall` failing with errno `e`: cause
 /// "<syscall>: <errno text>", code e.
-inline error os_error(std::string op, std::string network, std::string source,
-                      std::string address, const char* syscall, int e) {
+inline error os_error(std::string op, std::string network, std::string source, std::string address,
+                      const char* syscall, int e) {
   return error(std::move(op), std::move(network), std::move(source), std::move(address),
                std::error_code(e, std::system_category()),
                std::string(syscall) + ": " + errno_text(e));

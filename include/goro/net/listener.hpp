@@ -95,8 +95,8 @@ struct listen_attempt {
   const char* syscall = "";
 };
 
-inline listen_attempt try_listen(const std::string& network, network_kind kind,
-                                 const endpoint& at, const std::string& unlink_path) {
+inline listen_attempt try_listen(const std::string& network, network_kind kind, const endpoint& at,
+                                 const std::string& unlink_path) {
   listen_attempt r;
   raw_fd s(::socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (s.get() < 0) {
@@ -146,7 +146,8 @@ inline listener listen(std::string_view network, std::string_view address) {
   const std::string net(network);
   detail::network_kind kind;
   if (!detail::parse_network(network, kind)) {
-    detail::throw_error(error("listen", net, "", "", std::error_code(EINVAL, std::system_category()),
+    detail::throw_error(error("listen", net, "", "",
+                              std::error_code(EINVAL, std::system_category()),
                               "unknown network " + net));
   }
   if (kind == detail::network_kind::unix_stream) {
@@ -171,8 +172,8 @@ inline listener listen(std::string_view network, std::string_view address) {
     // on to the next candidate; any other failure is the answer.
     if (a.err != EAFNOSUPPORT && a.err != EPROTONOSUPPORT && a.err != EADDRNOTAVAIL) break;
   }
-  detail::throw_error(detail::os_error("listen", net, "", std::string(address), first.syscall,
-                                       first.err));
+  detail::throw_error(
+      detail::os_error("listen", net, "", std::string(address), first.syscall, first.err));
 }
 
 }  // namespace goro::net

@@ -219,8 +219,7 @@ class net_fd {
     std::uint32_t s = state_.load(std::memory_order_relaxed);
     do {
       if ((s & closed_bit) != 0) throw_error(closed("close"));
-    } while (!state_.compare_exchange_weak(s, (s | closed_bit) + one_op,
-                                           std::memory_order_acq_rel,
+    } while (!state_.compare_exchange_weak(s, (s | closed_bit) + one_op, std::memory_order_acq_rel,
                                            std::memory_order_relaxed));
     goro::detail::fd_evict(fd_);
     remove_socket_file();
@@ -421,8 +420,8 @@ class net_fd {
   const int fd_;
   const bool listener_;
   std::atomic<bool> has_deadline_[2] = {{false}, {false}};  ///< per io_mode: one is set
-  goro::mutex read_lock_;   ///< held by a read or accept for its whole call
-  goro::mutex write_lock_;  ///< held by a write for its whole call
+  goro::mutex read_lock_;                          ///< held by a read or accept for its whole call
+  goro::mutex write_lock_;                         ///< held by a write for its whole call
   goro::detail::handoff_semaphore closed_sem_{0};  ///< the last operation wakes close()
   const std::string network_;
   const std::string local_;

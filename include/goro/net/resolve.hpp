@@ -42,15 +42,15 @@ namespace detail {
 
 /// What the resolver is asked for.
 struct resolve_request {
-  const char* op;          ///< "dial" or "listen", for errors
+  const char* op;  ///< "dial" or "listen", for errors
   std::string_view network;
   network_kind kind;
-  bool passive;            ///< for listen: an empty host means every local address
+  bool passive;  ///< for listen: an empty host means every local address
 };
 
 /// The result of getaddrinfo: status and the addresses (ports as given).
 struct lookup_result {
-  int status = 0;   ///< 0 or an EAI_* code
+  int status = 0;     ///< 0 or an EAI_* code
   int sys_errno = 0;  ///< errno when status is EAI_SYSTEM
   std::vector<endpoint> addrs;
 };
@@ -108,8 +108,7 @@ inline lookup_result lookup_off_worker(const std::string& host, const std::strin
     why = ::gai_strerror(r.status);
     if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
   }
-  throw_error(error(rq.op, std::string(rq.network), "", "", code,
-                    "lookup " + what + ": " + why));
+  throw_error(error(rq.op, std::string(rq.network), "", "", code, "lookup " + what + ": " + why));
 }
 
 [[noreturn]] inline void throw_addr_error(const resolve_request& rq, std::string_view addr,
@@ -144,7 +143,8 @@ inline std::vector<endpoint> resolve_tcp(const resolve_request& rq, std::string_
   if (host.empty()) {
     if (rq.passive) {
       if (rq.kind != network_kind::tcp4) out.push_back(endpoint::ipv6(in6addr_any, p, 0));
-      if (rq.kind != network_kind::tcp6) out.push_back(endpoint::ipv4(in_addr{htonl(INADDR_ANY)}, p));
+      if (rq.kind != network_kind::tcp6)
+        out.push_back(endpoint::ipv4(in_addr{htonl(INADDR_ANY)}, p));
     } else if (rq.kind == network_kind::tcp6) {
       out.push_back(endpoint::ipv6(in6addr_loopback, p, 0));
     } else {
