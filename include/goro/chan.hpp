@@ -14,6 +14,7 @@
 
 #include "config.hpp"
 #include "detail/chan_core.hpp"
+#include "detail/value_box.hpp"
 #include "errors.hpp"
 
 #include <chrono>
@@ -30,6 +31,9 @@ namespace goro {
 
 class select_set;
 class context;
+namespace detail {
+struct handle_access;
+}
 template <class T>
 class chan;
 template <class T>
@@ -135,8 +139,8 @@ class chan_handle {
   /// without exceptions: a fatal error with its message). On a nil channel,
   /// blocks forever.
   void send(const T& v) const {
-    T copy(v);
-    chan_send(core(), &copy, wait_mode::forever);
+    value_box<T> copy(std::in_place, v);  // a large T goes to the heap, not our frame
+    chan_send(core(), &copy.get(), wait_mode::forever);
   }
   void send(T&& v) const { chan_send(core(), &v, wait_mode::forever); }
   /// send, unless ctx is done first: then throws goro::context_error and v
@@ -144,15 +148,15 @@ class chan_handle {
   /// Needs goro/context.hpp.
   void send(const goro::context& ctx, T&& v) const;
   void send(const goro::context& ctx, const T& v) const {
-    T copy(v);
-    send(ctx, std::move(copy));
+    value_box<T> copy(std::in_place, v);
+    send(ctx, std::move(copy.get()));
   }
 
   /// Sends only if that needs no waiting: ok, or why not (full, closed).
   /// Moves from v only when it returns ok.
   op_status try_send(const T& v) const {
-    T copy(v);
-    return try_send(std::move(copy));
+    value_box<T> copy(std::in_place, v);
+    return try_send(std::move(copy.get()));
   }
   op_status try_send(T&& v) const { return chan_send(core(), &v, wait_mode::poll); }
 
@@ -164,8 +168,8 @@ class chan_handle {
   }
   template <class Rep, class Period>
   op_status send_for(const T& v, const std::chrono::duration<Rep, Period>& d) const {
-    T copy(v);
-    return send_for(std::move(copy), d);
+    value_box<T> copy(std::in_place, v);
+    return send_for(std::move(copy.get()), d);
   }
   /// send, giving up at t.
   template <class Clock, class Duration>
@@ -174,8 +178,8 @@ class chan_handle {
   }
   template <class Clock, class Duration>
   op_status send_until(const T& v, const std::chrono::time_point<Clock, Duration>& t) const {
-    T copy(v);
-    return send_until(std::move(copy), t);
+    value_box<T> copy(std::in_place, v);
+    return send_until(std::move(copy.get()), t);
   }
 
   /// Blocks until a value comes (returns it) or the channel is closed and
@@ -224,6 +228,7 @@ class chan_handle {
   template <class>
   friend class chan_handle;
   friend class goro::select_set;  // keeps the channels of its cases alive
+  friend struct handle_access;    // so does a case made from a temporary handle
 };
 
 }  // namespace detail
@@ -240,21 +245,22 @@ class chan_iterator {
   using pointer = T*;
   using reference = T&;
 
-  chan_iterator() noexcept = default;  ///< the end iterator
+  chan_iterator() noexcept : value_(typename slot::no_slot_t{}) {}  ///< the end iterator
   explicit chan_iterator(detail::chan_core* c) : chan_(c) { ++*this; }
 
-  T& operator*() noexcept { return *value_; }
-  T* operator->() noexcept { return &*value_; }
+  T& operator*() noexcept { return *value_.get(); }
+  T* operator->() noexcept { return &*value_.get(); }
   chan_iterator& operator++() {
-    value_.reset();
-    detail::chan_recv(chan_, &value_, detail::wait_mode::forever);
-    if (!value_) chan_ = nullptr;
+    value_.ensure();  // a postfix ++ moved the slot out
+    value_.get().reset();
+    detail::chan_recv(chan_, &value_.get(), detail::wait_mode::forever);
+    if (!value_.get()) chan_ = nullptr;
     return *this;
   }
   /// What `it++` returns: the value it pointed at, so `*it++` works.
   struct value_holder {
-    std::optional<T> value;
-    T& operator*() noexcept { return *value; }
+    detail::recv_slot<T> value;
+    T& operator*() noexcept { return *value.get(); }
   };
   value_holder operator++(int) {
     value_holder old{std::move(value_)};
@@ -269,8 +275,11 @@ class chan_iterator {
   }
 
  private:
+  // A large T lands on the heap (value_box.hpp): range-for keeps its iterator
+  // in the ranging goroutine's frame.
+  using slot = detail::recv_slot<T>;
   detail::chan_core* chan_ = nullptr;
-  std::optional<T> value_;
+  slot value_;
 };
 
 /// A receive-only view of a channel, like Go's `<-chan T`: receive, range,
@@ -290,8 +299,11 @@ class recv_chan : public detail::chan_handle<T> {
   using base::recv_until;
   using base::try_recv;
 
-  /// Range support: receives until closed and drained.
-  chan_iterator<T> begin() const { return chan_iterator<T>(this->core()); }
+  /// Range support: receives until closed and drained. Not on a temporary
+  /// (the iterator would outlive the channel it refers to); `for (v :
+  /// goro::tick(d))` still works, as range-for names its range.
+  chan_iterator<T> begin() const& { return chan_iterator<T>(this->core()); }
+  chan_iterator<T> begin() const&& = delete;
   chan_iterator<T> end() const noexcept { return chan_iterator<T>(); }
 };
 
@@ -312,6 +324,21 @@ class send_chan : public detail::chan_handle<T> {
   using base::send_for;
   using base::send_until;
   using base::try_send;
+
+  // Ranging over a send-only view is a misuse; these exist only to say so
+  // (range-for would otherwise report a missing begin()).
+  template <class U = T>
+  chan_iterator<U> begin() const {
+    static_assert(sizeof(U) == 0,
+                  "goro::send_chan is send-only: range over a goro::chan or goro::recv_chan");
+    return {};
+  }
+  template <class U = T>
+  chan_iterator<U> end() const {
+    static_assert(sizeof(U) == 0,
+                  "goro::send_chan is send-only: range over a goro::chan or goro::recv_chan");
+    return {};
+  }
 };
 
 /// A channel of T, like Go's `chan T`. Default-constructed: nil (every
@@ -336,8 +363,10 @@ class chan : public detail::chan_handle<T> {
   using base::try_recv;
   using base::try_send;
 
-  /// Range support: receives until closed and drained.
-  chan_iterator<T> begin() const { return chan_iterator<T>(this->core()); }
+  /// Range support: receives until closed and drained. Not on a temporary,
+  /// as for recv_chan.
+  chan_iterator<T> begin() const& { return chan_iterator<T>(this->core()); }
+  chan_iterator<T> begin() const&& = delete;
   chan_iterator<T> end() const noexcept { return chan_iterator<T>(); }
 
  private:

@@ -63,20 +63,25 @@ template <class T, class F>
 struct recv_case {
   detail::chan_core* chan;
   F handler;
-  std::optional<T> slot;  ///< where the value lands if this case is chosen
+  detail::recv_slot<T> slot;  ///< where the value lands if this case is chosen
+  /// The channel itself when the case was made from a temporary handle (a
+  /// case_recv(goro::after(d)) returned from a helper): the case then owns
+  /// it, as a Go value would. Empty for a named channel, which the caller keeps.
+  std::shared_ptr<void> owner;
 
-  detail::select_case describe() noexcept { return {chan, false, &slot}; }
-  void complete() { detail::call_recv_handler(handler, std::move(slot)); }
+  detail::select_case describe() noexcept { return {chan, false, &slot.get()}; }
+  void complete() { detail::call_recv_handler(handler, std::move(slot.get())); }
 };
 
 /// A send case; made by case_send.
 template <class T, class F>
 struct send_case {
   detail::chan_core* chan;
-  T value;  ///< moved out only if this case is chosen
+  detail::value_box<T> value;  ///< moved out only if this case is chosen
   F handler;
+  std::shared_ptr<void> owner;  ///< as recv_case::owner
 
-  detail::select_case describe() noexcept { return {chan, true, &value}; }
+  detail::select_case describe() noexcept { return {chan, true, &value.get()}; }
   void complete() { std::invoke(handler); }
 };
 
@@ -86,28 +91,61 @@ struct default_case {
   F handler;
 };
 
+namespace detail {
+/// Takes the channel out of a temporary handle, for a case that must own it.
+struct handle_access {
+  template <class T>
+  static std::shared_ptr<void> take(chan_handle<T>&& c) noexcept {
+    return std::move(c.state_);
+  }
+};
+}  // namespace detail
+
 /// A case receiving from c (a chan<T> or a recv_chan<T>); handler(std::optional<T>)
-/// runs if it is chosen (an empty optional: c is closed). The handler may be omitted.
+/// runs if it is chosen (an empty optional: c is closed). The handler may be
+/// omitted. Given a temporary channel handle (`case_recv(goro::after(d))`),
+/// the case keeps the channel alive.
 template <class T, class F = detail::no_handler>
 recv_case<T, std::decay_t<F>> case_recv(const recv_chan<T>& c, F&& handler = {}) {
-  return {c.core(), std::forward<F>(handler), std::nullopt};
+  return {c.core(), std::forward<F>(handler), {}, nullptr};
+}
+template <class T, class F = detail::no_handler>
+recv_case<T, std::decay_t<F>> case_recv(recv_chan<T>&& c, F&& handler = {}) {
+  return {c.core(), std::forward<F>(handler), {}, detail::handle_access::take(std::move(c))};
 }
 template <class T, class F = detail::no_handler>
 recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
-  return {c.core(), std::forward<F>(handler), std::nullopt};
+  return {c.core(), std::forward<F>(handler), {}, nullptr};
+}
+template <class T, class F = detail::no_handler>
+recv_case<T, std::decay_t<F>> case_recv(chan<T>&& c, F&& handler = {}) {
+  return {c.core(), std::forward<F>(handler), {}, detail::handle_access::take(std::move(c))};
 }
 
 /// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
 /// is chosen. The value is consumed only then. Choosing a send on a closed
 /// channel throws closed_channel, as Go panics (without exceptions: a fatal
-/// error with its message).
+/// error with its message). A temporary channel handle is kept alive by the
+/// case, as for case_recv.
 template <class T, class V, class F = detail::no_handler>
 send_case<T, std::decay_t<F>> case_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
-  return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
+  return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
+          std::forward<F>(handler), nullptr};
+}
+template <class T, class V, class F = detail::no_handler>
+send_case<T, std::decay_t<F>> case_send(send_chan<T>&& c, V&& v, F&& handler = {}) {
+  return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
+          std::forward<F>(handler), detail::handle_access::take(std::move(c))};
 }
 template <class T, class V, class F = detail::no_handler>
 send_case<T, std::decay_t<F>> case_send(const chan<T>& c, V&& v, F&& handler = {}) {
-  return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
+  return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
+          std::forward<F>(handler), nullptr};
+}
+template <class T, class V, class F = detail::no_handler>
+send_case<T, std::decay_t<F>> case_send(chan<T>&& c, V&& v, F&& handler = {}) {
+  return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
+          std::forward<F>(handler), detail::handle_access::take(std::move(c))};
 }
 
 /// The default case: chosen when no other case is ready, making the select
