@@ -69,8 +69,7 @@ class chan_state {
 
  public:
   explicit chan_state(std::size_t capacity)
-      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), std::allocator<T>().allocate(capacity))
-                              : nullptr),
+      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), allocate(capacity)) : nullptr),
         core_(capacity, &ops, storage_) {}
 
   chan_state(const chan_state&) = delete;
@@ -87,6 +86,16 @@ class chan_state {
   chan_core* core() noexcept { return &core_; }
 
  private:
+  // A capacity no allocation can hold gets its own message (std::allocator
+  // would say only std::bad_array_new_length); the bound also keeps the
+  // ring arithmetic of chan_core (head + count < 2 * cap) from wrapping.
+  static T* allocate(std::size_t capacity) {
+    if (capacity > std::allocator_traits<std::allocator<T>>::max_size(std::allocator<T>())) {
+      throw_error(std::length_error("goro::make_chan: capacity larger than any buffer can be"));
+    }
+    return std::allocator<T>().allocate(capacity);
+  }
+
   static void move_into(void* dst, void* src) noexcept {
     static_cast<std::optional<T>*>(dst)->emplace(std::move(*static_cast<T*>(src)));
   }
@@ -377,6 +386,8 @@ class chan : public detail::chan_handle<T> {
 
 /// Makes a channel: unbuffered (capacity 0: a send completes when a receiver
 /// takes the value) or buffered with room for `capacity` values, FIFO.
+/// Throws std::length_error for a capacity no buffer can hold (more bytes
+/// than PTRDIFF_MAX), std::bad_alloc when the buffer cannot be had.
 template <class T>
 chan<T> make_chan(std::size_t capacity = 0) {
   return chan<T>(std::make_shared<detail::chan_state<T>>(capacity));

@@ -28,6 +28,7 @@
 #include "sync.hpp"
 
 #include <atomic>
+#include <climits>
 #include <cstddef>
 #include <exception>
 #include <memory>
@@ -93,11 +94,14 @@ class errgroup {
   /// At most n members run at once from now on; a negative n means no limit.
   /// Changing the limit while members run throws std::logic_error (Go panics);
   /// n of 0 means go() blocks until the limit is raised, which nothing can do
-  /// while go() waits: don't.
+  /// while go() waits: don't. An n above 2^31 - 1 throws std::invalid_argument.
   void set_limit(std::ptrdiff_t n) {
     if (running_.count() != 0) {
       detail::throw_error(
           std::logic_error("goro::errgroup: set_limit while members of the group are running"));
+    }
+    if (n > INT32_MAX) {
+      detail::throw_error(std::invalid_argument("goro::errgroup: set_limit above 2^31 - 1"));
     }
     limit_ = n < 0 ? nullptr : std::make_unique<semaphore>(n);
   }

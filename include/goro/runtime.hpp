@@ -66,7 +66,9 @@ struct call_site {
 /// destructor waits for every goroutine started on it.
 class runtime {
  public:
-  /// Starts the worker threads.
+  /// Starts the worker threads. Throws std::invalid_argument for options out
+  /// of range, std::system_error ("goro::runtime: cannot start worker thread
+  /// i of n") when the system refuses a thread; nothing is left running then.
   explicit runtime(runtime_options options = {}) : sched_(std::move(options)) {
     sched_.owner = this;
   }
@@ -75,8 +77,16 @@ class runtime {
   runtime& operator=(const runtime&) = delete;
 
   /// Waits like wait(), then stops the workers. Must not run on one of this
-  /// runtime's goroutines.
-  ~runtime() { wait(); }
+  /// runtime's goroutines: that is a fatal error saying so (it would wait
+  /// for itself).
+  ~runtime() {
+    if (current() == this) {
+      detail::fatal(
+          "goro::runtime destroyed by one of its own goroutines (its destructor waits for every "
+          "goroutine, the destroying one too)");
+    }
+    wait();
+  }
 
   /// Starts f(args...) as a goroutine of this runtime. f and args are copied
   /// or moved into it. Throws std::bad_alloc or std::system_error when no

@@ -15,12 +15,14 @@ namespace goro {
 /// `goro::runtime rt({.workers = 4, .stack_size = 256 * 1024});`.
 struct runtime_options {
   /// Worker threads (Go's GOMAXPROCS). 0: the GORO_WORKERS environment
-  /// variable if set, else one per hardware thread.
+  /// variable if set, else one per hardware thread. At most 4096: more makes
+  /// the runtime constructor throw std::invalid_argument.
   std::size_t workers = 0;
 
   /// Usable bytes of each goroutine's stack. Stacks do not grow: this is the
   /// most a goroutine may use, but only the pages it touches cost memory.
-  /// Rounded up to whole pages and to at least 16 KiB.
+  /// Rounded up to whole pages and to at least 16 KiB. At most 1 TiB: more
+  /// makes the runtime constructor throw std::invalid_argument.
   std::size_t stack_size = 256 * 1024;
 
   /// Called (on the goroutine, as its last act) with an exception that escaped

@@ -104,12 +104,17 @@ class handoff_semaphore {
     return block_counted_or_done(watch, party, w, lock_, waiters_, state_);
   }
 
+  /// The most free permits the state word holds (its high 32 bits, signed).
+  static constexpr std::int64_t max_permits = INT32_MAX;
+
   /// Returns the free permits right after this release (0 when it went to a
-  /// waiter).
+  /// waiter). Throws std::overflow_error, and changes nothing, when there are
+  /// max_permits free permits already.
   std::int64_t release() {
     for (;;) {
       std::uint64_t s = state_.load(std::memory_order_relaxed);
       while (waiters(s) == 0) {
+        if (permits(s) >= max_permits) throw_too_many();  // 32 bits would wrap to negative
         if (state_.compare_exchange_weak(s, s + one_permit, std::memory_order_seq_cst,
                                          std::memory_order_relaxed)) {
           return permits(s) + 1;  // the CAS was our last touch of *this
@@ -125,7 +130,15 @@ class handoff_semaphore {
         }
         // Every queued waiter was ended by its context and has not yet taken
         // itself out (it needs this lock): nobody to hand to, so publish.
-        const std::uint64_t before = state_.fetch_add(one_permit, std::memory_order_seq_cst);
+        std::uint64_t before = state_.load(std::memory_order_relaxed);
+        do {
+          if (permits(before) >= max_permits) {
+            lock_.unlock();
+            throw_too_many();
+          }
+        } while (!state_.compare_exchange_weak(before, before + one_permit,
+                                               std::memory_order_seq_cst,
+                                               std::memory_order_relaxed));
         lock_.unlock();
         return permits(before) + 1;
       }
@@ -135,6 +148,9 @@ class handoff_semaphore {
 
  private:
   static constexpr std::uint64_t one_permit = std::uint64_t{1} << 32;
+  [[noreturn]] static void throw_too_many() {
+    throw_error(std::overflow_error("goro::semaphore: release() beyond 2^31 - 1 free permits"));
+  }
   static std::int64_t permits(std::uint64_t s) noexcept {
     return static_cast<std::int32_t>(static_cast<std::uint32_t>(s >> 32));
   }
@@ -189,7 +205,9 @@ class semaphore {
   void acquire(const context& ctx);
   /// Takes a permit if one is free; never blocks.
   bool try_acquire() noexcept { return sem_.try_acquire(); }
-  /// Returns a permit; the longest waiter, if any, gets it.
+  /// Returns a permit; the longest waiter, if any, gets it. Throws
+  /// std::overflow_error, and changes nothing, if 2^31 - 1 permits are free
+  /// already (a count that large is a bug: more releases than acquires).
   void release() { sem_.release(); }
 
  private:
@@ -218,6 +236,13 @@ class wait_group {
   /// Adds delta (which may be negative) to the counter; at zero, releases
   /// every waiter.
   void add(std::int64_t delta) {
+    // The counter is in [0, 2^31 - 1]: checked first, a delta outside
+    // +-(2^31 - 1) is out of range whatever the counter, and the sum below
+    // cannot overflow.
+    if (delta > INT32_MAX) detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
+    if (delta < -std::int64_t{INT32_MAX}) {
+      detail::throw_error(std::logic_error("goro::wait_group: negative counter"));
+    }
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     std::int64_t after = 0;
     do {

@@ -185,7 +185,14 @@ TEST_CASE(
   const std::size_t threads_before = count_threads();
   fail_nth(site::thread_start, 3);
   const long before = injected(site::thread_start);
-  CHECK_THROWS_AS(goro::runtime(with_workers(4)), std::system_error);
+  std::string what;
+  try {
+    goro::runtime rt(with_workers(4));
+  } catch (const std::system_error& e) {
+    what = e.what();
+  }
+  // Says what could not start (issue 13, defect 10), not only the errno text.
+  CHECK(goro_test::contains(what, "goro::runtime: cannot start worker thread 3 of 4"));
   CHECK(injected(site::thread_start) == before + 1);
   // The two that had started were stopped and joined (allow the kernel a
   // moment to reap them from /proc).

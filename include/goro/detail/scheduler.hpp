@@ -81,6 +81,9 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -181,9 +184,7 @@ class scheduler {
     for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
     GORO_TRY {
       for (auto& w : workers_) {
-        worker* wp = w.get();
-        GORO_FAULT_THREAD_START();
-        wp->thread = std::thread([wp] { wp->run(); });
+        start_worker_thread(w.get(), n);
         process_census().goro_threads.fetch_add(1, std::memory_order_relaxed);
       }
       start_monitor();
@@ -269,8 +270,36 @@ class scheduler {
   void stop_monitor() noexcept;
   void monitor_needed() noexcept;
 
-  /// Fills in the defaults: worker count, stack size bounds.
+  /// The most workers a runtime has (runtime_options::workers, GORO_WORKERS).
+  static constexpr std::size_t max_workers = 4096;
+
+  /// Starts a worker's thread. std::thread's own error says only what the
+  /// system said; this one also says what could not start (the code stays).
+  static void start_worker_thread(worker* wp, std::size_t n) {
+#if defined(GORO_EXCEPTIONS)
+    try {
+#endif
+      GORO_FAULT_THREAD_START();
+      wp->thread = std::thread([wp] { wp->run(); });
+#if defined(GORO_EXCEPTIONS)
+    } catch (const std::system_error& e) {
+      throw_error(std::system_error(e.code(), "goro::runtime: cannot start worker thread " +
+                                                  std::to_string(wp->index + 1) + " of " +
+                                                  std::to_string(n)));
+    }
+#endif
+  }
+
+  /// Fills in the defaults: worker count, stack size bounds. Absurd values
+  /// are refused here, with a message, rather than failing later as a
+  /// vector length or a stack mapping.
   static runtime_options resolved(runtime_options opts) {
+    if (opts.workers > max_workers) {
+      throw_error(std::invalid_argument("goro::runtime_options: workers above 4096"));
+    }
+    if (opts.stack_size > max_stack_bytes) {
+      throw_error(std::invalid_argument("goro::runtime_options: stack_size above 1 TiB"));
+    }
     if (opts.workers == 0) opts.workers = workers_from_environment();
     if (opts.workers == 0) opts.workers = std::max(1u, std::thread::hardware_concurrency());
     opts.stack_size = std::max(opts.stack_size, min_stack_bytes);
@@ -282,7 +311,7 @@ class scheduler {
     if (s == nullptr || *s == '\0') return 0;
     char* end = nullptr;
     long v = std::strtol(s, &end, 10);
-    if (*end != '\0' || v <= 0 || v > 4096) {
+    if (*end != '\0' || v <= 0 || v > static_cast<long>(max_workers)) {
       std::fprintf(stderr, "goro: ignoring GORO_WORKERS=%s (want a number from 1 to 4096)\n", s);
       return 0;
     }

@@ -67,6 +67,9 @@ inline std::size_t guard_bytes() noexcept { return 4 * page_size(); }
 
 /// The smallest usable stack goro hands out.
 inline constexpr std::size_t min_stack_bytes = 16 * 1024;
+/// The largest usable stack goro maps (1 TiB): more is a mistake, and the
+/// bound keeps the page rounding below from wrapping.
+inline constexpr std::size_t max_stack_bytes = std::size_t{1} << 40;
 
 /// How guards are installed in this process: probed on first use.
 enum class guard_method : int { unknown, madvise_guard, mprotect };
@@ -133,7 +136,7 @@ class stack {
   static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
     const std::size_t page = page_size();
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
-    if (usable_bytes > (std::size_t{1} << 40) || n == 0 || n > 1024) throw_error(std::bad_alloc());
+    if (usable_bytes > max_stack_bytes || n == 0 || n > 1024) throw_error(std::bad_alloc());
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
