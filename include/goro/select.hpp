@@ -283,7 +283,8 @@ class select_set {
   /// sends v once: after it is chosen it is disabled until rearm_send().
   template <class T, class V, class F = detail::no_handler>
   std::size_t add_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
-    auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(T(std::forward<V>(v)),
+    // The value is made in place in the heap entry: no T in this frame.
+    auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(std::forward<V>(v),
                                                                std::forward<F>(handler));
     sc->chan = c.core();
     sc->keep_alive = c.state_;
@@ -405,7 +406,10 @@ class select_set {
   };
   template <class T, class F>
   struct send_entry final : send_value_entry<T> {
-    send_entry(T v, F h) : handler(std::move(h)) { this->value.emplace(std::move(v)); }
+    template <class V>
+    send_entry(V&& v, F h) : handler(std::move(h)) {
+      this->value.emplace(std::forward<V>(v));
+    }
     detail::select_case describe() override {
       const bool on = this->enabled && this->value.has_value();
       return {on ? this->chan : nullptr, true, on ? &*this->value : nullptr};

@@ -6,6 +6,11 @@
 //   stack_overflow context     on a goro::detail::context of the thread's own
 //   stack_overflow goroutine   in a goroutine of a goro::runtime; prints
 //                              "goroutine <id>" to stdout first
+//   stack_overflow bigframe    as goroutine, but by one frame of 192 KiB on a
+//                              64 KiB stack: it overshoots the stack by more
+//                              than a few pages and must still land in the
+//                              guard (a 16 KiB guard let it write into the
+//                              stack below, silently or with a bare SIGSEGV)
 #include <goro/goro.hpp>
 
 #include <cstdint>
@@ -21,6 +26,15 @@ __attribute__((noinline)) std::uint64_t dive(std::uint64_t n) {
   frame[0] = static_cast<char>(n);
   if (n == never) return 0;
   return dive(n + 1) + static_cast<std::uint64_t>(frame[0]);
+}
+
+// One frame far larger than what is left of the stack. Its lowest byte is
+// written first, as code built without -fstack-clash-protection does.
+__attribute__((noinline)) int big_frame() {
+  volatile char frame[192 * 1024];
+  frame[0] = 1;
+  frame[sizeof frame - 1] = 2;
+  return frame[0] + frame[sizeof frame - 1];
 }
 
 int on_context() {
@@ -48,11 +62,27 @@ int in_goroutine() {
   return 0;
 }
 
+int big_frame_in_goroutine() {
+  goro::runtime_options options;
+  options.workers = 1;
+  options.stack_size = 64 * 1024;
+  goro::runtime rt(options);
+  rt.go([] {
+    std::printf("goroutine %llu\n", static_cast<unsigned long long>(goro::goroutine_id()));
+    std::fflush(stdout);
+    std::printf("%d\n", big_frame());
+  });
+  rt.wait();
+  std::puts("the goroutine finished: no overflow?");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "context") == 0) return on_context();
   if (argc == 2 && std::strcmp(argv[1], "goroutine") == 0) return in_goroutine();
-  std::fprintf(stderr, "usage: stack_overflow context|goroutine\n");
+  if (argc == 2 && std::strcmp(argv[1], "bigframe") == 0) return big_frame_in_goroutine();
+  std::fprintf(stderr, "usage: stack_overflow context|goroutine|bigframe\n");
   return 2;
 }

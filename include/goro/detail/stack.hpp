@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
@@ -61,9 +62,21 @@ inline std::size_t page_size() noexcept {
   return size;
 }
 
-/// Bytes of guard below every stack: several pages, so that one large frame
-/// cannot step over it into the neighbouring mapping.
-inline std::size_t guard_bytes() noexcept { return 4 * page_size(); }
+/// Bytes of guard below every stack: 256 KiB (at least four pages), so that
+/// a frame that overflows by less than that lands in the guard, and is
+/// reported, instead of stepping over it into the stack below (another
+/// goroutine's live frames and record). A guard costs address space only:
+/// no memory, and no extra kernel map entry whatever its width (an
+/// mprotect guard is one entry, a MADV_GUARD_INSTALL guard none). So the
+/// rule for a goroutine's own code is: no single frame (a function's locals)
+/// of 256 KiB or more, unless built with -fstack-clash-protection, which
+/// touches every page of a large frame in order (docs/api.md, stack_size).
+/// goro's own frames hold no element larger than large_value_bytes
+/// (value_box.hpp).
+inline std::size_t guard_bytes() noexcept {
+  static const std::size_t bytes = std::max<std::size_t>(256 * 1024, 4 * page_size());
+  return bytes;
+}
 
 /// The smallest usable stack goro hands out.
 inline constexpr std::size_t min_stack_bytes = 16 * 1024;
