@@ -198,11 +198,19 @@ struct deadline_timer {
   }
 
   /// Arms for `when` on `on`, unless already stopped (a cancel came first).
+  /// Its timer-heap slot is reserved here, on the caller's side (throws
+  /// std::bad_alloc), and given back when the node leaves the heap: by
+  /// stop() if it took it out, else by fire() (timer_heap.hpp: arming never
+  /// allocates on a worker's context).
   void arm(scheduler* on, steady_clock::time_point when, std::shared_ptr<cancel_state> t) {
+    on->timers().reserve_slot();
     bool earliest = false;
     {
       std::lock_guard<spin_lock> guard(lock);
-      if (stopped) return;
+      if (stopped) {
+        on->timers().release_slot();
+        return;
+      }
       sched = on;
       target = std::move(t);
       node.when = when;
@@ -216,7 +224,10 @@ struct deadline_timer {
   std::shared_ptr<cancel_state> stop() noexcept {
     std::lock_guard<spin_lock> guard(lock);
     stopped = true;
-    if (sched != nullptr && sched->timers().remove(&node)) return std::move(target);
+    if (sched != nullptr && sched->timers().remove(&node)) {
+      sched->timers().release_slot();
+      return std::move(target);
+    }
     return nullptr;
   }
 
@@ -328,11 +339,31 @@ struct cancel_state : std::enable_shared_from_this<cancel_state> {
 /// of times, from any thread or goroutine; only the first call per state acts.
 inline void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code,
                         std::exception_ptr cause) {
-  std::vector<std::shared_ptr<cancel_state>> work{root};
+  // A deadline runs this on a worker's own context, where an allocation has
+  // nobody to throw to: the work list allocates only for a tree wider than
+  // its inline part, and to_start only for after_funcs (what still
+  // allocates is a fatal error there, see deadline_timer::fire).
+  constexpr std::size_t inline_max = 8;
+  std::shared_ptr<cancel_state> inline_work[inline_max];
+  std::size_t inline_n = 0;
+  std::vector<std::shared_ptr<cancel_state>> spill;
+  auto push = [&](std::shared_ptr<cancel_state> st) {
+    if (inline_n < inline_max) {
+      inline_work[inline_n++] = std::move(st);
+    } else {
+      spill.push_back(std::move(st));
+    }
+  };
   std::vector<std::shared_ptr<after_func_entry>> to_start;
-  while (!work.empty()) {
-    std::shared_ptr<cancel_state> s = std::move(work.back());
-    work.pop_back();
+  push(root);
+  while (inline_n != 0 || !spill.empty()) {
+    std::shared_ptr<cancel_state> s;
+    if (!spill.empty()) {
+      s = std::move(spill.back());
+      spill.pop_back();
+    } else {
+      s = std::move(inline_work[--inline_n]);
+    }
     chan<done_t> done;
     {
       std::lock_guard<spin_lock> guard(s->lock);
@@ -342,7 +373,7 @@ inline void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code,
       done = s->done;
       for (auto& child : s->children) {
         child->slot = cancel_state::npos;  // guarded by s->lock, which we hold
-        work.push_back(std::move(child));
+        push(std::move(child));
       }
       s->children.clear();
       s->children.shrink_to_fit();
@@ -364,12 +395,21 @@ inline void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code,
 inline void deadline_timer::fire(timer_node* n) {
   auto* self = static_cast<deadline_timer*>(n->arg);
   std::shared_ptr<cancel_state> t;
+  scheduler* sched = nullptr;
   {
     std::lock_guard<spin_lock> guard(self->lock);
     t = std::move(self->target);
+    sched = self->sched;
   }
   // `self` may be freed once t is dropped (t may own it): only t from here.
-  if (t) cancel_tree(std::move(t), context_errc::deadline_exceeded, nullptr);
+  sched->timers().release_slot();  // taken out of the heap to fire: its slot is free
+  if (!t) return;
+  // On a worker's own context: an allocation that fails here (a wide tree of
+  // contexts, an after_func's goroutine) has nobody to throw to.
+  GORO_TRY { cancel_tree(std::move(t), context_errc::deadline_exceeded, nullptr); }
+  GORO_CATCH_ALL {
+    fatal("out of memory while cancelling a goro::context at its deadline (on a worker)");
+  }
 }
 
 /// One link of a context chain. Immutable once made.

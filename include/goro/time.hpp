@@ -57,9 +57,18 @@ struct time_source : std::enable_shared_from_this<time_source> {
   /// A source on `on`, delivering to `to` (a ticker's reset keeps both).
   time_source(scheduler* on, clock::duration every, chan<clock::time_point> to)
       : sched(on), period(every), out(std::move(to)) {
+    // Its heap slot: arming, and a ticker's re-arming on a worker, then
+    // never allocate (timer_heap.hpp). Throws std::bad_alloc here instead.
+    sched->timers().reserve_slot();
     node.fire = &time_source::fire;
     node.abandon = &time_source::abandon;
     node.arg = this;
+  }
+
+  time_source(const time_source&) = delete;
+  time_source& operator=(const time_source&) = delete;
+  ~time_source() {
+    if (!orphaned) sched->timers().release_slot();  // orphaned: the heap is gone
   }
 
   scheduler* const sched;

@@ -310,3 +310,42 @@ TEST_CASE("shadow stacks: /proc/self/status is read the way the kernel writes it
   CHECK_FALSE(status_says_shadow_stack("Name:\tshstk\n"));
   CHECK_FALSE(status_says_shadow_stack(""));
 }
+
+TEST_CASE("fault: the timer heap cannot grow: go throws bad_alloc, timed waits keep working") {
+  // The heap grows in go() (one slot per goroutine, for its timed waits) and
+  // in a timer's constructor, never on a worker (issue 13, defect 8). A
+  // failed growth is go()'s bad_alloc, like a failed stack mapping.
+  disarm_all guard;
+  goro::runtime rt(with_workers(2));
+  auto hold = goro::make_chan<int>();
+  goro::wait_group running;
+  std::atomic<int> timed_out{0};
+  int started = 0;
+  int refused = 0;
+  const long before = injected(site::allocation);
+  for (int i = 0; i < 300; ++i) {
+    fail_nth(site::allocation, 1);  // whatever goro allocates next fails
+    running.add(1);
+    try {
+      rt.go([&] {
+        if (!hold.recv_for(std::chrono::milliseconds(1))) timed_out.fetch_add(1);
+        running.done();
+        hold.recv();  // stays, holding its heap slot, until the end
+      });
+      ++started;
+    } catch (const std::bad_alloc&) {
+      running.add(-1);
+      ++refused;
+    }
+  }
+  fail_nth(site::allocation, 0);
+  running.wait();
+  hold.close();
+  rt.wait();
+  // 300 goroutines grow the heap past 64, 128 and 256 slots and map ten
+  // stack batches: every such growth failed once.
+  CHECK(refused >= 3);
+  CHECK(injected(site::allocation) - before == refused);
+  CHECK(timed_out.load() == started);
+  check_runtime_works(rt);
+}

@@ -138,7 +138,8 @@ class worker {
   std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
   std::uint32_t tick = 0;
   std::uint64_t rng;
-  std::vector<timer_node*> due;  ///< scratch for firing timers
+  /// Timers taken out to fire, a batch at a time (no allocation on this context).
+  timer_node* due[64] = {};
   std::thread thread;
 
   void run();
@@ -565,6 +566,17 @@ void invoke_and_destroy(void* storage) {
 template <class F>
 void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   using Fn = std::decay_t<F>;
+  // The new goroutine's timed waits arm a timer on a worker's own context,
+  // where nothing may allocate: its heap slot is reserved here, where
+  // std::bad_alloc is go()'s ordinary error. Given back when it exits.
+  timers_.reserve_slot();
+  struct slot_guard {
+    timer_heap& heap;
+    bool kept = false;
+    ~slot_guard() {
+      if (!kept) heap.release_slot();
+    }
+  } slot{timers_};
   worker* w = current_worker_slot();
   const bool own = w != nullptr && &w->sched == this;
   stack s = own ? pool_.take(w->pool) : pool_.take();
@@ -585,6 +597,7 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
       goroutine(std::move(s), this, next_goroutine_id(), invoke, layout.fn, usable);
   g->created_file = file;
   g->created_line = line;
+  slot.kept = true;
   {
     std::lock_guard<spin_lock> guard(all_lock_);
     g->all_next = all_head_;
@@ -666,6 +679,7 @@ inline scheduler::~scheduler() {
 }
 
 inline void scheduler::goroutine_exited() {
+  timers_.release_slot();  // before live_ drops: after that the runtime may be gone
   if (live_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   wait_queue woken;
   {
@@ -830,10 +844,15 @@ __attribute__((noinline)) inline bool worker::poll_network(int timeout_ms) {
 
 inline void worker::run_due_timers() {
   if (sched.timers_.empty()) return;
-  sched.timers_.take_due(steady_clock::now(), due);
+  constexpr std::size_t batch = sizeof due / sizeof due[0];
+  std::size_t n = batch;
   // Fire in deadline order; a fire function may re-arm its node (tickers).
-  for (timer_node* n : due) n->fire(n);
-  due.clear();
+  // A re-armed ticker due again is taken by a later batch or call, so a
+  // ticker faster than the clock cannot keep this loop going.
+  for (int rounds = 0; n == batch && rounds < 16; ++rounds) {
+    n = sched.timers_.take_due(steady_clock::now(), due, batch);
+    for (std::size_t i = 0; i < n; ++i) due[i]->fire(due[i]);
+  }
 }
 
 inline goroutine* worker::try_local_and_global() {

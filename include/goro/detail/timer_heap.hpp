@@ -6,6 +6,14 @@
 // users (a sleeping goroutine's stack, a timer's shared state); the heap only
 // points at them while they are armed.
 //
+// No allocation on a worker: the heap grows only in reserve_slot(), which
+// runs on the side of whoever will later arm a node (go() for a goroutine,
+// whose timed waits use one node at a time; a timer or ticker's
+// constructor), where std::bad_alloc is an ordinary exception. Arming, which
+// happens on a worker's own context (a timed wait arms after its goroutine
+// parked; a ticker re-arms from its fire function), then never allocates.
+// Invariant: heap size <= slots_ <= capacity_ <= the vector's capacity.
+//
 // Due nodes are taken out under the lock and fired after it is released, so a
 // fire function may take other locks (a channel's) without ordering problems,
 // and may re-arm its node (tickers). Once a node is taken out, nothing in the
@@ -62,6 +70,9 @@ class timer_heap {
   /// toward a later one must be woken.
   bool add_locked(timer_node* n) {
     GORO_ASSERT(n->index == timer_node::not_armed);
+    if (heap_.size() == heap_.capacity()) {
+      fatal("the timer heap is full: a timer was armed without a reserved slot");  // a goro bug
+    }
     n->seq = next_seq_++;
     n->index = heap_.size();
     heap_.push_back(n);
@@ -69,6 +80,35 @@ class timer_heap {
     publish_earliest();
     return heap_.front() == n;
   }
+
+  /// Promises one more node a place in the heap, growing it if needed; until
+  /// release_slot(), arming that node never allocates. Throws std::bad_alloc
+  /// (and promises nothing) when the heap cannot grow. Never on a worker's
+  /// own context. Lock-free unless the heap must grow.
+  void reserve_slot() {
+    for (;;) {
+      std::size_t have = slots_.load(std::memory_order_relaxed);
+      const std::size_t cap = capacity_.load(std::memory_order_acquire);
+      if (have < cap) {
+        if (slots_.compare_exchange_weak(have, have + 1, std::memory_order_relaxed)) return;
+        continue;
+      }
+      // Allocated before the lock (other workers spin on it), and before
+      // anything is promised: a throw here changes nothing.
+      std::vector<timer_node*> bigger;
+      GORO_FAULT_ALLOCATION();
+      bigger.reserve(cap < 32 ? 64 : 2 * cap);
+      std::lock_guard<spin_lock> guard(lock_);
+      if (bigger.capacity() > heap_.capacity()) {
+        bigger.assign(heap_.begin(), heap_.end());  // fits: no allocation under the lock
+        heap_.swap(bigger);
+        capacity_.store(heap_.capacity(), std::memory_order_release);
+      }
+    }  // the old buffer is freed after the unlock
+  }
+
+  /// Gives back a slot from reserve_slot() (the node is not armed).
+  void release_slot() noexcept { slots_.fetch_sub(1, std::memory_order_relaxed); }
 
   /// add_locked, taking the lock.
   bool add(timer_node* n) {
@@ -100,16 +140,30 @@ class timer_heap {
     return true;
   }
 
-  /// Takes every node due at `now` out of the heap, in deadline order, and
-  /// appends it to `out`. Takes the lock only if something may be due.
-  void take_due(steady_clock::time_point now, std::vector<timer_node*>& out) {
-    if (earliest() > now) return;
+  /// Takes up to `max` nodes due at `now` out of the heap, in deadline order,
+  /// into out[0..); returns how many (fewer than max: no more are due). Takes
+  /// the lock only if something may be due. A fixed array, not a vector: it
+  /// runs on a worker's own context, where nothing may allocate.
+  std::size_t take_due(steady_clock::time_point now, timer_node** out, std::size_t max) {
+    if (earliest() > now) return 0;
     std::lock_guard<spin_lock> guard(lock_);
-    while (!heap_.empty() && heap_.front()->when <= now) {
-      timer_node* n = heap_.front();
-      remove_locked(n);
-      out.push_back(n);
+    std::size_t n = 0;
+    while (n < max && !heap_.empty() && heap_.front()->when <= now) {
+      timer_node* t = heap_.front();
+      remove_locked(t);
+      out[n++] = t;
     }
+    return n;
+  }
+
+  /// Takes every node due at `now` into `out` (for tests: it allocates).
+  void take_due(steady_clock::time_point now, std::vector<timer_node*>& out) {
+    timer_node* batch[64];
+    std::size_t n = 0;
+    do {
+      n = take_due(now, batch, 64);
+      out.insert(out.end(), batch, batch + n);
+    } while (n == 64);
   }
 
   /// The earliest armed deadline, or time_point::max(); lock-free, may be stale.
@@ -165,6 +219,8 @@ class timer_heap {
   spin_lock lock_;
   std::vector<timer_node*> heap_;
   std::uint64_t next_seq_ = 0;
+  std::atomic<std::size_t> slots_{0};     ///< slots promised by reserve_slot
+  std::atomic<std::size_t> capacity_{0};  ///< heap_.capacity(), for reserve_slot without the lock
   std::atomic<steady_clock::rep> earliest_{
       steady_clock::time_point::max().time_since_epoch().count()};
 };
