@@ -34,8 +34,7 @@ int main(int argc, char** argv) {
     std::int64_t elapsed = bench::now_ns() - start;
     std::int64_t total = 0;
     for (auto s : sums) total += s;
-    if (total != bench::w3_producers * bench::sum_below(items))
-      bench::fail("W3", "wrong sum");
+    if (total != bench::w3_producers * bench::sum_below(items)) bench::fail("W3", "wrong sum");
     bench::print_result("W3", peer, elapsed);
   });
 }

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
       ch = next;
     }
     std::int64_t elapsed = bench::now_ns() - start;
-    if (prime != (primes == bench::w5_primes ? bench::w5_last_prime : bench::nth_prime(primes))) bench::fail("W5", "wrong last prime");
+    if (prime != (primes == bench::w5_primes ? bench::w5_last_prime : bench::nth_prime(primes)))
+      bench::fail("W5", "wrong last prime");
     bench::print_result("W5", peer, elapsed);
     std::_Exit(0);
   });
