@@ -22,6 +22,6 @@ int main(int argc, char** argv) {
     wg.wait();
     std::int64_t elapsed = bench::now_ns() - start;
     bench::print_result("W7", "goro-yield-" + peer.substr(5), elapsed,
-                        static_cast<double>(elapsed) / (2 * yields));
+                        static_cast<double>(elapsed) / static_cast<double>(2 * yields));
   });
 }
