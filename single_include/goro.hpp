@@ -661,12 +661,14 @@ namespace goro {
 /// `goro::runtime rt({.workers = 4, .stack_size = 256 * 1024});`.
 struct runtime_options {
   /// Worker threads (Go's GOMAXPROCS). 0: the GORO_WORKERS environment
-  /// variable if set, else one per hardware thread.
+  /// variable if set, else one per hardware thread. At most 4096: more makes
+  /// the runtime constructor throw std::invalid_argument.
   std::size_t workers = 0;
 
   /// Usable bytes of each goroutine's stack. Stacks do not grow: this is the
   /// most a goroutine may use, but only the pages it touches cost memory.
-  /// Rounded up to whole pages and to at least 16 KiB.
+  /// Rounded up to whole pages and to at least 16 KiB. At most 1 TiB: more
+  /// makes the runtime constructor throw std::invalid_argument.
   std::size_t stack_size = 256 * 1024;
 
   /// Called (on the goroutine, as its last act) with an exception that escaped
@@ -947,6 +949,7 @@ inline void deregister_stack(unsigned id) noexcept {
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
@@ -977,12 +980,27 @@ inline std::size_t page_size() noexcept {
   return size;
 }
 
-/// Bytes of guard below every stack: several pages, so that one large frame
-/// cannot step over it into the neighbouring mapping.
-inline std::size_t guard_bytes() noexcept { return 4 * page_size(); }
+/// Bytes of guard below every stack: 256 KiB (at least four pages), so that
+/// a frame that overflows by less than that lands in the guard, and is
+/// reported, instead of stepping over it into the stack below (another
+/// goroutine's live frames and record). A guard costs address space only:
+/// no memory, and no extra kernel map entry whatever its width (an
+/// mprotect guard is one entry, a MADV_GUARD_INSTALL guard none). So the
+/// rule for a goroutine's own code is: no single frame (a function's locals)
+/// of 256 KiB or more, unless built with -fstack-clash-protection, which
+/// touches every page of a large frame in order (docs/api.md, stack_size).
+/// goro's own frames hold no element larger than large_value_bytes
+/// (value_box.hpp).
+inline std::size_t guard_bytes() noexcept {
+  static const std::size_t bytes = std::max<std::size_t>(256 * 1024, 4 * page_size());
+  return bytes;
+}
 
 /// The smallest usable stack goro hands out.
 inline constexpr std::size_t min_stack_bytes = 16 * 1024;
+/// The largest usable stack goro maps (1 TiB): more is a mistake, and the
+/// bound keeps the page rounding below from wrapping.
+inline constexpr std::size_t max_stack_bytes = std::size_t{1} << 40;
 
 /// How guards are installed in this process: probed on first use.
 enum class guard_method : int { unknown, madvise_guard, mprotect };
@@ -1049,7 +1067,7 @@ class stack {
   static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
     const std::size_t page = page_size();
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
-    if (usable_bytes > (std::size_t{1} << 40) || n == 0 || n > 1024) throw_error(std::bad_alloc());
+    if (usable_bytes > max_stack_bytes || n == 0 || n > 1024) throw_error(std::bad_alloc());
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
     const std::size_t guard = guard_bytes();
     const std::size_t each = usable + guard;
@@ -3452,6 +3470,14 @@ class shared_stack_pool {
 // users (a sleeping goroutine's stack, a timer's shared state); the heap only
 // points at them while they are armed.
 //
+// No allocation on a worker: the heap grows only in reserve_slot(), which
+// runs on the side of whoever will later arm a node (go() for a goroutine,
+// whose timed waits use one node at a time; a timer or ticker's
+// constructor), where std::bad_alloc is an ordinary exception. Arming, which
+// happens on a worker's own context (a timed wait arms after its goroutine
+// parked; a ticker re-arms from its fire function), then never allocates.
+// Invariant: heap size <= slots_ <= capacity_ <= the vector's capacity.
+//
 // Due nodes are taken out under the lock and fired after it is released, so a
 // fire function may take other locks (a channel's) without ordering problems,
 // and may re-arm its node (tickers). Once a node is taken out, nothing in the
@@ -3505,6 +3531,9 @@ class timer_heap {
   /// toward a later one must be woken.
   bool add_locked(timer_node* n) {
     GORO_ASSERT(n->index == timer_node::not_armed);
+    if (heap_.size() == heap_.capacity()) {
+      fatal("the timer heap is full: a timer was armed without a reserved slot");  // a goro bug
+    }
     n->seq = next_seq_++;
     n->index = heap_.size();
     heap_.push_back(n);
@@ -3512,6 +3541,35 @@ class timer_heap {
     publish_earliest();
     return heap_.front() == n;
   }
+
+  /// Promises one more node a place in the heap, growing it if needed; until
+  /// release_slot(), arming that node never allocates. Throws std::bad_alloc
+  /// (and promises nothing) when the heap cannot grow. Never on a worker's
+  /// own context. Lock-free unless the heap must grow.
+  void reserve_slot() {
+    for (;;) {
+      std::size_t have = slots_.load(std::memory_order_relaxed);
+      const std::size_t cap = capacity_.load(std::memory_order_acquire);
+      if (have < cap) {
+        if (slots_.compare_exchange_weak(have, have + 1, std::memory_order_relaxed)) return;
+        continue;
+      }
+      // Allocated before the lock (other workers spin on it), and before
+      // anything is promised: a throw here changes nothing.
+      std::vector<timer_node*> bigger;
+      GORO_FAULT_ALLOCATION();
+      bigger.reserve(cap < 32 ? 64 : 2 * cap);
+      std::lock_guard<spin_lock> guard(lock_);
+      if (bigger.capacity() > heap_.capacity()) {
+        bigger.assign(heap_.begin(), heap_.end());  // fits: no allocation under the lock
+        heap_.swap(bigger);
+        capacity_.store(heap_.capacity(), std::memory_order_release);
+      }
+    }  // the old buffer is freed after the unlock
+  }
+
+  /// Gives back a slot from reserve_slot() (the node is not armed).
+  void release_slot() noexcept { slots_.fetch_sub(1, std::memory_order_relaxed); }
 
   /// add_locked, taking the lock.
   bool add(timer_node* n) {
@@ -3543,16 +3601,30 @@ class timer_heap {
     return true;
   }
 
-  /// Takes every node due at `now` out of the heap, in deadline order, and
-  /// appends it to `out`. Takes the lock only if something may be due.
-  void take_due(steady_clock::time_point now, std::vector<timer_node*>& out) {
-    if (earliest() > now) return;
+  /// Takes up to `max` nodes due at `now` out of the heap, in deadline order,
+  /// into out[0..); returns how many (fewer than max: no more are due). Takes
+  /// the lock only if something may be due. A fixed array, not a vector: it
+  /// runs on a worker's own context, where nothing may allocate.
+  std::size_t take_due(steady_clock::time_point now, timer_node** out, std::size_t max) {
+    if (earliest() > now) return 0;
     std::lock_guard<spin_lock> guard(lock_);
-    while (!heap_.empty() && heap_.front()->when <= now) {
-      timer_node* n = heap_.front();
-      remove_locked(n);
-      out.push_back(n);
+    std::size_t n = 0;
+    while (n < max && !heap_.empty() && heap_.front()->when <= now) {
+      timer_node* t = heap_.front();
+      remove_locked(t);
+      out[n++] = t;
     }
+    return n;
+  }
+
+  /// Takes every node due at `now` into `out` (for tests: it allocates).
+  void take_due(steady_clock::time_point now, std::vector<timer_node*>& out) {
+    timer_node* batch[64];
+    std::size_t n = 0;
+    do {
+      n = take_due(now, batch, 64);
+      out.insert(out.end(), batch, batch + n);
+    } while (n == 64);
   }
 
   /// The earliest armed deadline, or time_point::max(); lock-free, may be stale.
@@ -3608,6 +3680,8 @@ class timer_heap {
   spin_lock lock_;
   std::vector<timer_node*> heap_;
   std::uint64_t next_seq_ = 0;
+  std::atomic<std::size_t> slots_{0};     ///< slots promised by reserve_slot
+  std::atomic<std::size_t> capacity_{0};  ///< heap_.capacity(), for reserve_slot without the lock
   std::atomic<steady_clock::rep> earliest_{
       steady_clock::time_point::max().time_since_epoch().count()};
 };
@@ -3628,6 +3702,9 @@ class timer_heap {
 #include <memory>
 #include <mutex>
 #include <new>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -3682,7 +3759,8 @@ class worker {
   std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
   std::uint32_t tick = 0;
   std::uint64_t rng;
-  std::vector<timer_node*> due;  ///< scratch for firing timers
+  /// Timers taken out to fire, a batch at a time (no allocation on this context).
+  timer_node* due[64] = {};
   std::thread thread;
 
   void run();
@@ -3728,9 +3806,7 @@ class scheduler {
     for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
     GORO_TRY {
       for (auto& w : workers_) {
-        worker* wp = w.get();
-        GORO_FAULT_THREAD_START();
-        wp->thread = std::thread([wp] { wp->run(); });
+        start_worker_thread(w.get(), n);
         process_census().goro_threads.fetch_add(1, std::memory_order_relaxed);
       }
       start_monitor();
@@ -3816,8 +3892,36 @@ class scheduler {
   void stop_monitor() noexcept;
   void monitor_needed() noexcept;
 
-  /// Fills in the defaults: worker count, stack size bounds.
+  /// The most workers a runtime has (runtime_options::workers, GORO_WORKERS).
+  static constexpr std::size_t max_workers = 4096;
+
+  /// Starts a worker's thread. std::thread's own error says only what the
+  /// system said; this one also says what could not start (the code stays).
+  static void start_worker_thread(worker* wp, std::size_t n) {
+#if defined(GORO_EXCEPTIONS)
+    try {
+#endif
+      GORO_FAULT_THREAD_START();
+      wp->thread = std::thread([wp] { wp->run(); });
+#if defined(GORO_EXCEPTIONS)
+    } catch (const std::system_error& e) {
+      throw_error(std::system_error(e.code(), "goro::runtime: cannot start worker thread " +
+                                                  std::to_string(wp->index + 1) + " of " +
+                                                  std::to_string(n)));
+    }
+#endif
+  }
+
+  /// Fills in the defaults: worker count, stack size bounds. Absurd values
+  /// are refused here, with a message, rather than failing later as a
+  /// vector length or a stack mapping.
   static runtime_options resolved(runtime_options opts) {
+    if (opts.workers > max_workers) {
+      throw_error(std::invalid_argument("goro::runtime_options: workers above 4096"));
+    }
+    if (opts.stack_size > max_stack_bytes) {
+      throw_error(std::invalid_argument("goro::runtime_options: stack_size above 1 TiB"));
+    }
     if (opts.workers == 0) opts.workers = workers_from_environment();
     if (opts.workers == 0) opts.workers = std::max(1u, std::thread::hardware_concurrency());
     opts.stack_size = std::max(opts.stack_size, min_stack_bytes);
@@ -3829,7 +3933,7 @@ class scheduler {
     if (s == nullptr || *s == '\0') return 0;
     char* end = nullptr;
     long v = std::strtol(s, &end, 10);
-    if (*end != '\0' || v <= 0 || v > 4096) {
+    if (*end != '\0' || v <= 0 || v > static_cast<long>(max_workers)) {
       std::fprintf(stderr, "goro: ignoring GORO_WORKERS=%s (want a number from 1 to 4096)\n", s);
       return 0;
     }
@@ -4012,6 +4116,17 @@ void invoke_and_destroy(void* storage) {
 template <class F>
 void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   using Fn = std::decay_t<F>;
+  // The new goroutine's timed waits arm a timer on a worker's own context,
+  // where nothing may allocate: its heap slot is reserved here, where
+  // std::bad_alloc is go()'s ordinary error. Given back when it exits.
+  timers_.reserve_slot();
+  struct slot_guard {
+    timer_heap& heap;
+    bool kept = false;
+    ~slot_guard() {
+      if (!kept) heap.release_slot();
+    }
+  } slot{timers_};
   worker* w = current_worker_slot();
   const bool own = w != nullptr && &w->sched == this;
   stack s = own ? pool_.take(w->pool) : pool_.take();
@@ -4032,6 +4147,7 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
       goroutine(std::move(s), this, next_goroutine_id(), invoke, layout.fn, usable);
   g->created_file = file;
   g->created_line = line;
+  slot.kept = true;
   {
     std::lock_guard<spin_lock> guard(all_lock_);
     g->all_next = all_head_;
@@ -4095,6 +4211,7 @@ inline scheduler::~scheduler() {
 }
 
 inline void scheduler::goroutine_exited() {
+  timers_.release_slot();  // before live_ drops: after that the runtime may be gone
   if (live_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   wait_queue woken;
   {
@@ -4259,10 +4376,15 @@ __attribute__((noinline)) inline bool worker::poll_network(int timeout_ms) {
 
 inline void worker::run_due_timers() {
   if (sched.timers_.empty()) return;
-  sched.timers_.take_due(steady_clock::now(), due);
+  constexpr std::size_t batch = sizeof due / sizeof due[0];
+  std::size_t n = batch;
   // Fire in deadline order; a fire function may re-arm its node (tickers).
-  for (timer_node* n : due) n->fire(n);
-  due.clear();
+  // A re-armed ticker due again is taken by a later batch or call, so a
+  // ticker faster than the clock cannot keep this loop going.
+  for (int rounds = 0; n == batch && rounds < 16; ++rounds) {
+    n = sched.timers_.take_due(steady_clock::now(), due, batch);
+    for (std::size_t i = 0; i < n; ++i) due[i]->fire(due[i]);
+  }
 }
 
 inline goroutine* worker::try_local_and_global() {
@@ -4830,6 +4952,115 @@ inline std::size_t chan_size(chan_core* c) noexcept {
 }  // namespace goro
 
 #endif
+// ======== goro/detail/value_box.hpp ========
+// value_box.hpp: where goro's own code keeps a channel element for a while.
+//
+// goro's functions run on goroutine stacks, which are fixed (256 KiB by
+// default) and end in a guard region. An element that goro copies (a send
+// of a const T&), or holds for the length of a select (a send case's value,
+// a receive case's slot), or keeps in a range-for iterator would otherwise
+// sit in one of goro's frames: for a large T (a 1 MiB std::array) that frame
+// alone can exceed the stack or step over the guard into memory that is not
+// ours. So an element larger than large_value_bytes is kept on the heap; a
+// small one stays in place, where it costs nothing extra.
+//
+// Invariant of both boxes: the heap variant allocates only on the calling
+// goroutine's side (constructor or ensure()), where std::bad_alloc is an
+// ordinary exception of the operation; never under a channel lock or on a
+// worker's scheduler context.
+#ifndef GORO_DETAIL_VALUE_BOX_HPP
+#define GORO_DETAIL_VALUE_BOX_HPP
+
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace goro::detail {
+
+/// Elements larger than this many bytes are never held in a frame of goro's
+/// own code (see the file comment). A goroutine's own frames are the user's
+/// business: docs/api.md says what they may hold.
+inline constexpr std::size_t large_value_bytes = 1024;
+
+/// Whether goro keeps a T on the heap rather than in its own frames.
+template <class T>
+inline constexpr bool is_large_value = sizeof(T) > large_value_bytes;
+
+/// One T made from constructor arguments: in place when small, on the heap
+/// when large. Movable; its address is stable only while it is not moved.
+template <class T, bool Large = is_large_value<T>>
+class value_box {
+ public:
+  template <class... A>
+  explicit value_box(std::in_place_t, A&&... args) : value_(std::forward<A>(args)...) {}
+  T& get() noexcept { return value_; }
+
+ private:
+  T value_;
+};
+
+template <class T>
+class value_box<T, true> {
+ public:
+  template <class... A>
+  explicit value_box(std::in_place_t, A&&... args)
+      : value_(std::make_unique<T>(std::forward<A>(args)...)) {}
+  T& get() noexcept { return *value_; }
+
+ private:
+  std::unique_ptr<T> value_;  ///< never null, except after a move
+};
+
+/// Where a received element lands: a std::optional<T>, in place when T is
+/// small, on the heap when large. The heap variant is made by the
+/// constructor, or left out (no_slot) and made later by ensure(); get()
+/// needs it made. Copies copy the optional.
+template <class T, bool Large = is_large_value<T>>
+class recv_slot {
+ public:
+  /// Says: allocate nothing yet (an end iterator never receives).
+  struct no_slot_t {};
+  recv_slot() noexcept = default;
+  explicit recv_slot(no_slot_t) noexcept {}
+  void ensure() noexcept {}
+  std::optional<T>& get() noexcept { return slot_; }
+
+ private:
+  std::optional<T> slot_;
+};
+
+template <class T>
+class recv_slot<T, true> {
+ public:
+  struct no_slot_t {};
+  recv_slot() : slot_(std::make_unique<std::optional<T>>()) {}
+  explicit recv_slot(no_slot_t) noexcept {}
+  recv_slot(recv_slot&&) noexcept = default;
+  recv_slot& operator=(recv_slot&&) noexcept = default;
+  recv_slot(const recv_slot& other)
+      : slot_(other.slot_ ? std::make_unique<std::optional<T>>(*other.slot_) : nullptr) {}
+  recv_slot& operator=(const recv_slot& other) {
+    if (this != &other) recv_slot(other).swap(*this);
+    return *this;
+  }
+  ~recv_slot() = default;
+
+  /// Makes the slot if it is not made yet (throws std::bad_alloc).
+  void ensure() {
+    if (!slot_) slot_ = std::make_unique<std::optional<T>>();
+  }
+  std::optional<T>& get() noexcept { return *slot_; }
+
+ private:
+  void swap(recv_slot& other) noexcept { slot_.swap(other.slot_); }
+  std::unique_ptr<std::optional<T>> slot_;  ///< null only for no_slot or after a move
+};
+
+}  // namespace goro::detail
+
+#endif
 
 #include <chrono>
 #include <cstddef>
@@ -4845,6 +5076,9 @@ namespace goro {
 
 class select_set;
 class context;
+namespace detail {
+struct handle_access;
+}
 template <class T>
 class chan;
 template <class T>
@@ -4880,8 +5114,7 @@ class chan_state {
 
  public:
   explicit chan_state(std::size_t capacity)
-      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), std::allocator<T>().allocate(capacity))
-                              : nullptr),
+      : storage_(capacity > 0 ? (GORO_FAULT_ALLOCATION(), allocate(capacity)) : nullptr),
         core_(capacity, &ops, storage_) {}
 
   chan_state(const chan_state&) = delete;
@@ -4898,6 +5131,16 @@ class chan_state {
   chan_core* core() noexcept { return &core_; }
 
  private:
+  // A capacity no allocation can hold gets its own message (std::allocator
+  // would say only std::bad_array_new_length); the bound also keeps the
+  // ring arithmetic of chan_core (head + count < 2 * cap) from wrapping.
+  static T* allocate(std::size_t capacity) {
+    if (capacity > std::allocator_traits<std::allocator<T>>::max_size(std::allocator<T>())) {
+      throw_error(std::length_error("goro::make_chan: capacity larger than any buffer can be"));
+    }
+    return std::allocator<T>().allocate(capacity);
+  }
+
   static void move_into(void* dst, void* src) noexcept {
     static_cast<std::optional<T>*>(dst)->emplace(std::move(*static_cast<T*>(src)));
   }
@@ -4950,8 +5193,8 @@ class chan_handle {
   /// without exceptions: a fatal error with its message). On a nil channel,
   /// blocks forever.
   void send(const T& v) const {
-    T copy(v);
-    chan_send(core(), &copy, wait_mode::forever);
+    value_box<T> copy(std::in_place, v);  // a large T goes to the heap, not our frame
+    chan_send(core(), &copy.get(), wait_mode::forever);
   }
   void send(T&& v) const { chan_send(core(), &v, wait_mode::forever); }
   /// send, unless ctx is done first: then throws goro::context_error and v
@@ -4959,15 +5202,15 @@ class chan_handle {
   /// Needs goro/context.hpp.
   void send(const goro::context& ctx, T&& v) const;
   void send(const goro::context& ctx, const T& v) const {
-    T copy(v);
-    send(ctx, std::move(copy));
+    value_box<T> copy(std::in_place, v);
+    send(ctx, std::move(copy.get()));
   }
 
   /// Sends only if that needs no waiting: ok, or why not (full, closed).
   /// Moves from v only when it returns ok.
   op_status try_send(const T& v) const {
-    T copy(v);
-    return try_send(std::move(copy));
+    value_box<T> copy(std::in_place, v);
+    return try_send(std::move(copy.get()));
   }
   op_status try_send(T&& v) const { return chan_send(core(), &v, wait_mode::poll); }
 
@@ -4979,8 +5222,8 @@ class chan_handle {
   }
   template <class Rep, class Period>
   op_status send_for(const T& v, const std::chrono::duration<Rep, Period>& d) const {
-    T copy(v);
-    return send_for(std::move(copy), d);
+    value_box<T> copy(std::in_place, v);
+    return send_for(std::move(copy.get()), d);
   }
   /// send, giving up at t.
   template <class Clock, class Duration>
@@ -4989,8 +5232,8 @@ class chan_handle {
   }
   template <class Clock, class Duration>
   op_status send_until(const T& v, const std::chrono::time_point<Clock, Duration>& t) const {
-    T copy(v);
-    return send_until(std::move(copy), t);
+    value_box<T> copy(std::in_place, v);
+    return send_until(std::move(copy.get()), t);
   }
 
   /// Blocks until a value comes (returns it) or the channel is closed and
@@ -5039,6 +5282,7 @@ class chan_handle {
   template <class>
   friend class chan_handle;
   friend class goro::select_set;  // keeps the channels of its cases alive
+  friend struct handle_access;    // so does a case made from a temporary handle
 };
 
 }  // namespace detail
@@ -5055,21 +5299,22 @@ class chan_iterator {
   using pointer = T*;
   using reference = T&;
 
-  chan_iterator() noexcept = default;  ///< the end iterator
+  chan_iterator() noexcept : value_(typename slot::no_slot_t{}) {}  ///< the end iterator
   explicit chan_iterator(detail::chan_core* c) : chan_(c) { ++*this; }
 
-  T& operator*() noexcept { return *value_; }
-  T* operator->() noexcept { return &*value_; }
+  T& operator*() noexcept { return *value_.get(); }
+  T* operator->() noexcept { return &*value_.get(); }
   chan_iterator& operator++() {
-    value_.reset();
-    detail::chan_recv(chan_, &value_, detail::wait_mode::forever);
-    if (!value_) chan_ = nullptr;
+    value_.ensure();  // a postfix ++ moved the slot out
+    value_.get().reset();
+    detail::chan_recv(chan_, &value_.get(), detail::wait_mode::forever);
+    if (!value_.get()) chan_ = nullptr;
     return *this;
   }
   /// What `it++` returns: the value it pointed at, so `*it++` works.
   struct value_holder {
-    std::optional<T> value;
-    T& operator*() noexcept { return *value; }
+    detail::recv_slot<T> value;
+    T& operator*() noexcept { return *value.get(); }
   };
   value_holder operator++(int) {
     value_holder old{std::move(value_)};
@@ -5084,8 +5329,11 @@ class chan_iterator {
   }
 
  private:
+  // A large T lands on the heap (value_box.hpp): range-for keeps its iterator
+  // in the ranging goroutine's frame.
+  using slot = detail::recv_slot<T>;
   detail::chan_core* chan_ = nullptr;
-  std::optional<T> value_;
+  slot value_;
 };
 
 /// A receive-only view of a channel, like Go's `<-chan T`: receive, range,
@@ -5105,8 +5353,11 @@ class recv_chan : public detail::chan_handle<T> {
   using base::recv_until;
   using base::try_recv;
 
-  /// Range support: receives until closed and drained.
-  chan_iterator<T> begin() const { return chan_iterator<T>(this->core()); }
+  /// Range support: receives until closed and drained. Not on a temporary
+  /// (the iterator would outlive the channel it refers to); `for (v :
+  /// goro::tick(d))` still works, as range-for names its range.
+  chan_iterator<T> begin() const& { return chan_iterator<T>(this->core()); }
+  chan_iterator<T> begin() const&& = delete;
   chan_iterator<T> end() const noexcept { return chan_iterator<T>(); }
 };
 
@@ -5127,6 +5378,21 @@ class send_chan : public detail::chan_handle<T> {
   using base::send_for;
   using base::send_until;
   using base::try_send;
+
+  // Ranging over a send-only view is a misuse; these exist only to say so
+  // (range-for would otherwise report a missing begin()).
+  template <class U = T>
+  chan_iterator<U> begin() const {
+    static_assert(sizeof(U) == 0,
+                  "goro::send_chan is send-only: range over a goro::chan or goro::recv_chan");
+    return {};
+  }
+  template <class U = T>
+  chan_iterator<U> end() const {
+    static_assert(sizeof(U) == 0,
+                  "goro::send_chan is send-only: range over a goro::chan or goro::recv_chan");
+    return {};
+  }
 };
 
 /// A channel of T, like Go's `chan T`. Default-constructed: nil (every
@@ -5151,8 +5417,10 @@ class chan : public detail::chan_handle<T> {
   using base::try_recv;
   using base::try_send;
 
-  /// Range support: receives until closed and drained.
-  chan_iterator<T> begin() const { return chan_iterator<T>(this->core()); }
+  /// Range support: receives until closed and drained. Not on a temporary,
+  /// as for recv_chan.
+  chan_iterator<T> begin() const& { return chan_iterator<T>(this->core()); }
+  chan_iterator<T> begin() const&& = delete;
   chan_iterator<T> end() const noexcept { return chan_iterator<T>(); }
 
  private:
@@ -5163,6 +5431,8 @@ class chan : public detail::chan_handle<T> {
 
 /// Makes a channel: unbuffered (capacity 0: a send completes when a receiver
 /// takes the value) or buffered with room for `capacity` values, FIFO.
+/// Throws std::length_error for a capacity no buffer can hold (more bytes
+/// than PTRDIFF_MAX), std::bad_alloc when the buffer cannot be had.
 template <class T>
 chan<T> make_chan(std::size_t capacity = 0) {
   return chan<T>(std::make_shared<detail::chan_state<T>>(capacity));
@@ -5890,7 +6160,9 @@ struct call_site {
 /// destructor waits for every goroutine started on it.
 class runtime {
  public:
-  /// Starts the worker threads.
+  /// Starts the worker threads. Throws std::invalid_argument for options out
+  /// of range, std::system_error ("goro::runtime: cannot start worker thread
+  /// i of n") when the system refuses a thread; nothing is left running then.
   explicit runtime(runtime_options options = {}) : sched_(std::move(options)) {
     sched_.owner = this;
   }
@@ -5899,8 +6171,16 @@ class runtime {
   runtime& operator=(const runtime&) = delete;
 
   /// Waits like wait(), then stops the workers. Must not run on one of this
-  /// runtime's goroutines.
-  ~runtime() { wait(); }
+  /// runtime's goroutines: that is a fatal error saying so (it would wait
+  /// for itself).
+  ~runtime() {
+    if (current() == this) {
+      detail::fatal(
+          "goro::runtime destroyed by one of its own goroutines (its destructor waits for every "
+          "goroutine, the destroying one too)");
+    }
+    wait();
+  }
 
   /// Starts f(args...) as a goroutine of this runtime. f and args are copied
   /// or moved into it. Throws std::bad_alloc or std::system_error when no
@@ -6123,20 +6403,25 @@ template <class T, class F>
 struct recv_case {
   detail::chan_core* chan;
   F handler;
-  std::optional<T> slot;  ///< where the value lands if this case is chosen
+  detail::recv_slot<T> slot;  ///< where the value lands if this case is chosen
+  /// The channel itself when the case was made from a temporary handle (a
+  /// case_recv(goro::after(d)) returned from a helper): the case then owns
+  /// it, as a Go value would. Empty for a named channel, which the caller keeps.
+  std::shared_ptr<void> owner;
 
-  detail::select_case describe() noexcept { return {chan, false, &slot}; }
-  void complete() { detail::call_recv_handler(handler, std::move(slot)); }
+  detail::select_case describe() noexcept { return {chan, false, &slot.get()}; }
+  void complete() { detail::call_recv_handler(handler, std::move(slot.get())); }
 };
 
 /// A send case; made by case_send.
 template <class T, class F>
 struct send_case {
   detail::chan_core* chan;
-  T value;  ///< moved out only if this case is chosen
+  detail::value_box<T> value;  ///< moved out only if this case is chosen
   F handler;
+  std::shared_ptr<void> owner;  ///< as recv_case::owner
 
-  detail::select_case describe() noexcept { return {chan, true, &value}; }
+  detail::select_case describe() noexcept { return {chan, true, &value.get()}; }
   void complete() { std::invoke(handler); }
 };
 
@@ -6146,28 +6431,61 @@ struct default_case {
   F handler;
 };
 
+namespace detail {
+/// Takes the channel out of a temporary handle, for a case that must own it.
+struct handle_access {
+  template <class T>
+  static std::shared_ptr<void> take(chan_handle<T>&& c) noexcept {
+    return std::move(c.state_);
+  }
+};
+}  // namespace detail
+
 /// A case receiving from c (a chan<T> or a recv_chan<T>); handler(std::optional<T>)
-/// runs if it is chosen (an empty optional: c is closed). The handler may be omitted.
+/// runs if it is chosen (an empty optional: c is closed). The handler may be
+/// omitted. Given a temporary channel handle (`case_recv(goro::after(d))`),
+/// the case keeps the channel alive.
 template <class T, class F = detail::no_handler>
 recv_case<T, std::decay_t<F>> case_recv(const recv_chan<T>& c, F&& handler = {}) {
-  return {c.core(), std::forward<F>(handler), std::nullopt};
+  return {c.core(), std::forward<F>(handler), {}, nullptr};
+}
+template <class T, class F = detail::no_handler>
+recv_case<T, std::decay_t<F>> case_recv(recv_chan<T>&& c, F&& handler = {}) {
+  return {c.core(), std::forward<F>(handler), {}, detail::handle_access::take(std::move(c))};
 }
 template <class T, class F = detail::no_handler>
 recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
-  return {c.core(), std::forward<F>(handler), std::nullopt};
+  return {c.core(), std::forward<F>(handler), {}, nullptr};
+}
+template <class T, class F = detail::no_handler>
+recv_case<T, std::decay_t<F>> case_recv(chan<T>&& c, F&& handler = {}) {
+  return {c.core(), std::forward<F>(handler), {}, detail::handle_access::take(std::move(c))};
 }
 
 /// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
 /// is chosen. The value is consumed only then. Choosing a send on a closed
 /// channel throws closed_channel, as Go panics (without exceptions: a fatal
-/// error with its message).
+/// error with its message). A temporary channel handle is kept alive by the
+/// case, as for case_recv.
 template <class T, class V, class F = detail::no_handler>
 send_case<T, std::decay_t<F>> case_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
-  return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
+  return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
+          std::forward<F>(handler), nullptr};
+}
+template <class T, class V, class F = detail::no_handler>
+send_case<T, std::decay_t<F>> case_send(send_chan<T>&& c, V&& v, F&& handler = {}) {
+  return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
+          std::forward<F>(handler), detail::handle_access::take(std::move(c))};
 }
 template <class T, class V, class F = detail::no_handler>
 send_case<T, std::decay_t<F>> case_send(const chan<T>& c, V&& v, F&& handler = {}) {
-  return {c.core(), T(std::forward<V>(v)), std::forward<F>(handler)};
+  return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
+          std::forward<F>(handler), nullptr};
+}
+template <class T, class V, class F = detail::no_handler>
+send_case<T, std::decay_t<F>> case_send(chan<T>&& c, V&& v, F&& handler = {}) {
+  return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
+          std::forward<F>(handler), detail::handle_access::take(std::move(c))};
 }
 
 /// The default case: chosen when no other case is ready, making the select
@@ -6305,7 +6623,8 @@ class select_set {
   /// sends v once: after it is chosen it is disabled until rearm_send().
   template <class T, class V, class F = detail::no_handler>
   std::size_t add_send(const send_chan<T>& c, V&& v, F&& handler = {}) {
-    auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(T(std::forward<V>(v)),
+    // The value is made in place in the heap entry: no T in this frame.
+    auto sc = std::make_unique<send_entry<T, std::decay_t<F>>>(std::forward<V>(v),
                                                                std::forward<F>(handler));
     sc->chan = c.core();
     sc->keep_alive = c.state_;
@@ -6427,7 +6746,10 @@ class select_set {
   };
   template <class T, class F>
   struct send_entry final : send_value_entry<T> {
-    send_entry(T v, F h) : handler(std::move(h)) { this->value.emplace(std::move(v)); }
+    template <class V>
+    send_entry(V&& v, F h) : handler(std::move(h)) {
+      this->value.emplace(std::forward<V>(v));
+    }
     detail::select_case describe() override {
       const bool on = this->enabled && this->value.has_value();
       return {on ? this->chan : nullptr, true, on ? &*this->value : nullptr};
@@ -6681,12 +7003,17 @@ class handoff_semaphore {
     return block_counted_or_done(watch, party, w, lock_, waiters_, state_);
   }
 
+  /// The most free permits the state word holds (its high 32 bits, signed).
+  static constexpr std::int64_t max_permits = INT32_MAX;
+
   /// Returns the free permits right after this release (0 when it went to a
-  /// waiter).
+  /// waiter). Throws std::overflow_error, and changes nothing, when there are
+  /// max_permits free permits already.
   std::int64_t release() {
     for (;;) {
       std::uint64_t s = state_.load(std::memory_order_relaxed);
       while (waiters(s) == 0) {
+        if (permits(s) >= max_permits) throw_too_many();  // 32 bits would wrap to negative
         if (state_.compare_exchange_weak(s, s + one_permit, std::memory_order_seq_cst,
                                          std::memory_order_relaxed)) {
           return permits(s) + 1;  // the CAS was our last touch of *this
@@ -6702,7 +7029,15 @@ class handoff_semaphore {
         }
         // Every queued waiter was ended by its context and has not yet taken
         // itself out (it needs this lock): nobody to hand to, so publish.
-        const std::uint64_t before = state_.fetch_add(one_permit, std::memory_order_seq_cst);
+        std::uint64_t before = state_.load(std::memory_order_relaxed);
+        do {
+          if (permits(before) >= max_permits) {
+            lock_.unlock();
+            throw_too_many();
+          }
+        } while (!state_.compare_exchange_weak(before, before + one_permit,
+                                               std::memory_order_seq_cst,
+                                               std::memory_order_relaxed));
         lock_.unlock();
         return permits(before) + 1;
       }
@@ -6712,6 +7047,9 @@ class handoff_semaphore {
 
  private:
   static constexpr std::uint64_t one_permit = std::uint64_t{1} << 32;
+  [[noreturn]] static void throw_too_many() {
+    throw_error(std::overflow_error("goro::semaphore: release() beyond 2^31 - 1 free permits"));
+  }
   static std::int64_t permits(std::uint64_t s) noexcept {
     return static_cast<std::int32_t>(static_cast<std::uint32_t>(s >> 32));
   }
@@ -6766,7 +7104,9 @@ class semaphore {
   void acquire(const context& ctx);
   /// Takes a permit if one is free; never blocks.
   bool try_acquire() noexcept { return sem_.try_acquire(); }
-  /// Returns a permit; the longest waiter, if any, gets it.
+  /// Returns a permit; the longest waiter, if any, gets it. Throws
+  /// std::overflow_error, and changes nothing, if 2^31 - 1 permits are free
+  /// already (a count that large is a bug: more releases than acquires).
   void release() { sem_.release(); }
 
  private:
@@ -6795,6 +7135,13 @@ class wait_group {
   /// Adds delta (which may be negative) to the counter; at zero, releases
   /// every waiter.
   void add(std::int64_t delta) {
+    // The counter is in [0, 2^31 - 1]: checked first, a delta outside
+    // +-(2^31 - 1) is out of range whatever the counter, and the sum below
+    // cannot overflow.
+    if (delta > INT32_MAX) detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
+    if (delta < -std::int64_t{INT32_MAX}) {
+      detail::throw_error(std::logic_error("goro::wait_group: negative counter"));
+    }
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     std::int64_t after = 0;
     do {
@@ -7058,11 +7405,19 @@ struct deadline_timer {
   }
 
   /// Arms for `when` on `on`, unless already stopped (a cancel came first).
+  /// Its timer-heap slot is reserved here, on the caller's side (throws
+  /// std::bad_alloc), and given back when the node leaves the heap: by
+  /// stop() if it took it out, else by fire() (timer_heap.hpp: arming never
+  /// allocates on a worker's context).
   void arm(scheduler* on, steady_clock::time_point when, std::shared_ptr<cancel_state> t) {
+    on->timers().reserve_slot();
     bool earliest = false;
     {
       std::lock_guard<spin_lock> guard(lock);
-      if (stopped) return;
+      if (stopped) {
+        on->timers().release_slot();
+        return;
+      }
       sched = on;
       target = std::move(t);
       node.when = when;
@@ -7076,7 +7431,10 @@ struct deadline_timer {
   std::shared_ptr<cancel_state> stop() noexcept {
     std::lock_guard<spin_lock> guard(lock);
     stopped = true;
-    if (sched != nullptr && sched->timers().remove(&node)) return std::move(target);
+    if (sched != nullptr && sched->timers().remove(&node)) {
+      sched->timers().release_slot();
+      return std::move(target);
+    }
     return nullptr;
   }
 
@@ -7188,11 +7546,31 @@ struct cancel_state : std::enable_shared_from_this<cancel_state> {
 /// of times, from any thread or goroutine; only the first call per state acts.
 inline void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code,
                         std::exception_ptr cause) {
-  std::vector<std::shared_ptr<cancel_state>> work{root};
+  // A deadline runs this on a worker's own context, where an allocation has
+  // nobody to throw to: the work list allocates only for a tree wider than
+  // its inline part, and to_start only for after_funcs (what still
+  // allocates is a fatal error there, see deadline_timer::fire).
+  constexpr std::size_t inline_max = 8;
+  std::shared_ptr<cancel_state> inline_work[inline_max];
+  std::size_t inline_n = 0;
+  std::vector<std::shared_ptr<cancel_state>> spill;
+  auto push = [&](std::shared_ptr<cancel_state> st) {
+    if (inline_n < inline_max) {
+      inline_work[inline_n++] = std::move(st);
+    } else {
+      spill.push_back(std::move(st));
+    }
+  };
   std::vector<std::shared_ptr<after_func_entry>> to_start;
-  while (!work.empty()) {
-    std::shared_ptr<cancel_state> s = std::move(work.back());
-    work.pop_back();
+  push(root);
+  while (inline_n != 0 || !spill.empty()) {
+    std::shared_ptr<cancel_state> s;
+    if (!spill.empty()) {
+      s = std::move(spill.back());
+      spill.pop_back();
+    } else {
+      s = std::move(inline_work[--inline_n]);
+    }
     chan<done_t> done;
     {
       std::lock_guard<spin_lock> guard(s->lock);
@@ -7202,7 +7580,7 @@ inline void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code,
       done = s->done;
       for (auto& child : s->children) {
         child->slot = cancel_state::npos;  // guarded by s->lock, which we hold
-        work.push_back(std::move(child));
+        push(std::move(child));
       }
       s->children.clear();
       s->children.shrink_to_fit();
@@ -7224,12 +7602,21 @@ inline void cancel_tree(std::shared_ptr<cancel_state> root, context_errc code,
 inline void deadline_timer::fire(timer_node* n) {
   auto* self = static_cast<deadline_timer*>(n->arg);
   std::shared_ptr<cancel_state> t;
+  scheduler* sched = nullptr;
   {
     std::lock_guard<spin_lock> guard(self->lock);
     t = std::move(self->target);
+    sched = self->sched;
   }
   // `self` may be freed once t is dropped (t may own it): only t from here.
-  if (t) cancel_tree(std::move(t), context_errc::deadline_exceeded, nullptr);
+  sched->timers().release_slot();  // taken out of the heap to fire: its slot is free
+  if (!t) return;
+  // On a worker's own context: an allocation that fails here (a wide tree of
+  // contexts, an after_func's goroutine) has nobody to throw to.
+  GORO_TRY { cancel_tree(std::move(t), context_errc::deadline_exceeded, nullptr); }
+  GORO_CATCH_ALL {
+    fatal("out of memory while cancelling a goro::context at its deadline (on a worker)");
+  }
 }
 
 /// One link of a context chain. Immutable once made.
@@ -8225,6 +8612,7 @@ inline blocking_options get_blocking_options() {
 
 
 #include <atomic>
+#include <climits>
 #include <cstddef>
 #include <exception>
 #include <memory>
@@ -8290,11 +8678,14 @@ class errgroup {
   /// At most n members run at once from now on; a negative n means no limit.
   /// Changing the limit while members run throws std::logic_error (Go panics);
   /// n of 0 means go() blocks until the limit is raised, which nothing can do
-  /// while go() waits: don't.
+  /// while go() waits: don't. An n above 2^31 - 1 throws std::invalid_argument.
   void set_limit(std::ptrdiff_t n) {
     if (running_.count() != 0) {
       detail::throw_error(
           std::logic_error("goro::errgroup: set_limit while members of the group are running"));
+    }
+    if (n > INT32_MAX) {
+      detail::throw_error(std::invalid_argument("goro::errgroup: set_limit above 2^31 - 1"));
     }
     limit_ = n < 0 ? nullptr : std::make_unique<semaphore>(n);
   }
@@ -10623,9 +11014,18 @@ struct time_source : std::enable_shared_from_this<time_source> {
   /// A source on `on`, delivering to `to` (a ticker's reset keeps both).
   time_source(scheduler* on, clock::duration every, chan<clock::time_point> to)
       : sched(on), period(every), out(std::move(to)) {
+    // Its heap slot: arming, and a ticker's re-arming on a worker, then
+    // never allocate (timer_heap.hpp). Throws std::bad_alloc here instead.
+    sched->timers().reserve_slot();
     node.fire = &time_source::fire;
     node.abandon = &time_source::abandon;
     node.arg = this;
+  }
+
+  time_source(const time_source&) = delete;
+  time_source& operator=(const time_source&) = delete;
+  ~time_source() {
+    if (!orphaned) sched->timers().release_slot();  // orphaned: the heap is gone
   }
 
   scheduler* const sched;
