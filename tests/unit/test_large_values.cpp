@@ -123,9 +123,8 @@ TEST_CASE("large values: an unbuffered 1 MiB element between goroutines, and sel
                                        goro::case_recv(c, [&](std::optional<big>&&) {}));
     fail.expect(i == 0 && sent, "the send case was not chosen");
     bool received = false;
-    goro::select(goro::case_recv(back, [&](std::optional<big>&& v) {
-      received = v.has_value() && is_big(*v, 9);
-    }));
+    goro::select(goro::case_recv(
+        back, [&](std::optional<big>&& v) { received = v.has_value() && is_big(*v, 9); }));
     fail.expect(received, "the receive case got a wrong value");
 
     // select_set: its cases are on the heap; add_send makes its value there.

@@ -120,8 +120,7 @@ TEST_CASE("lifetimes: a case of a temporary channel can be reused and copied",
   CHECK(seen.empty());
 }
 
-TEST_CASE("lifetimes: select_set keeps the channels of temporary handles",
-          "[lifetimes][select]") {
+TEST_CASE("lifetimes: select_set keeps the channels of temporary handles", "[lifetimes][select]") {
   goro_test::failures fail;
   on_goroutine_and_thread([&] {
     goro::select_set sel;
