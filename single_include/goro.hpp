@@ -7035,9 +7035,8 @@ class handoff_semaphore {
             lock_.unlock();
             throw_too_many();
           }
-        } while (!state_.compare_exchange_weak(before, before + one_permit,
-                                               std::memory_order_seq_cst,
-                                               std::memory_order_relaxed));
+        } while (!state_.compare_exchange_weak(
+            before, before + one_permit, std::memory_order_seq_cst, std::memory_order_relaxed));
         lock_.unlock();
         return permits(before) + 1;
       }
@@ -7138,7 +7137,8 @@ class wait_group {
     // The counter is in [0, 2^31 - 1]: checked first, a delta outside
     // +-(2^31 - 1) is out of range whatever the counter, and the sum below
     // cannot overflow.
-    if (delta > INT32_MAX) detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
+    if (delta > INT32_MAX)
+      detail::throw_error(std::logic_error("goro::wait_group: counter overflow"));
     if (delta < -std::int64_t{INT32_MAX}) {
       detail::throw_error(std::logic_error("goro::wait_group: negative counter"));
     }
