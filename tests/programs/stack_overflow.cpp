@@ -47,30 +47,16 @@ int on_context() {
   return 0;
 }
 
-int in_goroutine() {
+// Runs overflow() in a goroutine with a 64 KiB stack, after printing its id.
+int in_goroutine(unsigned long long (*overflow)()) {
   goro::runtime_options options;
   options.workers = 1;
   options.stack_size = 64 * 1024;
   goro::runtime rt(options);
-  rt.go([] {
+  rt.go([overflow] {
     std::printf("goroutine %llu\n", static_cast<unsigned long long>(goro::goroutine_id()));
     std::fflush(stdout);
-    std::printf("%llu\n", static_cast<unsigned long long>(dive(0)));
-  });
-  rt.wait();
-  std::puts("the goroutine finished: no overflow?");
-  return 0;
-}
-
-int big_frame_in_goroutine() {
-  goro::runtime_options options;
-  options.workers = 1;
-  options.stack_size = 64 * 1024;
-  goro::runtime rt(options);
-  rt.go([] {
-    std::printf("goroutine %llu\n", static_cast<unsigned long long>(goro::goroutine_id()));
-    std::fflush(stdout);
-    std::printf("%d\n", big_frame());
+    std::printf("%llu\n", overflow());
   });
   rt.wait();
   std::puts("the goroutine finished: no overflow?");
@@ -81,8 +67,10 @@ int big_frame_in_goroutine() {
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "context") == 0) return on_context();
-  if (argc == 2 && std::strcmp(argv[1], "goroutine") == 0) return in_goroutine();
-  if (argc == 2 && std::strcmp(argv[1], "bigframe") == 0) return big_frame_in_goroutine();
+  if (argc == 2 && std::strcmp(argv[1], "goroutine") == 0)
+    return in_goroutine([] { return static_cast<unsigned long long>(dive(0)); });
+  if (argc == 2 && std::strcmp(argv[1], "bigframe") == 0)
+    return in_goroutine([] { return static_cast<unsigned long long>(big_frame()); });
   std::fprintf(stderr, "usage: stack_overflow context|goroutine|bigframe\n");
   return 2;
 }
