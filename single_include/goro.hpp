@@ -5078,7 +5078,9 @@ class select_set;
 class context;
 namespace detail {
 struct handle_access;
-}
+/// Only named: what range-for over a goro::send_chan reports.
+struct send_chan_is_send_only_range_over_a_chan_or_recv_chan;
+}  // namespace detail
 template <class T>
 class chan;
 template <class T>
@@ -5379,20 +5381,11 @@ class send_chan : public detail::chan_handle<T> {
   using base::send_until;
   using base::try_send;
 
-  // Ranging over a send-only view is a misuse; these exist only to say so
-  // (range-for would otherwise report a missing begin()).
-  template <class U = T>
-  chan_iterator<U> begin() const {
-    static_assert(sizeof(U) == 0,
-                  "goro::send_chan is send-only: range over a goro::chan or goro::recv_chan");
-    return {};
-  }
-  template <class U = T>
-  chan_iterator<U> end() const {
-    static_assert(sizeof(U) == 0,
-                  "goro::send_chan is send-only: range over a goro::chan or goro::recv_chan");
-    return {};
-  }
+  // Ranging over a send-only view is a misuse. Deleted (so that traits
+  // still see no range: a static_assert in a body would fire inside them),
+  // with a return type whose name is the message range-for prints.
+  detail::send_chan_is_send_only_range_over_a_chan_or_recv_chan begin() const = delete;
+  detail::send_chan_is_send_only_range_over_a_chan_or_recv_chan end() const = delete;
 };
 
 /// A channel of T, like Go's `chan T`. Default-constructed: nil (every

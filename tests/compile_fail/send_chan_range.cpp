@@ -1,5 +1,6 @@
-// must fail: range-for over a send-only view, with a message that says so.
-// expect-error: send_chan is send-only
+// must fail: range-for over a send-only view, with an error that names the misuse
+// (a deleted begin() whose return type says it).
+// expect-error: send_chan_is_send_only_range_over_a_chan_or_recv_chan
 #include <goro/goro.hpp>
 
 int main() {
