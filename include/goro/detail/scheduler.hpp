@@ -284,7 +284,7 @@ class scheduler {
 
   /// Starts a worker's thread. std::thread's own error says only what the
   /// system said; this one also says what could not start (the code stays).
-  static void start_worker_thread(worker* wp, std::size_t n) {
+  static void start_worker_thread(worker* wp, [[maybe_unused]] std::size_t n) {
 #if defined(GORO_EXCEPTIONS)
     try {
 #endif
