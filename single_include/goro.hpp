@@ -624,8 +624,8 @@ class spin_lock {
 //   has not switched for 20 ms while goroutines wait in its queues) and
 //   wakes an idle worker to steal them. (No spare worker is started when
 //   every worker is stuck; see docs/runtime.md.)
-// * Every live goroutine is on its runtime's list (all_head_, under
-//   all_lock_) for goroutine dumps and deadlock reports.
+// * Every live goroutine is in its runtime's registry (g_registry.hpp, a
+//   shard per worker) for goroutine dumps and deadlock reports.
 // * Waiting is not here: parking, waking, blocking with or without a
 //   deadline and the reasons for it are the wait layer (wait/), which
 //   channels, select, sync, timers and fd waits all use. This file only
@@ -1955,16 +1955,32 @@ class context {
 }  // namespace goro::detail
 
 #endif
-// ======== goro/detail/global_queue.hpp ========
-// global_queue.hpp: the scheduler's global run queue.
+// ======== goro/detail/g_registry.hpp ========
+// g_registry.hpp: a runtime's live goroutines, for dumps and deadlock checks.
 //
-// Goroutines started or readied outside any worker, and the overflow of a
-// full local queue, wait here; workers take a fair share at a time (see
-// "A global queue" in the file comment of scheduler.hpp). An intrusive FIFO through
-// goroutine::next under a spin lock, with its length in an atomic so that
-// idle checks and the monitor read it without the lock.
-#ifndef GORO_DETAIL_GLOBAL_QUEUE_HPP
-#define GORO_DETAIL_GLOBAL_QUEUE_HPP
+// Every goroutine is registered from its spawn until its worker destroys it.
+// The registry is sharded: one shard per worker and one for goroutines
+// started from outside the workers (a plain thread, another runtime). A
+// spawn registers in the spawning worker's shard and the goroutine remembers
+// which; its exit unregisters it from that shard, on whichever worker it ran.
+// So a spawn and an exit on the same worker take that worker's own lock,
+// which nobody else wants unless a goroutine migrated or a dump is running:
+// one uncontended lock per change, where a single runtime-wide lock had every
+// worker's spawns and exits contend (issue 11, W1).
+//
+// Invariants: a goroutine is in exactly one shard, the one `g->all_shard`
+// names, from registration to removal, and only under that shard's lock are
+// its links or the shard's head changed. Removal happens before the record
+// is destroyed and its stack given back, so a walker holding a shard's lock
+// never meets a freed goroutine there. A `freeze` holds every shard's lock
+// at once, so a walk under it sees one moment's set of live goroutines.
+//
+// Rejected: a lock-free list (removal from the middle needs either hazard
+// pointers for walkers or deferred frees, both dearer than an uncontended
+// spin lock); registering at first park (a runnable goroutine that never
+// parked would be missing from dumps and from the deadlock census).
+#ifndef GORO_DETAIL_G_REGISTRY_HPP
+#define GORO_DETAIL_G_REGISTRY_HPP
 
 // ======== goro/detail/goroutine.hpp ========
 // goroutine.hpp: the goroutine record ("G").
@@ -2146,8 +2162,9 @@ struct goroutine {
   std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
   std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
   std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
-  goroutine* all_prev = nullptr;                  ///< links in its runtime's list of goroutines,
-  goroutine* all_next = nullptr;                  ///< guarded by scheduler::all_lock_
+  std::uint32_t all_shard = 0;                    ///< its shard in the g_registry
+  goroutine* all_prev = nullptr;                  ///< links in that shard of its runtime's
+  goroutine* all_next = nullptr;                  ///< registry, guarded by the shard's lock
   /// Its execution, after the fields it refers to. ctx.id() is the goroutine
   /// id: 1, 2, ... in order of creation, process-wide.
   context ctx;
@@ -2181,6 +2198,103 @@ bool layout_for(const stack& s, g_layout& out) noexcept {
 }  // namespace goro::detail
 
 #endif
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+namespace goro::detail {
+
+/// The live goroutines of one runtime. See the file comment.
+class g_registry {
+ public:
+  /// A registry with `shards` shards (workers + 1).
+  explicit g_registry(std::size_t shards)
+      : shards_(new shard[shards]), count_(static_cast<std::uint32_t>(shards)) {}
+
+  g_registry(const g_registry&) = delete;
+  g_registry& operator=(const g_registry&) = delete;
+
+  /// Registers g in shard `index`. g's links are null (a new record).
+  void add(goroutine* g, std::size_t index) noexcept {
+    shard& s = shards_[index];
+    g->all_shard = static_cast<std::uint32_t>(index);
+    std::lock_guard<spin_lock> guard(s.lock);
+    g->all_next = s.head;
+    if (s.head != nullptr) s.head->all_prev = g;
+    s.head = g;
+  }
+
+  /// Unregisters g from the shard it was added to. Any thread.
+  void remove(goroutine* g) noexcept {
+    shard& s = shards_[g->all_shard];
+    std::lock_guard<spin_lock> guard(s.lock);
+    if (g->all_prev != nullptr) {
+      g->all_prev->all_next = g->all_next;
+    } else {
+      s.head = g->all_next;
+    }
+    if (g->all_next != nullptr) g->all_next->all_prev = g->all_prev;
+  }
+
+  /// Holds every shard's lock for its lifetime, taken in index order (the
+  /// only place two are held): meanwhile no goroutine joins or leaves, and
+  /// none of those seen can be freed. The holder must not start, finish or
+  /// wake goroutines of this runtime.
+  class freeze {
+   public:
+    explicit freeze(g_registry& r) noexcept : r_(r) {
+      for (std::uint32_t i = 0; i < r_.count_; ++i) r_.shards_[i].lock.lock();
+    }
+    ~freeze() {
+      for (std::uint32_t i = r_.count_; i-- > 0;) r_.shards_[i].lock.unlock();
+    }
+    freeze(const freeze&) = delete;
+    freeze& operator=(const freeze&) = delete;
+
+   private:
+    g_registry& r_;
+  };
+
+  /// Calls visit(g) for every live goroutine until visit returns false;
+  /// returns false then, else true. The caller holds a freeze.
+  template <class Visit>
+  bool each(Visit visit) const {
+    for (std::uint32_t i = 0; i < count_; ++i) {
+      for (goroutine* g = shards_[i].head; g != nullptr; g = g->all_next) {
+        if (!visit(g)) return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  /// One shard, on a cache line of its own: its worker takes the lock on
+  /// every spawn and exit and must not share the line with its neighbours.
+  struct alignas(64) shard {
+    spin_lock lock;
+    goroutine* head = nullptr;  ///< newest first; guarded by lock
+  };
+
+  std::unique_ptr<shard[]> shards_;
+  std::uint32_t count_;
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/global_queue.hpp ========
+// global_queue.hpp: the scheduler's global run queue.
+//
+// Goroutines started or readied outside any worker, and the overflow of a
+// full local queue, wait here; workers take a fair share at a time (see
+// "A global queue" in the file comment of scheduler.hpp). An intrusive FIFO through
+// goroutine::next under a spin lock, with its length in an atomic so that
+// idle checks and the monitor read it without the lock.
+#ifndef GORO_DETAIL_GLOBAL_QUEUE_HPP
+#define GORO_DETAIL_GLOBAL_QUEUE_HPP
+
 // ======== goro/detail/run_queue.hpp ========
 // run_queue.hpp: a worker's local queue of runnable goroutines.
 //
@@ -3644,6 +3758,17 @@ GORO_TLS_ACCESSOR inline worker*& current_worker_slot() noexcept {
   return slot;
 }
 
+/// How many workers of the process have `preempt` set: the fast path of
+/// preempt_check reads only this. On a cache line of its own, which only a
+/// preemption request and its withdrawal write (never a spawn or a switch).
+inline std::atomic<std::int32_t>& preempt_requests() noexcept {
+  struct alignas(64) counter {
+    std::atomic<std::int32_t> n{0};
+  };
+  static counter c;
+  return c.n;
+}
+
 /// A process-wide source of goroutine ids.
 inline std::uint64_t next_goroutine_id() noexcept {
   static std::atomic<std::uint64_t> next{1};
@@ -3665,7 +3790,7 @@ class worker {
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
   std::atomic<std::uint64_t> slicetick{0};   ///< time slices started; read by the monitor
-  std::atomic<bool> preempt{false};          ///< monitor sets: the slice is over; owner clears
+  std::atomic<bool> preempt{false};          ///< the slice is over: request_preempt, clear_preempt
   run_queue local;                           ///< owner pushes; anyone steals
   stack_pool pool;                           ///< free stacks
   parker sleeper;                            ///< where the idle thread sleeps
@@ -3682,6 +3807,13 @@ class worker {
   std::thread thread;
 
   void run();
+
+  /// Asks the goroutine running here to yield at its next preemption point
+  /// (the monitor). Sets `preempt` and counts it in preempt_requests().
+  void request_preempt() noexcept;
+  /// Withdraws a pending request (the owner). `preempt` is set and cleared
+  /// only through these two, so that the process-wide count stays exact.
+  void clear_preempt() noexcept;
 
   /// Puts g in runnext, kicking the previous occupant to the local queue.
   /// Returns true if the local queue overflowed into the global one.
@@ -3717,7 +3849,9 @@ class worker {
 class scheduler {
  public:
   explicit scheduler(runtime_options opts)
-      : options_(resolved(std::move(opts))), pool_(options_.stack_size) {
+      : options_(resolved(std::move(opts))),
+        pool_(options_.stack_size),
+        registry_(options_.workers + 1) {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
     workers_.reserve(n);
@@ -3916,8 +4050,9 @@ class scheduler {
   std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
   std::mutex poller_make_lock_;
 
-  spin_lock all_lock_;             ///< guards the list of live goroutines
-  goroutine* all_head_ = nullptr;  ///< guarded by all_lock_
+  /// Live goroutines: shard i for spawns on worker i, the last shard for
+  /// spawns from outside the workers.
+  g_registry registry_;
 
   monitor* monitor_ = nullptr;  ///< set by start_monitor, deleted by stop_monitor
 };
@@ -3948,7 +4083,7 @@ inline void switch_out(g_request request) noexcept {
 /// queue still gets its turn every 61st pick.)
 __attribute__((noinline, cold)) inline void preempt_now(worker& w) noexcept {
   if (w.no_preempt != 0) return;  // asked again at the next point after the scope
-  w.preempt.store(false, std::memory_order_relaxed);
+  w.clear_preempt();
   // On g0 (a timer's fire function sending on a channel) there is nothing
   // to preempt; the flag is cleared all the same.
   if (w.current.load(std::memory_order_relaxed) != nullptr) switch_out(g_request::yield);
@@ -3974,12 +4109,23 @@ class no_preempt_scope {
   worker* w_;
 };
 
-/// A preemption point: yields if the monitor found the running goroutine
-/// past its time slice. One thread-local lookup and one relaxed load when
-/// nothing is asked; nothing on a plain thread. The caller holds no lock.
-inline void preempt_check() noexcept {
+/// The slow half of preempt_check, once some worker of the process has a
+/// request pending: is it this one?
+__attribute__((noinline, cold)) inline void preempt_check_slow() noexcept {
   worker* w = current_worker_slot();
   if (w != nullptr && w->preempt.load(std::memory_order_relaxed)) preempt_now(*w);
+}
+
+/// A preemption point: yields if the monitor found the running goroutine
+/// past its time slice. The caller holds no lock. When no worker of the
+/// process has a request pending (nearly always), this is one relaxed load
+/// of a process-wide count and a branch, inlined: no thread-local lookup,
+/// which cannot be inlined (current_worker_slot) and cost channel
+/// operations 4% (issue 11).
+inline void preempt_check() noexcept {
+  if (__builtin_expect(preempt_requests().load(std::memory_order_relaxed) != 0, 0)) {
+    preempt_check_slow();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -4028,12 +4174,7 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
       goroutine(std::move(s), this, next_goroutine_id(), invoke, layout.fn, usable);
   g->created_file = file;
   g->created_line = line;
-  {
-    std::lock_guard<spin_lock> guard(all_lock_);
-    g->all_next = all_head_;
-    if (all_head_ != nullptr) all_head_->all_prev = g;
-    all_head_ = g;
-  }
+  registry_.add(g, own ? w->index : workers_.size());
   // seq_cst: the monitor publishes "asleep" and then reads live_ (Dekker).
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
@@ -4135,6 +4276,18 @@ inline void goroutine::entry(void* self) noexcept {
   g->ctx.exit_to(*w->g0, w->slots);
 }
 
+inline void worker::request_preempt() noexcept {
+  if (!preempt.exchange(true, std::memory_order_relaxed)) {
+    preempt_requests().fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+inline void worker::clear_preempt() noexcept {
+  if (preempt.exchange(false, std::memory_order_relaxed)) {
+    preempt_requests().fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
 inline bool worker::push_next(goroutine* g) {
   goroutine* old = runnext.exchange(g, std::memory_order_acq_rel);
   return old != nullptr && push_tail(old);
@@ -4158,6 +4311,7 @@ inline void worker::run() {
   g0 = &self;
   slots = current_thread_switch_slots();
   while (goroutine* g = find_work()) execute(g);
+  clear_preempt();  // a request left over from the monitor's last look
   current_worker_slot() = nullptr;
 }
 
@@ -4170,7 +4324,7 @@ inline void worker::execute(goroutine* g) {
   // that readied it (see "Time slices" in the file comment).
   if (!picked_runnext || slept) {
     slicetick.store(slicetick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    if (preempt.load(std::memory_order_relaxed)) preempt.store(false, std::memory_order_relaxed);
+    if (preempt.load(std::memory_order_relaxed)) clear_preempt();
   }
   picked_runnext = false;
   slept = false;
@@ -4203,16 +4357,8 @@ inline void worker::execute(goroutine* g) {
   }
 }
 
-inline void worker::finish(goroutine* g) {
-  {
-    std::lock_guard<spin_lock> guard(sched.all_lock_);
-    if (g->all_prev != nullptr) {
-      g->all_prev->all_next = g->all_next;
-    } else {
-      sched.all_head_ = g->all_next;
-    }
-    if (g->all_next != nullptr) g->all_next->all_prev = g->all_prev;
-  }
+GORO_ALWAYS_INLINE void worker::finish(goroutine* g) {
+  sched.registry_.remove(g);
   g->status.store(g_status::dead, std::memory_order_relaxed);
   stack s = std::move(g->stk);
   g->~goroutine();
@@ -5380,7 +5526,8 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 // count, both seq_cst). So a busy runtime pays one wake-up every 10 ms, and an
 // empty one nothing.
 //
-// Lock order: registry lock, then a scheduler's all_lock_. Handlers and the
+// Lock order: the runtime registry's lock, then a scheduler's g_registry
+// shards (all of them, in index order). Handlers and the
 // abort run with no goro lock held.
 #ifndef GORO_DETAIL_MONITOR_HPP
 #define GORO_DETAIL_MONITOR_HPP
@@ -5473,7 +5620,8 @@ inline std::int64_t steady_ns(steady_clock::time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-/// Writes one goroutine's block of a dump (caller holds its all_lock_).
+/// Writes one goroutine's block of a dump (caller holds a freeze of its
+/// runtime's registry).
 inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
   out << "goroutine " << g.ctx.id() << " [";
   const g_status st = g.status.load(std::memory_order_acquire);
@@ -5508,11 +5656,18 @@ inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
 
 inline void scheduler::dump_goroutines(std::ostream& out) {
   const std::int64_t now = steady_ns(steady_clock::now());
-  std::lock_guard<spin_lock> guard(all_lock_);
-  // Oldest first, as Go lists them: the list holds the newest at its head.
+  // Frozen for the whole dump: what it shows is one moment, and no
+  // goroutine it lists can be freed while it writes.
+  g_registry::freeze frozen(registry_);
   std::vector<goroutine*> gs;
-  for (goroutine* g = all_head_; g != nullptr; g = g->all_next) gs.push_back(g);
-  for (auto it = gs.rbegin(); it != gs.rend(); ++it) dump_one(out, **it, now);
+  registry_.each([&](goroutine* g) {
+    gs.push_back(g);
+    return true;
+  });
+  // Oldest first, as Go lists them: ids are given in order of creation.
+  std::sort(gs.begin(), gs.end(),
+            [](const goroutine* a, const goroutine* b) { return a->ctx.id() < b->ctx.id(); });
+  for (goroutine* g : gs) dump_one(out, *g, now);
 }
 
 /// What a deadlock check saw; two equal candidate snapshots a while apart
@@ -5680,7 +5835,7 @@ inline bool monitor::retake(steady_clock::time_point now) {
       // shorten the monitor's sleep (a steady stream of long slices would
       // otherwise keep it waking every 20 us for nothing).
       if (!w.preempt.load(std::memory_order_relaxed)) {
-        w.preempt.store(true, std::memory_order_relaxed);
+        w.request_preempt();
         preemptions_.fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -5752,11 +5907,13 @@ inline deadlock_snapshot monitor::take_deadlock_snapshot(runtime_registry& r) {
     }
     if (s->work_visible() || !s->timers_.empty()) return snap;
     if (netpoller* p = s->poller_if_started(); p != nullptr && p->has_waiters()) return snap;
-    std::lock_guard<spin_lock> guard(s->all_lock_);
-    for (goroutine* g = s->all_head_; g != nullptr; g = g->all_next) {
-      if (g->status.load(std::memory_order_acquire) != g_status::waiting) return snap;
+    g_registry::freeze frozen(s->registry_);
+    const bool all_waiting = s->registry_.each([&](goroutine* g) {
+      if (g->status.load(std::memory_order_acquire) != g_status::waiting) return false;
       ++snap.live;
-    }
+      return true;
+    });
+    if (!all_waiting) return snap;
   }
   snap.threads_parked = c.threads_parked.load(std::memory_order_seq_cst);
   snap.threads = count_process_threads();

@@ -36,7 +36,8 @@
 // count, both seq_cst). So a busy runtime pays one wake-up every 10 ms, and an
 // empty one nothing.
 //
-// Lock order: registry lock, then a scheduler's all_lock_. Handlers and the
+// Lock order: the runtime registry's lock, then a scheduler's g_registry
+// shards (all of them, in index order). Handlers and the
 // abort run with no goro lock held.
 #ifndef GORO_DETAIL_MONITOR_HPP
 #define GORO_DETAIL_MONITOR_HPP
@@ -133,7 +134,8 @@ inline std::int64_t steady_ns(steady_clock::time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-/// Writes one goroutine's block of a dump (caller holds its all_lock_).
+/// Writes one goroutine's block of a dump (caller holds a freeze of its
+/// runtime's registry).
 inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
   out << "goroutine " << g.ctx.id() << " [";
   const g_status st = g.status.load(std::memory_order_acquire);
@@ -168,11 +170,18 @@ inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
 
 inline void scheduler::dump_goroutines(std::ostream& out) {
   const std::int64_t now = steady_ns(steady_clock::now());
-  std::lock_guard<spin_lock> guard(all_lock_);
-  // Oldest first, as Go lists them: the list holds the newest at its head.
+  // Frozen for the whole dump: what it shows is one moment, and no
+  // goroutine it lists can be freed while it writes.
+  g_registry::freeze frozen(registry_);
   std::vector<goroutine*> gs;
-  for (goroutine* g = all_head_; g != nullptr; g = g->all_next) gs.push_back(g);
-  for (auto it = gs.rbegin(); it != gs.rend(); ++it) dump_one(out, **it, now);
+  registry_.each([&](goroutine* g) {
+    gs.push_back(g);
+    return true;
+  });
+  // Oldest first, as Go lists them: ids are given in order of creation.
+  std::sort(gs.begin(), gs.end(),
+            [](const goroutine* a, const goroutine* b) { return a->ctx.id() < b->ctx.id(); });
+  for (goroutine* g : gs) dump_one(out, *g, now);
 }
 
 /// What a deadlock check saw; two equal candidate snapshots a while apart
@@ -340,7 +349,7 @@ inline bool monitor::retake(steady_clock::time_point now) {
       // shorten the monitor's sleep (a steady stream of long slices would
       // otherwise keep it waking every 20 us for nothing).
       if (!w.preempt.load(std::memory_order_relaxed)) {
-        w.preempt.store(true, std::memory_order_relaxed);
+        w.request_preempt();
         preemptions_.fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -412,11 +421,13 @@ inline deadlock_snapshot monitor::take_deadlock_snapshot(runtime_registry& r) {
     }
     if (s->work_visible() || !s->timers_.empty()) return snap;
     if (netpoller* p = s->poller_if_started(); p != nullptr && p->has_waiters()) return snap;
-    std::lock_guard<spin_lock> guard(s->all_lock_);
-    for (goroutine* g = s->all_head_; g != nullptr; g = g->all_next) {
-      if (g->status.load(std::memory_order_acquire) != g_status::waiting) return snap;
+    g_registry::freeze frozen(s->registry_);
+    const bool all_waiting = s->registry_.each([&](goroutine* g) {
+      if (g->status.load(std::memory_order_acquire) != g_status::waiting) return false;
       ++snap.live;
-    }
+      return true;
+    });
+    if (!all_waiting) return snap;
   }
   snap.threads_parked = c.threads_parked.load(std::memory_order_seq_cst);
   snap.threads = count_process_threads();
