@@ -46,7 +46,8 @@ goro::detail::scheduler& this_scheduler() { return goro::detail::current_worker_
 
 /// A blocking sleep goro knows nothing about: the worker is stuck in it.
 void stuck_sleep(std::chrono::milliseconds d) {
-  ::usleep(static_cast<useconds_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()));
+  ::usleep(
+      static_cast<useconds_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()));
 }
 
 /// A time as a number, for atomics.
@@ -170,8 +171,7 @@ TEST_CASE("spare workers: never more than the bound, and a stuck spare holds not
   CHECK(eventually([&] { return sched.load()->spare_workers_running() == 0; }));
 }
 
-TEST_CASE("spare workers: every goroutine runs exactly once while spares come and go",
-          "[spare]") {
+TEST_CASE("spare workers: every goroutine runs exactly once while spares come and go", "[spare]") {
   constexpr int n = 200;
   goro::runtime rt(workers(1));
   std::array<std::atomic<int>, n> runs{};

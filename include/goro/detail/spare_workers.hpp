@@ -63,9 +63,9 @@ struct spare_slot {
   spare_workers& owner;
   worker w;
   pthread_t thread{};
-  bool running = false;              ///< started and not yet joined; the monitor's own
-  std::atomic<bool> retire{false};   ///< monitor sets: leave after the current goroutine
-  std::atomic<bool> exited{false};   ///< the thread has left its loop and may be joined
+  bool running = false;             ///< started and not yet joined; the monitor's own
+  std::atomic<bool> retire{false};  ///< monitor sets: leave after the current goroutine
+  std::atomic<bool> exited{false};  ///< the thread has left its loop and may be joined
 };
 
 extern "C" inline void* goro_spare_worker_entry(void* arg);
