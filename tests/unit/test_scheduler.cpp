@@ -174,7 +174,11 @@ TEST_CASE("scheduler: a goroutine started by a busy one runs on another worker",
 
 TEST_CASE("scheduler: work spreads over the workers", "[scheduler]") {
   constexpr std::size_t n_workers = 2;
-  goro::runtime rt(workers(n_workers, kStack));
+  goro::runtime_options options = workers(n_workers, kStack);
+  // Counting threads: no spare (which an overloaded machine, descheduling
+  // both workers for 20 ms, could bring in).
+  options.spare_workers = 0;
+  goro::runtime rt(options);
   std::mutex m;
   std::set<std::thread::id> threads_seen;
   std::atomic<int> arrived{0}, finished{0};
