@@ -41,7 +41,7 @@
 #include "../config.hpp"
 #include "fault_injection.hpp"
 #include "scheduler.hpp"
-#include "wait_reason.hpp"
+#include "wait/reason.hpp"
 
 #include <pthread.h>
 
