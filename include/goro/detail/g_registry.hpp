@@ -2,7 +2,8 @@
 //
 // Every goroutine is registered from its spawn until its worker destroys it.
 // The registry is sharded: one shard per worker and one for goroutines
-// started from outside the workers (a plain thread, another runtime). A
+// started from outside the workers (a plain thread, another runtime) or by a
+// spare worker (spare_workers.hpp; rare, so they need no shards of their own). A
 // spawn registers in the spawning worker's shard and the goroutine remembers
 // which; its exit unregisters it from that shard, on whichever worker it ran.
 // So a spawn and an exit on the same worker take that worker's own lock,
