@@ -195,7 +195,7 @@ std::size_t select_with_done(chan_core* done, Cases&... cases) {
   }
   std::uint32_t poll_order[n_max];
   chan_core* lock_order[n_max];
-  waiter waiters[n_max];
+  waiter_slot waiters[n_max];
   const std::size_t got = select_run(descs, n, def < total, {poll_order, lock_order, waiters});
   if (got < n && arg_of[got] == done_won) return done_won;
   const std::size_t chosen = got < n ? arg_of[got] : def;
@@ -306,7 +306,7 @@ class select_set {
     for (std::size_t i = 0; i < n; ++i) descs_[i] = entries_[i]->describe();
     poll_order_.resize(n);
     lock_order_.resize(n);
-    waiters_.assign(n, detail::waiter{});
+    waiters_.resize(n);
     const std::size_t got = detail::select_run(
         descs_.data(), n, has_default_, {poll_order_.data(), lock_order_.data(), waiters_.data()});
     if (got == n) {
@@ -399,7 +399,7 @@ class select_set {
   std::vector<detail::select_case> descs_;
   std::vector<std::uint32_t> poll_order_;
   std::vector<detail::chan_core*> lock_order_;
-  std::vector<detail::waiter> waiters_;
+  std::vector<detail::waiter_slot> waiters_;
 };
 
 }  // namespace goro

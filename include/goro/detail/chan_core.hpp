@@ -23,6 +23,14 @@
 // lock and never release it; they return the waiter to wake, which the caller
 // wakes after unlocking (waking under the lock would let the woken party spin
 // on it). wait_on_locked requires the lock and releases it.
+//
+// Peeking: `count`, `closed` and whether each queue holds a waiter are
+// atomics, written only under the lock, so that select's fast path
+// (select_core.hpp) can look at them without it (looks_ready_to_send/recv).
+// What a peek sees is a hint, never a fact: the fast path takes the lock and
+// asks again before it acts, so relaxed loads and stores are enough. A store
+// under the lock is a plain store, not a read-modify-write: the lock already
+// orders writers.
 #ifndef GORO_DETAIL_CHAN_CORE_HPP
 #define GORO_DETAIL_CHAN_CORE_HPP
 
@@ -63,6 +71,47 @@ struct chan_ops {
   void (*load)(void* buffer, std::size_t i, void* dst_optional) noexcept;
 };
 
+/// A channel's queue of waiters: a wait_queue guarded by the channel's lock,
+/// plus a flag mirroring "some waiter is linked" that may be read without
+/// the lock (a hint for select's fast path; see the file comment). Waiters
+/// claimed elsewhere but not yet unlinked count as linked: the hint may say
+/// "maybe" when nobody can be claimed, never "nobody" while it holds a lock.
+class chan_wait_queue {
+ public:
+  bool empty() const noexcept { return q_.empty(); }
+  /// Without the lock: whether a waiter was linked at some recent moment.
+  bool maybe_waiting() const noexcept { return linked_.load(std::memory_order_relaxed); }
+
+  void push_back(waiter* w) noexcept {
+    q_.push_back(w);
+    linked_.store(true, std::memory_order_relaxed);
+  }
+  /// Unlinks `w`, which must be in this queue.
+  void remove(waiter* w) noexcept {
+    q_.remove(w);
+    sync();
+  }
+  /// wait_queue::claim_first: the first waiter this caller wins, unlinked.
+  waiter* claim_first() noexcept {
+    if (q_.empty()) return nullptr;
+    waiter* w = q_.claim_first();
+    sync();
+    return w;
+  }
+  /// wait_queue::claim_all_into: every waiter this caller wins, moved to `out`.
+  std::size_t claim_all_into(wait_queue& out) noexcept {
+    const std::size_t n = q_.claim_all_into(out);
+    sync();
+    return n;
+  }
+
+ private:
+  void sync() noexcept { linked_.store(!q_.empty(), std::memory_order_relaxed); }
+
+  wait_queue q_;
+  std::atomic<bool> linked_{false};
+};
+
 /// The untyped state of a channel. Owned by chan_state<T> (chan.hpp).
 struct chan_core {
   chan_core(std::size_t capacity, const chan_ops* table, void* storage) noexcept
@@ -72,16 +121,35 @@ struct chan_core {
   const chan_ops* const ops;
   void* const buffer;  ///< cap slots of T, or nullptr when unbuffered
   const std::size_t cap;
-  std::size_t head = 0;   ///< guarded by lock
-  std::size_t count = 0;  ///< guarded by lock
-  bool closed = false;    ///< guarded by lock
-  wait_queue recvq;       ///< guarded by lock; waiter::value is a std::optional<T>*
-  wait_queue sendq;       ///< guarded by lock; waiter::value is a T* to move from
+  std::size_t head = 0;                ///< guarded by lock
+  std::atomic<std::size_t> count{0};   ///< written under lock; peeked without it
+  std::atomic<bool> closed{false};     ///< written under lock; peeked without it
+  chan_wait_queue recvq;  ///< guarded by lock; waiter::value is a std::optional<T>*
+  chan_wait_queue sendq;  ///< guarded by lock; waiter::value is a T* to move from
+
+  /// Buffered values; with the lock held, exact.
+  std::size_t size() const noexcept { return count.load(std::memory_order_relaxed); }
+  /// Lock held: sets the buffered count (a plain store; see the file comment).
+  void set_size(std::size_t n) noexcept { count.store(n, std::memory_order_relaxed); }
+  /// Whether close() has run; with the lock held, exact.
+  bool is_closed() const noexcept { return closed.load(std::memory_order_relaxed); }
 
   /// Slot `k` places after head, wrapped: no division under the lock.
   std::size_t slot(std::size_t k) const noexcept {
     const std::size_t i = head + k;
     return i >= cap ? i - cap : i;
+  }
+
+  /// Without the lock: whether a send might complete now or throw (closed).
+  /// A hint (see the file comment); false only if, at the moments each
+  /// field was read, the send would have blocked.
+  bool looks_ready_to_send() const noexcept {
+    return recvq.maybe_waiting() || size() < cap || is_closed();
+  }
+  /// Without the lock: whether a receive might complete now (a value, a
+  /// waiting sender, or closed). A hint, as above.
+  bool looks_ready_to_recv() const noexcept {
+    return size() > 0 || sendq.maybe_waiting() || is_closed();
   }
 };
 
@@ -96,9 +164,10 @@ inline bool send_now_locked(chan_core& c, void* value, waiter*& to_wake) noexcep
     to_wake = r;
     return true;
   }
-  if (c.count < c.cap) {
-    c.ops->store(c.buffer, c.slot(c.count), value);
-    ++c.count;
+  const std::size_t n = c.size();
+  if (n < c.cap) {
+    c.ops->store(c.buffer, c.slot(n), value);
+    c.set_size(n + 1);
     return true;
   }
   return false;
@@ -111,17 +180,17 @@ enum class recv_attempt { would_block, received, closed };
 /// `out`; on a closed, drained channel returns `closed` and leaves out empty.
 inline recv_attempt recv_now_locked(chan_core& c, void* out, waiter*& to_wake) noexcept {
   to_wake = nullptr;
-  if (c.count > 0) {
+  if (const std::size_t n = c.size(); n > 0) {
     c.ops->load(c.buffer, c.head, out);
     c.head = c.slot(1);
-    --c.count;
     // A sender blocked on the full buffer moves its value into the slot just
     // freed, at the tail: values keep the order in which sends began.
     if (waiter* s = c.sendq.claim_first()) {
-      c.ops->store(c.buffer, c.slot(c.count), s->value);
-      ++c.count;
+      c.ops->store(c.buffer, c.slot(n - 1), s->value);
       s->ok = true;
       to_wake = s;
+    } else {
+      c.set_size(n - 1);
     }
     return recv_attempt::received;
   }
@@ -131,7 +200,7 @@ inline recv_attempt recv_now_locked(chan_core& c, void* out, waiter*& to_wake) n
     to_wake = s;
     return recv_attempt::received;
   }
-  return c.closed ? recv_attempt::closed : recv_attempt::would_block;
+  return c.is_closed() ? recv_attempt::closed : recv_attempt::would_block;
 }
 
 /// How long a channel operation may wait.
@@ -149,7 +218,7 @@ inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point 
 /// Parks the caller on queue `q` of channel `c`, whose lock it holds and which
 /// this releases, until it is claimed or (mode until) the deadline passes.
 /// Returns ok (the operation happened), closed (close woke it) or timeout.
-inline op_status wait_on_locked(chan_core& c, wait_queue& q, void* value, wait_mode mode,
+inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q, void* value, wait_mode mode,
                                 steady_clock::time_point deadline) {
   waiting_party party;
   waiter w;
@@ -185,7 +254,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
     return wait_forever_or_until(mode, deadline, op_status::full, wait_reason::chan_send_nil);
   }
   c->lock.lock();
-  if (c->closed) {
+  if (c->is_closed()) {
     c->lock.unlock();
     if (mode == wait_mode::poll) return op_status::closed;
     throw_error(closed_channel("goro: send on closed channel"));
@@ -235,8 +304,8 @@ inline void chan_close(chan_core* c) {
   wait_queue to_wake;
   {
     std::lock_guard<spin_lock> guard(c->lock);
-    if (c->closed) throw_error(closed_channel("goro: close of closed channel"));
-    c->closed = true;
+    if (c->is_closed()) throw_error(closed_channel("goro: close of closed channel"));
+    c->closed.store(true, std::memory_order_relaxed);
     c->recvq.claim_all_into(to_wake);
     c->sendq.claim_all_into(to_wake);
   }
@@ -251,7 +320,7 @@ inline void chan_close(chan_core* c) {
 inline std::size_t chan_size(chan_core* c) noexcept {
   if (c == nullptr) return 0;
   std::lock_guard<spin_lock> guard(c->lock);
-  return c->count;
+  return c->size();
 }
 
 }  // namespace detail
