@@ -24,13 +24,15 @@
 // wakes after unlocking (waking under the lock would let the woken party spin
 // on it). wait_on_locked requires the lock and releases it.
 //
-// Peeking: `count`, `closed` and whether each queue holds a waiter are
-// atomics, written only under the lock, so that select's fast path
-// (select_core.hpp) can look at them without it (looks_ready_to_send/recv).
-// What a peek sees is a hint, never a fact: the fast path takes the lock and
-// asks again before it acts, so relaxed loads and stores are enough. A store
-// under the lock is a plain store, not a read-modify-write: the lock already
-// orders writers.
+// Peeking: the buffered count, "closed" and whether each queue holds a
+// waiter are atomics written only under the lock, so that select's fast
+// path (select_core.hpp) can tell without the lock whether a case looks
+// ready (looks_ready_to_send/recv). What a peek sees is a hint, never a
+// fact: the fast path takes the lock and asks again before it acts, so
+// relaxed loads and stores are enough. A write under the lock is a plain
+// store, never a read-modify-write: the lock already orders writers. (One
+// packed word for all four was tried: one load per peek instead of three,
+// but the masking on every send and receive cost W2 more than W4 gained.)
 #ifndef GORO_DETAIL_CHAN_CORE_HPP
 #define GORO_DETAIL_CHAN_CORE_HPP
 
@@ -72,14 +74,14 @@ struct chan_ops {
 };
 
 /// A channel's queue of waiters: a wait_queue guarded by the channel's lock,
-/// plus a flag mirroring "some waiter is linked" that may be read without
-/// the lock (a hint for select's fast path; see the file comment). Waiters
-/// claimed elsewhere but not yet unlinked count as linked: the hint may say
-/// "maybe" when nobody can be claimed, never "nobody" while it holds a lock.
+/// plus a flag, readable without the lock, that is true whenever a waiter is
+/// linked (a hint for select's fast path; see the file comment). Waiters
+/// claimed elsewhere but not yet unlinked count as linked: the flag may say
+/// "maybe" when nobody can be claimed, never "nobody" while one is linked.
 class chan_wait_queue {
  public:
   bool empty() const noexcept { return q_.empty(); }
-  /// Without the lock: whether a waiter was linked at some recent moment.
+  /// Without the lock: whether a waiter was linked when the flag was read.
   bool maybe_waiting() const noexcept { return linked_.load(std::memory_order_relaxed); }
 
   void push_back(waiter* w) noexcept {
@@ -89,25 +91,23 @@ class chan_wait_queue {
   /// Unlinks `w`, which must be in this queue.
   void remove(waiter* w) noexcept {
     q_.remove(w);
-    sync();
+    if (q_.empty()) linked_.store(false, std::memory_order_relaxed);
   }
   /// wait_queue::claim_first: the first waiter this caller wins, unlinked.
   waiter* claim_first() noexcept {
-    if (q_.empty()) return nullptr;
+    if (q_.empty()) return nullptr;  // the common case of a buffered channel: no store
     waiter* w = q_.claim_first();
-    sync();
+    if (q_.empty()) linked_.store(false, std::memory_order_relaxed);
     return w;
   }
   /// wait_queue::claim_all_into: every waiter this caller wins, moved to `out`.
   std::size_t claim_all_into(wait_queue& out) noexcept {
     const std::size_t n = q_.claim_all_into(out);
-    sync();
+    if (q_.empty()) linked_.store(false, std::memory_order_relaxed);
     return n;
   }
 
  private:
-  void sync() noexcept { linked_.store(!q_.empty(), std::memory_order_relaxed); }
-
   wait_queue q_;
   std::atomic<bool> linked_{false};
 };
@@ -121,18 +121,20 @@ struct chan_core {
   const chan_ops* const ops;
   void* const buffer;  ///< cap slots of T, or nullptr when unbuffered
   const std::size_t cap;
-  std::size_t head = 0;                ///< guarded by lock
-  std::atomic<std::size_t> count{0};   ///< written under lock; peeked without it
-  std::atomic<bool> closed{false};     ///< written under lock; peeked without it
+  std::size_t head = 0;               ///< guarded by lock
+  std::atomic<std::size_t> count{0};  ///< written under lock; peeked without it
+  std::atomic<bool> closed{false};    ///< written under lock; peeked without it
   chan_wait_queue recvq;  ///< guarded by lock; waiter::value is a std::optional<T>*
   chan_wait_queue sendq;  ///< guarded by lock; waiter::value is a T* to move from
 
   /// Buffered values; with the lock held, exact.
   std::size_t size() const noexcept { return count.load(std::memory_order_relaxed); }
-  /// Lock held: sets the buffered count (a plain store; see the file comment).
+  /// Lock held: sets the buffered count.
   void set_size(std::size_t n) noexcept { count.store(n, std::memory_order_relaxed); }
   /// Whether close() has run; with the lock held, exact.
   bool is_closed() const noexcept { return closed.load(std::memory_order_relaxed); }
+  /// Lock held: marks the channel closed.
+  void set_closed() noexcept { closed.store(true, std::memory_order_relaxed); }
 
   /// Slot `k` places after head, wrapped: no division under the lock.
   std::size_t slot(std::size_t k) const noexcept {
@@ -140,9 +142,10 @@ struct chan_core {
     return i >= cap ? i - cap : i;
   }
 
-  /// Without the lock: whether a send might complete now or throw (closed).
-  /// A hint (see the file comment); false only if, at the moments each
-  /// field was read, the send would have blocked.
+  /// Without the lock: whether a send might complete now (a waiting
+  /// receiver, room in the buffer) or throw (closed). A hint (see the file
+  /// comment): false only if the send would have blocked at the moments the
+  /// fields were read.
   bool looks_ready_to_send() const noexcept {
     return recvq.maybe_waiting() || size() < cap || is_closed();
   }
@@ -305,7 +308,7 @@ inline void chan_close(chan_core* c) {
   {
     std::lock_guard<spin_lock> guard(c->lock);
     if (c->is_closed()) throw_error(closed_channel("goro: close of closed channel"));
-    c->closed.store(true, std::memory_order_relaxed);
+    c->set_closed();
     c->recvq.claim_all_into(to_wake);
     c->sendq.claim_all_into(to_wake);
   }
