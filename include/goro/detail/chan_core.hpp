@@ -221,22 +221,24 @@ inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point 
 /// Parks the caller on queue `q` of channel `c`, whose lock it holds and which
 /// this releases, until it is claimed or (mode until) the deadline passes.
 /// Returns ok (the operation happened), closed (close woke it) or timeout.
-inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q, void* value, wait_mode mode,
-                                steady_clock::time_point deadline) {
+/// Noinline, so that the operations that complete at once keep the small
+/// frames of chan_send and chan_recv (callgrind: W2 about 9 instructions
+/// fewer per round trip; W3 and W4 unchanged).
+__attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q,
+                                                          void* value, wait_reason reason,
+                                                          wait_mode mode,
+                                                          steady_clock::time_point deadline) {
   waiting_party party;
   waiter w;
   party.init(w);
   w.value = value;
   q.push_back(&w);
-  const wait_reason reason = &q == &c.sendq ? wait_reason::chan_send : wait_reason::chan_receive;
-  std::uint32_t outcome;
   if (mode == wait_mode::forever) {
     block(w, &spin_lock::unlock_fn, &c.lock, reason, &c, c.cap);
-    outcome = party.outcome();
-  } else {
-    outcome = block_until(party, w, &spin_lock::unlock_fn, &c.lock, deadline, reason, &c, c.cap);
+    return w.ok ? op_status::ok : op_status::closed;
   }
-  if (outcome == claim_timeout) {
+  if (block_until(party, w, &spin_lock::unlock_fn, &c.lock, deadline, reason, &c, c.cap) ==
+      claim_timeout) {
     // Claimed by the timer: nobody else can take it, so it is still queued.
     std::lock_guard<spin_lock> guard(c.lock);
     q.remove(&w);
@@ -272,7 +274,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
     c->lock.unlock();
     return op_status::full;
   }
-  op_status s = wait_on_locked(*c, c->sendq, value, mode, deadline);
+  op_status s = wait_on_locked(*c, c->sendq, value, wait_reason::chan_send, mode, deadline);
   if (s == op_status::closed) throw_error(closed_channel("goro: send on closed channel"));
   return s;
 }
@@ -298,7 +300,7 @@ inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
     c->lock.unlock();
     return op_status::empty;
   }
-  return wait_on_locked(*c, c->recvq, out, mode, deadline);
+  return wait_on_locked(*c, c->recvq, out, wait_reason::chan_receive, mode, deadline);
 }
 
 /// Closes c: every waiter is woken (receivers see "closed", senders throw).
