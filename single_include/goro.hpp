@@ -11,8 +11,10 @@
 //   config.hpp                        platform, version, switches
 //   detail/context*.hpp, stack*.hpp   execution contexts and their stacks
 //   detail/parker.hpp                 blocking an OS thread
-//   detail/scheduler.hpp, run_queue.hpp, timer_heap.hpp   M:N scheduling
-//   detail/waiter.hpp, park.hpp       one waiter type for goroutines and threads
+//   detail/scheduler.hpp, run_queue.hpp, global_queue.hpp, idle_list.hpp,
+//     timer_heap.hpp                  M:N scheduling
+//   detail/wait/*.hpp                 the wait layer: waiter, wait queue, park,
+//                                     wake, block, wait reasons
 //   runtime.hpp                       go, yield, sleep, runtime
 //   detail/poll_*.hpp, netpoller.hpp, fd_wait.hpp   the netpoller
 //   io.hpp                            wait_readable, wait_writable, close_fd
@@ -457,16 +459,122 @@ class nil_channel : public std::logic_error {
 }  // namespace goro
 
 #endif
-// ======== goro/detail/park.hpp ========
-// park.hpp: waiting and waking, the same way for goroutines and threads.
+// ======== goro/detail/spin_lock.hpp ========
+// spin_lock.hpp: the lock that guards goro's own short critical sections
+// (a channel's queues, a wait list, the global run queue).
 //
-// block() waits as the caller is: a goroutine parks (its worker runs other
-// goroutines), a plain thread sleeps on a parker. Both follow the park
-// protocol: the caller has queued a waiter for itself under some lock and
-// passes that lock's unlock function; the lock is released only once the
-// caller can safely be woken.
-#ifndef GORO_DETAIL_PARK_HPP
-#define GORO_DETAIL_PARK_HPP
+// Critical sections under it are a few dozen instructions and never block, so
+// spinning beats parking; after a short spin it yields the CPU, which matters
+// on machines with fewer cores than runnable threads. A goroutine may hold it
+// across a switch only in the park protocol, where the scheduler releases it
+// right after the switch (scheduler.hpp, "park").
+#ifndef GORO_DETAIL_SPIN_LOCK_HPP
+#define GORO_DETAIL_SPIN_LOCK_HPP
+
+
+#include <sched.h>
+
+#include <atomic>
+
+namespace goro::detail {
+
+/// One pause instruction: tells the CPU we are spinning.
+GORO_ALWAYS_INLINE void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/// A sequentially consistent fence, for the Dekker-style handshakes of the
+/// scheduler. ThreadSanitizer does not model fences (GCC refuses them under
+/// -fsanitize=thread), so there a seq_cst read-modify-write stands in: a full
+/// barrier on every real CPU, and an operation TSan understands.
+GORO_ALWAYS_INLINE void full_fence() noexcept {
+#if defined(GORO_TSAN)
+  static std::atomic<int> dummy{0};
+  dummy.fetch_add(0, std::memory_order_seq_cst);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+/// A test-and-test-and-set lock with exponential backoff. Meets BasicLockable.
+///
+/// Why backoff: every look a waiter takes at the lock pulls its cache line
+/// away from the holder, whose unlock, and whose next lock a few nanoseconds
+/// later, must then take it back. With two workers hammering one channel
+/// (W3), waiters that looked after every pause kept the line in flight and
+/// ran 2x slower than Go; waiters that double their pause up to max_backoff
+/// let the holder run a batch of operations on a warm line (W3 with two
+/// workers went from 231 to 79 ms, Go: 140 ms; docs/design.md, "Locks").
+class spin_lock {
+ public:
+  /// Longest pause, in pause instructions, between two looks at the lock
+  /// (a pause costs 10-140 cycles depending on the CPU).
+  static constexpr int max_backoff = 64;
+  /// Pauses before a waiter starts yielding the CPU instead: the holder may
+  /// have been preempted (more runnable threads than cores).
+  static constexpr int spin_budget = 1024;
+
+  void lock() noexcept {
+    int backoff = 1;  // pauses between two looks at the lock
+    int paused = 0;   // pauses so far; past spin_budget, yield the CPU instead
+    for (;;) {
+      if (!locked_.exchange(true, std::memory_order_acquire)) return;
+      while (locked_.load(std::memory_order_relaxed)) {
+        if (paused < spin_budget) {
+          for (int i = 0; i < backoff; ++i) cpu_relax();
+          paused += backoff;
+          if (backoff < max_backoff) backoff *= 2;
+        } else {
+          sched_yield();
+        }
+      }
+    }
+  }
+  bool try_lock() noexcept {
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+  /// The unlock function in the shape the park protocol takes (arg: the lock).
+  static void unlock_fn(void* self) noexcept { static_cast<spin_lock*>(self)->unlock(); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/wait/wait.hpp ========
+// wait/wait.hpp: the wait layer: waiting and waking, the same way for
+// goroutines and threads, for channels, select, sync, timers and fd waits.
+//
+// The layer is this folder: the waiter and its queue (waiter.hpp), why a
+// goroutine waits (reason.hpp), and here the operations: park() switches a
+// goroutine out for good until it is readied, wake() readies a goroutine or
+// unparks a thread, block() waits as the caller is (a goroutine parks and
+// its worker runs other goroutines, a plain thread sleeps on a parker),
+// block_until() does the same with a deadline (a timer on the runtime's
+// heap claims the wait), note_wait() records the wait for dumps. Following a
+// value from a send to its receiver touches chan_core.hpp and this layer.
+//
+// The park protocol: the caller has queued a waiter for itself under some
+// lock and passes that lock's unlock function; the lock is released only
+// once the caller can safely be woken (for a goroutine, once it is off its
+// stack: scheduler.hpp, "park with an unlock function").
+//
+// Layering: the scheduler schedules (queues, workers, switching) and knows
+// of waiting only what it must: the waiter's queue type, and wake()/
+// wake_all() declared in waiter.hpp, because it wakes wait_all()'s and the
+// netpoller's waiters itself. Everything here is defined after the
+// scheduler's classes are complete, so include this file, not the parts.
+#ifndef GORO_DETAIL_WAIT_WAIT_HPP
+#define GORO_DETAIL_WAIT_WAIT_HPP
 
 // ======== goro/detail/scheduler.hpp ========
 // scheduler.hpp: goroutines multiplexed M:N onto worker threads.
@@ -518,6 +626,12 @@ class nil_channel : public std::logic_error {
 //   every worker is stuck; see docs/runtime.md.)
 // * Every live goroutine is on its runtime's list (all_head_, under
 //   all_lock_) for goroutine dumps and deadlock reports.
+// * Waiting is not here: parking, waking, blocking with or without a
+//   deadline and the reasons for it are the wait layer (wait/), which
+//   channels, select, sync, timers and fd waits all use. This file only
+//   makes goroutines runnable (ready) and switches them out (switch_out);
+//   the global queue and the idle list are classes of their own
+//   (global_queue.hpp, idle_list.hpp).
 //
 // Rejected: a goroutine switching straight to the next one (saves one
 // switch, but then nobody is off both stacks to release the park lock);
@@ -1841,6 +1955,17 @@ class context {
 }  // namespace goro::detail
 
 #endif
+// ======== goro/detail/global_queue.hpp ========
+// global_queue.hpp: the scheduler's global run queue.
+//
+// Goroutines started or readied outside any worker, and the overflow of a
+// full local queue, wait here; workers take a fair share at a time (see
+// "A global queue" in the file comment of scheduler.hpp). An intrusive FIFO through
+// goroutine::next under a spin lock, with its length in an atomic so that
+// idle checks and the monitor read it without the lock.
+#ifndef GORO_DETAIL_GLOBAL_QUEUE_HPP
+#define GORO_DETAIL_GLOBAL_QUEUE_HPP
+
 // ======== goro/detail/goroutine.hpp ========
 // goroutine.hpp: the goroutine record ("G").
 //
@@ -1861,8 +1986,8 @@ class context {
 #ifndef GORO_DETAIL_GOROUTINE_HPP
 #define GORO_DETAIL_GOROUTINE_HPP
 
-// ======== goro/detail/wait_reason.hpp ========
-// wait_reason.hpp: why a goroutine is parked, in Go's words, and the
+// ======== goro/detail/wait/reason.hpp ========
+// wait/reason.hpp: why a goroutine is parked, in Go's words, and the
 // process-wide counts that deadlock detection reads.
 //
 // The blocking call stores the reason (and the object it waits on) in the
@@ -2009,7 +2134,7 @@ struct goroutine {
   goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
   std::atomic<g_status> status{g_status::runnable};
   g_request request = g_request::none;  ///< set just before switching to the worker
-  // What a goroutine dump shows (see wait_reason.hpp), packed into what
+  // What a goroutine dump shows (see wait/reason.hpp), packed into what
   // would be padding where it can (the record's size decides how many cache
   // lines a spawn touches). The wait fields are stored by the goroutine
   // before it parks and read by dumps on any thread.
@@ -2052,6 +2177,259 @@ bool layout_for(const stack& s, g_layout& out) noexcept {
   out.usable = fn - reinterpret_cast<std::uintptr_t>(s.bottom());
   return true;
 }
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/run_queue.hpp ========
+// run_queue.hpp: a worker's local queue of runnable goroutines.
+//
+// A bounded ring that only its owning worker pushes to and pops from the
+// head of, and that other workers steal half of (the design of Go's runq).
+// head and tail only grow; tail - head is the length.
+//
+// Invariants and why the lock-free paths are safe:
+// - Only the owner writes `tail`, and it writes a slot before publishing it
+//   with a release store of `tail`; consumers read `tail` with acquire.
+// - Every consumer (the owner popping, a thief stealing) claims entries by a
+//   compare-and-swap of `head`. A thief copies slots before its CAS; if the
+//   owner has since reused those slots the CAS fails (head moved) and the copy
+//   is discarded. Slots are atomics so that such a discarded read is not a
+//   data race in the C++ model (nor to ThreadSanitizer).
+#ifndef GORO_DETAIL_RUN_QUEUE_HPP
+#define GORO_DETAIL_RUN_QUEUE_HPP
+
+
+#include <atomic>
+#include <cstdint>
+
+namespace goro::detail {
+
+class run_queue {
+ public:
+  /// Capacity, as in Go.
+  static constexpr std::uint32_t capacity = 256;
+
+  /// Owner only. Appends g; returns false (and leaves the queue as it was)
+  /// when full, in which case the caller moves half of it elsewhere.
+  bool push(goroutine* g) noexcept {
+    std::uint32_t h = head_.load(std::memory_order_acquire);
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    if (t - h >= capacity) return false;
+    slots_[t % capacity].store(g, std::memory_order_relaxed);
+    tail_.store(t + 1, std::memory_order_release);
+    return true;
+  }
+
+  /// Owner only, when push failed: takes the older half of the queue into
+  /// `out` (up to capacity / 2 entries) and returns how many. Returns 0 if a
+  /// thief emptied enough of it meanwhile that a push will now succeed.
+  std::uint32_t take_half(goroutine** out) noexcept {
+    std::uint32_t h = head_.load(std::memory_order_acquire);
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    std::uint32_t n = (t - h) / 2;
+    if (n < capacity / 2) return 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      out[i] = slots_[(h + i) % capacity].load(std::memory_order_relaxed);
+    }
+    if (!head_.compare_exchange_strong(h, h + n, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+      return 0;
+    }
+    return n;
+  }
+
+  /// Owner only. Takes the oldest entry, or nullptr when empty.
+  goroutine* pop() noexcept {
+    std::uint32_t h = head_.load(std::memory_order_acquire);
+    for (;;) {
+      std::uint32_t t = tail_.load(std::memory_order_relaxed);
+      if (t == h) return nullptr;
+      goroutine* g = slots_[h % capacity].load(std::memory_order_relaxed);
+      if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+        return g;
+      }
+    }
+  }
+
+  /// Any thread. Moves half of this queue (rounded up) into `thief`, which must
+  /// be empty and owned by the caller; returns one of the stolen goroutines for
+  /// the caller to run (it is not put in `thief`), or nullptr if there was nothing.
+  goroutine* steal_half_into(run_queue& thief) noexcept {
+    std::uint32_t tt = thief.tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      std::uint32_t h = head_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_.load(std::memory_order_acquire);
+      std::uint32_t n = t - h;
+      n -= n / 2;
+      if (n == 0) return nullptr;
+      if (n > capacity / 2) continue;  // read h and t at different times; retry
+      for (std::uint32_t i = 0; i < n; ++i) {
+        thief.slots_[(tt + i) % capacity].store(
+            slots_[(h + i) % capacity].load(std::memory_order_relaxed), std::memory_order_relaxed);
+      }
+      if (head_.compare_exchange_weak(h, h + n, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+        // Keep the last one to run now, publish the others.
+        goroutine* g = thief.slots_[(tt + n - 1) % capacity].load(std::memory_order_relaxed);
+        if (n > 1) thief.tail_.store(tt + n - 1, std::memory_order_release);
+        return g;
+      }
+    }
+  }
+
+  /// Any thread; a snapshot that may be stale by the time it is used.
+  std::uint32_t size() const noexcept {
+    std::uint32_t h = head_.load(std::memory_order_acquire);
+    std::uint32_t t = tail_.load(std::memory_order_acquire);
+    return t - h;
+  }
+  bool empty() const noexcept { return size() == 0; }
+
+ private:
+  alignas(64) std::atomic<std::uint32_t> head_{0};
+  alignas(64) std::atomic<std::uint32_t> tail_{0};
+  std::atomic<goroutine*> slots_[capacity] = {};
+};
+
+}  // namespace goro::detail
+
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+
+namespace goro::detail {
+
+/// The global run queue. Any thread.
+class global_queue {
+ public:
+  /// How many goroutines wait here (a snapshot). The scheduler's
+  /// lost-wake-up handshake reads it sequentially consistent.
+  std::size_t size(std::memory_order order = std::memory_order_seq_cst) const noexcept {
+    return size_.load(order);
+  }
+
+  /// Appends gs[0..n) in order.
+  void push(goroutine* const* gs, std::size_t n) {
+    std::lock_guard<spin_lock> guard(lock_);
+    for (std::size_t i = 0; i < n; ++i) {
+      gs[i]->next = nullptr;
+      if (tail_ != nullptr) {
+        tail_->next = gs[i];
+      } else {
+        head_ = gs[i];
+      }
+      tail_ = gs[i];
+    }
+    size_.fetch_add(n, std::memory_order_seq_cst);
+  }
+
+  /// Takes up to `max` goroutines, and no more than a fair share for one of
+  /// `workers` workers; returns the first and puts the rest in `local`, which
+  /// must have room for them.
+  goroutine* take(run_queue& local, std::size_t workers, std::size_t max) {
+    if (size_.load(std::memory_order_acquire) == 0) return nullptr;
+    std::lock_guard<spin_lock> guard(lock_);
+    std::size_t size = size_.load(std::memory_order_relaxed);
+    if (size == 0) return nullptr;
+    std::size_t n = std::min({size, size / workers + 1, max});
+    goroutine* first = head_;
+    goroutine* g = first;
+    for (std::size_t i = 0; i < n; ++i) {
+      goroutine* next = g->next;
+      g->next = nullptr;
+      if (i > 0 && !local.push(g)) fatal("run queue full while taking from the global queue");
+      g = next;
+    }
+    head_ = g;
+    if (head_ == nullptr) tail_ = nullptr;
+    size_.fetch_sub(n, std::memory_order_relaxed);
+    return first;
+  }
+
+ private:
+  spin_lock lock_;
+  goroutine* head_ = nullptr;  ///< guarded by lock_
+  goroutine* tail_ = nullptr;  ///< guarded by lock_
+  std::atomic<std::size_t> size_{0};
+};
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/idle_list.hpp ========
+// idle_list.hpp: the workers that sleep for want of work.
+//
+// A LIFO of workers under a spin lock, linked through the worker's own
+// `idle_next` and `idle_listed` fields, with its length in an atomic that
+// wakers read without the lock (see "Spinning" in scheduler.hpp for the
+// handshake it takes part in). A class template only because the worker's
+// class is defined later, in scheduler.hpp, which uses it with `worker`.
+#ifndef GORO_DETAIL_IDLE_LIST_HPP
+#define GORO_DETAIL_IDLE_LIST_HPP
+
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+
+namespace goro::detail {
+
+/// Idle workers. Any thread. Invariant (under the lock): a worker is listed
+/// exactly when its `idle_listed` is set, and `size()` counts them.
+template <class Worker>
+class idle_list {
+ public:
+  /// How many workers are listed (a snapshot).
+  std::size_t size(std::memory_order order = std::memory_order_seq_cst) const noexcept {
+    return count_.load(order);
+  }
+
+  /// Lists w as idle. Returns false (and does not list it) if `global` has
+  /// work, checked under this list's lock.
+  bool push(Worker& w, const global_queue& global) {
+    std::lock_guard<spin_lock> guard(lock_);
+    if (global.size(std::memory_order_seq_cst) != 0) return false;
+    w.idle_next = head_;
+    head_ = &w;
+    w.idle_listed = true;
+    count_.fetch_add(1, std::memory_order_seq_cst);
+    return true;
+  }
+
+  /// Takes the most recently listed worker off the list, or returns nullptr.
+  Worker* pop() {
+    std::lock_guard<spin_lock> guard(lock_);
+    Worker* w = head_;
+    if (w != nullptr) {
+      head_ = w->idle_next;
+      w->idle_listed = false;
+      count_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+    return w;
+  }
+
+  /// Takes w off the list; false if it was not listed (someone popped it).
+  bool remove(Worker& w) {
+    std::lock_guard<spin_lock> guard(lock_);
+    if (!w.idle_listed) return false;
+    Worker** p = &head_;
+    while (*p != &w) p = &(*p)->idle_next;
+    *p = w.idle_next;
+    w.idle_listed = false;
+    count_.fetch_sub(1, std::memory_order_seq_cst);
+    return true;
+  }
+
+ private:
+  spin_lock lock_;
+  Worker* head_ = nullptr;  ///< guarded by lock_
+  std::atomic<std::size_t> count_{0};
+};
 
 }  // namespace goro::detail
 
@@ -2472,99 +2850,8 @@ class poll_backend {
 #ifndef GORO_DETAIL_POLL_DESC_HPP
 #define GORO_DETAIL_POLL_DESC_HPP
 
-// ======== goro/detail/spin_lock.hpp ========
-// spin_lock.hpp: the lock that guards goro's own short critical sections
-// (a channel's queues, a wait list, the global run queue).
-//
-// Critical sections under it are a few dozen instructions and never block, so
-// spinning beats parking; after a short spin it yields the CPU, which matters
-// on machines with fewer cores than runnable threads. A goroutine may hold it
-// across a switch only in the park protocol, where the scheduler releases it
-// right after the switch (scheduler.hpp, "park").
-#ifndef GORO_DETAIL_SPIN_LOCK_HPP
-#define GORO_DETAIL_SPIN_LOCK_HPP
-
-
-#include <sched.h>
-
-#include <atomic>
-
-namespace goro::detail {
-
-/// One pause instruction: tells the CPU we are spinning.
-GORO_ALWAYS_INLINE void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield" ::: "memory");
-#endif
-}
-
-/// A sequentially consistent fence, for the Dekker-style handshakes of the
-/// scheduler. ThreadSanitizer does not model fences (GCC refuses them under
-/// -fsanitize=thread), so there a seq_cst read-modify-write stands in: a full
-/// barrier on every real CPU, and an operation TSan understands.
-GORO_ALWAYS_INLINE void full_fence() noexcept {
-#if defined(GORO_TSAN)
-  static std::atomic<int> dummy{0};
-  dummy.fetch_add(0, std::memory_order_seq_cst);
-#else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
-
-/// A test-and-test-and-set lock with exponential backoff. Meets BasicLockable.
-///
-/// Why backoff: every look a waiter takes at the lock pulls its cache line
-/// away from the holder, whose unlock, and whose next lock a few nanoseconds
-/// later, must then take it back. With two workers hammering one channel
-/// (W3), waiters that looked after every pause kept the line in flight and
-/// ran 2x slower than Go; waiters that double their pause up to max_backoff
-/// let the holder run a batch of operations on a warm line (W3 with two
-/// workers went from 231 to 79 ms, Go: 140 ms; docs/design.md, "Locks").
-class spin_lock {
- public:
-  /// Longest pause, in pause instructions, between two looks at the lock
-  /// (a pause costs 10-140 cycles depending on the CPU).
-  static constexpr int max_backoff = 64;
-  /// Pauses before a waiter starts yielding the CPU instead: the holder may
-  /// have been preempted (more runnable threads than cores).
-  static constexpr int spin_budget = 1024;
-
-  void lock() noexcept {
-    int backoff = 1;  // pauses between two looks at the lock
-    int paused = 0;   // pauses so far; past spin_budget, yield the CPU instead
-    for (;;) {
-      if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (paused < spin_budget) {
-          for (int i = 0; i < backoff; ++i) cpu_relax();
-          paused += backoff;
-          if (backoff < max_backoff) backoff *= 2;
-        } else {
-          sched_yield();
-        }
-      }
-    }
-  }
-  bool try_lock() noexcept {
-    return !locked_.load(std::memory_order_relaxed) &&
-           !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
-  /// The unlock function in the shape the park protocol takes (arg: the lock).
-  static void unlock_fn(void* self) noexcept { static_cast<spin_lock*>(self)->unlock(); }
-
- private:
-  std::atomic<bool> locked_{false};
-};
-
-}  // namespace goro::detail
-
-#endif
-// ======== goro/detail/waiter.hpp ========
-// waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
+// ======== goro/detail/wait/waiter.hpp ========
+// wait/waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
 //
 // A waiter is either a parked goroutine or a blocked OS thread (such as
 // `main`); every queue in goro holds waiters, never goroutines or threads
@@ -2577,8 +2864,8 @@ class spin_lock {
 // word; whoever moves it from 0 (compare-and-swap) owns the wake-up and is the
 // only one who completes the operation and wakes the party. The others leave
 // the waiter alone; the party removes it from their queues when it resumes.
-#ifndef GORO_DETAIL_WAITER_HPP
-#define GORO_DETAIL_WAITER_HPP
+#ifndef GORO_DETAIL_WAIT_WAITER_HPP
+#define GORO_DETAIL_WAIT_WAITER_HPP
 
 
 #include <atomic>
@@ -2602,7 +2889,7 @@ struct waiter {
   std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
   std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
   bool ok = false;                              ///< channels: a value moved (false: woken by close)
-  bool parked_untimed = false;  ///< a thread counted in census::threads_parked (park.hpp)
+  bool parked_untimed = false;  ///< a thread counted in census::threads_parked (wait.hpp)
   void* value = nullptr;        ///< channels: the value to send, or where to put the one received
   waiter* prev = nullptr;       ///< links in the queue it waits in, guarded by that queue's lock
   waiter* next = nullptr;
@@ -2688,6 +2975,18 @@ class wait_queue {
   waiter* head_ = nullptr;
   waiter* tail_ = nullptr;
 };
+
+// Waking needs the complete scheduler (a goroutine is woken by readying it
+// on its scheduler), and the scheduler wakes waiters itself (wait_all's, the
+// netpoller's), so these are declared here, before the scheduler, and
+// defined in wait/wait.hpp, after it.
+
+/// Wakes the party behind a waiter that the caller has claimed. Call with no
+/// lock held that the woken party might need.
+inline void wake(waiter& w);
+
+/// Wakes every waiter of `q` (all claimed by the caller, who holds no lock).
+inline void wake_all(wait_queue& q);
 
 }  // namespace goro::detail
 
@@ -2998,121 +3297,6 @@ class netpoller {
   std::atomic<bool> polling_{false};
   spin_lock list_lock_;              ///< guards the bound list (taken inside a descriptor's lock)
   poll_desc* bound_head_ = nullptr;  ///< guarded by list_lock_
-};
-
-}  // namespace goro::detail
-
-#endif
-// ======== goro/detail/run_queue.hpp ========
-// run_queue.hpp: a worker's local queue of runnable goroutines.
-//
-// A bounded ring that only its owning worker pushes to and pops from the
-// head of, and that other workers steal half of (the design of Go's runq).
-// head and tail only grow; tail - head is the length.
-//
-// Invariants and why the lock-free paths are safe:
-// - Only the owner writes `tail`, and it writes a slot before publishing it
-//   with a release store of `tail`; consumers read `tail` with acquire.
-// - Every consumer (the owner popping, a thief stealing) claims entries by a
-//   compare-and-swap of `head`. A thief copies slots before its CAS; if the
-//   owner has since reused those slots the CAS fails (head moved) and the copy
-//   is discarded. Slots are atomics so that such a discarded read is not a
-//   data race in the C++ model (nor to ThreadSanitizer).
-#ifndef GORO_DETAIL_RUN_QUEUE_HPP
-#define GORO_DETAIL_RUN_QUEUE_HPP
-
-
-#include <atomic>
-#include <cstdint>
-
-namespace goro::detail {
-
-class run_queue {
- public:
-  /// Capacity, as in Go.
-  static constexpr std::uint32_t capacity = 256;
-
-  /// Owner only. Appends g; returns false (and leaves the queue as it was)
-  /// when full, in which case the caller moves half of it elsewhere.
-  bool push(goroutine* g) noexcept {
-    std::uint32_t h = head_.load(std::memory_order_acquire);
-    std::uint32_t t = tail_.load(std::memory_order_relaxed);
-    if (t - h >= capacity) return false;
-    slots_[t % capacity].store(g, std::memory_order_relaxed);
-    tail_.store(t + 1, std::memory_order_release);
-    return true;
-  }
-
-  /// Owner only, when push failed: takes the older half of the queue into
-  /// `out` (up to capacity / 2 entries) and returns how many. Returns 0 if a
-  /// thief emptied enough of it meanwhile that a push will now succeed.
-  std::uint32_t take_half(goroutine** out) noexcept {
-    std::uint32_t h = head_.load(std::memory_order_acquire);
-    std::uint32_t t = tail_.load(std::memory_order_relaxed);
-    std::uint32_t n = (t - h) / 2;
-    if (n < capacity / 2) return 0;
-    for (std::uint32_t i = 0; i < n; ++i) {
-      out[i] = slots_[(h + i) % capacity].load(std::memory_order_relaxed);
-    }
-    if (!head_.compare_exchange_strong(h, h + n, std::memory_order_release,
-                                       std::memory_order_relaxed)) {
-      return 0;
-    }
-    return n;
-  }
-
-  /// Owner only. Takes the oldest entry, or nullptr when empty.
-  goroutine* pop() noexcept {
-    std::uint32_t h = head_.load(std::memory_order_acquire);
-    for (;;) {
-      std::uint32_t t = tail_.load(std::memory_order_relaxed);
-      if (t == h) return nullptr;
-      goroutine* g = slots_[h % capacity].load(std::memory_order_relaxed);
-      if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel,
-                                      std::memory_order_acquire)) {
-        return g;
-      }
-    }
-  }
-
-  /// Any thread. Moves half of this queue (rounded up) into `thief`, which must
-  /// be empty and owned by the caller; returns one of the stolen goroutines for
-  /// the caller to run (it is not put in `thief`), or nullptr if there was nothing.
-  goroutine* steal_half_into(run_queue& thief) noexcept {
-    std::uint32_t tt = thief.tail_.load(std::memory_order_relaxed);
-    for (;;) {
-      std::uint32_t h = head_.load(std::memory_order_acquire);
-      std::uint32_t t = tail_.load(std::memory_order_acquire);
-      std::uint32_t n = t - h;
-      n -= n / 2;
-      if (n == 0) return nullptr;
-      if (n > capacity / 2) continue;  // read h and t at different times; retry
-      for (std::uint32_t i = 0; i < n; ++i) {
-        thief.slots_[(tt + i) % capacity].store(
-            slots_[(h + i) % capacity].load(std::memory_order_relaxed), std::memory_order_relaxed);
-      }
-      if (head_.compare_exchange_weak(h, h + n, std::memory_order_acq_rel,
-                                      std::memory_order_relaxed)) {
-        // Keep the last one to run now, publish the others.
-        goroutine* g = thief.slots_[(tt + n - 1) % capacity].load(std::memory_order_relaxed);
-        if (n > 1) thief.tail_.store(tt + n - 1, std::memory_order_release);
-        return g;
-      }
-    }
-  }
-
-  /// Any thread; a snapshot that may be stale by the time it is used.
-  std::uint32_t size() const noexcept {
-    std::uint32_t h = head_.load(std::memory_order_acquire);
-    std::uint32_t t = tail_.load(std::memory_order_acquire);
-    return t - h;
-  }
-  bool empty() const noexcept { return size() == 0; }
-
- private:
-  alignas(64) std::atomic<std::uint32_t> head_{0};
-  alignas(64) std::atomic<std::uint32_t> tail_{0};
-  std::atomic<goroutine*> slots_[capacity] = {};
 };
 
 }  // namespace goro::detail
@@ -3486,8 +3670,8 @@ class worker {
   stack_pool pool;                           ///< free stacks
   parker sleeper;                            ///< where the idle thread sleeps
   std::atomic<bool> in_poll{false};          ///< idle in the netpoller instead of `sleeper`
-  worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
-  bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
+  worker* idle_next = nullptr;               ///< idle list link; guarded by the idle_list's lock
+  bool idle_listed = false;                  ///< guarded by the idle_list's lock
   bool spinning = false;
   bool picked_runnext = false;   ///< the goroutine find_work returned came from runnext
   bool slept = false;            ///< slept since the last goroutine ran: no slice to inherit
@@ -3608,8 +3792,8 @@ class scheduler {
   /// parked on an fd this runtime's poller watches.
   void poller_needed() { wake_if_needed(/*for_timer=*/true); }
 
-  /// Blocks until no goroutine is alive (implemented in park.hpp, which can wait
-  /// as a goroutine or as a thread).
+  /// Blocks until no goroutine is alive (implemented in wait/wait.hpp, which
+  /// can wait as a goroutine or as a thread).
   void wait_all();
 
   /// Writes one block per live goroutine, in Go's traceback format
@@ -3648,47 +3832,19 @@ class scheduler {
     return static_cast<std::size_t>(v);
   }
 
-  // ---- the global run queue: an intrusive FIFO through goroutine::next.
-  void global_push(goroutine* const* gs, std::size_t n) {
-    std::lock_guard<spin_lock> guard(global_lock_);
-    for (std::size_t i = 0; i < n; ++i) {
-      gs[i]->next = nullptr;
-      if (global_tail_ != nullptr) {
-        global_tail_->next = gs[i];
-      } else {
-        global_head_ = gs[i];
-      }
-      global_tail_ = gs[i];
-    }
-    global_size_.fetch_add(n, std::memory_order_seq_cst);
-  }
+  // ---- the global run queue (global_queue.hpp).
+  void global_push(goroutine* const* gs, std::size_t n) { global_.push(gs, n); }
 
   /// Takes up to `max` goroutines (a fair share for one worker); returns the
   /// first, puts the rest in w's local queue, which must have room for them.
   goroutine* global_take(worker& w, std::size_t max) {
-    if (global_size_.load(std::memory_order_acquire) == 0) return nullptr;
-    std::lock_guard<spin_lock> guard(global_lock_);
-    std::size_t size = global_size_.load(std::memory_order_relaxed);
-    if (size == 0) return nullptr;
-    std::size_t n = std::min({size, size / workers_.size() + 1, max});
-    goroutine* first = global_head_;
-    goroutine* g = first;
-    for (std::size_t i = 0; i < n; ++i) {
-      goroutine* next = g->next;
-      g->next = nullptr;
-      if (i > 0 && !w.local.push(g)) fatal("run queue full while taking from the global queue");
-      g = next;
-    }
-    global_head_ = g;
-    if (global_head_ == nullptr) global_tail_ = nullptr;
-    global_size_.fetch_sub(n, std::memory_order_relaxed);
-    return first;
+    return global_.take(w.local, workers_.size(), max);
   }
 
   // ---- idle workers and spinning (see "Spinning" above).
   void wake_if_needed(bool for_timer = false) {
     full_fence();
-    if (n_idle_.load(std::memory_order_seq_cst) == 0) return;
+    if (idle_.size(std::memory_order_seq_cst) == 0) return;
     // A spinning worker will find new work; a new timer is seen by a spinner
     // only if it has not computed its sleep yet, so timers wake regardless.
     if (!for_timer) {
@@ -3700,16 +3856,7 @@ class scheduler {
     } else {
       n_spinning_.fetch_add(1, std::memory_order_seq_cst);
     }
-    worker* w = nullptr;
-    {
-      std::lock_guard<spin_lock> guard(idle_lock_);
-      w = idle_head_;
-      if (w != nullptr) {
-        idle_head_ = w->idle_next;
-        w->idle_listed = false;
-        n_idle_.fetch_sub(1, std::memory_order_seq_cst);
-      }
-    }
+    worker* w = idle_.pop();
     if (w == nullptr) {
       n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
       return;
@@ -3719,34 +3866,17 @@ class scheduler {
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
   /// has work, checked under the same lock.
-  bool list_idle(worker& w) {
-    std::lock_guard<spin_lock> guard(idle_lock_);
-    if (global_size_.load(std::memory_order_seq_cst) != 0) return false;
-    w.idle_next = idle_head_;
-    idle_head_ = &w;
-    w.idle_listed = true;
-    n_idle_.fetch_add(1, std::memory_order_seq_cst);
-    return true;
-  }
+  bool list_idle(worker& w) { return idle_.push(w, global_); }
 
   /// Takes w off the idle list; false if a waker already did (and counted w
   /// as spinning).
-  bool unlist_idle(worker& w) {
-    std::lock_guard<spin_lock> guard(idle_lock_);
-    if (!w.idle_listed) return false;
-    worker** p = &idle_head_;
-    while (*p != &w) p = &(*p)->idle_next;
-    *p = w.idle_next;
-    w.idle_listed = false;
-    n_idle_.fetch_sub(1, std::memory_order_seq_cst);
-    return true;
-  }
+  bool unlist_idle(worker& w) { return idle_.remove(w); }
 
   /// Whether some queue holds work (a snapshot). runnext slots count too: a
   /// goroutine started by a busy one sits there, and an idle worker that
   /// ignored it could sleep while it waits for its starter to block.
   bool work_visible() const noexcept {
-    if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
+    if (global_.size(std::memory_order_seq_cst) != 0) return true;
     for (auto& w : workers_) {
       if (!w->local.empty() || w->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
     }
@@ -3773,14 +3903,8 @@ class scheduler {
   std::vector<std::unique_ptr<worker>> workers_;
   timer_heap timers_;
 
-  spin_lock global_lock_;
-  goroutine* global_head_ = nullptr;  ///< guarded by global_lock_
-  goroutine* global_tail_ = nullptr;  ///< guarded by global_lock_
-  std::atomic<std::size_t> global_size_{0};
-
-  spin_lock idle_lock_;
-  worker* idle_head_ = nullptr;  ///< guarded by idle_lock_
-  std::atomic<std::size_t> n_idle_{0};
+  global_queue global_;
+  idle_list<worker> idle_;
   std::atomic<std::size_t> n_spinning_{0};
 
   std::atomic<std::int64_t> live_{0};
@@ -3815,17 +3939,6 @@ inline void switch_out(g_request request) noexcept {
   GORO_ASSERT(g != nullptr);
   g->request = request;
   g->ctx.switch_to(*w->g0, w->slots);
-}
-
-/// Parks the running goroutine: once it is off its stack, its worker calls
-/// unlock(arg) (typically releasing the lock under which the caller queued a
-/// waiter for itself). Returns after someone calls scheduler::ready on it.
-inline void park(void (*unlock)(void*), void* arg) noexcept {
-  // Only a goroutine parks, so this thread is a worker (no null check).
-  goroutine* g = current_worker_slot()->current.load(std::memory_order_relaxed);
-  g->unlock = unlock;
-  g->unlock_arg = arg;
-  switch_out(g_request::park);
 }
 
 /// The slow half of preempt_check: the slice is over, so the running
@@ -3959,24 +4072,6 @@ inline void scheduler::ready(goroutine* g) {
   global_push(&g, 1);
   wake_if_needed();
   outside_wakers_.fetch_sub(1, std::memory_order_release);  // last touch of *this
-}
-
-/// Wakes the party behind a waiter that the caller has claimed. Call with no
-/// lock held that the woken party might need.
-inline void wake(waiter& w) {
-  if (w.g != nullptr) {
-    w.g->sched->ready(w.g);
-  } else {
-    // The thread no longer counts as blocked from the moment it is woken,
-    // before it runs (see census::threads_parked).
-    if (w.parked_untimed) process_census().threads_parked.fetch_sub(1, std::memory_order_relaxed);
-    w.thread->unpark();
-  }
-}
-
-/// Wakes every waiter of `q` (all claimed by the caller, who holds no lock).
-inline void wake_all(wait_queue& q) {
-  while (waiter* w = q.pop_front()) wake(*w);
 }
 
 inline scheduler::~scheduler() {
@@ -4271,8 +4366,7 @@ inline goroutine* worker::find_work() {
     goroutine* g = try_local_and_global();
     if (g == nullptr && poll_network(0)) continue;  // it readied goroutines here
     if (g == nullptr) {
-      const std::size_t busy =
-          sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
+      const std::size_t busy = sched.workers_.size() - sched.idle_.size(std::memory_order_relaxed);
       if (spinning || 2 * sched.n_spinning_.load(std::memory_order_relaxed) < busy) {
         if (!spinning) {
           spinning = true;
@@ -4292,6 +4386,11 @@ inline goroutine* worker::find_work() {
 
 }  // namespace goro::detail
 
+// The wait layer's definitions of wake() and wake_all(), which the code
+// above calls (declared in wait/waiter.hpp): they need the complete
+// scheduler, so they come after it. wait.hpp includes this file first, so
+// whichever of the two a user includes, the scheduler comes first.
+
 #endif
 
 #include <atomic>
@@ -4300,6 +4399,33 @@ inline goroutine* worker::find_work() {
 #include <mutex>
 
 namespace goro::detail {
+
+/// Parks the running goroutine: once it is off its stack, its worker calls
+/// unlock(arg) (typically releasing the lock under which the caller queued a
+/// waiter for itself). Returns after someone calls scheduler::ready on it.
+inline void park(void (*unlock)(void*), void* arg) noexcept {
+  // Only a goroutine parks, so this thread is a worker (no null check).
+  goroutine* g = current_worker_slot()->current.load(std::memory_order_relaxed);
+  g->unlock = unlock;
+  g->unlock_arg = arg;
+  switch_out(g_request::park);
+}
+
+// wake() and wake_all() are declared, with their contracts, in waiter.hpp.
+inline void wake(waiter& w) {
+  if (w.g != nullptr) {
+    w.g->sched->ready(w.g);
+  } else {
+    // The thread no longer counts as blocked from the moment it is woken,
+    // before it runs (see census::threads_parked).
+    if (w.parked_untimed) process_census().threads_parked.fetch_sub(1, std::memory_order_relaxed);
+    w.thread->unpark();
+  }
+}
+
+inline void wake_all(wait_queue& q) {
+  while (waiter* w = q.pop_front()) wake(*w);
+}
 
 /// A waiter for the calling party, with its parker (used only by threads)
 /// and claim word next to it. Lives on the caller's stack for one wait.
@@ -5236,14 +5362,14 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 //   goro::blocking call is in flight; every live goroutine is parked; and
 //   the threads of the process (/proc/self/task) are exactly goro's own
 //   plus the plain threads parked in goro with no deadline (census in
-//   wait_reason.hpp) — and nothing ran in between — nothing can ever run
+//   wait/reason.hpp) — and nothing ran in between — nothing can ever run
 //   again. The monitor prints Go's message and a goroutine dump and aborts
 //   (or calls runtime_options::on_deadlock). Any thread goro does not know
 //   about (a sanitizer's, a thread in read() or sleep) makes the counts
 //   differ, so the check errs on the side of silence.
 // * Tracing (GORO_SCHEDTRACE / runtime_options::schedtrace_ms) and
 //   SIGQUIT dumps (GORO_SIGQUIT_DUMP / runtime_options::sigquit_dump).
-// * A coarse clock (coarse_now_ns, park.hpp) that parking goroutines stamp
+// * A coarse clock (coarse_now_ns, wait/wait.hpp) that parking goroutines stamp
 //   their wait with, so that parking never reads the clock.
 //
 // Sleeping: 20 µs after it woke a worker, doubling after 50 quiet rounds up
@@ -5586,9 +5712,9 @@ inline void monitor::trace(steady_clock::time_point now) {
   std::ostringstream line;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_).count();
   line << "SCHED " << ms << "ms: workers=" << sched_.workers_.size()
-       << " idle=" << sched_.n_idle_.load(std::memory_order_relaxed)
+       << " idle=" << sched_.idle_.size(std::memory_order_relaxed)
        << " spinning=" << sched_.n_spinning_.load(std::memory_order_relaxed)
-       << " globrunq=" << sched_.global_size_.load(std::memory_order_relaxed) << " runqueue=[";
+       << " globrunq=" << sched_.global_.size(std::memory_order_relaxed) << " runqueue=[";
   for (std::size_t i = 0; i < sched_.workers_.size(); ++i) {
     worker& w = *sched_.workers_[i];
     const bool next = w.runnext.load(std::memory_order_relaxed) != nullptr;
@@ -5619,7 +5745,7 @@ inline deadlock_snapshot monitor::take_deadlock_snapshot(runtime_registry& r) {
   if (c.blocking_calls.load(std::memory_order_seq_cst) != 0) return snap;
   for (scheduler* s : r.all) {
     if (!s->options_.detect_deadlock || s->stopping_.load(std::memory_order_seq_cst)) return snap;
-    if (s->n_idle_.load(std::memory_order_seq_cst) != s->workers_.size()) return snap;
+    if (s->idle_.size(std::memory_order_seq_cst) != s->workers_.size()) return snap;
     for (auto& w : s->workers_) {
       if (w->current.load(std::memory_order_seq_cst) != nullptr) return snap;
       snap.ticks += w->schedtick.load(std::memory_order_relaxed);

@@ -5,8 +5,10 @@
 //   config.hpp                        platform, version, switches
 //   detail/context*.hpp, stack*.hpp   execution contexts and their stacks
 //   detail/parker.hpp                 blocking an OS thread
-//   detail/scheduler.hpp, run_queue.hpp, timer_heap.hpp   M:N scheduling
-//   detail/waiter.hpp, park.hpp       one waiter type for goroutines and threads
+//   detail/scheduler.hpp, run_queue.hpp, global_queue.hpp, idle_list.hpp,
+//     timer_heap.hpp                  M:N scheduling
+//   detail/wait/*.hpp                 the wait layer: waiter, wait queue, park,
+//                                     wake, block, wait reasons
 //   runtime.hpp                       go, yield, sleep, runtime
 //   detail/poll_*.hpp, netpoller.hpp, fd_wait.hpp   the netpoller
 //   io.hpp                            wait_readable, wait_writable, close_fd

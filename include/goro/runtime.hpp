@@ -15,8 +15,8 @@
 
 #include "config.hpp"
 #include "detail/monitor.hpp"
-#include "detail/park.hpp"
 #include "detail/scheduler.hpp"
+#include "detail/wait/wait.hpp"
 #include "runtime_options.hpp"
 
 #include <atomic>

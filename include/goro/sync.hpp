@@ -9,9 +9,9 @@
 #include "config.hpp"
 #include "detail/chan_core.hpp"
 #include "detail/done_watch.hpp"
-#include "detail/park.hpp"
 #include "detail/spin_lock.hpp"
-#include "detail/waiter.hpp"
+#include "detail/wait/wait.hpp"
+#include "detail/wait/waiter.hpp"
 
 #include <atomic>
 #include <climits>

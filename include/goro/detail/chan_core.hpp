@@ -38,9 +38,9 @@
 
 #include "../config.hpp"
 #include "../errors.hpp"
-#include "park.hpp"
 #include "spin_lock.hpp"
-#include "waiter.hpp"
+#include "wait/wait.hpp"
+#include "wait/waiter.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -17,9 +17,9 @@
 
 #include "../config.hpp"
 #include "chan_core.hpp"
-#include "park.hpp"
 #include "spin_lock.hpp"
-#include "waiter.hpp"
+#include "wait/wait.hpp"
+#include "wait/waiter.hpp"
 
 #include <atomic>
 #include <cstdint>

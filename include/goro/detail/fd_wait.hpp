@@ -31,9 +31,9 @@
 #include "chan_core.hpp"
 #include "done_watch.hpp"
 #include "netpoller.hpp"
-#include "park.hpp"
 #include "poll_desc.hpp"
 #include "scheduler.hpp"
+#include "wait/wait.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>

@@ -20,7 +20,7 @@
 #include "../config.hpp"
 #include "context.hpp"
 #include "stack.hpp"
-#include "wait_reason.hpp"
+#include "wait/reason.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -66,7 +66,7 @@ struct goroutine {
   goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
   std::atomic<g_status> status{g_status::runnable};
   g_request request = g_request::none;  ///< set just before switching to the worker
-  // What a goroutine dump shows (see wait_reason.hpp), packed into what
+  // What a goroutine dump shows (see wait/reason.hpp), packed into what
   // would be padding where it can (the record's size decides how many cache
   // lines a spawn touches). The wait fields are stored by the goroutine
   // before it parks and read by dumps on any thread.

@@ -18,14 +18,14 @@
 //   goro::blocking call is in flight; every live goroutine is parked; and
 //   the threads of the process (/proc/self/task) are exactly goro's own
 //   plus the plain threads parked in goro with no deadline (census in
-//   wait_reason.hpp) — and nothing ran in between — nothing can ever run
+//   wait/reason.hpp) — and nothing ran in between — nothing can ever run
 //   again. The monitor prints Go's message and a goroutine dump and aborts
 //   (or calls runtime_options::on_deadlock). Any thread goro does not know
 //   about (a sanitizer's, a thread in read() or sleep) makes the counts
 //   differ, so the check errs on the side of silence.
 // * Tracing (GORO_SCHEDTRACE / runtime_options::schedtrace_ms) and
 //   SIGQUIT dumps (GORO_SIGQUIT_DUMP / runtime_options::sigquit_dump).
-// * A coarse clock (coarse_now_ns, park.hpp) that parking goroutines stamp
+// * A coarse clock (coarse_now_ns, wait/wait.hpp) that parking goroutines stamp
 //   their wait with, so that parking never reads the clock.
 //
 // Sleeping: 20 µs after it woke a worker, doubling after 50 quiet rounds up
@@ -42,9 +42,9 @@
 #define GORO_DETAIL_MONITOR_HPP
 
 #include "../config.hpp"
-#include "park.hpp"
 #include "scheduler.hpp"
-#include "wait_reason.hpp"
+#include "wait/reason.hpp"
+#include "wait/wait.hpp"
 
 #include <dirent.h>
 #include <signal.h>
@@ -372,9 +372,9 @@ inline void monitor::trace(steady_clock::time_point now) {
   std::ostringstream line;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_).count();
   line << "SCHED " << ms << "ms: workers=" << sched_.workers_.size()
-       << " idle=" << sched_.n_idle_.load(std::memory_order_relaxed)
+       << " idle=" << sched_.idle_.size(std::memory_order_relaxed)
        << " spinning=" << sched_.n_spinning_.load(std::memory_order_relaxed)
-       << " globrunq=" << sched_.global_size_.load(std::memory_order_relaxed) << " runqueue=[";
+       << " globrunq=" << sched_.global_.size(std::memory_order_relaxed) << " runqueue=[";
   for (std::size_t i = 0; i < sched_.workers_.size(); ++i) {
     worker& w = *sched_.workers_[i];
     const bool next = w.runnext.load(std::memory_order_relaxed) != nullptr;
@@ -405,7 +405,7 @@ inline deadlock_snapshot monitor::take_deadlock_snapshot(runtime_registry& r) {
   if (c.blocking_calls.load(std::memory_order_seq_cst) != 0) return snap;
   for (scheduler* s : r.all) {
     if (!s->options_.detect_deadlock || s->stopping_.load(std::memory_order_seq_cst)) return snap;
-    if (s->n_idle_.load(std::memory_order_seq_cst) != s->workers_.size()) return snap;
+    if (s->idle_.size(std::memory_order_seq_cst) != s->workers_.size()) return snap;
     for (auto& w : s->workers_) {
       if (w->current.load(std::memory_order_seq_cst) != nullptr) return snap;
       snap.ticks += w->schedtick.load(std::memory_order_relaxed);

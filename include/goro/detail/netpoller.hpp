@@ -26,7 +26,7 @@
 #include "poll_backend_epoll.hpp"
 #include "poll_desc.hpp"
 #include "spin_lock.hpp"
-#include "waiter.hpp"
+#include "wait/waiter.hpp"
 
 #include <atomic>
 #include <cstddef>

@@ -24,7 +24,7 @@
 #include "../config.hpp"
 #include "parker.hpp"
 #include "spin_lock.hpp"
-#include "waiter.hpp"
+#include "wait/waiter.hpp"
 
 #include <unistd.h>
 

@@ -47,6 +47,12 @@
 //   every worker is stuck; see docs/runtime.md.)
 // * Every live goroutine is on its runtime's list (all_head_, under
 //   all_lock_) for goroutine dumps and deadlock reports.
+// * Waiting is not here: parking, waking, blocking with or without a
+//   deadline and the reasons for it are the wait layer (wait/), which
+//   channels, select, sync, timers and fd waits all use. This file only
+//   makes goroutines runnable (ready) and switches them out (switch_out);
+//   the global queue and the idle list are classes of their own
+//   (global_queue.hpp, idle_list.hpp).
 //
 // Rejected: a goroutine switching straight to the next one (saves one
 // switch, but then nobody is off both stacks to release the park lock);
@@ -58,7 +64,9 @@
 #include "../config.hpp"
 #include "../runtime_options.hpp"
 #include "context.hpp"
+#include "global_queue.hpp"
 #include "goroutine.hpp"
+#include "idle_list.hpp"
 #include "netpoller.hpp"
 #include "overflow_handler.hpp"
 #include "parker.hpp"
@@ -66,8 +74,8 @@
 #include "spin_lock.hpp"
 #include "stack_pool.hpp"
 #include "timer_heap.hpp"
-#include "wait_reason.hpp"
-#include "waiter.hpp"
+#include "wait/reason.hpp"
+#include "wait/waiter.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -127,8 +135,8 @@ class worker {
   stack_pool pool;                           ///< free stacks
   parker sleeper;                            ///< where the idle thread sleeps
   std::atomic<bool> in_poll{false};          ///< idle in the netpoller instead of `sleeper`
-  worker* idle_next = nullptr;               ///< idle list link; guarded by scheduler::idle_lock_
-  bool idle_listed = false;                  ///< guarded by scheduler::idle_lock_
+  worker* idle_next = nullptr;               ///< idle list link; guarded by the idle_list's lock
+  bool idle_listed = false;                  ///< guarded by the idle_list's lock
   bool spinning = false;
   bool picked_runnext = false;   ///< the goroutine find_work returned came from runnext
   bool slept = false;            ///< slept since the last goroutine ran: no slice to inherit
@@ -249,8 +257,8 @@ class scheduler {
   /// parked on an fd this runtime's poller watches.
   void poller_needed() { wake_if_needed(/*for_timer=*/true); }
 
-  /// Blocks until no goroutine is alive (implemented in park.hpp, which can wait
-  /// as a goroutine or as a thread).
+  /// Blocks until no goroutine is alive (implemented in wait/wait.hpp, which
+  /// can wait as a goroutine or as a thread).
   void wait_all();
 
   /// Writes one block per live goroutine, in Go's traceback format
@@ -289,47 +297,19 @@ class scheduler {
     return static_cast<std::size_t>(v);
   }
 
-  // ---- the global run queue: an intrusive FIFO through goroutine::next.
-  void global_push(goroutine* const* gs, std::size_t n) {
-    std::lock_guard<spin_lock> guard(global_lock_);
-    for (std::size_t i = 0; i < n; ++i) {
-      gs[i]->next = nullptr;
-      if (global_tail_ != nullptr) {
-        global_tail_->next = gs[i];
-      } else {
-        global_head_ = gs[i];
-      }
-      global_tail_ = gs[i];
-    }
-    global_size_.fetch_add(n, std::memory_order_seq_cst);
-  }
+  // ---- the global run queue (global_queue.hpp).
+  void global_push(goroutine* const* gs, std::size_t n) { global_.push(gs, n); }
 
   /// Takes up to `max` goroutines (a fair share for one worker); returns the
   /// first, puts the rest in w's local queue, which must have room for them.
   goroutine* global_take(worker& w, std::size_t max) {
-    if (global_size_.load(std::memory_order_acquire) == 0) return nullptr;
-    std::lock_guard<spin_lock> guard(global_lock_);
-    std::size_t size = global_size_.load(std::memory_order_relaxed);
-    if (size == 0) return nullptr;
-    std::size_t n = std::min({size, size / workers_.size() + 1, max});
-    goroutine* first = global_head_;
-    goroutine* g = first;
-    for (std::size_t i = 0; i < n; ++i) {
-      goroutine* next = g->next;
-      g->next = nullptr;
-      if (i > 0 && !w.local.push(g)) fatal("run queue full while taking from the global queue");
-      g = next;
-    }
-    global_head_ = g;
-    if (global_head_ == nullptr) global_tail_ = nullptr;
-    global_size_.fetch_sub(n, std::memory_order_relaxed);
-    return first;
+    return global_.take(w.local, workers_.size(), max);
   }
 
   // ---- idle workers and spinning (see "Spinning" above).
   void wake_if_needed(bool for_timer = false) {
     full_fence();
-    if (n_idle_.load(std::memory_order_seq_cst) == 0) return;
+    if (idle_.size(std::memory_order_seq_cst) == 0) return;
     // A spinning worker will find new work; a new timer is seen by a spinner
     // only if it has not computed its sleep yet, so timers wake regardless.
     if (!for_timer) {
@@ -341,16 +321,7 @@ class scheduler {
     } else {
       n_spinning_.fetch_add(1, std::memory_order_seq_cst);
     }
-    worker* w = nullptr;
-    {
-      std::lock_guard<spin_lock> guard(idle_lock_);
-      w = idle_head_;
-      if (w != nullptr) {
-        idle_head_ = w->idle_next;
-        w->idle_listed = false;
-        n_idle_.fetch_sub(1, std::memory_order_seq_cst);
-      }
-    }
+    worker* w = idle_.pop();
     if (w == nullptr) {
       n_spinning_.fetch_sub(1, std::memory_order_seq_cst);
       return;
@@ -360,34 +331,17 @@ class scheduler {
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
   /// has work, checked under the same lock.
-  bool list_idle(worker& w) {
-    std::lock_guard<spin_lock> guard(idle_lock_);
-    if (global_size_.load(std::memory_order_seq_cst) != 0) return false;
-    w.idle_next = idle_head_;
-    idle_head_ = &w;
-    w.idle_listed = true;
-    n_idle_.fetch_add(1, std::memory_order_seq_cst);
-    return true;
-  }
+  bool list_idle(worker& w) { return idle_.push(w, global_); }
 
   /// Takes w off the idle list; false if a waker already did (and counted w
   /// as spinning).
-  bool unlist_idle(worker& w) {
-    std::lock_guard<spin_lock> guard(idle_lock_);
-    if (!w.idle_listed) return false;
-    worker** p = &idle_head_;
-    while (*p != &w) p = &(*p)->idle_next;
-    *p = w.idle_next;
-    w.idle_listed = false;
-    n_idle_.fetch_sub(1, std::memory_order_seq_cst);
-    return true;
-  }
+  bool unlist_idle(worker& w) { return idle_.remove(w); }
 
   /// Whether some queue holds work (a snapshot). runnext slots count too: a
   /// goroutine started by a busy one sits there, and an idle worker that
   /// ignored it could sleep while it waits for its starter to block.
   bool work_visible() const noexcept {
-    if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
+    if (global_.size(std::memory_order_seq_cst) != 0) return true;
     for (auto& w : workers_) {
       if (!w->local.empty() || w->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
     }
@@ -414,14 +368,8 @@ class scheduler {
   std::vector<std::unique_ptr<worker>> workers_;
   timer_heap timers_;
 
-  spin_lock global_lock_;
-  goroutine* global_head_ = nullptr;  ///< guarded by global_lock_
-  goroutine* global_tail_ = nullptr;  ///< guarded by global_lock_
-  std::atomic<std::size_t> global_size_{0};
-
-  spin_lock idle_lock_;
-  worker* idle_head_ = nullptr;  ///< guarded by idle_lock_
-  std::atomic<std::size_t> n_idle_{0};
+  global_queue global_;
+  idle_list<worker> idle_;
   std::atomic<std::size_t> n_spinning_{0};
 
   std::atomic<std::int64_t> live_{0};
@@ -456,17 +404,6 @@ inline void switch_out(g_request request) noexcept {
   GORO_ASSERT(g != nullptr);
   g->request = request;
   g->ctx.switch_to(*w->g0, w->slots);
-}
-
-/// Parks the running goroutine: once it is off its stack, its worker calls
-/// unlock(arg) (typically releasing the lock under which the caller queued a
-/// waiter for itself). Returns after someone calls scheduler::ready on it.
-inline void park(void (*unlock)(void*), void* arg) noexcept {
-  // Only a goroutine parks, so this thread is a worker (no null check).
-  goroutine* g = current_worker_slot()->current.load(std::memory_order_relaxed);
-  g->unlock = unlock;
-  g->unlock_arg = arg;
-  switch_out(g_request::park);
 }
 
 /// The slow half of preempt_check: the slice is over, so the running
@@ -600,24 +537,6 @@ inline void scheduler::ready(goroutine* g) {
   global_push(&g, 1);
   wake_if_needed();
   outside_wakers_.fetch_sub(1, std::memory_order_release);  // last touch of *this
-}
-
-/// Wakes the party behind a waiter that the caller has claimed. Call with no
-/// lock held that the woken party might need.
-inline void wake(waiter& w) {
-  if (w.g != nullptr) {
-    w.g->sched->ready(w.g);
-  } else {
-    // The thread no longer counts as blocked from the moment it is woken,
-    // before it runs (see census::threads_parked).
-    if (w.parked_untimed) process_census().threads_parked.fetch_sub(1, std::memory_order_relaxed);
-    w.thread->unpark();
-  }
-}
-
-/// Wakes every waiter of `q` (all claimed by the caller, who holds no lock).
-inline void wake_all(wait_queue& q) {
-  while (waiter* w = q.pop_front()) wake(*w);
 }
 
 inline scheduler::~scheduler() {
@@ -912,8 +831,7 @@ inline goroutine* worker::find_work() {
     goroutine* g = try_local_and_global();
     if (g == nullptr && poll_network(0)) continue;  // it readied goroutines here
     if (g == nullptr) {
-      const std::size_t busy =
-          sched.workers_.size() - sched.n_idle_.load(std::memory_order_relaxed);
+      const std::size_t busy = sched.workers_.size() - sched.idle_.size(std::memory_order_relaxed);
       if (spinning || 2 * sched.n_spinning_.load(std::memory_order_relaxed) < busy) {
         if (!spinning) {
           spinning = true;
@@ -932,5 +850,11 @@ inline goroutine* worker::find_work() {
 }
 
 }  // namespace goro::detail
+
+// The wait layer's definitions of wake() and wake_all(), which the code
+// above calls (declared in wait/waiter.hpp): they need the complete
+// scheduler, so they come after it. wait.hpp includes this file first, so
+// whichever of the two a user includes, the scheduler comes first.
+#include "wait/wait.hpp"
 
 #endif

@@ -44,8 +44,8 @@
 
 #include "../config.hpp"
 #include "chan_core.hpp"
-#include "park.hpp"
-#include "waiter.hpp"
+#include "wait/wait.hpp"
+#include "wait/waiter.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -1,18 +1,33 @@
-// park.hpp: waiting and waking, the same way for goroutines and threads.
+// wait/wait.hpp: the wait layer: waiting and waking, the same way for
+// goroutines and threads, for channels, select, sync, timers and fd waits.
 //
-// block() waits as the caller is: a goroutine parks (its worker runs other
-// goroutines), a plain thread sleeps on a parker. Both follow the park
-// protocol: the caller has queued a waiter for itself under some lock and
-// passes that lock's unlock function; the lock is released only once the
-// caller can safely be woken.
-#ifndef GORO_DETAIL_PARK_HPP
-#define GORO_DETAIL_PARK_HPP
+// The layer is this folder: the waiter and its queue (waiter.hpp), why a
+// goroutine waits (reason.hpp), and here the operations: park() switches a
+// goroutine out for good until it is readied, wake() readies a goroutine or
+// unparks a thread, block() waits as the caller is (a goroutine parks and
+// its worker runs other goroutines, a plain thread sleeps on a parker),
+// block_until() does the same with a deadline (a timer on the runtime's
+// heap claims the wait), note_wait() records the wait for dumps. Following a
+// value from a send to its receiver touches chan_core.hpp and this layer.
+//
+// The park protocol: the caller has queued a waiter for itself under some
+// lock and passes that lock's unlock function; the lock is released only
+// once the caller can safely be woken (for a goroutine, once it is off its
+// stack: scheduler.hpp, "park with an unlock function").
+//
+// Layering: the scheduler schedules (queues, workers, switching) and knows
+// of waiting only what it must: the waiter's queue type, and wake()/
+// wake_all() declared in waiter.hpp, because it wakes wait_all()'s and the
+// netpoller's waiters itself. Everything here is defined after the
+// scheduler's classes are complete, so include this file, not the parts.
+#ifndef GORO_DETAIL_WAIT_WAIT_HPP
+#define GORO_DETAIL_WAIT_WAIT_HPP
 
-#include "../config.hpp"
-#include "scheduler.hpp"
-#include "spin_lock.hpp"
-#include "timer_heap.hpp"
-#include "wait_reason.hpp"
+#include "../../config.hpp"
+#include "../scheduler.hpp"
+#include "../spin_lock.hpp"
+#include "../timer_heap.hpp"
+#include "reason.hpp"
 #include "waiter.hpp"
 
 #include <atomic>
@@ -21,6 +36,33 @@
 #include <mutex>
 
 namespace goro::detail {
+
+/// Parks the running goroutine: once it is off its stack, its worker calls
+/// unlock(arg) (typically releasing the lock under which the caller queued a
+/// waiter for itself). Returns after someone calls scheduler::ready on it.
+inline void park(void (*unlock)(void*), void* arg) noexcept {
+  // Only a goroutine parks, so this thread is a worker (no null check).
+  goroutine* g = current_worker_slot()->current.load(std::memory_order_relaxed);
+  g->unlock = unlock;
+  g->unlock_arg = arg;
+  switch_out(g_request::park);
+}
+
+// wake() and wake_all() are declared, with their contracts, in waiter.hpp.
+inline void wake(waiter& w) {
+  if (w.g != nullptr) {
+    w.g->sched->ready(w.g);
+  } else {
+    // The thread no longer counts as blocked from the moment it is woken,
+    // before it runs (see census::threads_parked).
+    if (w.parked_untimed) process_census().threads_parked.fetch_sub(1, std::memory_order_relaxed);
+    w.thread->unpark();
+  }
+}
+
+inline void wake_all(wait_queue& q) {
+  while (waiter* w = q.pop_front()) wake(*w);
+}
 
 /// A waiter for the calling party, with its parker (used only by threads)
 /// and claim word next to it. Lives on the caller's stack for one wait.

@@ -1,4 +1,4 @@
-// waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
+// wait/waiter.hpp: a party waiting on a channel, a lock, a wait group or a timer.
 //
 // A waiter is either a parked goroutine or a blocked OS thread (such as
 // `main`); every queue in goro holds waiters, never goroutines or threads
@@ -11,11 +11,11 @@
 // word; whoever moves it from 0 (compare-and-swap) owns the wake-up and is the
 // only one who completes the operation and wakes the party. The others leave
 // the waiter alone; the party removes it from their queues when it resumes.
-#ifndef GORO_DETAIL_WAITER_HPP
-#define GORO_DETAIL_WAITER_HPP
+#ifndef GORO_DETAIL_WAIT_WAITER_HPP
+#define GORO_DETAIL_WAIT_WAITER_HPP
 
-#include "../config.hpp"
-#include "parker.hpp"
+#include "../../config.hpp"
+#include "../parker.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -38,7 +38,7 @@ struct waiter {
   std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
   std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
   bool ok = false;                              ///< channels: a value moved (false: woken by close)
-  bool parked_untimed = false;  ///< a thread counted in census::threads_parked (park.hpp)
+  bool parked_untimed = false;  ///< a thread counted in census::threads_parked (wait.hpp)
   void* value = nullptr;        ///< channels: the value to send, or where to put the one received
   waiter* prev = nullptr;       ///< links in the queue it waits in, guarded by that queue's lock
   waiter* next = nullptr;
@@ -124,6 +124,18 @@ class wait_queue {
   waiter* head_ = nullptr;
   waiter* tail_ = nullptr;
 };
+
+// Waking needs the complete scheduler (a goroutine is woken by readying it
+// on its scheduler), and the scheduler wakes waiters itself (wait_all's, the
+// netpoller's), so these are declared here, before the scheduler, and
+// defined in wait/wait.hpp, after it.
+
+/// Wakes the party behind a waiter that the caller has claimed. Call with no
+/// lock held that the woken party might need.
+inline void wake(waiter& w);
+
+/// Wakes every waiter of `q` (all claimed by the caller, who holds no lock).
+inline void wake_all(wait_queue& q);
 
 }  // namespace goro::detail
 

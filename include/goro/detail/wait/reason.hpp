@@ -1,4 +1,4 @@
-// wait_reason.hpp: why a goroutine is parked, in Go's words, and the
+// wait/reason.hpp: why a goroutine is parked, in Go's words, and the
 // process-wide counts that deadlock detection reads.
 //
 // The blocking call stores the reason (and the object it waits on) in the
@@ -14,7 +14,7 @@
 #ifndef GORO_DETAIL_WAIT_REASON_HPP
 #define GORO_DETAIL_WAIT_REASON_HPP
 
-#include "../config.hpp"
+#include "../../config.hpp"
 
 #include <atomic>
 #include <cstdint>
