@@ -193,8 +193,7 @@ TEST_CASE("close racing selects: a value or the close, each exactly once", "[sel
   }
 }
 
-TEST_CASE("default selects racing for the same values take each exactly once",
-          "[select][fast]") {
+TEST_CASE("default selects racing for the same values take each exactly once", "[select][fast]") {
   // Producers feed a and b; parties poll both with a default until both are
   // closed (a closed case is switched off, by a nil channel or disable()).
   const bool use_set = GENERATE(false, true);

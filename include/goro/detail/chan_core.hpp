@@ -124,8 +124,8 @@ struct chan_core {
   std::size_t head = 0;               ///< guarded by lock
   std::atomic<std::size_t> count{0};  ///< written under lock; peeked without it
   std::atomic<bool> closed{false};    ///< written under lock; peeked without it
-  chan_wait_queue recvq;  ///< guarded by lock; waiter::value is a std::optional<T>*
-  chan_wait_queue sendq;  ///< guarded by lock; waiter::value is a T* to move from
+  chan_wait_queue recvq;              ///< guarded by lock; waiter::value is a std::optional<T>*
+  chan_wait_queue sendq;              ///< guarded by lock; waiter::value is a T* to move from
 
   /// Buffered values; with the lock held, exact.
   std::size_t size() const noexcept { return count.load(std::memory_order_relaxed); }

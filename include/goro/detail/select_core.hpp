@@ -135,8 +135,7 @@ inline std::uint32_t random_below(std::size_t bound) noexcept {
 /// Returns the index of the case it completed, or n if none: the slow path
 /// then decides. Throws for a send on a closed channel, if that is the case
 /// it picked (as the slow path does when it meets one first in poll order).
-inline std::size_t select_fast(const select_case* cases, std::size_t n,
-                               std::uint32_t* candidates) {
+inline std::size_t select_fast(const select_case* cases, std::size_t n, std::uint32_t* candidates) {
   std::size_t m = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const select_case& sc = cases[i];
