@@ -13,11 +13,13 @@
 #define GORO_BENCH_COMMON_HPP
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -75,7 +77,47 @@ inline unsigned hardware_threads() {
   return n == 0 ? 1 : n;
 }
 
-// The workload sizes of DESIGN.md, the same for every peer.
+/// The fraction of its full size a run does: the environment variable
+/// BENCH_SCALE (0 < scale <= 1), else 1. tools/bench counts instructions
+/// under callgrind, some 50 times slower than a plain run, at two small
+/// scales and takes the difference, so that start-up and exit cancel out.
+inline double scale() {
+  static const double value = [] {
+    const char* text = std::getenv("BENCH_SCALE");
+    if (text == nullptr || *text == '\0') return 1.0;
+    double s = std::strtod(text, nullptr);
+    if (!(s > 0 && s <= 1)) {
+      std::fprintf(stderr, "bad BENCH_SCALE '%s' (want 0 < scale <= 1)\n", text);
+      std::exit(2);
+    }
+    return s;
+  }();
+  return value;
+}
+
+/// n scaled by scale(), at least 1. tools/bench rounds the same way to count
+/// the operations of a scaled run.
+inline long scaled(long n) {
+  long s = std::lround(static_cast<double>(n) * scale());
+  return s < 1 ? 1 : s;
+}
+
+/// The n-th prime (n >= 1), by a sieve of Eratosthenes: what a scaled W5
+/// must end with.
+inline long nth_prime(long n) {
+  for (long limit = 64;; limit *= 2) {
+    std::vector<bool> composite(static_cast<std::size_t>(limit), false);
+    long found = 0;
+    for (long i = 2; i < limit; ++i) {
+      if (composite[static_cast<std::size_t>(i)]) continue;
+      if (++found == n) return i;
+      for (long j = i * i; j < limit; j += i) composite[static_cast<std::size_t>(j)] = true;
+    }
+  }
+}
+
+// The workload sizes of DESIGN.md, the same for every peer (scaled() by
+// BENCH_SCALE where the programs say so).
 constexpr long w1_goroutines = 1000000;   ///< W1: spawned, each increments a counter
 constexpr long w2_round_trips = 1000000;  ///< W2: ping-pong over two unbuffered channels
 constexpr long w3_capacity = 1024;        ///< W3: one channel of this capacity

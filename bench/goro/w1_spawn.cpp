@@ -6,9 +6,10 @@ int main(int argc, char** argv) {
   static std::atomic<long> counter{0};
   static goro::wait_group wg;  // outlives the runtime: a late done() is safe
   return bench::run_goro_main(argc, argv, [](const std::string& peer) {
+    const long goroutines = bench::scaled(bench::w1_goroutines);
     std::int64_t start = bench::now_ns();
-    wg.add(bench::w1_goroutines);
-    for (long i = 0; i < bench::w1_goroutines; ++i) {
+    wg.add(goroutines);
+    for (long i = 0; i < goroutines; ++i) {
       goro::go([] {
         counter.fetch_add(1, std::memory_order_relaxed);
         wg.done();
@@ -16,7 +17,7 @@ int main(int argc, char** argv) {
     }
     wg.wait();
     std::int64_t elapsed = bench::now_ns() - start;
-    if (counter.load() != bench::w1_goroutines) bench::fail("W1", "wrong count");
+    if (counter.load() != goroutines) bench::fail("W1", "wrong count");
     bench::print_result("W1", peer, elapsed);
   });
 }

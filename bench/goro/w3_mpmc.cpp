@@ -10,11 +10,12 @@ int main(int argc, char** argv) {
   static std::vector<std::int64_t> sums(bench::w3_consumers);
   return bench::run_goro_main(argc, argv, [](const std::string& peer) {
     auto ch = goro::make_chan<long>(bench::w3_capacity);
+    const long items = bench::scaled(bench::w3_items);
     std::int64_t start = bench::now_ns();
     sent.add(bench::w3_producers);
     for (long p = 0; p < bench::w3_producers; ++p) {
-      goro::go([ch] {
-        for (long i = 0; i < bench::w3_items; ++i) ch.send(i);
+      goro::go([ch, items] {
+        for (long i = 0; i < items; ++i) ch.send(i);
         sent.done();
       });
     }
@@ -33,8 +34,7 @@ int main(int argc, char** argv) {
     std::int64_t elapsed = bench::now_ns() - start;
     std::int64_t total = 0;
     for (auto s : sums) total += s;
-    if (total != bench::w3_producers * bench::sum_below(bench::w3_items))
-      bench::fail("W3", "wrong sum");
+    if (total != bench::w3_producers * bench::sum_below(items)) bench::fail("W3", "wrong sum");
     bench::print_result("W3", peer, elapsed);
   });
 }

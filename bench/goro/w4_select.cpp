@@ -10,10 +10,11 @@ int main(int argc, char** argv) {
   return bench::run_goro_main(argc, argv, [](const std::string& peer) {
     std::array<goro::chan<long>, bench::w4_producers> chans;
     for (auto& c : chans) c = goro::make_chan<long>(bench::w4_capacity);
+    const long items = bench::scaled(bench::w4_items);
     std::int64_t start = bench::now_ns();
     for (auto& c : chans) {
-      goro::go([c] {
-        for (long i = 0; i < bench::w4_items; ++i) c.send(i);
+      goro::go([c, items] {
+        for (long i = 0; i < items; ++i) c.send(i);
         c.close();
       });
     }
@@ -40,8 +41,8 @@ int main(int argc, char** argv) {
       }
     }
     std::int64_t elapsed = bench::now_ns() - start;
-    if (count != bench::w4_producers * bench::w4_items ||
-        sum != bench::w4_producers * bench::sum_below(bench::w4_items))
+    if (count != bench::w4_producers * items ||
+        sum != bench::w4_producers * bench::sum_below(items))
       bench::fail("W4", "wrong count or sum");
     bench::print_result("W4", peer, elapsed);
   });

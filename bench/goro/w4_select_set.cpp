@@ -12,10 +12,11 @@ int main(int argc, char** argv) {
     for (long p = 0; p < bench::w4_producers; ++p) {
       chans.push_back(goro::make_chan<long>(bench::w4_capacity));
     }
+    const long items = bench::scaled(bench::w4_items);
     std::int64_t start = bench::now_ns();
     for (auto& c : chans) {
-      goro::go([c] {
-        for (long i = 0; i < bench::w4_items; ++i) c.send(i);
+      goro::go([c, items] {
+        for (long i = 0; i < items; ++i) c.send(i);
         c.close();
       });
     }
@@ -41,8 +42,8 @@ int main(int argc, char** argv) {
       }
     }
     std::int64_t elapsed = bench::now_ns() - start;
-    if (count != bench::w4_producers * bench::w4_items ||
-        sum != bench::w4_producers * bench::sum_below(bench::w4_items))
+    if (count != bench::w4_producers * items ||
+        sum != bench::w4_producers * bench::sum_below(items))
       bench::fail("W4", "wrong count or sum");
     bench::print_result("W4", "goro-set-" + peer.substr(5), elapsed);
   });

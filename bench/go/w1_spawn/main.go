@@ -8,9 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gorobench/benchsize"
 )
 
-const goroutines = 1000000
+var goroutines = benchsize.Scaled(1000000)
 
 func main() {
 	var counter int64
@@ -25,7 +27,7 @@ func main() {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	if atomic.LoadInt64(&counter) != goroutines {
+	if atomic.LoadInt64(&counter) != int64(goroutines) {
 		fmt.Fprintln(os.Stderr, "W1: wrong count")
 		os.Exit(1)
 	}

@@ -6,9 +6,11 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"gorobench/benchsize"
 )
 
-const roundTrips = 1000000
+var roundTrips = benchsize.Scaled(1000000)
 
 func main() {
 	ping := make(chan int)

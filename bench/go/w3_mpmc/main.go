@@ -8,14 +8,17 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"gorobench/benchsize"
 )
 
 const (
 	capacity  = 1024
 	producers = 4
 	consumers = 4
-	items     = 1000000
 )
+
+var items = benchsize.Scaled(1000000)
 
 func main() {
 	ch := make(chan int, capacity)
@@ -50,7 +53,7 @@ func main() {
 	for _, s := range sums {
 		total += s
 	}
-	if total != producers*int64(items)*(items-1)/2 {
+	if total != producers*int64(items)*int64(items-1)/2 {
 		fmt.Fprintln(os.Stderr, "W3: wrong sum")
 		os.Exit(1)
 	}

@@ -8,13 +8,16 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"gorobench/benchsize"
 )
 
 const (
 	producers = 8
 	capacity  = 64
-	items     = 250000
 )
+
+var items = benchsize.Scaled(250000)
 
 func produce(out chan<- int) {
 	for i := 0; i < items; i++ {
@@ -80,7 +83,7 @@ func main() {
 		}
 	}
 	elapsed := time.Since(start)
-	if count != producers*items || sum != producers*int64(items)*(items-1)/2 {
+	if count != producers*int64(items) || sum != producers*int64(items)*int64(items-1)/2 {
 		fmt.Fprintln(os.Stderr, "W4: wrong count or sum")
 		os.Exit(1)
 	}

@@ -8,10 +8,14 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"gorobench/benchsize"
 )
 
-const primes = 5000
+const fullPrimes = 5000
 const lastPrime = 48611 // the 5,000th prime
+
+var primes = benchsize.Scaled(fullPrimes)
 
 func generate(ch chan<- int) {
 	for i := 2; ; i++ {
@@ -40,7 +44,11 @@ func main() {
 		ch = next
 	}
 	elapsed := time.Since(start)
-	if prime != lastPrime {
+	want := lastPrime
+	if primes != fullPrimes {
+		want = benchsize.NthPrime(primes)
+	}
+	if prime != want {
 		fmt.Fprintln(os.Stderr, "W5: wrong last prime")
 		os.Exit(1)
 	}

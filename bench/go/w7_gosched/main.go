@@ -9,9 +9,11 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"gorobench/benchsize"
 )
 
-const yields = 1000000
+var yields = benchsize.Scaled(1000000)
 
 func main() {
 	var wg sync.WaitGroup

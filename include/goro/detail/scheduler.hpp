@@ -752,9 +752,14 @@ inline goroutine* worker::steal_runnext(worker& victim) {
   if (victim.current.load(std::memory_order_relaxed) != nullptr) {
     // The victim will most likely run it itself as soon as its goroutine
     // parks; stealing it now would cost a cache-cold migration.
+    // The wait yields the CPU rather than pausing: on a machine with more
+    // runnable threads than cores the victim's thread may be waiting for
+    // this very CPU, and 3 us of pauses would only delay it (docs/design.md,
+    // "Spinning on a busy machine"). With nothing else to run, a yield
+    // returns at once and this is a spin.
     const std::uint64_t tick_before = victim.schedtick.load(std::memory_order_relaxed);
     const auto until = steady_clock::now() + std::chrono::microseconds(3);
-    while (steady_clock::now() < until) cpu_relax();
+    while (steady_clock::now() < until) sched_yield();
     if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
   }
   return victim.runnext.exchange(nullptr, std::memory_order_acq_rel);
