@@ -532,21 +532,13 @@ class spin_lock {
   /// that are (docs/design.md, "Spinning on a busy machine").
   static constexpr int spin_budget = 128;
 
-  void lock() noexcept {
-    int backoff = 1;  // pauses between two looks at the lock
-    int paused = 0;   // pauses so far; past spin_budget, yield the CPU instead
-    for (;;) {
-      if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (paused < spin_budget) {
-          for (int i = 0; i < backoff; ++i) cpu_relax();
-          paused += backoff;
-          if (backoff < max_backoff) backoff *= 2;
-        } else {
-          sched_yield();
-        }
-      }
-    }
+  /// Takes the lock. The uncontended exchange is inlined into every caller
+  /// and the wait is out of line: left to the inliner, lock() as a whole was
+  /// inlined or not depending on how much other code the translation unit
+  /// had (a 6% swing in W4's instruction count from an unrelated change).
+  GORO_ALWAYS_INLINE void lock() noexcept {
+    if (!locked_.exchange(true, std::memory_order_acquire)) return;
+    lock_contended();
   }
   bool try_lock() noexcept {
     return !locked_.load(std::memory_order_relaxed) &&
@@ -558,6 +550,23 @@ class spin_lock {
   static void unlock_fn(void* self) noexcept { static_cast<spin_lock*>(self)->unlock(); }
 
  private:
+  /// lock() once the lock was seen taken: waits with backoff, then takes it.
+  __attribute__((noinline)) void lock_contended() noexcept {
+    int backoff = 1;  // pauses between two looks at the lock
+    int paused = 0;   // pauses so far; past spin_budget, yield the CPU instead
+    for (;;) {
+      while (locked_.load(std::memory_order_relaxed)) {
+        if (paused < spin_budget) {
+          for (int i = 0; i < backoff; ++i) cpu_relax();
+          paused += backoff;
+          if (backoff < max_backoff) backoff *= 2;
+        } else {
+          sched_yield();
+        }
+      }
+      if (!locked_.exchange(true, std::memory_order_acquire)) return;
+    }
+  }
   std::atomic<bool> locked_{false};
 };
 
@@ -636,8 +645,8 @@ class spin_lock {
 //   local queue at its next preemption point (preempt_check). `schedtick`
 //   counts every pick; the monitor uses it to spot a stuck worker (one that
 //   has not switched for 20 ms while goroutines wait in its queues) and
-//   wakes an idle worker to steal them. (No spare worker is started when
-//   every worker is stuck; see docs/runtime.md.)
+//   wakes an idle worker to steal them; when every worker is stuck it starts
+//   a spare worker thread (spare_workers.hpp).
 // * Every live goroutine is on its runtime's list (all_head_, under
 //   all_lock_) for goroutine dumps and deadlock reports.
 // * Waiting is not here: parking, waking, blocking with or without a
@@ -710,6 +719,13 @@ struct runtime_options {
   /// running. Also turned on by the environment variable GORO_SIGQUIT_DUMP=1.
   /// Installs a SIGQUIT handler when the first such runtime starts.
   bool sigquit_dump = false;
+  /// Most spare worker threads running at once. When every worker has been
+  /// stuck for 20 ms (a goroutine in a blocking call outside
+  /// goro::blocking, or a long computation with no preemption point) while
+  /// goroutines wait or timers are due, the monitor starts a spare thread
+  /// that runs them, and retires it once a worker switches again or nothing
+  /// is left to run (see docs/runtime.md). 0: never start one.
+  std::size_t spare_workers = 4;
 };
 
 }  // namespace goro
@@ -3201,6 +3217,10 @@ class netpoller {
   }
   void release() noexcept { polling_.store(false, std::memory_order_release); }
 
+  /// Polls started so far: the monitor polls itself when this has not moved
+  /// for a while (monitor.hpp). Written only by the holder of the right to poll.
+  std::uint64_t polls() const noexcept { return polls_.load(std::memory_order_relaxed); }
+
   /// Watches pd's fd for its current generation and lists pd as bound; its
   /// linked waiters (timed-out ones not yet gone) count here from now on.
   /// Holds pd's lock; pd is unbound. Returns 0 or the backend's errno (pd
@@ -3277,6 +3297,7 @@ class netpoller {
   /// the caller readies. Returns how many were claimed. The caller holds the
   /// right to poll.
   std::size_t poll(int timeout_ms, wait_queue& woken) noexcept {
+    polls_.store(polls_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     poll_event events[128];
     const std::size_t n = backend.wait(timeout_ms, events, 128);
     std::size_t claimed = 0;
@@ -3309,6 +3330,7 @@ class netpoller {
   }
 
   std::atomic<bool> polling_{false};
+  std::atomic<std::uint64_t> polls_{0};  ///< see polls()
   spin_lock list_lock_;              ///< guards the bound list (taken inside a descriptor's lock)
   poll_desc* bound_head_ = nullptr;  ///< guarded by list_lock_
 };
@@ -3697,6 +3719,8 @@ class worker {
 
   void run();
 
+  friend class spare_workers;  // a spare worker runs the same loop
+
   /// Puts g in runnext, kicking the previous occupant to the local queue.
   /// Returns true if the local queue overflowed into the global one.
   bool push_next(goroutine* g);
@@ -3814,9 +3838,20 @@ class scheduler {
   /// (implemented in monitor.hpp). The runtime keeps running.
   void dump_goroutines(std::ostream& out);
 
+  /// Spare worker threads running now, and started since the runtime began
+  /// (spare_workers.hpp; implemented in monitor.hpp).
+  std::size_t spare_workers_running() const noexcept;
+  std::uint64_t spare_workers_started() const noexcept;
+
+  /// Whether the global queue holds goroutines (a relaxed snapshot).
+  bool global_queue_waiting() const noexcept {
+    return global_.size(std::memory_order_relaxed) != 0;
+  }
+
  private:
   friend class worker;
   friend class monitor;
+  friend class spare_workers;
   friend struct goroutine;
 
   // The monitor thread (monitor.hpp): started last by the constructor,
@@ -3958,14 +3993,18 @@ inline void switch_out(g_request request) noexcept {
 /// The slow half of preempt_check: the slice is over, so the running
 /// goroutine goes to the back of its worker's local queue. (Go puts it on
 /// the global queue; here that made a preempted ping-pong pair migrate
-/// between workers, a quarter more CPU on W2 with two workers. The global
-/// queue still gets its turn every 61st pick.)
+/// between workers, a quarter more CPU on W2 with two workers.) When the
+/// global queue holds goroutines it goes there, behind them, as in Go: they
+/// come from outside, from the monitor's netpoll or from a retiring spare,
+/// and would otherwise wait up to 61 picks of 10 ms slices.
 __attribute__((noinline, cold)) inline void preempt_now(worker& w) noexcept {
   if (w.no_preempt != 0) return;  // asked again at the next point after the scope
   w.preempt.store(false, std::memory_order_relaxed);
   // On g0 (a timer's fire function sending on a channel) there is nothing
   // to preempt; the flag is cleared all the same.
-  if (w.current.load(std::memory_order_relaxed) != nullptr) switch_out(g_request::yield);
+  if (w.current.load(std::memory_order_relaxed) != nullptr) {
+    switch_out(w.sched.global_queue_waiting() ? g_request::yield_global : g_request::yield);
+  }
 }
 
 /// Holds off preemption on the calling goroutine's worker for its lifetime:
@@ -5529,8 +5568,16 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 // * Stuck workers: a worker whose `schedtick` has not moved for 20 ms while
 //   goroutines wait in its local queue or runnext gets an idle worker woken,
 //   which steals them (runnext too: its owner has not switched for 20 ms).
-//   Overdue timers get an idle worker woken the same way. A stuck worker
-//   with no idle worker to help is not handed off: see docs/runtime.md.
+//   Overdue timers get an idle worker woken the same way.
+// * Spare workers: when every worker (and every spare already running) is
+//   stuck like that while goroutines wait anywhere or a timer is due, the
+//   monitor starts a spare worker thread (spare_workers.hpp), at most
+//   runtime_options::spare_workers at once; it asks them to retire once a
+//   worker switches again, and joins them when they have.
+// * Netpoll: when goroutines wait on fds and nobody has polled the
+//   netpoller for 10 ms (every worker busy), the monitor polls it without
+//   blocking and readies whoever it finds, onto the global queue (Go's
+//   sysmon does the same).
 // * Deadlock: when, on two checks at least 100 ms apart, every runtime of the
 //   process is idle with no runnable goroutine, no timer, no fd waiter; no
 //   goro::blocking call is in flight; every live goroutine is parked; and
@@ -5559,6 +5606,241 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 #ifndef GORO_DETAIL_MONITOR_HPP
 #define GORO_DETAIL_MONITOR_HPP
 
+// ======== goro/detail/spare_workers.hpp ========
+// spare_workers.hpp: extra worker threads for when every worker is stuck.
+//
+// A worker is stuck when its goroutine has not switched for a while: a long
+// computation with no preemption point, or a blocking call made outside
+// goro::blocking (::sleep, a blocking read). Go hands the P of a thread
+// blocked in a system call to another thread; goro cannot take a worker's
+// queues away from it, so the monitor (monitor.hpp) starts a spare worker
+// instead when every worker has been stuck for `monitor::stuck_after` while
+// goroutines wait, timers are due or the netpoller readied someone.
+//
+// A spare is a `worker` object with a thread of its own that runs the same
+// loop as a worker minus the idle list: its due timers, its runnext and local
+// queue, the global queue, the netpoller without blocking, then the local
+// queues and runnext slots of the workers and of the other spares (as a
+// thief does). It never sleeps on the idle list and nobody wakes it: with
+// nothing to run for `linger` it retires. It also retires, after the
+// goroutine it runs, when the monitor asks (a worker switched again) or the
+// runtime stops. A retiring spare moves whatever is left in its runnext and
+// local queue to the global queue, so nothing is stranded on a thread that is
+// about to exit.
+//
+// Invariants:
+// * A goroutine runs on one thread at a time: a spare takes goroutines only
+//   from run queues (pop, steal_half_into, exchange on runnext), exactly as
+//   thieves do, never from a worker's `current`.
+// * Only a spare's own thread pushes to its queues; after hand_back nothing
+//   does (the thread is leaving), so the queues are empty while the slot is
+//   not running and other spares may steal from them at any time.
+// * The worker objects of the slots live as long as the monitor; the
+//   threads are started and joined by the monitor thread only (and by stop(),
+//   after the monitor thread has ended).
+// * runtime::workers() and the scheduler's fair shares count workers only; a
+//   spare is extra, and the process has that many more threads while it runs
+//   (counted in process_census().goro_threads for deadlock detection).
+//
+// Threads are started with pthread_create so that a refusal (EAGAIN) is an
+// error code, not an exception: the monitor counts it and tries again later.
+#ifndef GORO_DETAIL_SPARE_WORKERS_HPP
+#define GORO_DETAIL_SPARE_WORKERS_HPP
+
+
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace goro::detail {
+
+class spare_workers;
+
+/// One spare: its worker object for good, its thread while it runs.
+struct spare_slot {
+  spare_slot(spare_workers& o, scheduler& s, std::size_t index) : owner(o), w(s, index) {}
+  spare_workers& owner;
+  worker w;
+  pthread_t thread{};
+  bool running = false;             ///< started and not yet joined; the monitor's own
+  std::atomic<bool> retire{false};  ///< monitor sets: leave after the current goroutine
+  std::atomic<bool> exited{false};  ///< the thread has left its loop and may be joined
+};
+
+extern "C" inline void* goro_spare_worker_entry(void* arg);
+
+/// The spare workers of one runtime. See the file comment.
+class spare_workers {
+ public:
+  /// How long a spare with nothing to run waits for work before it retires.
+  static constexpr auto linger = std::chrono::milliseconds(1);
+
+  spare_workers(scheduler& s, std::size_t max) : sched_(s) {
+    slots_.reserve(max);
+    for (std::size_t i = 0; i < max; ++i) {
+      slots_.push_back(std::make_unique<spare_slot>(*this, s, s.workers_.size() + i));
+    }
+  }
+  spare_workers(const spare_workers&) = delete;
+  spare_workers& operator=(const spare_workers&) = delete;
+  ~spare_workers() { stop(); }
+
+  /// Most spares running at once (runtime_options::spare_workers).
+  std::size_t capacity() const noexcept { return slots_.size(); }
+  /// Spares started and not yet joined (any thread).
+  std::size_t running() const noexcept { return running_.load(std::memory_order_seq_cst); }
+  /// Spares started since the runtime began (any thread).
+  std::uint64_t started() const noexcept { return started_.load(std::memory_order_relaxed); }
+  /// Thread starts the system refused (any thread).
+  std::uint64_t refused() const noexcept { return refused_.load(std::memory_order_relaxed); }
+
+  spare_slot& slot(std::size_t i) noexcept { return *slots_[i]; }
+
+  /// Starts a spare in a free slot. Returns its index, or -1 when all are
+  /// running or the system refused a thread. Monitor thread only.
+  long start_one() noexcept {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      spare_slot& s = *slots_[i];
+      if (s.running) continue;
+      s.retire.store(false, std::memory_order_relaxed);
+      s.exited.store(false, std::memory_order_relaxed);
+      process_census().goro_threads.fetch_add(1, std::memory_order_seq_cst);
+      if (GORO_FAULT(thread_start) ||
+          pthread_create(&s.thread, nullptr, &goro_spare_worker_entry, &s) != 0) {
+        process_census().goro_threads.fetch_sub(1, std::memory_order_seq_cst);
+        refused_.fetch_add(1, std::memory_order_relaxed);
+        return -1;
+      }
+      s.running = true;
+      running_.fetch_add(1, std::memory_order_seq_cst);
+      started_.fetch_add(1, std::memory_order_relaxed);
+      return static_cast<long>(i);
+    }
+    return -1;
+  }
+
+  /// Joins the spares that retired. Monitor thread only.
+  void reap() noexcept {
+    for (auto& s : slots_) {
+      if (s->running && s->exited.load(std::memory_order_acquire)) join(*s);
+    }
+  }
+
+  /// Asks every running spare to retire after its current goroutine.
+  void retire_all() noexcept {
+    for (auto& s : slots_) {
+      if (s->running) s->retire.store(true, std::memory_order_release);
+    }
+  }
+
+  /// Retires and joins them all: the monitor thread has ended. A spare whose
+  /// goroutine is stuck is waited for, as a worker is.
+  void stop() noexcept {
+    retire_all();
+    for (auto& s : slots_) {
+      if (s->running) join(*s);
+    }
+  }
+
+ private:
+  friend void* goro_spare_worker_entry(void* arg);
+
+  void join(spare_slot& s) noexcept {
+    pthread_join(s.thread, nullptr);
+    s.running = false;
+    running_.fetch_sub(1, std::memory_order_seq_cst);
+    process_census().goro_threads.fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+  void run(spare_slot& s);
+  goroutine* steal(worker& self);
+  void hand_back(worker& w);
+
+  scheduler& sched_;
+  std::vector<std::unique_ptr<spare_slot>> slots_;
+  std::atomic<std::size_t> running_{0};
+  std::atomic<std::uint64_t> started_{0};
+  std::atomic<std::uint64_t> refused_{0};
+};
+
+extern "C" inline void* goro_spare_worker_entry(void* arg) {
+  auto* s = static_cast<spare_slot*>(arg);
+  s->owner.run(*s);
+  return nullptr;
+}
+
+inline void spare_workers::run(spare_slot& s) {
+  worker& w = s.w;
+  current_worker_slot() = &w;
+  context self;  // this thread's own execution: the spare's g0
+  w.g0 = &self;
+  w.slots = current_thread_switch_slots();
+  auto idle_since = steady_clock::time_point::max();
+  while (!s.retire.load(std::memory_order_acquire) &&
+         !sched_.stopping_.load(std::memory_order_acquire)) {
+    w.run_due_timers();
+    goroutine* g = w.try_local_and_global();
+    if (g == nullptr && w.poll_network(0)) continue;
+    if (g == nullptr) g = steal(w);
+    if (g != nullptr) {
+      idle_since = steady_clock::time_point::max();
+      w.execute(g);
+      continue;
+    }
+    const auto now = steady_clock::now();
+    if (idle_since == steady_clock::time_point::max()) idle_since = now;
+    if (now - idle_since >= linger) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  hand_back(w);
+  current_worker_slot() = nullptr;
+  w.g0 = nullptr;
+  s.exited.store(true, std::memory_order_release);
+}
+
+inline goroutine* spare_workers::steal(worker& self) {
+  for (auto& v : sched_.workers_) {
+    if (goroutine* g = v->local.steal_half_into(self.local)) return g;
+  }
+  for (auto& v : slots_) {
+    if (&v->w == &self) continue;
+    if (goroutine* g = v->w.local.steal_half_into(self.local)) return g;
+  }
+  // runnext last: its owner will probably run it itself (steal_runnext gives
+  // a running owner a few microseconds).
+  for (auto& v : sched_.workers_) {
+    if (goroutine* g = self.steal_runnext(*v)) return g;
+  }
+  for (auto& v : slots_) {
+    if (&v->w == &self) continue;
+    if (goroutine* g = self.steal_runnext(v->w)) return g;
+  }
+  return nullptr;
+}
+
+inline void spare_workers::hand_back(worker& w) {
+  goroutine* batch[run_queue::capacity + 1];
+  std::size_t n = 0;
+  if (goroutine* g = w.runnext.exchange(nullptr, std::memory_order_acq_rel)) batch[n++] = g;
+  while (n < run_queue::capacity + 1) {
+    goroutine* g = w.local.pop();
+    if (g == nullptr) break;
+    batch[n++] = g;
+  }
+  if (n == 0) return;
+  sched_.global_push(batch, n);
+  sched_.wake_if_needed();
+}
+
+}  // namespace goro::detail
+
+#endif
 
 #include <dirent.h>
 #include <signal.h>
@@ -5710,8 +5992,13 @@ class monitor {
   static constexpr auto min_delay = std::chrono::microseconds(20);
   static constexpr auto max_delay = std::chrono::milliseconds(10);
   static constexpr auto deadlock_gap = std::chrono::milliseconds(100);
+  static constexpr auto netpoll_after = std::chrono::milliseconds(10);
 
-  explicit monitor(scheduler& s) : sched_(s), watches_(s.workers_.size()) {
+  explicit monitor(scheduler& s)
+      : sched_(s),
+        watches_(s.workers_.size()),
+        spares_(s, s.options_.spare_workers),
+        spare_watches_(s.options_.spare_workers) {
     trace_ms_ =
         s.options_.schedtrace_ms != 0 ? s.options_.schedtrace_ms : env_number("GORO_SCHEDTRACE");
     sigquit_ = s.options_.sigquit_dump || env_number("GORO_SIGQUIT_DUMP") != 0;
@@ -5734,6 +6021,7 @@ class monitor {
       thread_.join();
       process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed);
     }
+    spares_.stop();  // no monitor left to start one
   }
 
   /// Spawn saw the goroutine count leave zero: wake the monitor if it parked.
@@ -5751,6 +6039,9 @@ class monitor {
     return preemptions_.load(std::memory_order_relaxed);
   }
 
+  /// The runtime's spare workers (any thread may read their counts).
+  const spare_workers& spares() const noexcept { return spares_; }
+
  private:
   struct watch {
     std::uint64_t slicetick = 0;
@@ -5761,6 +6052,9 @@ class monitor {
 
   void run();
   bool retake(steady_clock::time_point now);
+  bool watch_one(worker& w, watch& ww, steady_clock::time_point now);
+  bool manage_spares(bool all_stuck, steady_clock::time_point now);
+  bool poll_network(steady_clock::time_point now);
   void trace(steady_clock::time_point now);
   void check_deadlock(steady_clock::time_point now);
   void dump_all_on_sigquit();
@@ -5768,6 +6062,10 @@ class monitor {
 
   scheduler& sched_;
   std::vector<watch> watches_;  ///< one per worker; the monitor thread's own
+  spare_workers spares_;
+  std::vector<watch> spare_watches_;  ///< one per spare slot; the monitor thread's own
+  std::uint64_t polls_seen_ = 0;      ///< the netpoller's poll count last seen
+  steady_clock::time_point polls_seen_at_{};
   std::thread thread_;
   std::mutex lock_;
   std::condition_variable cv_;
@@ -5792,7 +6090,7 @@ inline void monitor::run() {
     {
       std::unique_lock<std::mutex> guard(lock_);
       if (stop_) return;
-      if (empty_rounds >= 2 && trace_ms_ == 0 && !sigquit_) {
+      if (empty_rounds >= 2 && trace_ms_ == 0 && !sigquit_ && spares_.running() == 0) {
         asleep_.store(true, std::memory_order_seq_cst);
         if (sched_.live_.load(std::memory_order_seq_cst) == 0) {
           cv_.wait(guard, [&] { return stop_ || woken_; });
@@ -5834,36 +6132,50 @@ inline void monitor::run() {
   }
 }
 
+/// Updates the watch of one worker or spare: asks for a preemption when its
+/// slice is over. Returns whether it is stuck (running one goroutine that has
+/// not switched for stuck_after).
+inline bool monitor::watch_one(worker& w, watch& ww, steady_clock::time_point now) {
+  const bool running = w.current.load(std::memory_order_relaxed) != nullptr;
+  const std::uint64_t st = w.slicetick.load(std::memory_order_relaxed);
+  if (st != ww.slicetick) {
+    ww.slicetick = st;
+    ww.slice_seen = now;
+  } else if (running && now - ww.slice_seen >= slice) {
+    // Re-armed every slice while the goroutine ignores it: a worker that
+    // switched and came back to the same tick count cannot exist, so this
+    // is the same slice.
+    ww.slice_seen = now;
+    // Not "acted": as in Go's sysmon, asking for a preemption does not
+    // shorten the monitor's sleep (a steady stream of long slices would
+    // otherwise keep it waking every 20 us for nothing).
+    if (!w.preempt.load(std::memory_order_relaxed)) {
+      w.preempt.store(true, std::memory_order_relaxed);
+      preemptions_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  const std::uint64_t sk = w.schedtick.load(std::memory_order_relaxed);
+  if (sk != ww.schedtick) {
+    ww.schedtick = sk;
+    ww.sched_seen = now;
+    return false;
+  }
+  return running && now - ww.sched_seen >= stuck_after;
+}
+
+inline bool has_queued(const worker& w) noexcept {
+  return !w.local.empty() || w.runnext.load(std::memory_order_relaxed) != nullptr;
+}
+
 inline bool monitor::retake(steady_clock::time_point now) {
-  bool acted = false;
+  bool acted = poll_network(now);
   bool wake_helper = false;
+  bool all_stuck = !watches_.empty();
   for (std::size_t i = 0; i < watches_.size(); ++i) {
     worker& w = *sched_.workers_[i];
-    watch& ww = watches_[i];
-    const bool running = w.current.load(std::memory_order_relaxed) != nullptr;
-    const std::uint64_t st = w.slicetick.load(std::memory_order_relaxed);
-    if (st != ww.slicetick) {
-      ww.slicetick = st;
-      ww.slice_seen = now;
-    } else if (running && now - ww.slice_seen >= slice) {
-      // Re-armed every slice while the goroutine ignores it: a worker that
-      // switched and came back to the same tick count cannot exist, so this
-      // is the same slice.
-      ww.slice_seen = now;
-      // Not "acted": as in Go's sysmon, asking for a preemption does not
-      // shorten the monitor's sleep (a steady stream of long slices would
-      // otherwise keep it waking every 20 us for nothing).
-      if (!w.preempt.load(std::memory_order_relaxed)) {
-        w.preempt.store(true, std::memory_order_relaxed);
-        preemptions_.fetch_add(1, std::memory_order_relaxed);
-      }
-    }
-    const std::uint64_t sk = w.schedtick.load(std::memory_order_relaxed);
-    if (sk != ww.schedtick) {
-      ww.schedtick = sk;
-      ww.sched_seen = now;
-    } else if (running && now - ww.sched_seen >= stuck_after &&
-               (!w.local.empty() || w.runnext.load(std::memory_order_relaxed) != nullptr)) {
+    if (!watch_one(w, watches_[i], now)) {
+      all_stuck = false;
+    } else if (has_queued(w)) {
       wake_helper = true;
     }
   }
@@ -5878,7 +6190,64 @@ inline bool monitor::retake(steady_clock::time_point now) {
     sched_.wake_if_needed(/*for_timer=*/true);
     acted = true;
   }
+  if (manage_spares(all_stuck, now)) acted = true;
   return acted;
+}
+
+/// Joins retired spares, asks the running ones to retire once a worker
+/// switches again, and starts one when every worker and spare is stuck while
+/// work waits. Returns whether it started one.
+inline bool monitor::manage_spares(bool all_stuck, steady_clock::time_point now) {
+  if (spares_.capacity() == 0) return false;
+  spares_.reap();
+  bool spare_free = false;  // a running spare that is not stuck will find the work
+  bool queued = false;      // a stuck spare holds goroutines in its queues
+  for (std::size_t i = 0; i < spares_.capacity(); ++i) {
+    spare_slot& s = spares_.slot(i);
+    if (!s.running) continue;
+    if (!watch_one(s.w, spare_watches_[i], now)) {
+      spare_free = true;
+    } else if (has_queued(s.w)) {
+      queued = true;
+    }
+  }
+  if (!all_stuck) {
+    if (spares_.running() != 0) spares_.retire_all();
+    return false;
+  }
+  if (spare_free || !(queued || sched_.work_visible())) return false;
+  const long started = spares_.start_one();  // -1: all running, or refused (tried again later)
+  if (started < 0) return false;
+  const auto i = static_cast<std::size_t>(started);
+  watch& ww = spare_watches_[i];
+  ww.slicetick = spares_.slot(i).w.slicetick.load(std::memory_order_relaxed);
+  ww.schedtick = spares_.slot(i).w.schedtick.load(std::memory_order_relaxed);
+  ww.slice_seen = ww.sched_seen = now;
+  return true;
+}
+
+/// Polls the netpoller without blocking when goroutines wait on fds and no
+/// worker has polled it for netpoll_after (all busy); the goroutines it
+/// readies go to the global queue. A worker blocked in the poller holds the
+/// right to poll, and then this does nothing. Returns whether it readied any.
+inline bool monitor::poll_network(steady_clock::time_point now) {
+  netpoller* np = sched_.poller_if_started();
+  if (np == nullptr || !np->has_waiters()) return false;
+  const std::uint64_t polls = np->polls();
+  if (polls != polls_seen_) {
+    polls_seen_ = polls;
+    polls_seen_at_ = now;
+    return false;
+  }
+  if (now - polls_seen_at_ < netpoll_after || !np->try_acquire()) return false;
+  wait_queue woken;
+  np->poll(0, woken);
+  np->release();
+  polls_seen_ = np->polls();
+  polls_seen_at_ = now;
+  if (woken.empty()) return false;
+  wake_all(woken);
+  return true;
 }
 
 inline void monitor::trace(steady_clock::time_point now) {
@@ -5895,7 +6264,7 @@ inline void monitor::trace(steady_clock::time_point now) {
     line << (i == 0 ? "" : " ") << w.local.size() + (next ? 1u : 0u);
   }
   line << "] goroutines=" << sched_.live() << " timers=" << sched_.timers_.size()
-       << " preemptions=" << preemptions() << '\n';
+       << " preemptions=" << preemptions() << " spares=" << spares_.running() << '\n';
   const std::string s = line.str();
   std::fwrite(s.data(), 1, s.size(), stderr);
   std::fflush(stderr);
@@ -5919,6 +6288,7 @@ inline deadlock_snapshot monitor::take_deadlock_snapshot(runtime_registry& r) {
   if (c.blocking_calls.load(std::memory_order_seq_cst) != 0) return snap;
   for (scheduler* s : r.all) {
     if (!s->options_.detect_deadlock || s->stopping_.load(std::memory_order_seq_cst)) return snap;
+    if (s->spare_workers_running() != 0) return snap;
     if (s->idle_.size(std::memory_order_seq_cst) != s->workers_.size()) return snap;
     for (auto& w : s->workers_) {
       if (w->current.load(std::memory_order_seq_cst) != nullptr) return snap;
@@ -5998,6 +6368,14 @@ inline void scheduler::stop_monitor() noexcept {
     delete monitor_;
     monitor_ = nullptr;
   }
+}
+
+inline std::size_t scheduler::spare_workers_running() const noexcept {
+  return monitor_ != nullptr ? monitor_->spares().running() : 0;
+}
+
+inline std::uint64_t scheduler::spare_workers_started() const noexcept {
+  return monitor_ != nullptr ? monitor_->spares().started() : 0;
 }
 
 inline void scheduler::monitor_needed() noexcept {

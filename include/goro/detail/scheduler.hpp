@@ -43,8 +43,8 @@
 //   local queue at its next preemption point (preempt_check). `schedtick`
 //   counts every pick; the monitor uses it to spot a stuck worker (one that
 //   has not switched for 20 ms while goroutines wait in its queues) and
-//   wakes an idle worker to steal them. (No spare worker is started when
-//   every worker is stuck; see docs/runtime.md.)
+//   wakes an idle worker to steal them; when every worker is stuck it starts
+//   a spare worker thread (spare_workers.hpp).
 // * Every live goroutine is on its runtime's list (all_head_, under
 //   all_lock_) for goroutine dumps and deadlock reports.
 // * Waiting is not here: parking, waking, blocking with or without a
@@ -147,6 +147,8 @@ class worker {
   std::thread thread;
 
   void run();
+
+  friend class spare_workers;  // a spare worker runs the same loop
 
   /// Puts g in runnext, kicking the previous occupant to the local queue.
   /// Returns true if the local queue overflowed into the global one.
@@ -265,9 +267,20 @@ class scheduler {
   /// (implemented in monitor.hpp). The runtime keeps running.
   void dump_goroutines(std::ostream& out);
 
+  /// Spare worker threads running now, and started since the runtime began
+  /// (spare_workers.hpp; implemented in monitor.hpp).
+  std::size_t spare_workers_running() const noexcept;
+  std::uint64_t spare_workers_started() const noexcept;
+
+  /// Whether the global queue holds goroutines (a relaxed snapshot).
+  bool global_queue_waiting() const noexcept {
+    return global_.size(std::memory_order_relaxed) != 0;
+  }
+
  private:
   friend class worker;
   friend class monitor;
+  friend class spare_workers;
   friend struct goroutine;
 
   // The monitor thread (monitor.hpp): started last by the constructor,
@@ -409,14 +422,18 @@ inline void switch_out(g_request request) noexcept {
 /// The slow half of preempt_check: the slice is over, so the running
 /// goroutine goes to the back of its worker's local queue. (Go puts it on
 /// the global queue; here that made a preempted ping-pong pair migrate
-/// between workers, a quarter more CPU on W2 with two workers. The global
-/// queue still gets its turn every 61st pick.)
+/// between workers, a quarter more CPU on W2 with two workers.) When the
+/// global queue holds goroutines it goes there, behind them, as in Go: they
+/// come from outside, from the monitor's netpoll or from a retiring spare,
+/// and would otherwise wait up to 61 picks of 10 ms slices.
 __attribute__((noinline, cold)) inline void preempt_now(worker& w) noexcept {
   if (w.no_preempt != 0) return;  // asked again at the next point after the scope
   w.preempt.store(false, std::memory_order_relaxed);
   // On g0 (a timer's fire function sending on a channel) there is nothing
   // to preempt; the flag is cleared all the same.
-  if (w.current.load(std::memory_order_relaxed) != nullptr) switch_out(g_request::yield);
+  if (w.current.load(std::memory_order_relaxed) != nullptr) {
+    switch_out(w.sched.global_queue_waiting() ? g_request::yield_global : g_request::yield);
+  }
 }
 
 /// Holds off preemption on the calling goroutine's worker for its lifetime:
