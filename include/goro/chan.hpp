@@ -79,7 +79,7 @@ class chan_state {
 
   ~chan_state() {
     // Nobody else can reach us: no waiters remain (each holds a handle).
-    for (std::size_t i = 0; i < core_.count; ++i) {
+    for (std::size_t i = 0; i < core_.size(); ++i) {
       storage_[core_.slot(i)].~T();
     }
     if (storage_ != nullptr) std::allocator<T>().deallocate(storage_, core_.cap);

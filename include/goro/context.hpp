@@ -761,7 +761,7 @@ inline void chan_op_or_done(const goro::context& ctx, select_case op) {
   select_case cases[2] = {op, {done, false, &sink}};
   std::uint32_t poll_order[2];
   chan_core* lock_order[2];
-  waiter waiters[2];
+  waiter_slot waiters[2];
   const std::size_t n = done == nullptr ? 1 : 2;
   if (select_run(cases, n, false, {poll_order, lock_order, waiters}) == 1) {
     throw_context_error(ctx);

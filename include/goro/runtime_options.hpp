@@ -56,6 +56,13 @@ struct runtime_options {
   /// running. Also turned on by the environment variable GORO_SIGQUIT_DUMP=1.
   /// Installs a SIGQUIT handler when the first such runtime starts.
   bool sigquit_dump = false;
+  /// Most spare worker threads running at once. When every worker has been
+  /// stuck for 20 ms (a goroutine in a blocking call outside
+  /// goro::blocking, or a long computation with no preemption point) while
+  /// goroutines wait or timers are due, the monitor starts a spare thread
+  /// that runs them, and retires it once a worker switches again or nothing
+  /// is left to run (see docs/runtime.md). 0: never start one.
+  std::size_t spare_workers = 4;
 };
 
 }  // namespace goro

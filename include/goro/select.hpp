@@ -233,7 +233,7 @@ std::size_t select_with_done(chan_core* done, Cases&... cases) {
   }
   std::uint32_t poll_order[n_max];
   chan_core* lock_order[n_max];
-  waiter waiters[n_max];
+  waiter_slot waiters[n_max];
   const std::size_t got = select_run(descs, n, def < total, {poll_order, lock_order, waiters});
   if (got < n && arg_of[got] == done_won) return done_won;
   const std::size_t chosen = got < n ? arg_of[got] : def;
@@ -310,6 +310,7 @@ class select_set {
     auto& sc = static_cast<send_value_entry<T>&>(e);
     sc.value.emplace(std::forward<V>(v));
     sc.enabled = true;
+    refresh(index);
   }
 
   /// Adds (or replaces) the default case, making select() non-blocking.
@@ -320,7 +321,10 @@ class select_set {
   }
 
   /// Switches a case off: it is never ready until enabled again.
-  void disable(std::size_t index) { at(index).enabled = false; }
+  void disable(std::size_t index) {
+    at(index).enabled = false;
+    refresh(index);
+  }
   /// Switches a case back on. Throws std::logic_error for a send case whose
   /// value was already sent (it has nothing to send: use rearm_send).
   void enable(std::size_t index) {
@@ -330,6 +334,7 @@ class select_set {
           "goro::select_set: enable() of a send case whose value was sent; use rearm_send()"));
     }
     e.enabled = true;
+    refresh(index);
   }
   /// Whether case `index` is on (a chosen send case is off until rearmed).
   bool enabled(std::size_t index) const { return at(index).enabled; }
@@ -340,27 +345,32 @@ class select_set {
   /// Runs the select: waits for one enabled case, completes it, runs its
   /// handler, returns its index (or default_index).
   std::size_t select() {
+    // descs_ and the scratch vectors already have a slot per case (add).
     const std::size_t n = entries_.size();
-    descs_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) descs_[i] = entries_[i]->describe();
-    poll_order_.resize(n);
-    lock_order_.resize(n);
-    waiters_.assign(n, detail::waiter{});
     const std::size_t got = detail::select_run(
         descs_.data(), n, has_default_, {poll_order_.data(), lock_order_.data(), waiters_.data()});
     if (got == n) {
       if (default_) default_();
       return default_index;
     }
-    entries_[got]->complete();
+    entry& e = *entries_[got];
+    if (e.chosen()) refresh(got);
+    e.complete();
     return got;
   }
 
  private:
   struct entry {
     virtual ~entry() = default;
-    /// The untyped case; a disabled one has no channel (never ready).
-    virtual detail::select_case describe() = 0;
+    /// The untyped case; a disabled one has no channel (never ready). Kept
+    /// in descs_ and refreshed whenever it changes: describing every case
+    /// on every select (a virtual call each) cost W4 with a select_set a
+    /// seventh of its instructions.
+    virtual detail::select_case describe() noexcept = 0;
+    /// Right after the case was chosen, before its handler: updates what
+    /// must change whatever the handler does; true if describe() changed.
+    virtual bool chosen() noexcept { return false; }
+    /// Runs the handler; afterwards, a receive slot is empty again.
     virtual void complete() = 0;
     /// False for a send case whose value was sent and not yet replaced.
     virtual bool has_value() const noexcept { return true; }
@@ -383,15 +393,18 @@ class select_set {
   template <class T, class F>
   struct recv_entry final : entry {
     explicit recv_entry(F h) : handler(std::move(h)) {}
-    detail::select_case describe() override {
-      slot.reset();
+    detail::select_case describe() noexcept override {
       return {enabled ? chan : nullptr, false, &slot};
     }
     void complete() override {
+      // Emptied before the handler runs (which may throw): a close leaves
+      // the slot untouched, so the next select must find it empty.
+      std::optional<T> v = std::move(slot);
+      slot.reset();
       if constexpr (std::is_invocable_v<F&, std::size_t, std::optional<T>&&>) {
-        std::invoke(handler, index, std::move(slot));
+        std::invoke(handler, index, std::move(v));
       } else {
-        detail::call_recv_handler(handler, std::move(slot));
+        detail::call_recv_handler(handler, std::move(v));
       }
     }
     F handler;
@@ -410,15 +423,16 @@ class select_set {
     send_entry(V&& v, F h) : handler(std::move(h)) {
       this->value.emplace(std::forward<V>(v));
     }
-    detail::select_case describe() override {
+    detail::select_case describe() noexcept override {
       const bool on = this->enabled && this->value.has_value();
       return {on ? this->chan : nullptr, true, on ? &*this->value : nullptr};
     }
-    void complete() override {
+    bool chosen() noexcept override {
       this->value.reset();  // sent (moved from); off until rearmed
       this->enabled = false;
-      std::invoke(handler);
+      return true;
     }
+    void complete() override { std::invoke(handler); }
     F handler;
   };
 
@@ -431,9 +445,19 @@ class select_set {
   }
 
   std::size_t add(std::unique_ptr<entry> e) {
+    entries_.reserve(entries_.size() + 1);
+    descs_.reserve(entries_.size() + 1);
+    poll_order_.resize(entries_.size() + 1);
+    lock_order_.resize(entries_.size() + 1);
+    waiters_.resize(entries_.size() + 1);
+    descs_.push_back(e->describe());  // reserved: neither push_back throws
     entries_.push_back(std::move(e));
     return entries_.size() - 1;
   }
+
+  /// Re-describes case `index` after a change (add, disable, enable, rearm,
+  /// chosen).
+  void refresh(std::size_t index) noexcept { descs_[index] = entries_[index]->describe(); }
 
   std::vector<std::unique_ptr<entry>> entries_;
   std::function<void()> default_;
@@ -441,7 +465,7 @@ class select_set {
   std::vector<detail::select_case> descs_;
   std::vector<std::uint32_t> poll_order_;
   std::vector<detail::chan_core*> lock_order_;
-  std::vector<detail::waiter> waiters_;
+  std::vector<detail::waiter_slot> waiters_;
 };
 
 }  // namespace goro

@@ -110,7 +110,9 @@ TEST_CASE("scheduler: several threads start goroutines while every worker is bus
   constexpr std::size_t n_workers = 2;
   constexpr int threads = 4;
   const int per_thread = goro_test::scaled(10000, 2000, 500);
-  goro::runtime rt(workers(n_workers, kStack));
+  goro::runtime_options options = workers(n_workers, kStack);
+  options.spare_workers = 0;  // else a spare would run them while the workers are held
+  goro::runtime rt(options);
   // Occupy every worker: goroutines that never block hold their workers.
   std::atomic<int> busy{0};
   std::atomic<bool> release{false};
@@ -172,7 +174,11 @@ TEST_CASE("scheduler: a goroutine started by a busy one runs on another worker",
 
 TEST_CASE("scheduler: work spreads over the workers", "[scheduler]") {
   constexpr std::size_t n_workers = 2;
-  goro::runtime rt(workers(n_workers, kStack));
+  goro::runtime_options options = workers(n_workers, kStack);
+  // Counting threads: no spare (which an overloaded machine, descheduling
+  // both workers for 20 ms, could bring in).
+  options.spare_workers = 0;
+  goro::runtime rt(options);
   std::mutex m;
   std::set<std::thread::id> threads_seen;
   std::atomic<int> arrived{0}, finished{0};

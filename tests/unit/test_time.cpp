@@ -241,8 +241,11 @@ TEST_CASE("ticker: reset from another thread keeps it on its runtime", "[time][t
   // Timers fire only where their runtime's workers schedule. The goroutine
   // below holds rt's only worker without yielding while the main thread
   // resets its ticker: if reset moved the ticker to the caller's (default)
-  // runtime, ticks would arrive meanwhile.
-  goro::runtime rt(workers(1));
+  // runtime, ticks would arrive meanwhile. No spare worker: one would fire
+  // the tick on rt (rightly) while its only worker is held.
+  goro::runtime_options options = workers(1);
+  options.spare_workers = 0;
+  goro::runtime rt(options);
   std::atomic<goro::ticker*> made{nullptr};
   std::atomic<bool> was_reset{false};
   failures f;
@@ -291,7 +294,9 @@ TEST_CASE("timer: a reset between a worker taking it out and firing it wins", "[
   using goro::detail::time_source;
   using goro::detail::timer_node;
   failures f;
-  goro::runtime rt(workers(1));
+  goro::runtime_options options = workers(1);
+  options.spare_workers = 0;  // nothing else may touch the heap, a spare neither
+  goro::runtime rt(options);
   rt.go([&f] {
     auto src = std::make_shared<time_source>(goro::clock::duration::zero());
     src->arm(goro::clock::now());

@@ -57,7 +57,7 @@ class done_watch {
   /// already closed: the context ended before the wait began.
   bool arm(waiting_party& party, std::uint32_t index) noexcept {
     done_->lock.lock();
-    if (done_->closed) {
+    if (done_->is_closed()) {
       done_->lock.unlock();
       return false;
     }

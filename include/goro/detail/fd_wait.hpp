@@ -168,7 +168,7 @@ inline void fd_poke(int fd, io_mode m) noexcept {
 inline bool done_closed(chan_core* done) noexcept {
   if (done == nullptr) return false;
   std::lock_guard<spin_lock> guard(done->lock);
-  return done->closed;
+  return done->is_closed();
 }
 
 /// How fd_wait_or_done ended: io_status's three ways, or the done channel.

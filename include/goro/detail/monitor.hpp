@@ -11,8 +11,16 @@
 // * Stuck workers: a worker whose `schedtick` has not moved for 20 ms while
 //   goroutines wait in its local queue or runnext gets an idle worker woken,
 //   which steals them (runnext too: its owner has not switched for 20 ms).
-//   Overdue timers get an idle worker woken the same way. A stuck worker
-//   with no idle worker to help is not handed off: see docs/runtime.md.
+//   Overdue timers get an idle worker woken the same way.
+// * Spare workers: when every worker (and every spare already running) is
+//   stuck like that while goroutines wait anywhere or a timer is due, the
+//   monitor starts a spare worker thread (spare_workers.hpp), at most
+//   runtime_options::spare_workers at once; it asks them to retire once a
+//   worker switches again, and joins them when they have.
+// * Netpoll: when goroutines wait on fds and nobody has polled the
+//   netpoller for 10 ms (every worker busy), the monitor polls it without
+//   blocking and readies whoever it finds, onto the global queue (Go's
+//   sysmon does the same).
 // * Deadlock: when, on two checks at least 100 ms apart, every runtime of the
 //   process is idle with no runnable goroutine, no timer, no fd waiter; no
 //   goro::blocking call is in flight; every live goroutine is parked; and
@@ -36,13 +44,15 @@
 // count, both seq_cst). So a busy runtime pays one wake-up every 10 ms, and an
 // empty one nothing.
 //
-// Lock order: registry lock, then a scheduler's all_lock_. Handlers and the
+// Lock order: the runtime registry's lock, then a scheduler's g_registry
+// shards (all of them, in index order). Handlers and the
 // abort run with no goro lock held.
 #ifndef GORO_DETAIL_MONITOR_HPP
 #define GORO_DETAIL_MONITOR_HPP
 
 #include "../config.hpp"
 #include "scheduler.hpp"
+#include "spare_workers.hpp"
 #include "wait/reason.hpp"
 #include "wait/wait.hpp"
 
@@ -133,7 +143,8 @@ inline std::int64_t steady_ns(steady_clock::time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-/// Writes one goroutine's block of a dump (caller holds its all_lock_).
+/// Writes one goroutine's block of a dump (caller holds a freeze of its
+/// runtime's registry).
 inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
   out << "goroutine " << g.ctx.id() << " [";
   const g_status st = g.status.load(std::memory_order_acquire);
@@ -168,11 +179,18 @@ inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
 
 inline void scheduler::dump_goroutines(std::ostream& out) {
   const std::int64_t now = steady_ns(steady_clock::now());
-  std::lock_guard<spin_lock> guard(all_lock_);
-  // Oldest first, as Go lists them: the list holds the newest at its head.
+  // Frozen for the whole dump: what it shows is one moment, and no
+  // goroutine it lists can be freed while it writes.
+  g_registry::freeze frozen(registry_);
   std::vector<goroutine*> gs;
-  for (goroutine* g = all_head_; g != nullptr; g = g->all_next) gs.push_back(g);
-  for (auto it = gs.rbegin(); it != gs.rend(); ++it) dump_one(out, **it, now);
+  registry_.each([&](goroutine* g) {
+    gs.push_back(g);
+    return true;
+  });
+  // Oldest first, as Go lists them: ids are given in order of creation.
+  std::sort(gs.begin(), gs.end(),
+            [](const goroutine* a, const goroutine* b) { return a->ctx.id() < b->ctx.id(); });
+  for (goroutine* g : gs) dump_one(out, *g, now);
 }
 
 /// What a deadlock check saw; two equal candidate snapshots a while apart
@@ -196,8 +214,13 @@ class monitor {
   static constexpr auto min_delay = std::chrono::microseconds(20);
   static constexpr auto max_delay = std::chrono::milliseconds(10);
   static constexpr auto deadlock_gap = std::chrono::milliseconds(100);
+  static constexpr auto netpoll_after = std::chrono::milliseconds(10);
 
-  explicit monitor(scheduler& s) : sched_(s), watches_(s.workers_.size()) {
+  explicit monitor(scheduler& s)
+      : sched_(s),
+        watches_(s.workers_.size()),
+        spares_(s, s.options_.spare_workers),
+        spare_watches_(s.options_.spare_workers) {
     trace_ms_ =
         s.options_.schedtrace_ms != 0 ? s.options_.schedtrace_ms : env_number("GORO_SCHEDTRACE");
     sigquit_ = s.options_.sigquit_dump || env_number("GORO_SIGQUIT_DUMP") != 0;
@@ -220,6 +243,7 @@ class monitor {
       thread_.join();
       process_census().goro_threads.fetch_sub(1, std::memory_order_relaxed);
     }
+    spares_.stop();  // no monitor left to start one
   }
 
   /// Spawn saw the goroutine count leave zero: wake the monitor if it parked.
@@ -237,6 +261,9 @@ class monitor {
     return preemptions_.load(std::memory_order_relaxed);
   }
 
+  /// The runtime's spare workers (any thread may read their counts).
+  const spare_workers& spares() const noexcept { return spares_; }
+
  private:
   struct watch {
     std::uint64_t slicetick = 0;
@@ -247,6 +274,9 @@ class monitor {
 
   void run();
   bool retake(steady_clock::time_point now);
+  bool watch_one(worker& w, watch& ww, steady_clock::time_point now);
+  bool manage_spares(bool all_stuck, steady_clock::time_point now);
+  bool poll_network(steady_clock::time_point now);
   void trace(steady_clock::time_point now);
   void check_deadlock(steady_clock::time_point now);
   void dump_all_on_sigquit();
@@ -254,6 +284,10 @@ class monitor {
 
   scheduler& sched_;
   std::vector<watch> watches_;  ///< one per worker; the monitor thread's own
+  spare_workers spares_;
+  std::vector<watch> spare_watches_;  ///< one per spare slot; the monitor thread's own
+  std::uint64_t polls_seen_ = 0;      ///< the netpoller's poll count last seen
+  steady_clock::time_point polls_seen_at_{};
   std::thread thread_;
   std::mutex lock_;
   std::condition_variable cv_;
@@ -278,7 +312,7 @@ inline void monitor::run() {
     {
       std::unique_lock<std::mutex> guard(lock_);
       if (stop_) return;
-      if (empty_rounds >= 2 && trace_ms_ == 0 && !sigquit_) {
+      if (empty_rounds >= 2 && trace_ms_ == 0 && !sigquit_ && spares_.running() == 0) {
         asleep_.store(true, std::memory_order_seq_cst);
         if (sched_.live_.load(std::memory_order_seq_cst) == 0) {
           cv_.wait(guard, [&] { return stop_ || woken_; });
@@ -320,36 +354,50 @@ inline void monitor::run() {
   }
 }
 
+/// Updates the watch of one worker or spare: asks for a preemption when its
+/// slice is over. Returns whether it is stuck (running one goroutine that has
+/// not switched for stuck_after).
+inline bool monitor::watch_one(worker& w, watch& ww, steady_clock::time_point now) {
+  const bool running = w.current.load(std::memory_order_relaxed) != nullptr;
+  const std::uint64_t st = w.slicetick.load(std::memory_order_relaxed);
+  if (st != ww.slicetick) {
+    ww.slicetick = st;
+    ww.slice_seen = now;
+  } else if (running && now - ww.slice_seen >= slice) {
+    // Re-armed every slice while the goroutine ignores it: a worker that
+    // switched and came back to the same tick count cannot exist, so this
+    // is the same slice.
+    ww.slice_seen = now;
+    // Not "acted": as in Go's sysmon, asking for a preemption does not
+    // shorten the monitor's sleep (a steady stream of long slices would
+    // otherwise keep it waking every 20 us for nothing).
+    if (!w.preempt.load(std::memory_order_relaxed)) {
+      w.request_preempt();
+      preemptions_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  const std::uint64_t sk = w.schedtick.load(std::memory_order_relaxed);
+  if (sk != ww.schedtick) {
+    ww.schedtick = sk;
+    ww.sched_seen = now;
+    return false;
+  }
+  return running && now - ww.sched_seen >= stuck_after;
+}
+
+inline bool has_queued(const worker& w) noexcept {
+  return !w.local.empty() || w.runnext.load(std::memory_order_relaxed) != nullptr;
+}
+
 inline bool monitor::retake(steady_clock::time_point now) {
-  bool acted = false;
+  bool acted = poll_network(now);
   bool wake_helper = false;
+  bool all_stuck = !watches_.empty();
   for (std::size_t i = 0; i < watches_.size(); ++i) {
     worker& w = *sched_.workers_[i];
-    watch& ww = watches_[i];
-    const bool running = w.current.load(std::memory_order_relaxed) != nullptr;
-    const std::uint64_t st = w.slicetick.load(std::memory_order_relaxed);
-    if (st != ww.slicetick) {
-      ww.slicetick = st;
-      ww.slice_seen = now;
-    } else if (running && now - ww.slice_seen >= slice) {
-      // Re-armed every slice while the goroutine ignores it: a worker that
-      // switched and came back to the same tick count cannot exist, so this
-      // is the same slice.
-      ww.slice_seen = now;
-      // Not "acted": as in Go's sysmon, asking for a preemption does not
-      // shorten the monitor's sleep (a steady stream of long slices would
-      // otherwise keep it waking every 20 us for nothing).
-      if (!w.preempt.load(std::memory_order_relaxed)) {
-        w.preempt.store(true, std::memory_order_relaxed);
-        preemptions_.fetch_add(1, std::memory_order_relaxed);
-      }
-    }
-    const std::uint64_t sk = w.schedtick.load(std::memory_order_relaxed);
-    if (sk != ww.schedtick) {
-      ww.schedtick = sk;
-      ww.sched_seen = now;
-    } else if (running && now - ww.sched_seen >= stuck_after &&
-               (!w.local.empty() || w.runnext.load(std::memory_order_relaxed) != nullptr)) {
+    if (!watch_one(w, watches_[i], now)) {
+      all_stuck = false;
+    } else if (has_queued(w)) {
       wake_helper = true;
     }
   }
@@ -364,7 +412,64 @@ inline bool monitor::retake(steady_clock::time_point now) {
     sched_.wake_if_needed(/*for_timer=*/true);
     acted = true;
   }
+  if (manage_spares(all_stuck, now)) acted = true;
   return acted;
+}
+
+/// Joins retired spares, asks the running ones to retire once a worker
+/// switches again, and starts one when every worker and spare is stuck while
+/// work waits. Returns whether it started one.
+inline bool monitor::manage_spares(bool all_stuck, steady_clock::time_point now) {
+  if (spares_.capacity() == 0) return false;
+  spares_.reap();
+  bool spare_free = false;  // a running spare that is not stuck will find the work
+  bool queued = false;      // a stuck spare holds goroutines in its queues
+  for (std::size_t i = 0; i < spares_.capacity(); ++i) {
+    spare_slot& s = spares_.slot(i);
+    if (!s.running) continue;
+    if (!watch_one(s.w, spare_watches_[i], now)) {
+      spare_free = true;
+    } else if (has_queued(s.w)) {
+      queued = true;
+    }
+  }
+  if (!all_stuck) {
+    if (spares_.running() != 0) spares_.retire_all();
+    return false;
+  }
+  if (spare_free || !(queued || sched_.work_visible())) return false;
+  const long started = spares_.start_one();  // -1: all running, or refused (tried again later)
+  if (started < 0) return false;
+  const auto i = static_cast<std::size_t>(started);
+  watch& ww = spare_watches_[i];
+  ww.slicetick = spares_.slot(i).w.slicetick.load(std::memory_order_relaxed);
+  ww.schedtick = spares_.slot(i).w.schedtick.load(std::memory_order_relaxed);
+  ww.slice_seen = ww.sched_seen = now;
+  return true;
+}
+
+/// Polls the netpoller without blocking when goroutines wait on fds and no
+/// worker has polled it for netpoll_after (all busy); the goroutines it
+/// readies go to the global queue. A worker blocked in the poller holds the
+/// right to poll, and then this does nothing. Returns whether it readied any.
+inline bool monitor::poll_network(steady_clock::time_point now) {
+  netpoller* np = sched_.poller_if_started();
+  if (np == nullptr || !np->has_waiters()) return false;
+  const std::uint64_t polls = np->polls();
+  if (polls != polls_seen_) {
+    polls_seen_ = polls;
+    polls_seen_at_ = now;
+    return false;
+  }
+  if (now - polls_seen_at_ < netpoll_after || !np->try_acquire()) return false;
+  wait_queue woken;
+  np->poll(0, woken);
+  np->release();
+  polls_seen_ = np->polls();
+  polls_seen_at_ = now;
+  if (woken.empty()) return false;
+  wake_all(woken);
+  return true;
 }
 
 inline void monitor::trace(steady_clock::time_point now) {
@@ -381,7 +486,7 @@ inline void monitor::trace(steady_clock::time_point now) {
     line << (i == 0 ? "" : " ") << w.local.size() + (next ? 1u : 0u);
   }
   line << "] goroutines=" << sched_.live() << " timers=" << sched_.timers_.size()
-       << " preemptions=" << preemptions() << '\n';
+       << " preemptions=" << preemptions() << " spares=" << spares_.running() << '\n';
   const std::string s = line.str();
   std::fwrite(s.data(), 1, s.size(), stderr);
   std::fflush(stderr);
@@ -405,6 +510,7 @@ inline deadlock_snapshot monitor::take_deadlock_snapshot(runtime_registry& r) {
   if (c.blocking_calls.load(std::memory_order_seq_cst) != 0) return snap;
   for (scheduler* s : r.all) {
     if (!s->options_.detect_deadlock || s->stopping_.load(std::memory_order_seq_cst)) return snap;
+    if (s->spare_workers_running() != 0) return snap;
     if (s->idle_.size(std::memory_order_seq_cst) != s->workers_.size()) return snap;
     for (auto& w : s->workers_) {
       if (w->current.load(std::memory_order_seq_cst) != nullptr) return snap;
@@ -412,11 +518,13 @@ inline deadlock_snapshot monitor::take_deadlock_snapshot(runtime_registry& r) {
     }
     if (s->work_visible() || !s->timers_.empty()) return snap;
     if (netpoller* p = s->poller_if_started(); p != nullptr && p->has_waiters()) return snap;
-    std::lock_guard<spin_lock> guard(s->all_lock_);
-    for (goroutine* g = s->all_head_; g != nullptr; g = g->all_next) {
-      if (g->status.load(std::memory_order_acquire) != g_status::waiting) return snap;
+    g_registry::freeze frozen(s->registry_);
+    const bool all_waiting = s->registry_.each([&](goroutine* g) {
+      if (g->status.load(std::memory_order_acquire) != g_status::waiting) return false;
       ++snap.live;
-    }
+      return true;
+    });
+    if (!all_waiting) return snap;
   }
   snap.threads_parked = c.threads_parked.load(std::memory_order_seq_cst);
   snap.threads = count_process_threads();
@@ -484,6 +592,14 @@ inline void scheduler::stop_monitor() noexcept {
     delete monitor_;
     monitor_ = nullptr;
   }
+}
+
+inline std::size_t scheduler::spare_workers_running() const noexcept {
+  return monitor_ != nullptr ? monitor_->spares().running() : 0;
+}
+
+inline std::uint64_t scheduler::spare_workers_started() const noexcept {
+  return monitor_ != nullptr ? monitor_->spares().started() : 0;
 }
 
 inline void scheduler::monitor_needed() noexcept {

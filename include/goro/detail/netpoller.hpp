@@ -58,6 +58,10 @@ class netpoller {
   }
   void release() noexcept { polling_.store(false, std::memory_order_release); }
 
+  /// Polls started so far: the monitor polls itself when this has not moved
+  /// for a while (monitor.hpp). Written only by the holder of the right to poll.
+  std::uint64_t polls() const noexcept { return polls_.load(std::memory_order_relaxed); }
+
   /// Watches pd's fd for its current generation and lists pd as bound; its
   /// linked waiters (timed-out ones not yet gone) count here from now on.
   /// Holds pd's lock; pd is unbound. Returns 0 or the backend's errno (pd
@@ -134,6 +138,7 @@ class netpoller {
   /// the caller readies. Returns how many were claimed. The caller holds the
   /// right to poll.
   std::size_t poll(int timeout_ms, wait_queue& woken) noexcept {
+    polls_.store(polls_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     poll_event events[128];
     const std::size_t n = backend.wait(timeout_ms, events, 128);
     std::size_t claimed = 0;
@@ -166,6 +171,7 @@ class netpoller {
   }
 
   std::atomic<bool> polling_{false};
+  std::atomic<std::uint64_t> polls_{0};  ///< see polls()
   spin_lock list_lock_;              ///< guards the bound list (taken inside a descriptor's lock)
   poll_desc* bound_head_ = nullptr;  ///< guarded by list_lock_
 };

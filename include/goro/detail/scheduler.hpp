@@ -43,10 +43,10 @@
 //   local queue at its next preemption point (preempt_check). `schedtick`
 //   counts every pick; the monitor uses it to spot a stuck worker (one that
 //   has not switched for 20 ms while goroutines wait in its queues) and
-//   wakes an idle worker to steal them. (No spare worker is started when
-//   every worker is stuck; see docs/runtime.md.)
-// * Every live goroutine is on its runtime's list (all_head_, under
-//   all_lock_) for goroutine dumps and deadlock reports.
+//   wakes an idle worker to steal them; when every worker is stuck it starts
+//   a spare worker thread (spare_workers.hpp).
+// * Every live goroutine is in its runtime's registry (g_registry.hpp, a
+//   shard per worker) for goroutine dumps and deadlock reports.
 // * Waiting is not here: parking, waking, blocking with or without a
 //   deadline and the reasons for it are the wait layer (wait/), which
 //   channels, select, sync, timers and fd waits all use. This file only
@@ -64,6 +64,7 @@
 #include "../config.hpp"
 #include "../runtime_options.hpp"
 #include "context.hpp"
+#include "g_registry.hpp"
 #include "global_queue.hpp"
 #include "goroutine.hpp"
 #include "idle_list.hpp"
@@ -112,6 +113,17 @@ GORO_TLS_ACCESSOR inline worker*& current_worker_slot() noexcept {
   return slot;
 }
 
+/// How many workers of the process have `preempt` set: the fast path of
+/// preempt_check reads only this. On a cache line of its own, which only a
+/// preemption request and its withdrawal write (never a spawn or a switch).
+inline std::atomic<std::int32_t>& preempt_requests() noexcept {
+  struct alignas(64) counter {
+    std::atomic<std::int32_t> n{0};
+  };
+  static counter c;
+  return c.n;
+}
+
 /// A process-wide source of goroutine ids.
 inline std::uint64_t next_goroutine_id() noexcept {
   static std::atomic<std::uint64_t> next{1};
@@ -133,7 +145,7 @@ class worker {
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
   std::atomic<std::uint64_t> slicetick{0};   ///< time slices started; read by the monitor
-  std::atomic<bool> preempt{false};          ///< monitor sets: the slice is over; owner clears
+  std::atomic<bool> preempt{false};          ///< the slice is over: request_preempt, clear_preempt
   run_queue local;                           ///< owner pushes; anyone steals
   stack_pool pool;                           ///< free stacks
   parker sleeper;                            ///< where the idle thread sleeps
@@ -151,6 +163,15 @@ class worker {
   std::thread thread;
 
   void run();
+
+  /// Asks the goroutine running here to yield at its next preemption point
+  /// (the monitor). Sets `preempt` and counts it in preempt_requests().
+  void request_preempt() noexcept;
+  /// Withdraws a pending request (the owner). `preempt` is set and cleared
+  /// only through these two, so that the process-wide count stays exact.
+  void clear_preempt() noexcept;
+
+  friend class spare_workers;  // a spare worker runs the same loop
 
   /// Puts g in runnext, kicking the previous occupant to the local queue.
   /// Returns true if the local queue overflowed into the global one.
@@ -186,7 +207,9 @@ class worker {
 class scheduler {
  public:
   explicit scheduler(runtime_options opts)
-      : options_(resolved(std::move(opts))), pool_(options_.stack_size) {
+      : options_(resolved(std::move(opts))),
+        pool_(options_.stack_size),
+        registry_(options_.workers + 1) {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
     workers_.reserve(n);
@@ -267,9 +290,20 @@ class scheduler {
   /// (implemented in monitor.hpp). The runtime keeps running.
   void dump_goroutines(std::ostream& out);
 
+  /// Spare worker threads running now, and started since the runtime began
+  /// (spare_workers.hpp; implemented in monitor.hpp).
+  std::size_t spare_workers_running() const noexcept;
+  std::uint64_t spare_workers_started() const noexcept;
+
+  /// Whether the global queue holds goroutines (a relaxed snapshot).
+  bool global_queue_waiting() const noexcept {
+    return global_.size(std::memory_order_relaxed) != 0;
+  }
+
  private:
   friend class worker;
   friend class monitor;
+  friend class spare_workers;
   friend struct goroutine;
 
   // The monitor thread (monitor.hpp): started last by the constructor,
@@ -411,8 +445,9 @@ class scheduler {
   std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
   std::mutex poller_make_lock_;
 
-  spin_lock all_lock_;             ///< guards the list of live goroutines
-  goroutine* all_head_ = nullptr;  ///< guarded by all_lock_
+  /// Live goroutines: shard i for spawns on worker i, the last shard for
+  /// spawns from outside the workers and from spare workers.
+  g_registry registry_;
 
   monitor* monitor_ = nullptr;  ///< set by start_monitor, deleted by stop_monitor
 };
@@ -439,14 +474,18 @@ inline void switch_out(g_request request) noexcept {
 /// The slow half of preempt_check: the slice is over, so the running
 /// goroutine goes to the back of its worker's local queue. (Go puts it on
 /// the global queue; here that made a preempted ping-pong pair migrate
-/// between workers, a quarter more CPU on W2 with two workers. The global
-/// queue still gets its turn every 61st pick.)
+/// between workers, a quarter more CPU on W2 with two workers.) When the
+/// global queue holds goroutines it goes there, behind them, as in Go: they
+/// come from outside, from the monitor's netpoll or from a retiring spare,
+/// and would otherwise wait up to 61 picks of 10 ms slices.
 __attribute__((noinline, cold)) inline void preempt_now(worker& w) noexcept {
   if (w.no_preempt != 0) return;  // asked again at the next point after the scope
-  w.preempt.store(false, std::memory_order_relaxed);
+  w.clear_preempt();
   // On g0 (a timer's fire function sending on a channel) there is nothing
   // to preempt; the flag is cleared all the same.
-  if (w.current.load(std::memory_order_relaxed) != nullptr) switch_out(g_request::yield);
+  if (w.current.load(std::memory_order_relaxed) != nullptr) {
+    switch_out(w.sched.global_queue_waiting() ? g_request::yield_global : g_request::yield);
+  }
 }
 
 /// Holds off preemption on the calling goroutine's worker for its lifetime:
@@ -469,12 +508,23 @@ class no_preempt_scope {
   worker* w_;
 };
 
-/// A preemption point: yields if the monitor found the running goroutine
-/// past its time slice. One thread-local lookup and one relaxed load when
-/// nothing is asked; nothing on a plain thread. The caller holds no lock.
-inline void preempt_check() noexcept {
+/// The slow half of preempt_check, once some worker of the process has a
+/// request pending: is it this one?
+__attribute__((noinline, cold)) inline void preempt_check_slow() noexcept {
   worker* w = current_worker_slot();
   if (w != nullptr && w->preempt.load(std::memory_order_relaxed)) preempt_now(*w);
+}
+
+/// A preemption point: yields if the monitor found the running goroutine
+/// past its time slice. The caller holds no lock. When no worker of the
+/// process has a request pending (nearly always), this is one relaxed load
+/// of a process-wide count and a branch, inlined: no thread-local lookup,
+/// which cannot be inlined (current_worker_slot) and cost channel
+/// operations 4% (issue 11).
+inline void preempt_check() noexcept {
+  if (__builtin_expect(preempt_requests().load(std::memory_order_relaxed) != 0, 0)) {
+    preempt_check_slow();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -535,12 +585,8 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   g->created_file = file;
   g->created_line = line;
   slot.kept = true;
-  {
-    std::lock_guard<spin_lock> guard(all_lock_);
-    g->all_next = all_head_;
-    if (all_head_ != nullptr) all_head_->all_prev = g;
-    all_head_ = g;
-  }
+  // Spare workers (index past the workers) share the outside shard.
+  registry_.add(g, own ? std::min(w->index, workers_.size()) : workers_.size());
   // seq_cst: the monitor publishes "asleep" and then reads live_ (Dekker).
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
@@ -643,6 +689,18 @@ inline void goroutine::entry(void* self) noexcept {
   g->ctx.exit_to(*w->g0, w->slots);
 }
 
+inline void worker::request_preempt() noexcept {
+  if (!preempt.exchange(true, std::memory_order_relaxed)) {
+    preempt_requests().fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+inline void worker::clear_preempt() noexcept {
+  if (preempt.exchange(false, std::memory_order_relaxed)) {
+    preempt_requests().fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
 inline bool worker::push_next(goroutine* g) {
   goroutine* old = runnext.exchange(g, std::memory_order_acq_rel);
   return old != nullptr && push_tail(old);
@@ -666,6 +724,7 @@ inline void worker::run() {
   g0 = &self;
   slots = current_thread_switch_slots();
   while (goroutine* g = find_work()) execute(g);
+  clear_preempt();  // a request left over from the monitor's last look
   current_worker_slot() = nullptr;
 }
 
@@ -678,7 +737,7 @@ inline void worker::execute(goroutine* g) {
   // that readied it (see "Time slices" in the file comment).
   if (!picked_runnext || slept) {
     slicetick.store(slicetick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    if (preempt.load(std::memory_order_relaxed)) preempt.store(false, std::memory_order_relaxed);
+    if (preempt.load(std::memory_order_relaxed)) clear_preempt();
   }
   picked_runnext = false;
   slept = false;
@@ -711,16 +770,8 @@ inline void worker::execute(goroutine* g) {
   }
 }
 
-inline void worker::finish(goroutine* g) {
-  {
-    std::lock_guard<spin_lock> guard(sched.all_lock_);
-    if (g->all_prev != nullptr) {
-      g->all_prev->all_next = g->all_next;
-    } else {
-      sched.all_head_ = g->all_next;
-    }
-    if (g->all_next != nullptr) g->all_next->all_prev = g->all_prev;
-  }
+GORO_ALWAYS_INLINE void worker::finish(goroutine* g) {
+  sched.registry_.remove(g);
   g->status.store(g_status::dead, std::memory_order_relaxed);
   stack s = std::move(g->stk);
   g->~goroutine();
