@@ -7434,7 +7434,9 @@ class select_set {
     void complete() override {
       // Emptied before the handler runs (which may throw): a close leaves
       // the slot untouched, so the next select must find it empty.
-      std::optional<T> v = std::move(slot);
+      // A large T goes to the heap, not this frame (value_box.hpp).
+      detail::value_box<std::optional<T>> box(std::in_place, std::move(slot));
+      std::optional<T>& v = box.get();
       slot.reset();
       if constexpr (std::is_invocable_v<F&, std::size_t, std::optional<T>&&>) {
         std::invoke(handler, index, std::move(v));
