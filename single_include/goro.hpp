@@ -1006,7 +1006,7 @@ inline std::size_t page_size() noexcept {
   return size;
 }
 
-/// Bytes of guard below every stack: 256 KiB (at least four pages), so that
+/// Bytes of guard below every stack: 256 KiB, so that
 /// a frame that overflows by less than that lands in the guard, and is
 /// reported, instead of stepping over it into the stack below (another
 /// goroutine's live frames and record). A guard costs address space only:
@@ -1017,10 +1017,10 @@ inline std::size_t page_size() noexcept {
 /// touches every page of a large frame in order (docs/api.md, stack_size).
 /// goro's own frames hold no element larger than large_value_bytes
 /// (value_box.hpp).
-inline std::size_t guard_bytes() noexcept {
-  static const std::size_t bytes = std::max<std::size_t>(256 * 1024, 4 * page_size());
-  return bytes;
-}
+/// A constant, not a multiple of page_size(): bottom() and size() run on
+/// every go(). 256 KiB is a whole number of pages for every page size Linux
+/// has (4, 16 and 64 KiB), four of them at the largest; map_many checks it.
+inline constexpr std::size_t guard_bytes() noexcept { return 256 * 1024; }
 
 /// The smallest usable stack goro hands out.
 inline constexpr std::size_t min_stack_bytes = 16 * 1024;
@@ -1095,7 +1095,10 @@ class stack {
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
     if (usable_bytes > max_stack_bytes || n == 0 || n > 1024) throw_error(std::bad_alloc());
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
-    const std::size_t guard = guard_bytes();
+    constexpr std::size_t guard = guard_bytes();
+    if (guard % page != 0 || guard < 4 * page) {
+      fatal("the stack guard (256 KiB) is not four or more whole pages of this system's page size");
+    }
     const std::size_t each = usable + guard;
     GORO_FAULT_ALLOCATION();
     std::unique_ptr<stack_slab> slab(
@@ -3623,7 +3626,9 @@ class shared_stack_pool {
 // constructor), where std::bad_alloc is an ordinary exception. Arming, which
 // happens on a worker's own context (a timed wait arms after its goroutine
 // parked; a ticker re-arms from its fire function), then never allocates.
-// Invariant: heap size <= slots_ <= capacity_ <= the vector's capacity.
+// Invariant: heap size <= successful reservations <= capacity_ == the
+// vector's capacity, which never shrinks (slots_ runs ahead of capacity_
+// only while a reserve_slot is growing the heap or giving its count back).
 //
 // Due nodes are taken out under the lock and fired after it is released, so a
 // fire function may take other locks (a channel's) without ordering problems,
@@ -3692,27 +3697,14 @@ class timer_heap {
   /// Promises one more node a place in the heap, growing it if needed; until
   /// release_slot(), arming that node never allocates. Throws std::bad_alloc
   /// (and promises nothing) when the heap cannot grow. Never on a worker's
-  /// own context. Lock-free unless the heap must grow.
-  void reserve_slot() {
-    for (;;) {
-      std::size_t have = slots_.load(std::memory_order_relaxed);
-      const std::size_t cap = capacity_.load(std::memory_order_acquire);
-      if (have < cap) {
-        if (slots_.compare_exchange_weak(have, have + 1, std::memory_order_relaxed)) return;
-        continue;
-      }
-      // Allocated before the lock (other workers spin on it), and before
-      // anything is promised: a throw here changes nothing.
-      std::vector<timer_node*> bigger;
-      GORO_FAULT_ALLOCATION();
-      bigger.reserve(cap < 32 ? 64 : 2 * cap);
-      std::lock_guard<spin_lock> guard(lock_);
-      if (bigger.capacity() > heap_.capacity()) {
-        bigger.assign(heap_.begin(), heap_.end());  // fits: no allocation under the lock
-        heap_.swap(bigger);
-        capacity_.store(heap_.capacity(), std::memory_order_release);
-      }
-    }  // the old buffer is freed after the unlock
+  /// own context. Every go() calls it: the common case is one uncontended
+  /// fetch_add, inlined; only growing the heap takes the lock.
+  GORO_ALWAYS_INLINE void reserve_slot() {
+    // Counting first is safe: a reservation succeeds only when the count
+    // before it, which includes every live and pending one, is below the
+    // capacity, and the capacity never shrinks.
+    const std::size_t before = slots_.fetch_add(1, std::memory_order_relaxed);
+    if (before >= capacity_.load(std::memory_order_acquire)) grow_for(before);
   }
 
   /// Gives back a slot from reserve_slot() (the node is not armed).
@@ -3790,6 +3782,32 @@ class timer_heap {
   bool empty() const noexcept { return earliest() == steady_clock::time_point::max(); }
 
  private:
+  /// reserve_slot's slow path: grows the heap past `index` (this caller's
+  /// place in the count), or takes the count back and throws.
+  __attribute__((noinline, cold)) void grow_for(std::size_t index) {
+    for (;;) {
+      const std::size_t cap = capacity_.load(std::memory_order_acquire);
+      if (index < cap) return;
+      // Allocated before the lock (other workers spin on it): a throw here
+      // changes nothing once the count is given back.
+      std::vector<timer_node*> bigger;
+      GORO_TRY {
+        GORO_FAULT_ALLOCATION();
+        bigger.reserve(cap < 32 ? 64 : 2 * cap);
+      }
+      GORO_CATCH_ALL {
+        release_slot();
+        GORO_RETHROW;
+      }
+      std::lock_guard<spin_lock> guard(lock_);
+      if (bigger.capacity() > heap_.capacity()) {
+        bigger.assign(heap_.begin(), heap_.end());  // fits: no allocation under the lock
+        heap_.swap(bigger);
+        capacity_.store(heap_.capacity(), std::memory_order_release);
+      }
+    }  // the old buffer is freed after the unlock
+  }
+
   static bool before(const timer_node* a, const timer_node* b) noexcept {
     return a->when < b->when || (a->when == b->when && a->seq < b->seq);
   }

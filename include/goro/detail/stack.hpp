@@ -62,7 +62,7 @@ inline std::size_t page_size() noexcept {
   return size;
 }
 
-/// Bytes of guard below every stack: 256 KiB (at least four pages), so that
+/// Bytes of guard below every stack: 256 KiB, so that
 /// a frame that overflows by less than that lands in the guard, and is
 /// reported, instead of stepping over it into the stack below (another
 /// goroutine's live frames and record). A guard costs address space only:
@@ -73,10 +73,10 @@ inline std::size_t page_size() noexcept {
 /// touches every page of a large frame in order (docs/api.md, stack_size).
 /// goro's own frames hold no element larger than large_value_bytes
 /// (value_box.hpp).
-inline std::size_t guard_bytes() noexcept {
-  static const std::size_t bytes = std::max<std::size_t>(256 * 1024, 4 * page_size());
-  return bytes;
-}
+/// A constant, not a multiple of page_size(): bottom() and size() run on
+/// every go(). 256 KiB is a whole number of pages for every page size Linux
+/// has (4, 16 and 64 KiB), four of them at the largest; map_many checks it.
+inline constexpr std::size_t guard_bytes() noexcept { return 256 * 1024; }
 
 /// The smallest usable stack goro hands out.
 inline constexpr std::size_t min_stack_bytes = 16 * 1024;
@@ -151,7 +151,10 @@ class stack {
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
     if (usable_bytes > max_stack_bytes || n == 0 || n > 1024) throw_error(std::bad_alloc());
     const std::size_t usable = (usable_bytes + page - 1) / page * page;
-    const std::size_t guard = guard_bytes();
+    constexpr std::size_t guard = guard_bytes();
+    if (guard % page != 0 || guard < 4 * page) {
+      fatal("the stack guard (256 KiB) is not four or more whole pages of this system's page size");
+    }
     const std::size_t each = usable + guard;
     GORO_FAULT_ALLOCATION();
     std::unique_ptr<stack_slab> slab(

@@ -12,7 +12,9 @@
 // constructor), where std::bad_alloc is an ordinary exception. Arming, which
 // happens on a worker's own context (a timed wait arms after its goroutine
 // parked; a ticker re-arms from its fire function), then never allocates.
-// Invariant: heap size <= slots_ <= capacity_ <= the vector's capacity.
+// Invariant: heap size <= successful reservations <= capacity_ == the
+// vector's capacity, which never shrinks (slots_ runs ahead of capacity_
+// only while a reserve_slot is growing the heap or giving its count back).
 //
 // Due nodes are taken out under the lock and fired after it is released, so a
 // fire function may take other locks (a channel's) without ordering problems,
@@ -84,27 +86,14 @@ class timer_heap {
   /// Promises one more node a place in the heap, growing it if needed; until
   /// release_slot(), arming that node never allocates. Throws std::bad_alloc
   /// (and promises nothing) when the heap cannot grow. Never on a worker's
-  /// own context. Lock-free unless the heap must grow.
-  void reserve_slot() {
-    for (;;) {
-      std::size_t have = slots_.load(std::memory_order_relaxed);
-      const std::size_t cap = capacity_.load(std::memory_order_acquire);
-      if (have < cap) {
-        if (slots_.compare_exchange_weak(have, have + 1, std::memory_order_relaxed)) return;
-        continue;
-      }
-      // Allocated before the lock (other workers spin on it), and before
-      // anything is promised: a throw here changes nothing.
-      std::vector<timer_node*> bigger;
-      GORO_FAULT_ALLOCATION();
-      bigger.reserve(cap < 32 ? 64 : 2 * cap);
-      std::lock_guard<spin_lock> guard(lock_);
-      if (bigger.capacity() > heap_.capacity()) {
-        bigger.assign(heap_.begin(), heap_.end());  // fits: no allocation under the lock
-        heap_.swap(bigger);
-        capacity_.store(heap_.capacity(), std::memory_order_release);
-      }
-    }  // the old buffer is freed after the unlock
+  /// own context. Every go() calls it: the common case is one uncontended
+  /// fetch_add, inlined; only growing the heap takes the lock.
+  GORO_ALWAYS_INLINE void reserve_slot() {
+    // Counting first is safe: a reservation succeeds only when the count
+    // before it, which includes every live and pending one, is below the
+    // capacity, and the capacity never shrinks.
+    const std::size_t before = slots_.fetch_add(1, std::memory_order_relaxed);
+    if (before >= capacity_.load(std::memory_order_acquire)) grow_for(before);
   }
 
   /// Gives back a slot from reserve_slot() (the node is not armed).
@@ -182,6 +171,32 @@ class timer_heap {
   bool empty() const noexcept { return earliest() == steady_clock::time_point::max(); }
 
  private:
+  /// reserve_slot's slow path: grows the heap past `index` (this caller's
+  /// place in the count), or takes the count back and throws.
+  __attribute__((noinline, cold)) void grow_for(std::size_t index) {
+    for (;;) {
+      const std::size_t cap = capacity_.load(std::memory_order_acquire);
+      if (index < cap) return;
+      // Allocated before the lock (other workers spin on it): a throw here
+      // changes nothing once the count is given back.
+      std::vector<timer_node*> bigger;
+      GORO_TRY {
+        GORO_FAULT_ALLOCATION();
+        bigger.reserve(cap < 32 ? 64 : 2 * cap);
+      }
+      GORO_CATCH_ALL {
+        release_slot();
+        GORO_RETHROW;
+      }
+      std::lock_guard<spin_lock> guard(lock_);
+      if (bigger.capacity() > heap_.capacity()) {
+        bigger.assign(heap_.begin(), heap_.end());  // fits: no allocation under the lock
+        heap_.swap(bigger);
+        capacity_.store(heap_.capacity(), std::memory_order_release);
+      }
+    }  // the old buffer is freed after the unlock
+  }
+
   static bool before(const timer_node* a, const timer_node* b) noexcept {
     return a->when < b->when || (a->when == b->when && a->seq < b->seq);
   }
