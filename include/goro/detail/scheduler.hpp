@@ -782,10 +782,19 @@ inline goroutine* worker::try_local_and_global() {
     // Busy workers serve I/O too, or a worker that always has work would
     // leave fd waiters to an idle one that may never come.
     poll_network(0);
-    // Now and then the queues come first: the global one, which other
-    // workers' goroutines feed, and the local one, which a pair handing the
-    // worker back and forth through runnext would otherwise starve forever.
+    // Now and then the global queue comes first: other workers' goroutines
+    // feed it, and a worker that always has work of its own would starve it.
     if (goroutine* g = sched.global_take(*this, 1)) return g;
+  }
+  if (preempt.load(std::memory_order_relaxed)) {
+    // The slice is over (the monitor asked) and its goroutine switched out
+    // before reaching a preemption point: the local queue comes before
+    // runnext, or a pair handing the worker back and forth through runnext
+    // would starve it forever. The goroutine taken starts a new slice, so
+    // the request is spent. Not every 61st pick, as before the monitor: that
+    // broke a chain of hand-offs (W5's sieve) into a breadth-first order,
+    // +32% instructions and +60% time with one worker (docs/design.md).
+    clear_preempt();
     if (goroutine* g = local.pop()) return g;
   }
   if (runnext.load(std::memory_order_relaxed) != nullptr) {
