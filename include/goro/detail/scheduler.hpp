@@ -431,14 +431,20 @@ inline goroutine* current_goroutine() noexcept {
   return w != nullptr ? w->current.load(std::memory_order_relaxed) : nullptr;
 }
 
+/// Switches g, the goroutine running on worker w (the calling thread's, read
+/// since the caller's last switch), out with a request for w. Returns when
+/// g is resumed, possibly on another worker: w is stale from then on.
+inline void switch_out(worker& w, goroutine* g, g_request request) noexcept {
+  GORO_ASSERT(g != nullptr && g == w.current.load(std::memory_order_relaxed));
+  g->request = request;
+  g->ctx.switch_to(*w.g0, w.slots);
+}
+
 /// Switches the running goroutine out with a request for its worker.
 /// Returns when the goroutine is resumed, possibly on another worker.
 inline void switch_out(g_request request) noexcept {
   worker* w = current_worker_slot();
-  goroutine* g = w->current.load(std::memory_order_relaxed);
-  GORO_ASSERT(g != nullptr);
-  g->request = request;
-  g->ctx.switch_to(*w->g0, w->slots);
+  switch_out(*w, w->current.load(std::memory_order_relaxed), request);
 }
 
 /// The slow half of preempt_check: the slice is over, so the running
@@ -453,8 +459,8 @@ __attribute__((noinline, cold)) inline void preempt_now(worker& w) noexcept {
   w.clear_preempt();
   // On g0 (a timer's fire function sending on a channel) there is nothing
   // to preempt; the flag is cleared all the same.
-  if (w.current.load(std::memory_order_relaxed) != nullptr) {
-    switch_out(w.sched.global_queue_waiting() ? g_request::yield_global : g_request::yield);
+  if (goroutine* g = w.current.load(std::memory_order_relaxed)) {
+    switch_out(w, g, w.sched.global_queue_waiting() ? g_request::yield_global : g_request::yield);
   }
 }
 
