@@ -4238,14 +4238,20 @@ inline goroutine* current_goroutine() noexcept {
   return w != nullptr ? w->current.load(std::memory_order_relaxed) : nullptr;
 }
 
+/// Switches g, the goroutine running on worker w (the calling thread's, read
+/// since the caller's last switch), out with a request for w. Returns when
+/// g is resumed, possibly on another worker: w is stale from then on.
+inline void switch_out(worker& w, goroutine* g, g_request request) noexcept {
+  GORO_ASSERT(g != nullptr && g == w.current.load(std::memory_order_relaxed));
+  g->request = request;
+  g->ctx.switch_to(*w.g0, w.slots);
+}
+
 /// Switches the running goroutine out with a request for its worker.
 /// Returns when the goroutine is resumed, possibly on another worker.
 inline void switch_out(g_request request) noexcept {
   worker* w = current_worker_slot();
-  goroutine* g = w->current.load(std::memory_order_relaxed);
-  GORO_ASSERT(g != nullptr);
-  g->request = request;
-  g->ctx.switch_to(*w->g0, w->slots);
+  switch_out(*w, w->current.load(std::memory_order_relaxed), request);
 }
 
 /// The slow half of preempt_check: the slice is over, so the running
@@ -4260,8 +4266,8 @@ __attribute__((noinline, cold)) inline void preempt_now(worker& w) noexcept {
   w.clear_preempt();
   // On g0 (a timer's fire function sending on a channel) there is nothing
   // to preempt; the flag is cleared all the same.
-  if (w.current.load(std::memory_order_relaxed) != nullptr) {
-    switch_out(w.sched.global_queue_waiting() ? g_request::yield_global : g_request::yield);
+  if (goroutine* g = w.current.load(std::memory_order_relaxed)) {
+    switch_out(w, g, w.sched.global_queue_waiting() ? g_request::yield_global : g_request::yield);
   }
 }
 
@@ -4607,10 +4613,19 @@ inline goroutine* worker::try_local_and_global() {
     // Busy workers serve I/O too, or a worker that always has work would
     // leave fd waiters to an idle one that may never come.
     poll_network(0);
-    // Now and then the queues come first: the global one, which other
-    // workers' goroutines feed, and the local one, which a pair handing the
-    // worker back and forth through runnext would otherwise starve forever.
+    // Now and then the global queue comes first: other workers' goroutines
+    // feed it, and a worker that always has work of its own would starve it.
     if (goroutine* g = sched.global_take(*this, 1)) return g;
+  }
+  if (preempt.load(std::memory_order_relaxed)) {
+    // The slice is over (the monitor asked) and its goroutine switched out
+    // before reaching a preemption point: the local queue comes before
+    // runnext, or a pair handing the worker back and forth through runnext
+    // would starve it forever. The goroutine taken starts a new slice, so
+    // the request is spent. Not every 61st pick, as before the monitor: that
+    // broke a chain of hand-offs (W5's sieve) into a breadth-first order,
+    // +32% instructions and +60% time with one worker (docs/design.md).
+    clear_preempt();
     if (goroutine* g = local.pop()) return g;
   }
   if (runnext.load(std::memory_order_relaxed) != nullptr) {
@@ -4751,10 +4766,12 @@ namespace goro::detail {
 /// waiter for itself). Returns after someone calls scheduler::ready on it.
 inline void park(void (*unlock)(void*), void* arg) noexcept {
   // Only a goroutine parks, so this thread is a worker (no null check).
-  goroutine* g = current_worker_slot()->current.load(std::memory_order_relaxed);
+  // One thread-local lookup for both (W2 parks twice per round trip).
+  worker* w = current_worker_slot();
+  goroutine* g = w->current.load(std::memory_order_relaxed);
   g->unlock = unlock;
   g->unlock_arg = arg;
-  switch_out(g_request::park);
+  switch_out(*w, g, g_request::park);
 }
 
 // wake() and wake_all() are declared, with their contracts, in waiter.hpp.

@@ -42,10 +42,12 @@ namespace goro::detail {
 /// waiter for itself). Returns after someone calls scheduler::ready on it.
 inline void park(void (*unlock)(void*), void* arg) noexcept {
   // Only a goroutine parks, so this thread is a worker (no null check).
-  goroutine* g = current_worker_slot()->current.load(std::memory_order_relaxed);
+  // One thread-local lookup for both (W2 parks twice per round trip).
+  worker* w = current_worker_slot();
+  goroutine* g = w->current.load(std::memory_order_relaxed);
   g->unlock = unlock;
   g->unlock_arg = arg;
-  switch_out(g_request::park);
+  switch_out(*w, g, g_request::park);
 }
 
 // wake() and wake_all() are declared, with their contracts, in waiter.hpp.
