@@ -3474,6 +3474,74 @@ class netpoller {
 }  // namespace goro::detail
 
 #endif
+// ======== goro/detail/own_thread.hpp ========
+// own_thread.hpp: what happens when one of goro's own threads (a worker, a
+// spare worker, the monitor) raises an exception outside any goroutine.
+//
+// A goroutine's exceptions stop at goroutine::entry, on its own stack. What
+// is left on a goro thread's own context is goro's bookkeeping, and the only
+// thing there that can throw is an allocation (a stack-pool vector growing,
+// the netpoller's table, a dump's list). Escaping the thread function would
+// be std::terminate with no word about goro; the scheduler cannot go on
+// without that thread either, so it is a goro fatal error that says where
+// and what (issue 13, defect 8: "fail with a clear goro fatal error").
+#ifndef GORO_DETAIL_OWN_THREAD_HPP
+#define GORO_DETAIL_OWN_THREAD_HPP
+
+
+#include <cstdio>
+#include <exception>
+#include <new>
+
+namespace goro::detail {
+
+#if defined(GORO_EXCEPTIONS)
+/// The fatal error for an exception caught on goro thread `which`; call it
+/// only from a catch handler (it rethrows to learn the exception's type).
+[[noreturn]] inline void own_thread_failed(const char* which) noexcept {
+  char msg[384];
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    std::snprintf(msg, sizeof msg,
+                  "out of memory on a goro %s thread, outside any goroutine: the runtime "
+                  "cannot go on",
+                  which);
+  } catch (const std::exception& e) {
+    std::snprintf(msg, sizeof msg,
+                  "a goro %s thread raised an exception outside any goroutine (%s): the runtime "
+                  "cannot go on",
+                  which, e.what());
+  } catch (...) {
+    std::snprintf(msg, sizeof msg,
+                  "a goro %s thread raised an exception of unknown type outside any goroutine: "
+                  "the runtime cannot go on",
+                  which);
+  }
+  fatal(msg);
+}
+#endif
+
+/// Runs `body`, the whole life of goro thread `which` ("worker", "spare
+/// worker", "monitor"); an exception escaping it is own_thread_failed's fatal
+/// error. Without exceptions an allocation failure ends the process already.
+template <class F>
+void run_own_thread(const char* which, F&& body) noexcept {
+#if defined(GORO_EXCEPTIONS)
+  try {
+    body();
+  } catch (...) {
+    own_thread_failed(which);
+  }
+#else
+  (void)which;
+  body();
+#endif
+}
+
+}  // namespace goro::detail
+
+#endif
 // ======== goro/detail/stack_pool.hpp ========
 // stack_pool.hpp: recycling goroutine stacks.
 //
@@ -4100,7 +4168,7 @@ class scheduler {
     try {
 #endif
       GORO_FAULT_THREAD_START();
-      wp->thread = std::thread([wp] { wp->run(); });
+      wp->thread = std::thread([wp] { run_own_thread("worker", [wp] { wp->run(); }); });
 #if defined(GORO_EXCEPTIONS)
     } catch (const std::system_error& e) {
       throw_error(std::system_error(e.code(), "goro::runtime: cannot start worker thread " +
@@ -6218,7 +6286,7 @@ class spare_workers {
 
 extern "C" inline void* goro_spare_worker_entry(void* arg) {
   auto* s = static_cast<spare_slot*>(arg);
-  s->owner.run(*s);
+  run_own_thread("spare worker", [s] { s->owner.run(*s); });
   return nullptr;
 }
 
@@ -6462,7 +6530,7 @@ class monitor {
   }
 
   void start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] { run_own_thread("monitor", [this] { run(); }); });
     process_census().goro_threads.fetch_add(1, std::memory_order_relaxed);
   }
 

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdlib>
 #include <new>
@@ -93,4 +94,14 @@ TEST_CASE("worker context: timed waits allocate nothing on a worker's own contex
   rt.wait();
   INFO(on_worker_context.load() << " allocations on a worker's scheduler context");
   CHECK(on_worker_context.load() == 0);
+}
+
+TEST_CASE("worker alloc: an allocation that fails on a worker's own context is a goro fatal error",
+          "[worker_alloc][death]") {
+  const auto r = goro_test::run_program(goro_test::program_path("worker_out_of_memory"));
+  INFO(r.describe());
+  CHECK(r.signal == SIGABRT);
+  CHECK_FALSE(goro_test::contains(r.out, "still alive"));
+  CHECK(goro_test::contains(
+      r.err, "goro: fatal error: out of memory on a goro worker thread, outside any goroutine"));
 }

@@ -229,7 +229,7 @@ class monitor {
   }
 
   void start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] { run_own_thread("monitor", [this] { run(); }); });
     process_census().goro_threads.fetch_add(1, std::memory_order_relaxed);
   }
 

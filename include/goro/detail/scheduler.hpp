@@ -70,6 +70,7 @@
 #include "idle_list.hpp"
 #include "netpoller.hpp"
 #include "overflow_handler.hpp"
+#include "own_thread.hpp"
 #include "parker.hpp"
 #include "run_queue.hpp"
 #include "spin_lock.hpp"
@@ -323,7 +324,7 @@ class scheduler {
     try {
 #endif
       GORO_FAULT_THREAD_START();
-      wp->thread = std::thread([wp] { wp->run(); });
+      wp->thread = std::thread([wp] { run_own_thread("worker", [wp] { wp->run(); }); });
 #if defined(GORO_EXCEPTIONS)
     } catch (const std::system_error& e) {
       throw_error(std::system_error(e.code(), "goro::runtime: cannot start worker thread " +

@@ -166,7 +166,7 @@ class spare_workers {
 
 extern "C" inline void* goro_spare_worker_entry(void* arg) {
   auto* s = static_cast<spare_slot*>(arg);
-  s->owner.run(*s);
+  run_own_thread("spare worker", [s] { s->owner.run(*s); });
   return nullptr;
 }
 
