@@ -5429,6 +5429,7 @@ class recv_slot<T, true> {
 #include <chrono>
 #include <cstddef>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
@@ -5501,7 +5502,10 @@ class chan_state {
   // would say only std::bad_array_new_length); the bound also keeps the
   // ring arithmetic of chan_core (head + count < 2 * cap) from wrapping.
   static T* allocate(std::size_t capacity) {
-    if (capacity > std::allocator_traits<std::allocator<T>>::max_size(std::allocator<T>())) {
+    // Not allocator_traits::max_size: from C++20 it is SIZE_MAX / sizeof(T),
+    // which lets an impossible capacity through to a bare std::bad_alloc.
+    if (capacity >
+        static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) / sizeof(T)) {
       throw_error(std::length_error("goro::make_chan: capacity larger than any buffer can be"));
     }
     return std::allocator<T>().allocate(capacity);
