@@ -3645,6 +3645,17 @@ class shared_stack_pool {
     size_hint_.store(shared_.size(), std::memory_order_relaxed);
   }
 
+  /// Passes every stack of `local` to the shared pool: a worker with nothing
+  /// to run, or finishing the runtime's last goroutine, keeps none of its own,
+  /// so that trim() can release them and a go() from outside any worker finds
+  /// one without mapping (it cannot reach a worker's pool).
+  void give_all(stack_pool& local) {
+    if (local.empty()) return;
+    std::lock_guard<spin_lock> guard(lock_);
+    local.move_to(shared_, local.size());
+    size_hint_.store(shared_.size(), std::memory_order_relaxed);
+  }
+
   /// Stacks unmapped per trim() call: small, so that an idle worker trimming
   /// notices new work within tens of microseconds.
   static constexpr std::size_t trim_batch = 8;
@@ -4269,7 +4280,7 @@ class scheduler {
     }
   }
 
-  void goroutine_exited();
+  void goroutine_exited(stack_pool& local);
   void unhandled_exception(goroutine& g, std::exception_ptr e) noexcept;
 
   runtime_options options_;
@@ -4494,9 +4505,20 @@ inline scheduler::~scheduler() {
   }
 }
 
-inline void scheduler::goroutine_exited() {
+inline void scheduler::goroutine_exited(stack_pool& local) {
   timers_.release_slot();  // before live_ drops: after that the runtime may be gone
-  if (live_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // The last goroutine's worker hands its stacks to the shared pool before
+  // live_ reaches zero, so that a go() after wait() (from outside, where no
+  // worker's pool is reachable) finds a stack without mapping one: that is
+  // what lets go() work again after an out-of-memory (go_exhaustion.cpp).
+  // Only the owning worker adds to `local`, so a flush made while live_ read
+  // 1 still holds when the compare-exchange from 1 succeeds.
+  std::int64_t n = live_.load(std::memory_order_relaxed);
+  do {
+    if (n == 1) pool_.give_all(local);
+  } while (
+      !live_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel, std::memory_order_relaxed));
+  if (n != 1) return;
   wait_queue woken;
   {
     std::lock_guard<spin_lock> guard(done_lock_);
@@ -4627,7 +4649,7 @@ GORO_ALWAYS_INLINE void worker::finish(goroutine* g) {
   stack s = std::move(g->stk);
   g->~goroutine();
   sched.pool_.give(pool, std::move(s));
-  sched.goroutine_exited();
+  sched.goroutine_exited(pool);
 }
 
 inline void worker::wake_from_idle() noexcept {
@@ -4808,7 +4830,8 @@ inline goroutine* worker::find_work() {
       if (spinning) stop_spinning();
       return g;
     }
-    if (sched.pool_.trim()) continue;  // idle: give surplus stacks back, then look again
+    sched.pool_.give_all(pool);        // idle: a worker with nothing to run keeps no stacks
+    if (sched.pool_.trim()) continue;  // give surplus stacks back, then look again
     sleep();
   }
 }

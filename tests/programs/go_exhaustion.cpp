@@ -1,11 +1,18 @@
 // `go` when no stack can be had: it must throw, start nothing, and leave the
 // runtime working.
 //
-// Limits the address space (RLIMIT_AS) to what the process uses plus 160 MiB,
-// then starts goroutines with 1 MiB stacks that all wait on one wait_group
-// until `go` throws. Then lets them go, checks every one of them finishes,
-// and that a new goroutine runs (on a recycled stack). Prints "ok ..." and
-// exits 0 on success; exits 77 if the limit has no effect; 1 on failure.
+// Usage: go_exhaustion [workers]  (default 2)
+//
+// Limits the address space (RLIMIT_AS) to what the process uses plus 48 MiB
+// (room for one batch of 32 stacks), then starts goroutines with 1 MiB
+// stacks that all wait on one wait_group until `go` throws. Then lets them go, checks every one of
+// them finishes, and that a new goroutine runs (on a recycled stack). Prints "ok ..." and exits 0
+// on success; exits 77 if the limit has no effect; 1 on failure.
+//
+// With one worker every finished goroutine's stack lands in that worker's
+// own pool (fewer than it keeps before passing a batch on), which go() from
+// main cannot reach: the recovery works only because the last goroutine's
+// worker hands its stacks over before wait() returns.
 #include <goro/goro.hpp>
 
 #include <sys/resource.h>
@@ -15,6 +22,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <new>
 #include <system_error>
@@ -30,12 +38,12 @@ std::size_t address_space_in_use() {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
 #if defined(__GLIBC__)
   mallopt(M_ARENA_MAX, 1);  // worker threads would each reserve a 64 MiB malloc arena
 #endif
   goro::runtime_options options;
-  options.workers = 2;
+  options.workers = argc > 1 ? static_cast<std::size_t>(std::atoi(argv[1])) : 2;
   options.stack_size = 1024 * 1024;
   goro::runtime rt(options);
   goro::wait_group gate, started;
@@ -45,7 +53,7 @@ int main() {
   std::fflush(stdout);
 
   rlimit limit{};
-  limit.rlim_cur = address_space_in_use() + 160 * 1024 * 1024;
+  limit.rlim_cur = address_space_in_use() + 48 * 1024 * 1024;
   limit.rlim_max = RLIM_INFINITY;
   if (::setrlimit(RLIMIT_AS, &limit) != 0) {
     std::perror("setrlimit");

@@ -103,6 +103,17 @@ class shared_stack_pool {
     size_hint_.store(shared_.size(), std::memory_order_relaxed);
   }
 
+  /// Passes every stack of `local` to the shared pool: a worker with nothing
+  /// to run, or finishing the runtime's last goroutine, keeps none of its own,
+  /// so that trim() can release them and a go() from outside any worker finds
+  /// one without mapping (it cannot reach a worker's pool).
+  void give_all(stack_pool& local) {
+    if (local.empty()) return;
+    std::lock_guard<spin_lock> guard(lock_);
+    local.move_to(shared_, local.size());
+    size_hint_.store(shared_.size(), std::memory_order_relaxed);
+  }
+
   /// Stacks unmapped per trim() call: small, so that an idle worker trimming
   /// notices new work within tens of microseconds.
   static constexpr std::size_t trim_batch = 8;
