@@ -98,13 +98,18 @@ struct handle_access {
   static std::shared_ptr<void> take(chan_handle<T>&& c) noexcept {
     return std::move(c.state_);
   }
+  /// A const temporary cannot be moved from: the case shares its channel.
+  template <class T>
+  static std::shared_ptr<void> share(const chan_handle<T>& c) noexcept {
+    return c.state_;
+  }
 };
 }  // namespace detail
 
 /// A case receiving from c (a chan<T> or a recv_chan<T>); handler(std::optional<T>)
 /// runs if it is chosen (an empty optional: c is closed). The handler may be
 /// omitted. Given a temporary channel handle (`case_recv(goro::after(d))`),
-/// the case keeps the channel alive.
+/// const or not, the case keeps the channel alive.
 template <class T, class F = detail::no_handler>
 recv_case<T, std::decay_t<F>> case_recv(const recv_chan<T>& c, F&& handler = {}) {
   return {c.core(), std::forward<F>(handler), {}, nullptr};
@@ -120,6 +125,16 @@ recv_case<T, std::decay_t<F>> case_recv(const chan<T>& c, F&& handler = {}) {
 template <class T, class F = detail::no_handler>
 recv_case<T, std::decay_t<F>> case_recv(chan<T>&& c, F&& handler = {}) {
   return {c.core(), std::forward<F>(handler), {}, detail::handle_access::take(std::move(c))};
+}
+// A const temporary (a helper returning `const chan<T>`) is a temporary too:
+// without these it would bind to the borrowing overloads above and dangle.
+template <class T, class F = detail::no_handler>
+recv_case<T, std::decay_t<F>> case_recv(const recv_chan<T>&& c, F&& handler = {}) {
+  return {c.core(), std::forward<F>(handler), {}, detail::handle_access::share(c)};
+}
+template <class T, class F = detail::no_handler>
+recv_case<T, std::decay_t<F>> case_recv(const chan<T>&& c, F&& handler = {}) {
+  return {c.core(), std::forward<F>(handler), {}, detail::handle_access::share(c)};
 }
 
 /// A case sending v on c (a chan<T> or a send_chan<T>); handler() runs if it
@@ -146,6 +161,16 @@ template <class T, class V, class F = detail::no_handler>
 send_case<T, std::decay_t<F>> case_send(chan<T>&& c, V&& v, F&& handler = {}) {
   return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
           std::forward<F>(handler), detail::handle_access::take(std::move(c))};
+}
+template <class T, class V, class F = detail::no_handler>
+send_case<T, std::decay_t<F>> case_send(const send_chan<T>&& c, V&& v, F&& handler = {}) {
+  return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
+          std::forward<F>(handler), detail::handle_access::share(c)};
+}
+template <class T, class V, class F = detail::no_handler>
+send_case<T, std::decay_t<F>> case_send(const chan<T>&& c, V&& v, F&& handler = {}) {
+  return {c.core(), detail::value_box<T>(std::in_place, std::forward<V>(v)),
+          std::forward<F>(handler), detail::handle_access::share(c)};
 }
 
 /// The default case: chosen when no other case is ready, making the select

@@ -45,6 +45,39 @@ __attribute__((noinline)) auto view_send_case(const goro::chan<int>& c, int v) {
   return goro::case_send(goro::send_chan<int>(c), v);
 }
 
+// Helpers that return const handles (some code bases make every return
+// value const): the temporaries are const rvalues, and must be owned too.
+__attribute__((noinline)) const goro::chan<int> const_chan_with(int v) {
+  auto c = goro::make_chan<int>(1);
+  c.send(v);
+  return c;
+}
+
+__attribute__((noinline)) const goro::recv_chan<int> const_recv_view(int v) {
+  return goro::recv_chan<int>(const_chan_with(v));
+}
+
+__attribute__((noinline)) const goro::send_chan<int> const_send_view() {
+  return goro::send_chan<int>(goro::make_chan<int>(1));
+}
+
+__attribute__((noinline)) auto const_recv_case(int v) {
+  return goro::case_recv(const_chan_with(v));
+}
+
+__attribute__((noinline)) auto const_view_recv_case(int v) {
+  return goro::case_recv(const_recv_view(v));
+}
+
+__attribute__((noinline)) auto const_send_case(int v) {
+  return goro::case_send(const_send_view(), v);
+}
+
+__attribute__((noinline)) auto const_chan_send_case(int v) {
+  const goro::chan<int> c = goro::make_chan<int>(1);
+  return goro::case_send(std::move(c), v);  // std::move of a const: a const rvalue
+}
+
 __attribute__((noinline)) auto timer_case() {
   goro::timer t(1ms);
   return goro::case_recv(t.chan());  // the timer stops here; its channel stays
@@ -95,6 +128,19 @@ TEST_CASE("lifetimes: a case made from a temporary channel owns it", "[lifetimes
     fail.expect(goro::select(vr) == 0, "the receive view's case was not chosen");
     got = c.try_recv().value;
     fail.expect(!got, "the value was received twice");
+
+    // Const temporaries, from helpers returning const handles.
+    std::optional<int> seen;
+    auto cr = goro::case_recv(const_chan_with(0), [&seen](std::optional<int> x) { seen = x; });
+    auto cr2 = const_recv_case(1);
+    auto cr3 = const_view_recv_case(2);
+    fail.expect(goro::select(cr) == 0 && seen == 0, "a const temporary chan's value was lost");
+    fail.expect(goro::select(cr2) == 0, "a const temporary chan's case was not chosen");
+    fail.expect(goro::select(cr3) == 0, "a const temporary recv_chan's case was not chosen");
+    auto cs = const_send_case(3);
+    auto cs2 = const_chan_send_case(4);
+    fail.expect(goro::select(cs) == 0, "a const temporary send_chan's case was not chosen");
+    fail.expect(goro::select(cs2) == 0, "a const temporary chan's send case was not chosen");
 
     // A timer's channel, the timer gone: never fires, never dangles.
     auto tc = timer_case();
