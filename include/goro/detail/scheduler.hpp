@@ -791,9 +791,9 @@ inline void worker::execute(goroutine* g) {
 GORO_ALWAYS_INLINE void worker::finish(goroutine* g) {
   sched.registry_.remove(g);
   g->status.store(g_status::dead, std::memory_order_relaxed);
-  stack s = std::move(g->stk);
+  const stack_handle s = g->stk.release();  // the record lives on it: out before it goes
   g->~goroutine();
-  sched.pool_.give(pool, std::move(s));
+  sched.pool_.give(pool, s);
   sched.goroutine_exited(pool);
 }
 
