@@ -159,9 +159,8 @@ class stack {
   /// (stack_slab); a stack released earlier only gives back its memory.
   /// Throws like the constructor; on failure nothing stays mapped.
   static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
-    map_many_into(usable_bytes, n, [out](std::size_t i, const stack_handle& h) {
-      out[i] = adopt(h);
-    });
+    map_many_into(usable_bytes, n,
+                  [out](std::size_t i, const stack_handle& h) { out[i] = adopt(h); });
   }
 
   /// map_many, into handles (for pools): out[0..n) own the new stacks.
