@@ -1065,6 +1065,18 @@ struct stack_slab {
   }
 };
 
+/// A free stack as a pool keeps it: the fields of a `stack`, without
+/// ownership, trivially copyable, so that pools move them as plain words
+/// (a `stack` moved through a std::vector cost W1 about 8 instructions per
+/// goroutine). Whoever holds one owns the stack it names and must turn it
+/// back into a `stack` (stack::adopt) to use or release it.
+struct stack_handle {
+  void* base;
+  std::size_t mapped;
+  stack_slab* slab;
+  unsigned valgrind_id;
+};
+
 /// An owning, movable handle to one mapped stack with its guard.
 /// Invariant: either empty (base_ == nullptr) or [base_, base_ + mapped_) is
 /// part of slab_'s mapping, counted in slab_->live, its first guard_bytes()
@@ -1091,6 +1103,68 @@ class stack {
   /// (stack_slab); a stack released earlier only gives back its memory.
   /// Throws like the constructor; on failure nothing stays mapped.
   static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
+    map_many_into(usable_bytes, n,
+                  [out](std::size_t i, const stack_handle& h) { out[i] = adopt(h); });
+  }
+
+  /// map_many, into handles (for pools): out[0..n) own the new stacks.
+  static void map_many(std::size_t usable_bytes, std::size_t n, stack_handle* out) {
+    map_many_into(usable_bytes, n, [out](std::size_t i, const stack_handle& h) { out[i] = h; });
+  }
+
+  stack(stack&& other) noexcept { swap(other); }
+  stack& operator=(stack&& other) noexcept {
+    if (this != &other) {
+      stack gone(std::move(*this));
+      swap(other);
+    }
+    return *this;
+  }
+  stack(const stack&) = delete;
+  stack& operator=(const stack&) = delete;
+  ~stack() { unmap(); }
+
+  /// Gives up ownership: returns the stack as a handle and leaves this empty.
+  stack_handle release() noexcept {
+    stack_handle h{base_, mapped_, slab_, valgrind_id_};
+    base_ = nullptr;
+    mapped_ = 0;
+    slab_ = nullptr;
+    valgrind_id_ = 0;
+    return h;
+  }
+
+  /// Takes ownership of the stack `h` names (from release or map_many).
+  static stack adopt(const stack_handle& h) noexcept {
+    stack s;
+    s.base_ = h.base;
+    s.mapped_ = h.mapped;
+    s.slab_ = h.slab;
+    s.valgrind_id_ = h.valgrind_id;
+    return s;
+  }
+
+  /// True when this handle owns a stack.
+  explicit operator bool() const noexcept { return base_ != nullptr; }
+  /// Lowest usable address (just above the guard).
+  void* bottom() const noexcept { return static_cast<char*>(base_) + guard_bytes(); }
+  /// One past the highest usable address; stacks grow down from here.
+  void* top() const noexcept { return static_cast<char*>(base_) + mapped_; }
+  /// Usable bytes.
+  std::size_t size() const noexcept { return mapped_ - guard_bytes(); }
+
+  void swap(stack& other) noexcept {
+    std::swap(base_, other.base_);
+    std::swap(mapped_, other.mapped_);
+    std::swap(slab_, other.slab_);
+    std::swap(valgrind_id_, other.valgrind_id_);
+  }
+
+ private:
+  // Maps n stacks with one mmap and passes each to emit(i, handle), which
+  // must not throw; see map_many.
+  template <class Emit>
+  static void map_many_into(std::size_t usable_bytes, std::size_t n, Emit emit) {
     const std::size_t page = page_size();
     if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
     if (usable_bytes > max_stack_bytes || n == 0 || n > 1024) throw_error(std::bad_alloc());
@@ -1122,44 +1196,12 @@ class stack {
     slab->live.store(n, std::memory_order_relaxed);
     stack_slab* shared = slab.release();
     for (std::size_t i = 0; i < n; ++i) {
-      stack& s = out[i];
-      s = stack();
-      s.base_ = static_cast<char*>(p) + i * each;
-      s.mapped_ = each;
-      s.slab_ = shared;
-      s.valgrind_id_ = sanitizer::register_stack(s.bottom(), s.size());
+      void* base = static_cast<char*>(p) + i * each;
+      void* bottom = static_cast<char*>(base) + guard;
+      emit(i, stack_handle{base, each, shared, sanitizer::register_stack(bottom, each - guard)});
     }
   }
 
-  stack(stack&& other) noexcept { swap(other); }
-  stack& operator=(stack&& other) noexcept {
-    if (this != &other) {
-      stack gone(std::move(*this));
-      swap(other);
-    }
-    return *this;
-  }
-  stack(const stack&) = delete;
-  stack& operator=(const stack&) = delete;
-  ~stack() { unmap(); }
-
-  /// True when this handle owns a stack.
-  explicit operator bool() const noexcept { return base_ != nullptr; }
-  /// Lowest usable address (just above the guard).
-  void* bottom() const noexcept { return static_cast<char*>(base_) + guard_bytes(); }
-  /// One past the highest usable address; stacks grow down from here.
-  void* top() const noexcept { return static_cast<char*>(base_) + mapped_; }
-  /// Usable bytes.
-  std::size_t size() const noexcept { return mapped_ - guard_bytes(); }
-
-  void swap(stack& other) noexcept {
-    std::swap(base_, other.base_);
-    std::swap(mapped_, other.mapped_);
-    std::swap(slab_, other.slab_);
-    std::swap(valgrind_id_, other.valgrind_id_);
-  }
-
- private:
   [[noreturn]] static void throw_mapping_error(int err, const char* what) {
     if (err == ENOMEM) throw_error(std::bad_alloc());
     throw_error(std::system_error(err, std::generic_category(),
@@ -3564,27 +3606,48 @@ void run_own_thread(const char* which, F&& body) noexcept {
 
 namespace goro::detail {
 
-/// A LIFO of free stacks of one size. Not synchronised.
+/// A worker's own free stacks: a LIFO of at most `capacity` handles in a
+/// fixed array. Not synchronised: only the owning worker touches it. A fixed
+/// array, not a vector: taking and giving are a few plain loads and stores,
+/// and nothing here allocates on a worker's own context.
 class stack_pool {
  public:
-  bool empty() const noexcept { return free_.empty(); }
-  std::size_t size() const noexcept { return free_.size(); }
+  /// Stacks a worker keeps before passing a batch on.
+  static constexpr std::size_t worker_max = 64;
+  /// Stacks moved at once between a worker and the shared pool, and mapped at
+  /// once when the pool is empty.
+  static constexpr std::size_t batch = 32;
+  /// Room for worker_max stacks and the one given that goes past it.
+  static constexpr std::size_t capacity = worker_max + 1;
 
-  stack take() noexcept {
-    stack s = std::move(free_.back());
-    free_.pop_back();
-    return s;
+  stack_pool() noexcept = default;
+  stack_pool(const stack_pool&) = delete;
+  stack_pool& operator=(const stack_pool&) = delete;
+  ~stack_pool() {
+    while (n_ != 0) stack gone = take();
   }
 
-  void give(stack&& s) { free_.push_back(std::move(s)); }
+  bool empty() const noexcept { return n_ == 0; }
+  std::size_t size() const noexcept { return n_; }
 
-  /// Moves up to n stacks into `to`.
-  void move_to(stack_pool& to, std::size_t n) {
-    while (n-- > 0 && !free_.empty()) to.give(take());
+  /// The newest stack; the pool must not be empty.
+  stack take() noexcept {
+    GORO_ASSERT(n_ != 0);
+    return stack::adopt(free_[--n_]);
+  }
+
+  /// Adds s; the pool must have room (size() < capacity).
+  void give(stack&& s) noexcept { give(s.release()); }
+  void give(const stack_handle& h) noexcept {
+    GORO_ASSERT(n_ < capacity);
+    free_[n_++] = h;
   }
 
  private:
-  std::vector<stack> free_;
+  friend class shared_stack_pool;
+
+  stack_handle free_[capacity];
+  std::size_t n_ = 0;  ///< free_[0..n_) hold stacks, oldest first
 };
 
 /// The runtime's shared pool and the policy that sizes both levels.
@@ -3595,30 +3658,25 @@ class stack_pool {
 /// trim it back to `hot` stacks before they sleep (trim()).
 class shared_stack_pool {
  public:
-  /// Stacks a worker keeps before passing a batch on.
-  static constexpr std::size_t worker_max = 64;
-  /// Stacks moved at once between a worker and the shared pool, and mapped at
-  /// once when the pool is empty.
-  static constexpr std::size_t batch = 32;
+  /// See stack_pool.
+  static constexpr std::size_t worker_max = stack_pool::worker_max;
+  static constexpr std::size_t batch = stack_pool::batch;
   /// Stacks the shared pool keeps when the runtime is idle.
   static constexpr std::size_t hot = 256;
 
   explicit shared_stack_pool(std::size_t stack_bytes) noexcept : stack_bytes_(stack_bytes) {}
+  shared_stack_pool(const shared_stack_pool&) = delete;
+  shared_stack_pool& operator=(const shared_stack_pool&) = delete;
+  ~shared_stack_pool() {
+    for (const stack_handle& h : shared_) stack gone = stack::adopt(h);
+  }
 
   std::size_t stack_bytes() const noexcept { return stack_bytes_; }
 
   /// A stack for a new goroutine, from `local`, refilled from the shared pool
   /// or by mapping a batch when empty. Throws as stack::map_many does.
   stack take(stack_pool& local) {
-    if (local.empty()) {
-      std::lock_guard<spin_lock> guard(lock_);
-      shared_.move_to(local, batch);
-    }
-    if (local.empty()) {
-      stack fresh[batch];
-      map_batch(fresh);
-      for (stack& s : fresh) local.give(std::move(s));
-    }
+    if (local.empty()) refill(local);
     return local.take();
   }
 
@@ -3626,23 +3684,27 @@ class shared_stack_pool {
   stack take() {
     {
       std::lock_guard<spin_lock> guard(lock_);
-      if (!shared_.empty()) return shared_.take();
+      if (!shared_.empty()) {
+        stack s = stack::adopt(shared_.back());
+        shared_.pop_back();
+        return s;
+      }
     }
-    stack fresh[batch];
+    stack_handle fresh[batch];
     map_batch(fresh);
-    std::lock_guard<spin_lock> guard(lock_);
-    for (std::size_t i = 1; i < batch; ++i) shared_.give(std::move(fresh[i]));
-    return std::move(fresh[0]);
+    stack first = stack::adopt(fresh[0]);
+    stack_pool rest;  // owns the others until they are in the shared pool
+    for (std::size_t i = 1; i < batch; ++i) rest.give(fresh[i]);
+    give_all(rest);
+    return first;
   }
 
   /// Takes back a finished goroutine's stack into `local`, passing a batch to
   /// the shared pool when `local` is full. No system call.
-  void give(stack_pool& local, stack&& s) {
-    local.give(std::move(s));
-    if (local.size() <= worker_max) return;
-    std::lock_guard<spin_lock> guard(lock_);
-    local.move_to(shared_, batch);
-    size_hint_.store(shared_.size(), std::memory_order_relaxed);
+  void give(stack_pool& local, stack&& s) { give(local, s.release()); }
+  void give(stack_pool& local, const stack_handle& h) {
+    local.give(h);
+    if (local.size() > worker_max) pass_on(local, batch);
   }
 
   /// Passes every stack of `local` to the shared pool: a worker with nothing
@@ -3650,10 +3712,7 @@ class shared_stack_pool {
   /// so that trim() can release them and a go() from outside any worker finds
   /// one without mapping (it cannot reach a worker's pool).
   void give_all(stack_pool& local) {
-    if (local.empty()) return;
-    std::lock_guard<spin_lock> guard(lock_);
-    local.move_to(shared_, local.size());
-    size_hint_.store(shared_.size(), std::memory_order_relaxed);
+    if (!local.empty()) pass_on(local, local.size());
   }
 
   /// Stacks unmapped per trim() call: small, so that an idle worker trimming
@@ -3666,24 +3725,51 @@ class shared_stack_pool {
   /// trimming more).
   bool trim() {
     if (size_hint_.load(std::memory_order_relaxed) <= hot) return false;
-    stack_pool victims;
+    stack_handle victims[trim_batch];
+    std::size_t n = 0;
     {
       std::lock_guard<spin_lock> guard(lock_);
-      if (shared_.size() > hot)
-        shared_.move_to(victims, std::min(trim_batch, shared_.size() - hot));
+      if (shared_.size() > hot) {
+        n = std::min(trim_batch, shared_.size() - hot);
+        std::copy(shared_.end() - static_cast<std::ptrdiff_t>(n), shared_.end(), victims);
+        shared_.resize(shared_.size() - n);
+      }
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
-    if (victims.empty()) return false;
-    while (!victims.empty()) stack gone = victims.take();  // released outside the lock
-    return true;
+    for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
+    return n != 0;
   }
 
  private:
-  void map_batch(stack (&out)[batch]) { stack::map_many(stack_bytes_, batch, out); }
+  // Moves the newest `n` stacks of `local` to the shared pool.
+  void pass_on(stack_pool& local, std::size_t n) {
+    const stack_handle* from = local.free_ + (local.n_ - n);
+    std::lock_guard<spin_lock> guard(lock_);
+    shared_.insert(shared_.end(), from, from + n);
+    local.n_ -= n;  // after the insert, which may throw: then local keeps them
+    size_hint_.store(shared_.size(), std::memory_order_relaxed);
+  }
+
+  // Fills the empty `local` with a batch from the shared pool, or maps one.
+  __attribute__((noinline)) void refill(stack_pool& local) {
+    {
+      std::lock_guard<spin_lock> guard(lock_);
+      const std::size_t n = std::min(batch, shared_.size());
+      std::copy(shared_.end() - static_cast<std::ptrdiff_t>(n), shared_.end(), local.free_);
+      shared_.resize(shared_.size() - n);
+      local.n_ = n;
+    }
+    if (local.empty()) {
+      map_batch(local.free_);
+      local.n_ = batch;
+    }
+  }
+
+  void map_batch(stack_handle* out) { stack::map_many(stack_bytes_, batch, out); }
 
   const std::size_t stack_bytes_;
   spin_lock lock_;
-  stack_pool shared_;                      ///< guarded by lock_
+  std::vector<stack_handle> shared_;       ///< stacks owned by the pool; guarded by lock_
   std::atomic<std::size_t> size_hint_{0};  ///< shared_.size() as last seen; may be stale
 };
 
@@ -4009,10 +4095,15 @@ class worker {
   worker* idle_next = nullptr;               ///< idle list link; guarded by the idle_list's lock
   bool idle_listed = false;                  ///< guarded by the idle_list's lock
   bool spinning = false;
-  bool picked_runnext = false;   ///< the goroutine find_work returned came from runnext
-  bool slept = false;            ///< slept since the last goroutine ran: no slice to inherit
+  /// The goroutine just picked came from runnext right after the one that
+  /// readied it ran here, and shares its slice (see "Time slices").
+  bool inherit_slice = false;
+  bool slept = false;            ///< slept during this find_work: no slice to inherit
   std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
-  std::uint32_t tick = 0;
+  /// Picks until the next one that looks at the global queue and the
+  /// netpoller first (every 61st, as in Go); counts down to 0.
+  std::uint32_t fair_countdown = fair_period;
+  static constexpr std::uint32_t fair_period = 61;
   std::uint64_t rng;
   /// Timers taken out to fire, a batch at a time (no allocation on this context).
   timer_node* due[64] = {};
@@ -4041,8 +4132,9 @@ class worker {
   void wake_from_idle() noexcept;
 
  private:
-  goroutine* find_work();
-  goroutine* try_local_and_global();
+  goroutine* next_goroutine();
+  goroutine* find_work(bool ticked);
+  goroutine* try_local_and_global(bool ticked = false);
   goroutine* steal_work();
   goroutine* steal_runnext(worker& victim);
   void stop_spinning();
@@ -4596,24 +4688,23 @@ inline void worker::run() {
   context self;  // this thread's own execution: g0
   g0 = &self;
   slots = current_thread_switch_slots();
-  while (goroutine* g = find_work()) execute(g);
+  while (goroutine* g = next_goroutine()) execute(g);
   clear_preempt();  // a request left over from the monitor's last look
   current_worker_slot() = nullptr;
 }
 
-inline void worker::execute(goroutine* g) {
+GORO_ALWAYS_INLINE void worker::execute(goroutine* g) {
   GORO_ASSERT(g->status.load(std::memory_order_relaxed) == g_status::runnable);
   g->status.store(g_status::running, std::memory_order_relaxed);
   current.store(g, std::memory_order_relaxed);
   schedtick.store(schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // A new slice, unless g came from runnext straight after the goroutine
   // that readied it (see "Time slices" in the file comment).
-  if (!picked_runnext || slept) {
+  if (!inherit_slice) {
     slicetick.store(slicetick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (preempt.load(std::memory_order_relaxed)) clear_preempt();
   }
-  picked_runnext = false;
-  slept = false;
+  inherit_slice = false;
   g0->switch_to(g->ctx, slots);
   current.store(nullptr, std::memory_order_relaxed);
   const g_request request = g->request;
@@ -4646,9 +4737,9 @@ inline void worker::execute(goroutine* g) {
 GORO_ALWAYS_INLINE void worker::finish(goroutine* g) {
   sched.registry_.remove(g);
   g->status.store(g_status::dead, std::memory_order_relaxed);
-  stack s = std::move(g->stk);
+  const stack_handle s = g->stk.release();  // the record lives on it: out before it goes
   g->~goroutine();
-  sched.pool_.give(pool, std::move(s));
+  sched.pool_.give(pool, s);
   sched.goroutine_exited(pool);
 }
 
@@ -4698,8 +4789,32 @@ inline void worker::run_due_timers() {
   }
 }
 
-inline goroutine* worker::try_local_and_global() {
-  if ((++tick % 61) == 0) {
+/// The pick's common path, inline in the run loop: a goroutine from runnext
+/// or the local queue. Everything rare (the 61st pick's look at the global
+/// queue and the netpoller, a pending preemption, shutdown, armed timers, an
+/// empty local queue) is find_work's, out of line, behind one combined test.
+GORO_ALWAYS_INLINE goroutine* worker::next_goroutine() {
+  --fair_countdown;
+  if (__builtin_expect(fair_countdown == 0 || preempt.load(std::memory_order_relaxed) ||
+                           sched.stopping_.load(std::memory_order_acquire) ||
+                           !sched.timers_.empty(),
+                       0)) {
+    return find_work(/*ticked=*/true);
+  }
+  if (runnext.load(std::memory_order_relaxed) != nullptr) {
+    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) {
+      inherit_slice = true;  // nothing slept: the previous goroutine ran here
+      return g;
+    }
+  }
+  if (goroutine* g = local.pop()) return g;
+  return find_work(/*ticked=*/true);
+}
+
+inline goroutine* worker::try_local_and_global(bool ticked) {
+  if (!ticked) --fair_countdown;
+  if (fair_countdown == 0) {
+    fair_countdown = fair_period;
     // Busy workers serve I/O too, or a worker that always has work would
     // leave fd waiters to an idle one that may never come.
     poll_network(0);
@@ -4720,7 +4835,7 @@ inline goroutine* worker::try_local_and_global() {
   }
   if (runnext.load(std::memory_order_relaxed) != nullptr) {
     if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) {
-      picked_runnext = true;
+      inherit_slice = !slept;
       return g;
     }
   }
@@ -4804,7 +4919,10 @@ inline void worker::sleep() {
   if (!sched.unlist_idle(*this)) spinning = true;
 }
 
-inline goroutine* worker::find_work() {
+/// next_goroutine's slow path; `ticked`: the caller counted this pick in
+/// fair_countdown already.
+__attribute__((noinline)) inline goroutine* worker::find_work(bool ticked) {
+  slept = false;
   for (;;) {
     if (sched.stopping_.load(std::memory_order_acquire)) {
       if (spinning) {
@@ -4814,7 +4932,8 @@ inline goroutine* worker::find_work() {
       return nullptr;
     }
     run_due_timers();
-    goroutine* g = try_local_and_global();
+    goroutine* g = try_local_and_global(ticked);
+    ticked = false;
     if (g == nullptr && poll_network(0)) continue;  // it readied goroutines here
     if (g == nullptr) {
       const std::size_t busy = sched.workers_.size() - sched.idle_.size(std::memory_order_relaxed);

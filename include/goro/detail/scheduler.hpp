@@ -154,10 +154,15 @@ class worker {
   worker* idle_next = nullptr;               ///< idle list link; guarded by the idle_list's lock
   bool idle_listed = false;                  ///< guarded by the idle_list's lock
   bool spinning = false;
-  bool picked_runnext = false;   ///< the goroutine find_work returned came from runnext
-  bool slept = false;            ///< slept since the last goroutine ran: no slice to inherit
+  /// The goroutine just picked came from runnext right after the one that
+  /// readied it ran here, and shares its slice (see "Time slices").
+  bool inherit_slice = false;
+  bool slept = false;            ///< slept during this find_work: no slice to inherit
   std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
-  std::uint32_t tick = 0;
+  /// Picks until the next one that looks at the global queue and the
+  /// netpoller first (every 61st, as in Go); counts down to 0.
+  std::uint32_t fair_countdown = fair_period;
+  static constexpr std::uint32_t fair_period = 61;
   std::uint64_t rng;
   /// Timers taken out to fire, a batch at a time (no allocation on this context).
   timer_node* due[64] = {};
@@ -186,8 +191,9 @@ class worker {
   void wake_from_idle() noexcept;
 
  private:
-  goroutine* find_work();
-  goroutine* try_local_and_global();
+  goroutine* next_goroutine();
+  goroutine* find_work(bool ticked);
+  goroutine* try_local_and_global(bool ticked = false);
   goroutine* steal_work();
   goroutine* steal_runnext(worker& victim);
   void stop_spinning();
@@ -741,24 +747,23 @@ inline void worker::run() {
   context self;  // this thread's own execution: g0
   g0 = &self;
   slots = current_thread_switch_slots();
-  while (goroutine* g = find_work()) execute(g);
+  while (goroutine* g = next_goroutine()) execute(g);
   clear_preempt();  // a request left over from the monitor's last look
   current_worker_slot() = nullptr;
 }
 
-inline void worker::execute(goroutine* g) {
+GORO_ALWAYS_INLINE void worker::execute(goroutine* g) {
   GORO_ASSERT(g->status.load(std::memory_order_relaxed) == g_status::runnable);
   g->status.store(g_status::running, std::memory_order_relaxed);
   current.store(g, std::memory_order_relaxed);
   schedtick.store(schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // A new slice, unless g came from runnext straight after the goroutine
   // that readied it (see "Time slices" in the file comment).
-  if (!picked_runnext || slept) {
+  if (!inherit_slice) {
     slicetick.store(slicetick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (preempt.load(std::memory_order_relaxed)) clear_preempt();
   }
-  picked_runnext = false;
-  slept = false;
+  inherit_slice = false;
   g0->switch_to(g->ctx, slots);
   current.store(nullptr, std::memory_order_relaxed);
   const g_request request = g->request;
@@ -791,9 +796,9 @@ inline void worker::execute(goroutine* g) {
 GORO_ALWAYS_INLINE void worker::finish(goroutine* g) {
   sched.registry_.remove(g);
   g->status.store(g_status::dead, std::memory_order_relaxed);
-  stack s = std::move(g->stk);
+  const stack_handle s = g->stk.release();  // the record lives on it: out before it goes
   g->~goroutine();
-  sched.pool_.give(pool, std::move(s));
+  sched.pool_.give(pool, s);
   sched.goroutine_exited(pool);
 }
 
@@ -843,8 +848,32 @@ inline void worker::run_due_timers() {
   }
 }
 
-inline goroutine* worker::try_local_and_global() {
-  if ((++tick % 61) == 0) {
+/// The pick's common path, inline in the run loop: a goroutine from runnext
+/// or the local queue. Everything rare (the 61st pick's look at the global
+/// queue and the netpoller, a pending preemption, shutdown, armed timers, an
+/// empty local queue) is find_work's, out of line, behind one combined test.
+GORO_ALWAYS_INLINE goroutine* worker::next_goroutine() {
+  --fair_countdown;
+  if (__builtin_expect(fair_countdown == 0 || preempt.load(std::memory_order_relaxed) ||
+                           sched.stopping_.load(std::memory_order_acquire) ||
+                           !sched.timers_.empty(),
+                       0)) {
+    return find_work(/*ticked=*/true);
+  }
+  if (runnext.load(std::memory_order_relaxed) != nullptr) {
+    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) {
+      inherit_slice = true;  // nothing slept: the previous goroutine ran here
+      return g;
+    }
+  }
+  if (goroutine* g = local.pop()) return g;
+  return find_work(/*ticked=*/true);
+}
+
+inline goroutine* worker::try_local_and_global(bool ticked) {
+  if (!ticked) --fair_countdown;
+  if (fair_countdown == 0) {
+    fair_countdown = fair_period;
     // Busy workers serve I/O too, or a worker that always has work would
     // leave fd waiters to an idle one that may never come.
     poll_network(0);
@@ -865,7 +894,7 @@ inline goroutine* worker::try_local_and_global() {
   }
   if (runnext.load(std::memory_order_relaxed) != nullptr) {
     if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) {
-      picked_runnext = true;
+      inherit_slice = !slept;
       return g;
     }
   }
@@ -949,7 +978,10 @@ inline void worker::sleep() {
   if (!sched.unlist_idle(*this)) spinning = true;
 }
 
-inline goroutine* worker::find_work() {
+/// next_goroutine's slow path; `ticked`: the caller counted this pick in
+/// fair_countdown already.
+__attribute__((noinline)) inline goroutine* worker::find_work(bool ticked) {
+  slept = false;
   for (;;) {
     if (sched.stopping_.load(std::memory_order_acquire)) {
       if (spinning) {
@@ -959,7 +991,8 @@ inline goroutine* worker::find_work() {
       return nullptr;
     }
     run_due_timers();
-    goroutine* g = try_local_and_global();
+    goroutine* g = try_local_and_global(ticked);
+    ticked = false;
     if (g == nullptr && poll_network(0)) continue;  // it readied goroutines here
     if (g == nullptr) {
       const std::size_t busy = sched.workers_.size() - sched.idle_.size(std::memory_order_relaxed);

@@ -22,27 +22,48 @@
 
 namespace goro::detail {
 
-/// A LIFO of free stacks of one size. Not synchronised.
+/// A worker's own free stacks: a LIFO of at most `capacity` handles in a
+/// fixed array. Not synchronised: only the owning worker touches it. A fixed
+/// array, not a vector: taking and giving are a few plain loads and stores,
+/// and nothing here allocates on a worker's own context.
 class stack_pool {
  public:
-  bool empty() const noexcept { return free_.empty(); }
-  std::size_t size() const noexcept { return free_.size(); }
+  /// Stacks a worker keeps before passing a batch on.
+  static constexpr std::size_t worker_max = 64;
+  /// Stacks moved at once between a worker and the shared pool, and mapped at
+  /// once when the pool is empty.
+  static constexpr std::size_t batch = 32;
+  /// Room for worker_max stacks and the one given that goes past it.
+  static constexpr std::size_t capacity = worker_max + 1;
 
-  stack take() noexcept {
-    stack s = std::move(free_.back());
-    free_.pop_back();
-    return s;
+  stack_pool() noexcept = default;
+  stack_pool(const stack_pool&) = delete;
+  stack_pool& operator=(const stack_pool&) = delete;
+  ~stack_pool() {
+    while (n_ != 0) stack gone = take();
   }
 
-  void give(stack&& s) { free_.push_back(std::move(s)); }
+  bool empty() const noexcept { return n_ == 0; }
+  std::size_t size() const noexcept { return n_; }
 
-  /// Moves up to n stacks into `to`.
-  void move_to(stack_pool& to, std::size_t n) {
-    while (n-- > 0 && !free_.empty()) to.give(take());
+  /// The newest stack; the pool must not be empty.
+  stack take() noexcept {
+    GORO_ASSERT(n_ != 0);
+    return stack::adopt(free_[--n_]);
+  }
+
+  /// Adds s; the pool must have room (size() < capacity).
+  void give(stack&& s) noexcept { give(s.release()); }
+  void give(const stack_handle& h) noexcept {
+    GORO_ASSERT(n_ < capacity);
+    free_[n_++] = h;
   }
 
  private:
-  std::vector<stack> free_;
+  friend class shared_stack_pool;
+
+  stack_handle free_[capacity];
+  std::size_t n_ = 0;  ///< free_[0..n_) hold stacks, oldest first
 };
 
 /// The runtime's shared pool and the policy that sizes both levels.
@@ -53,30 +74,25 @@ class stack_pool {
 /// trim it back to `hot` stacks before they sleep (trim()).
 class shared_stack_pool {
  public:
-  /// Stacks a worker keeps before passing a batch on.
-  static constexpr std::size_t worker_max = 64;
-  /// Stacks moved at once between a worker and the shared pool, and mapped at
-  /// once when the pool is empty.
-  static constexpr std::size_t batch = 32;
+  /// See stack_pool.
+  static constexpr std::size_t worker_max = stack_pool::worker_max;
+  static constexpr std::size_t batch = stack_pool::batch;
   /// Stacks the shared pool keeps when the runtime is idle.
   static constexpr std::size_t hot = 256;
 
   explicit shared_stack_pool(std::size_t stack_bytes) noexcept : stack_bytes_(stack_bytes) {}
+  shared_stack_pool(const shared_stack_pool&) = delete;
+  shared_stack_pool& operator=(const shared_stack_pool&) = delete;
+  ~shared_stack_pool() {
+    for (const stack_handle& h : shared_) stack gone = stack::adopt(h);
+  }
 
   std::size_t stack_bytes() const noexcept { return stack_bytes_; }
 
   /// A stack for a new goroutine, from `local`, refilled from the shared pool
   /// or by mapping a batch when empty. Throws as stack::map_many does.
   stack take(stack_pool& local) {
-    if (local.empty()) {
-      std::lock_guard<spin_lock> guard(lock_);
-      shared_.move_to(local, batch);
-    }
-    if (local.empty()) {
-      stack fresh[batch];
-      map_batch(fresh);
-      for (stack& s : fresh) local.give(std::move(s));
-    }
+    if (local.empty()) refill(local);
     return local.take();
   }
 
@@ -84,23 +100,27 @@ class shared_stack_pool {
   stack take() {
     {
       std::lock_guard<spin_lock> guard(lock_);
-      if (!shared_.empty()) return shared_.take();
+      if (!shared_.empty()) {
+        stack s = stack::adopt(shared_.back());
+        shared_.pop_back();
+        return s;
+      }
     }
-    stack fresh[batch];
+    stack_handle fresh[batch];
     map_batch(fresh);
-    std::lock_guard<spin_lock> guard(lock_);
-    for (std::size_t i = 1; i < batch; ++i) shared_.give(std::move(fresh[i]));
-    return std::move(fresh[0]);
+    stack first = stack::adopt(fresh[0]);
+    stack_pool rest;  // owns the others until they are in the shared pool
+    for (std::size_t i = 1; i < batch; ++i) rest.give(fresh[i]);
+    give_all(rest);
+    return first;
   }
 
   /// Takes back a finished goroutine's stack into `local`, passing a batch to
   /// the shared pool when `local` is full. No system call.
-  void give(stack_pool& local, stack&& s) {
-    local.give(std::move(s));
-    if (local.size() <= worker_max) return;
-    std::lock_guard<spin_lock> guard(lock_);
-    local.move_to(shared_, batch);
-    size_hint_.store(shared_.size(), std::memory_order_relaxed);
+  void give(stack_pool& local, stack&& s) { give(local, s.release()); }
+  void give(stack_pool& local, const stack_handle& h) {
+    local.give(h);
+    if (local.size() > worker_max) pass_on(local, batch);
   }
 
   /// Passes every stack of `local` to the shared pool: a worker with nothing
@@ -108,10 +128,7 @@ class shared_stack_pool {
   /// so that trim() can release them and a go() from outside any worker finds
   /// one without mapping (it cannot reach a worker's pool).
   void give_all(stack_pool& local) {
-    if (local.empty()) return;
-    std::lock_guard<spin_lock> guard(lock_);
-    local.move_to(shared_, local.size());
-    size_hint_.store(shared_.size(), std::memory_order_relaxed);
+    if (!local.empty()) pass_on(local, local.size());
   }
 
   /// Stacks unmapped per trim() call: small, so that an idle worker trimming
@@ -124,24 +141,51 @@ class shared_stack_pool {
   /// trimming more).
   bool trim() {
     if (size_hint_.load(std::memory_order_relaxed) <= hot) return false;
-    stack_pool victims;
+    stack_handle victims[trim_batch];
+    std::size_t n = 0;
     {
       std::lock_guard<spin_lock> guard(lock_);
-      if (shared_.size() > hot)
-        shared_.move_to(victims, std::min(trim_batch, shared_.size() - hot));
+      if (shared_.size() > hot) {
+        n = std::min(trim_batch, shared_.size() - hot);
+        std::copy(shared_.end() - static_cast<std::ptrdiff_t>(n), shared_.end(), victims);
+        shared_.resize(shared_.size() - n);
+      }
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
-    if (victims.empty()) return false;
-    while (!victims.empty()) stack gone = victims.take();  // released outside the lock
-    return true;
+    for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
+    return n != 0;
   }
 
  private:
-  void map_batch(stack (&out)[batch]) { stack::map_many(stack_bytes_, batch, out); }
+  // Moves the newest `n` stacks of `local` to the shared pool.
+  void pass_on(stack_pool& local, std::size_t n) {
+    const stack_handle* from = local.free_ + (local.n_ - n);
+    std::lock_guard<spin_lock> guard(lock_);
+    shared_.insert(shared_.end(), from, from + n);
+    local.n_ -= n;  // after the insert, which may throw: then local keeps them
+    size_hint_.store(shared_.size(), std::memory_order_relaxed);
+  }
+
+  // Fills the empty `local` with a batch from the shared pool, or maps one.
+  __attribute__((noinline)) void refill(stack_pool& local) {
+    {
+      std::lock_guard<spin_lock> guard(lock_);
+      const std::size_t n = std::min(batch, shared_.size());
+      std::copy(shared_.end() - static_cast<std::ptrdiff_t>(n), shared_.end(), local.free_);
+      shared_.resize(shared_.size() - n);
+      local.n_ = n;
+    }
+    if (local.empty()) {
+      map_batch(local.free_);
+      local.n_ = batch;
+    }
+  }
+
+  void map_batch(stack_handle* out) { stack::map_many(stack_bytes_, batch, out); }
 
   const std::size_t stack_bytes_;
   spin_lock lock_;
-  stack_pool shared_;                      ///< guarded by lock_
+  std::vector<stack_handle> shared_;       ///< stacks owned by the pool; guarded by lock_
   std::atomic<std::size_t> size_hint_{0};  ///< shared_.size() as last seen; may be stale
 };
 
