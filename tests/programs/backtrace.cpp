@@ -29,7 +29,7 @@
 
 namespace goro_test_bt {
 
-volatile int sink = 0;
+std::atomic<int> sink{0};  // written after each call, so that no call is a tail call
 
 /// Parks on `c` `depth` calls down; the work after each call keeps the
 /// compiler from turning it into a jump (which would drop the frame).
@@ -39,7 +39,7 @@ BT_NOINLINE void parked_in_distinctive_frame(goro::chan<int>& c, int depth) {
   } else {
     c.recv();
   }
-  sink = sink + depth;
+  sink.fetch_add(depth, std::memory_order_relaxed);
 }
 
 /// Recurses `depth` calls down and yields at the bottom.
@@ -49,7 +49,7 @@ BT_NOINLINE void recurse_and_yield(int depth) {
   } else {
     goro::yield();
   }
-  sink = sink + 1;
+  sink.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace goro_test_bt

@@ -111,6 +111,16 @@ TEST_CASE("backtrace: the frame-pointer chain of a made-up stack", "[backtrace]"
     CHECK(w.frames.size() == 3);  // ra0, ra1, then ra2 found by the scan
     CHECK(w.frames.back().guessed);
   }
+  SECTION("a frame pointer still 0 (code without them) means no chain: the scan runs") {
+    regs.fp = 0;
+    s[40] = ra0;
+    w = bt::walk(regs, lo, hi, code, 32);
+    CHECK_FALSE(w.chain_complete);
+    REQUIRE(w.frames.size() == 4);  // the resume address, then ra1, ra2, ra0 scanned
+    CHECK(w.frames[1].pc == ra1);
+    CHECK(w.frames[1].guessed);
+    CHECK(w.frames[3].pc == ra0);
+  }
   SECTION("the cap holds") {
     w = bt::walk(regs, lo, hi, code, 2);
     CHECK(w.frames.size() == 2);
