@@ -6166,7 +6166,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 //    {caller's frame pointer, return address}. The chain is followed while
 //    each record lies inside the goroutine's stack, above the previous one,
 //    16-byte aligned, and its return address lies in an executable segment.
-//    It ends cleanly at the 0 that make_frame plants for the outermost frame.
+//    It ends cleanly at the 0 that make_frame plants for the outermost frame
+//    (reached through one record at least: no-frame-pointer code may leave
+//    that 0 in the register).
 //    Exact when everything on the stack was built with frame pointers
 //    (-fno-omit-frame-pointer; GCC and Clang omit them at -O1 and above).
 // 2. Conservative scan, when the chain breaks before that 0: every word from
@@ -6253,6 +6255,9 @@ struct saved_regs {
   std::uintptr_t pc = 0;  ///< where it resumes
   std::uintptr_t fp = 0;  ///< its frame pointer
   std::uintptr_t sp = 0;  ///< lowest address of its callers' frames
+  /// Where the saved registers themselves lie above sp (the ucontext
+  /// fallback's uc_frame), which the scan must not take for frames.
+  std::uintptr_t saved_lo = 0, saved_hi = 0;
 };
 
 /// What a walk found: frames in order from the innermost, and whether the
@@ -6390,6 +6395,8 @@ inline bool read_saved(std::uintptr_t handle, std::uintptr_t lo, std::uintptr_t 
   out.fp = peek_word(mc + offsetof(mcontext_t, regs) + 8 * 29);
   out.sp = peek_word(mc + offsetof(mcontext_t, sp));
 #endif
+  out.saved_lo = handle;
+  out.saved_hi = handle + saved_frame_bytes;
 #elif defined(GORO_CONTEXT_X86_64)
   out.fp = peek_word(handle + 48);
   out.pc = peek_word(handle + 56);
@@ -6413,9 +6420,12 @@ inline walk_result walk(const saved_regs& regs, std::uintptr_t lo, std::uintptr_
   // Frame records are two words, 16-byte aligned, strictly rising.
   std::uintptr_t floor = regs.sp < lo ? lo : regs.sp;
   std::uintptr_t fp = regs.fp;
-  for (;;) {
+  for (bool first = true;; first = false) {
+    // The 0 make_frame plants ends a chain, but only one that was followed:
+    // code without frame pointers may never touch the register, and then it
+    // still holds that 0 at the first step.
     if (fp == 0) {
-      r.chain_complete = true;
+      r.chain_complete = !first;
       break;
     }
     if (fp % 16 != 0 || fp < floor || fp >= hi || hi - fp < 16) break;
@@ -6432,6 +6442,7 @@ inline walk_result walk(const saved_regs& regs, std::uintptr_t lo, std::uintptr_
   std::uintptr_t from = (floor + 7) & ~std::uintptr_t{7};
   const std::uintptr_t limit = hi - from > (std::uintptr_t{1} << 20) ? from + (1u << 20) : hi;
   for (std::uintptr_t a = from; a + 8 <= limit && r.frames.size() < cap; a += 8) {
+    if (a >= regs.saved_lo && a < regs.saved_hi) continue;
     const std::uintptr_t w = peek_word(a);
     if (code.contains(w)) r.frames.push_back({w, true});
   }
