@@ -6214,8 +6214,8 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 
 #if !defined(GORO_NO_BACKTRACE) && defined(__ELF__) && defined(__has_include)
 #if __has_include(<link.h>) && __has_include(<dlfcn.h>)
-#if defined(GORO_CONTEXT_X86_64) || defined(GORO_CONTEXT_AARCH64) ||        \
-    (defined(GORO_USE_UCONTEXT) && defined(__GLIBC__) && \
+#if defined(GORO_CONTEXT_X86_64) || defined(GORO_CONTEXT_AARCH64) || \
+    (defined(GORO_USE_UCONTEXT) && defined(__GLIBC__) &&             \
      (defined(__x86_64__) || defined(__aarch64__)))
 #define GORO_BACKTRACE 1
 #endif
@@ -6230,8 +6230,9 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 #include <cxxabi.h>
 #define GORO_BACKTRACE_DEMANGLE 1
 #endif
-#if defined(GORO_VALGRIND)
-#include <valgrind/valgrind.h>
+#if defined(GORO_VALGRIND) && __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define GORO_BACKTRACE_MEMCHECK 1
 #endif
 // dladdr lives in libdl before glibc 2.34: a weak reference keeps goro free of
 // a link dependency there (it is null when libdl is not linked in).
@@ -6276,13 +6277,20 @@ struct walk_result {
 #define GORO_BACKTRACE_READER \
   __attribute__((noinline, no_sanitize("address", "thread", "memory", "undefined")))
 #else
-#define GORO_BACKTRACE_READER __attribute__((noinline, no_sanitize("address", "thread", "undefined")))
+#define GORO_BACKTRACE_READER \
+  __attribute__((noinline, no_sanitize("address", "thread", "undefined")))
 #endif
 
 /// The aligned word at `addr`. The caller has checked that it lies in memory
 /// that stays mapped during the read.
 GORO_BACKTRACE_READER inline std::uintptr_t peek_word(std::uintptr_t addr) noexcept {
-  return *reinterpret_cast<const volatile std::uintptr_t*>(addr);
+  std::uintptr_t v = *reinterpret_cast<const volatile std::uintptr_t*>(addr);
+#if defined(GORO_BACKTRACE_MEMCHECK)
+  // A slot of a live frame nobody wrote yet: garbage is fine here, and
+  // memcheck must not report what the walk does with it.
+  (void)VALGRIND_MAKE_MEM_DEFINED(&v, sizeof v);
+#endif
+  return v;
 }
 
 /// The byte at `addr`, under the same contract.
@@ -6340,9 +6348,11 @@ inline bool call_before(std::uintptr_t ret, std::uintptr_t lo, std::uintptr_t hi
     if (((modrm >> 3) & 7) != 2) continue;  // FF /2 is call
     const unsigned mod = modrm >> 6, rm = modrm & 7;
     std::uintptr_t need = 2;  // opcode + ModRM
+    // A SIB byte follows ModRM when rm is 4; with mod 0 and base 5 it has a
+    // 32-bit displacement and no base register.
     if (mod != 3 && rm == 4) {
-      ++need;  // SIB
-      if (mod == 0 && len >= 3 && (byte(len - 2) & 7) == 5) need += 4;  // SIB with disp32, no base
+      ++need;
+      if (mod == 0 && len >= 3 && (byte(len - 2) & 7) == 5) need += 4;
     }
     if (mod == 1) need += 1;
     if (mod == 2) need += 4;
@@ -6386,7 +6396,9 @@ inline bool read_saved(std::uintptr_t handle, std::uintptr_t lo, std::uintptr_t 
       handle + offsetof(arch::uc_frame, uc) + offsetof(ucontext_t, uc_mcontext);
 #if defined(__x86_64__)
   const std::uintptr_t regs = mc + offsetof(mcontext_t, gregs);
-  auto reg = [&](int r) { return peek_word(regs + sizeof(greg_t) * static_cast<std::uintptr_t>(r)); };
+  auto reg = [&](int r) {
+    return peek_word(regs + sizeof(greg_t) * static_cast<std::uintptr_t>(r));
+  };
   out.pc = reg(REG_RIP);
   out.fp = reg(REG_RBP);
   out.sp = reg(REG_RSP);
@@ -6567,10 +6579,6 @@ inline void write_frames(std::ostream& out, const context& ctx, std::uintptr_t s
 #if defined(GORO_BACKTRACE)
   const traceback_level level = traceback_setting();
   if (level == traceback_level::none) return;
-#if defined(GORO_VALGRIND)
-  // The walk reads slots of live frames nobody wrote yet: not an error here.
-  VALGRIND_DISABLE_ERROR_REPORTING;
-#endif
   saved_regs regs;
   const auto handle = reinterpret_cast<std::uintptr_t>(ctx.saved_sp_slot());
   std::vector<named_frame> frames;
@@ -6580,9 +6588,6 @@ inline void write_frames(std::ostream& out, const context& ctx, std::uintptr_t s
     const walk_result w = walk(regs, stack_lo, stack_hi, code, 4 * max_frames);
     frames = resolve(w.frames);
   }
-#if defined(GORO_VALGRIND)
-  VALGRIND_ENABLE_ERROR_REPORTING;
-#endif
   std::size_t shown = 0;
   for (named_frame& f : frames) {
     f.symbol = symbol_of(f.f.pc);

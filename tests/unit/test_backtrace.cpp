@@ -152,11 +152,21 @@ TEST_CASE("backtrace: a walk never reads past the stack it is given", "[backtrac
     for (std::size_t i = 0; i < n; ++i) {
       const std::uint64_t r = rng();
       switch (r % 5) {
-        case 0: words[i] = lo + (r >> 8) % (page + 64); break;
-        case 1: words[i] = hi - 8 + ((r >> 8) % 4) * 8; break;
-        case 2: words[i] = ra; break;
-        case 3: words[i] = (r >> 8) % 4096; break;
-        default: words[i] = r; break;
+        case 0:
+          words[i] = lo + (r >> 8) % (page + 64);
+          break;
+        case 1:
+          words[i] = hi - 8 + ((r >> 8) % 4) * 8;
+          break;
+        case 2:
+          words[i] = ra;
+          break;
+        case 3:
+          words[i] = (r >> 8) % 4096;
+          break;
+        default:
+          words[i] = r;
+          break;
       }
     }
     bt::saved_regs regs;
