@@ -6298,6 +6298,17 @@ GORO_BACKTRACE_READER inline unsigned peek_byte(std::uintptr_t addr) noexcept {
   return *reinterpret_cast<const volatile unsigned char*>(addr);
 }
 
+/// Calls visit(lo, hi) for each executable segment [lo, hi) of one module.
+template <class Visit>
+void each_code_segment(const dl_phdr_info* info, Visit visit) {
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (ph.p_flags & PF_X) == 0) continue;
+    const std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+    visit(lo, lo + ph.p_memsz);
+  }
+}
+
 /// The executable segments of the process at one moment, sorted: the cheap
 /// test a scanned word must pass before the careful one (call_before).
 struct code_map {
@@ -6317,12 +6328,9 @@ struct code_map {
     dl_iterate_phdr(
         [](dl_phdr_info* info, std::size_t, void* data) -> int {
           auto& out = *static_cast<code_map*>(data);
-          for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
-            const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-            if (ph.p_type != PT_LOAD || (ph.p_flags & PF_X) == 0) continue;
-            const std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-            out.ranges.push_back({lo, lo + ph.p_memsz});
-          }
+          each_code_segment(info, [&](std::uintptr_t lo, std::uintptr_t hi) {
+            out.ranges.push_back({lo, hi});
+          });
           return 0;
         },
         &m);
@@ -6490,10 +6498,7 @@ inline std::vector<named_frame> resolve(const std::vector<frame>& frames) {
   dl_iterate_phdr(
       [](dl_phdr_info* info, std::size_t, void* data) -> int {
         auto& jb = *static_cast<job*>(data);
-        for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
-          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-          if (ph.p_type != PT_LOAD || (ph.p_flags & PF_X) == 0) continue;
-          const std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr, hi = lo + ph.p_memsz;
+        each_code_segment(info, [&](std::uintptr_t lo, std::uintptr_t hi) {
           for (std::size_t k = 0; k < jb.in->size(); ++k) {
             const frame& f = (*jb.in)[k];
             if (jb.found[k] || f.pc <= lo || f.pc > hi || !call_before(f.pc, lo, hi)) continue;
@@ -6505,7 +6510,7 @@ inline std::vector<named_frame> resolve(const std::vector<frame>& frames) {
                            : self_path();
             n.offset = f.pc - 1 - info->dlpi_addr;
           }
-        }
+        });
         return 0;
       },
       &j);
