@@ -28,7 +28,7 @@ set(GORO_GENERATED_SINGLE_DIR "${PROJECT_BINARY_DIR}/single_include")
 
 add_library(goro_single_dev INTERFACE)
 target_compile_features(goro_single_dev INTERFACE cxx_std_17)
-target_link_libraries(goro_single_dev INTERFACE Threads::Threads)
+target_link_libraries(goro_single_dev INTERFACE Threads::Threads ${CMAKE_DL_LIBS})
 
 file(GLOB_RECURSE _goro_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/include/goro/*.hpp")
 if(Python3_Interpreter_FOUND AND EXISTS "${PROJECT_SOURCE_DIR}/include/goro/goro.hpp")

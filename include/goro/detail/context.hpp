@@ -114,6 +114,11 @@ class context {
   /// The goroutine id given at construction (0 for plain contexts).
   std::uint64_t id() const noexcept { return running_.id; }
 
+  /// The slot holding the saved stack pointer (arch handle) while suspended.
+  /// Only for goroutine dumps (backtrace.hpp), which load it with a
+  /// sanitizer-exempt read: the owner may switch while they look.
+  void* const* saved_sp_slot() const noexcept { return &sp_; }
+
  private:
   // Runs on the switching thread, before the jump: `here` is still its own.
   // Inlined into the function that jumps (see sanitizer::before_switch).

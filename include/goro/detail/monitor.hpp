@@ -51,6 +51,7 @@
 #define GORO_DETAIL_MONITOR_HPP
 
 #include "../config.hpp"
+#include "backtrace.hpp"
 #include "scheduler.hpp"
 #include "spare_workers.hpp"
 #include "wait/reason.hpp"
@@ -170,6 +171,12 @@ inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
     const std::size_t cap = g.wait_capacity.load(std::memory_order_relaxed);
     out << "\tchan " << object << " (capacity " << cap << ", length "
         << (reason == wait_reason::chan_send ? cap : 0) << ")\n";
+  }
+  // The stack it is suspended in: only a waiting or runnable goroutine has
+  // saved registers (a running one's are live on some worker).
+  if (st == g_status::waiting || st == g_status::runnable) {
+    backtrace::write_frames(out, g.ctx, reinterpret_cast<std::uintptr_t>(g.stk.bottom()),
+                            reinterpret_cast<std::uintptr_t>(g.stk.top()));
   }
   if (g.created_file != nullptr) {
     out << "created by " << g.created_file << ':' << g.created_line << '\n';
