@@ -6274,7 +6274,7 @@ inline std::size_t select_run(select_case* cases, std::size_t n, bool has_defaul
 
 // ======== goro/detail/backtrace.hpp ========
 // backtrace.hpp: the call stack a suspended goroutine is parked in, for
-// goroutine dumps (monitor.hpp, dump_one).
+// goroutine dumps (monitor.hpp, read_block).
 //
 // A suspended goroutine's registers lie on its own stack, where the context
 // switch saved them (context_x86_64.hpp, context_aarch64.hpp: resume address
@@ -6385,6 +6385,15 @@ struct saved_regs {
 struct walk_result {
   std::vector<frame> frames;
   bool chain_complete = false;
+};
+
+/// A frame placed: its module and offset there, and (once written) its
+/// symbol if known.
+struct named_frame {
+  frame f;
+  std::string module;
+  std::uintptr_t offset = 0;  ///< of the call's last byte (pc - 1), for addr2line
+  std::string symbol;         ///< demangled, or empty
 };
 
 #if defined(GORO_BACKTRACE)
@@ -6588,14 +6597,6 @@ inline walk_result walk(const saved_regs& regs, std::uintptr_t lo, std::uintptr_
   return r;
 }
 
-/// A frame named: its module and offset there, and its symbol if known.
-struct named_frame {
-  frame f;
-  std::string module;
-  std::uintptr_t offset = 0;  ///< of the call's last byte (pc - 1), for addr2line
-  std::string symbol;         ///< demangled, or empty
-};
-
 /// The executable's path, for frames in it (dl_iterate_phdr names it "").
 inline const std::string& self_path() {
   static const std::string path = [] {
@@ -6694,24 +6695,37 @@ inline traceback_level traceback_setting() noexcept {
   return level;
 }
 
-/// Writes the frames of the context suspended on [stack_lo, stack_hi), in
-/// Go's traceback format (the function; a tab and where it is: module+offset).
-/// The caller guarantees that the stack stays mapped (registry frozen); the
-/// context may be resumed meanwhile (see the file comment).
-inline void write_frames(std::ostream& out, const context& ctx, std::uintptr_t stack_lo,
-                         std::uintptr_t stack_hi) {
+/// The frames of the context suspended on [stack_lo, stack_hi), placed in
+/// their modules but not yet named. The caller guarantees that the stack
+/// stays mapped (registry frozen); the context may be resumed meanwhile (see
+/// the file comment). Takes only dl_iterate_phdr's lock, never dladdr's.
+inline std::vector<named_frame> capture_frames(const context& ctx, std::uintptr_t stack_lo,
+                                               std::uintptr_t stack_hi) {
 #if defined(GORO_BACKTRACE)
-  const traceback_level level = traceback_setting();
-  if (level == traceback_level::none) return;
+  if (traceback_setting() == traceback_level::none) return {};
   saved_regs regs;
   const auto handle = reinterpret_cast<std::uintptr_t>(ctx.saved_sp_slot());
-  std::vector<named_frame> frames;
-  if (read_saved(peek_word(handle), stack_lo, stack_hi, regs)) {
-    const code_map code = code_map::snapshot();
-    // Room for the frames the call test and the filter drop.
-    const walk_result w = walk(regs, stack_lo, stack_hi, code, 4 * max_frames);
-    frames = resolve(w.frames);
-  }
+  if (!read_saved(peek_word(handle), stack_lo, stack_hi, regs)) return {};
+  const code_map code = code_map::snapshot();
+  // Room for the frames the call test and the filter drop.
+  const walk_result w = walk(regs, stack_lo, stack_hi, code, 4 * max_frames);
+  return resolve(w.frames);
+#else
+  (void)ctx;
+  (void)stack_lo;
+  (void)stack_hi;
+  return {};
+#endif
+}
+
+/// Names captured frames and writes them in Go's traceback format (the
+/// function; a tab and where it is: module+offset). Call it with no registry
+/// frozen: dladdr takes the dynamic loader's lock, which dlopen holds while a
+/// library's constructors run, and a constructor may be calling go(), which
+/// waits for a frozen registry.
+inline void write_frames(std::ostream& out, std::vector<named_frame>& frames) {
+#if defined(GORO_BACKTRACE)
+  const traceback_level level = traceback_setting();
   std::size_t shown = 0;
   for (named_frame& f : frames) {
     f.symbol = symbol_of(f.f.pc);
@@ -6726,9 +6740,7 @@ inline void write_frames(std::ostream& out, const context& ctx, std::uintptr_t s
   }
 #else
   (void)out;
-  (void)ctx;
-  (void)stack_lo;
-  (void)stack_hi;
+  (void)frames;
 #endif
 }
 
@@ -7058,10 +7070,24 @@ inline std::int64_t steady_ns(steady_clock::time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-/// Writes one goroutine's block of a dump (caller holds a freeze of its
-/// runtime's registry).
-inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
-  out << "goroutine " << g.ctx.id() << " [";
+/// One goroutine's block of a dump: read while its runtime's registry is
+/// frozen, written after the freeze ends (see backtrace::write_frames: naming
+/// frames must not wait for the loader while go() waits for the registry).
+struct dump_block {
+  std::uint64_t id = 0;
+  std::string head;  ///< the header line and the channel line
+  std::vector<backtrace::named_frame> frames;
+  const char* created_file = nullptr;
+  unsigned created_line = 0;
+};
+
+/// Reads one goroutine's block (the caller holds a freeze of its runtime's
+/// registry: g and its stack stay alive).
+inline dump_block read_block(goroutine& g, std::int64_t now_ns) {
+  dump_block b;
+  b.id = g.ctx.id();
+  std::ostringstream out;
+  out << "goroutine " << b.id << " [";
   const g_status st = g.status.load(std::memory_order_acquire);
   const wait_reason reason = g.reason.load(std::memory_order_relaxed);
   const void* object = g.wait_object.load(std::memory_order_relaxed);
@@ -7086,32 +7112,46 @@ inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
     out << "\tchan " << object << " (capacity " << cap << ", length "
         << (reason == wait_reason::chan_send ? cap : 0) << ")\n";
   }
+  b.head = out.str();
   // The stack it is suspended in: only a waiting or runnable goroutine has
   // saved registers (a running one's are live on some worker).
   if (st == g_status::waiting || st == g_status::runnable) {
-    backtrace::write_frames(out, g.ctx, reinterpret_cast<std::uintptr_t>(g.stk.bottom()),
-                            reinterpret_cast<std::uintptr_t>(g.stk.top()));
+    b.frames = backtrace::capture_frames(g.ctx, reinterpret_cast<std::uintptr_t>(g.stk.bottom()),
+                                         reinterpret_cast<std::uintptr_t>(g.stk.top()));
   }
-  if (g.created_file != nullptr) {
-    out << "created by " << g.created_file << ':' << g.created_line << '\n';
-  }
+  b.created_file = g.created_file;  // a string literal (__builtin_FILE): outlives g
+  b.created_line = g.created_line;
+  return b;
+}
+
+/// Writes a block read by read_block, in Go's format.
+inline void write_block(std::ostream& out, dump_block& b) {
+  out << b.head;
+  backtrace::write_frames(out, b.frames);
+  if (b.created_file != nullptr)
+    out << "created by " << b.created_file << ':' << b.created_line << '\n';
   out << '\n';
 }
 
 inline void scheduler::dump_goroutines(std::ostream& out) {
   const std::int64_t now = steady_ns(steady_clock::now());
-  // Frozen for the whole dump: what it shows is one moment, and no
-  // goroutine it lists can be freed while it writes.
-  g_registry::freeze frozen(registry_);
-  std::vector<goroutine*> gs;
-  registry_.each([&](goroutine* g) {
-    gs.push_back(g);
-    return true;
-  });
+  std::vector<dump_block> blocks;
+  {
+    // Frozen while read: what the dump shows is one moment, and no
+    // goroutine it lists can be freed meanwhile.
+    g_registry::freeze frozen(registry_);
+    std::vector<goroutine*> gs;
+    registry_.each([&](goroutine* g) {
+      gs.push_back(g);
+      return true;
+    });
+    blocks.reserve(gs.size());
+    for (goroutine* g : gs) blocks.push_back(read_block(*g, now));
+  }
   // Oldest first, as Go lists them: ids are given in order of creation.
-  std::sort(gs.begin(), gs.end(),
-            [](const goroutine* a, const goroutine* b) { return a->ctx.id() < b->ctx.id(); });
-  for (goroutine* g : gs) dump_one(out, *g, now);
+  std::sort(blocks.begin(), blocks.end(),
+            [](const dump_block& a, const dump_block& b) { return a.id < b.id; });
+  for (dump_block& b : blocks) write_block(out, b);
 }
 
 /// What a deadlock check saw; two equal candidate snapshots a while apart

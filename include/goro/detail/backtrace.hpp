@@ -1,5 +1,5 @@
 // backtrace.hpp: the call stack a suspended goroutine is parked in, for
-// goroutine dumps (monitor.hpp, dump_one).
+// goroutine dumps (monitor.hpp, read_block).
 //
 // A suspended goroutine's registers lie on its own stack, where the context
 // switch saved them (context_x86_64.hpp, context_aarch64.hpp: resume address
@@ -112,6 +112,15 @@ struct saved_regs {
 struct walk_result {
   std::vector<frame> frames;
   bool chain_complete = false;
+};
+
+/// A frame placed: its module and offset there, and (once written) its
+/// symbol if known.
+struct named_frame {
+  frame f;
+  std::string module;
+  std::uintptr_t offset = 0;  ///< of the call's last byte (pc - 1), for addr2line
+  std::string symbol;         ///< demangled, or empty
 };
 
 #if defined(GORO_BACKTRACE)
@@ -315,14 +324,6 @@ inline walk_result walk(const saved_regs& regs, std::uintptr_t lo, std::uintptr_
   return r;
 }
 
-/// A frame named: its module and offset there, and its symbol if known.
-struct named_frame {
-  frame f;
-  std::string module;
-  std::uintptr_t offset = 0;  ///< of the call's last byte (pc - 1), for addr2line
-  std::string symbol;         ///< demangled, or empty
-};
-
 /// The executable's path, for frames in it (dl_iterate_phdr names it "").
 inline const std::string& self_path() {
   static const std::string path = [] {
@@ -421,24 +422,37 @@ inline traceback_level traceback_setting() noexcept {
   return level;
 }
 
-/// Writes the frames of the context suspended on [stack_lo, stack_hi), in
-/// Go's traceback format (the function; a tab and where it is: module+offset).
-/// The caller guarantees that the stack stays mapped (registry frozen); the
-/// context may be resumed meanwhile (see the file comment).
-inline void write_frames(std::ostream& out, const context& ctx, std::uintptr_t stack_lo,
-                         std::uintptr_t stack_hi) {
+/// The frames of the context suspended on [stack_lo, stack_hi), placed in
+/// their modules but not yet named. The caller guarantees that the stack
+/// stays mapped (registry frozen); the context may be resumed meanwhile (see
+/// the file comment). Takes only dl_iterate_phdr's lock, never dladdr's.
+inline std::vector<named_frame> capture_frames(const context& ctx, std::uintptr_t stack_lo,
+                                               std::uintptr_t stack_hi) {
 #if defined(GORO_BACKTRACE)
-  const traceback_level level = traceback_setting();
-  if (level == traceback_level::none) return;
+  if (traceback_setting() == traceback_level::none) return {};
   saved_regs regs;
   const auto handle = reinterpret_cast<std::uintptr_t>(ctx.saved_sp_slot());
-  std::vector<named_frame> frames;
-  if (read_saved(peek_word(handle), stack_lo, stack_hi, regs)) {
-    const code_map code = code_map::snapshot();
-    // Room for the frames the call test and the filter drop.
-    const walk_result w = walk(regs, stack_lo, stack_hi, code, 4 * max_frames);
-    frames = resolve(w.frames);
-  }
+  if (!read_saved(peek_word(handle), stack_lo, stack_hi, regs)) return {};
+  const code_map code = code_map::snapshot();
+  // Room for the frames the call test and the filter drop.
+  const walk_result w = walk(regs, stack_lo, stack_hi, code, 4 * max_frames);
+  return resolve(w.frames);
+#else
+  (void)ctx;
+  (void)stack_lo;
+  (void)stack_hi;
+  return {};
+#endif
+}
+
+/// Names captured frames and writes them in Go's traceback format (the
+/// function; a tab and where it is: module+offset). Call it with no registry
+/// frozen: dladdr takes the dynamic loader's lock, which dlopen holds while a
+/// library's constructors run, and a constructor may be calling go(), which
+/// waits for a frozen registry.
+inline void write_frames(std::ostream& out, std::vector<named_frame>& frames) {
+#if defined(GORO_BACKTRACE)
+  const traceback_level level = traceback_setting();
   std::size_t shown = 0;
   for (named_frame& f : frames) {
     f.symbol = symbol_of(f.f.pc);
@@ -453,9 +467,7 @@ inline void write_frames(std::ostream& out, const context& ctx, std::uintptr_t s
   }
 #else
   (void)out;
-  (void)ctx;
-  (void)stack_lo;
-  (void)stack_hi;
+  (void)frames;
 #endif
 }
 

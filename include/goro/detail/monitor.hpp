@@ -144,10 +144,24 @@ inline std::int64_t steady_ns(steady_clock::time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-/// Writes one goroutine's block of a dump (caller holds a freeze of its
-/// runtime's registry).
-inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
-  out << "goroutine " << g.ctx.id() << " [";
+/// One goroutine's block of a dump: read while its runtime's registry is
+/// frozen, written after the freeze ends (see backtrace::write_frames: naming
+/// frames must not wait for the loader while go() waits for the registry).
+struct dump_block {
+  std::uint64_t id = 0;
+  std::string head;  ///< the header line and the channel line
+  std::vector<backtrace::named_frame> frames;
+  const char* created_file = nullptr;
+  unsigned created_line = 0;
+};
+
+/// Reads one goroutine's block (the caller holds a freeze of its runtime's
+/// registry: g and its stack stay alive).
+inline dump_block read_block(goroutine& g, std::int64_t now_ns) {
+  dump_block b;
+  b.id = g.ctx.id();
+  std::ostringstream out;
+  out << "goroutine " << b.id << " [";
   const g_status st = g.status.load(std::memory_order_acquire);
   const wait_reason reason = g.reason.load(std::memory_order_relaxed);
   const void* object = g.wait_object.load(std::memory_order_relaxed);
@@ -172,32 +186,46 @@ inline void dump_one(std::ostream& out, goroutine& g, std::int64_t now_ns) {
     out << "\tchan " << object << " (capacity " << cap << ", length "
         << (reason == wait_reason::chan_send ? cap : 0) << ")\n";
   }
+  b.head = out.str();
   // The stack it is suspended in: only a waiting or runnable goroutine has
   // saved registers (a running one's are live on some worker).
   if (st == g_status::waiting || st == g_status::runnable) {
-    backtrace::write_frames(out, g.ctx, reinterpret_cast<std::uintptr_t>(g.stk.bottom()),
-                            reinterpret_cast<std::uintptr_t>(g.stk.top()));
+    b.frames = backtrace::capture_frames(g.ctx, reinterpret_cast<std::uintptr_t>(g.stk.bottom()),
+                                         reinterpret_cast<std::uintptr_t>(g.stk.top()));
   }
-  if (g.created_file != nullptr) {
-    out << "created by " << g.created_file << ':' << g.created_line << '\n';
-  }
+  b.created_file = g.created_file;  // a string literal (__builtin_FILE): outlives g
+  b.created_line = g.created_line;
+  return b;
+}
+
+/// Writes a block read by read_block, in Go's format.
+inline void write_block(std::ostream& out, dump_block& b) {
+  out << b.head;
+  backtrace::write_frames(out, b.frames);
+  if (b.created_file != nullptr)
+    out << "created by " << b.created_file << ':' << b.created_line << '\n';
   out << '\n';
 }
 
 inline void scheduler::dump_goroutines(std::ostream& out) {
   const std::int64_t now = steady_ns(steady_clock::now());
-  // Frozen for the whole dump: what it shows is one moment, and no
-  // goroutine it lists can be freed while it writes.
-  g_registry::freeze frozen(registry_);
-  std::vector<goroutine*> gs;
-  registry_.each([&](goroutine* g) {
-    gs.push_back(g);
-    return true;
-  });
+  std::vector<dump_block> blocks;
+  {
+    // Frozen while read: what the dump shows is one moment, and no
+    // goroutine it lists can be freed meanwhile.
+    g_registry::freeze frozen(registry_);
+    std::vector<goroutine*> gs;
+    registry_.each([&](goroutine* g) {
+      gs.push_back(g);
+      return true;
+    });
+    blocks.reserve(gs.size());
+    for (goroutine* g : gs) blocks.push_back(read_block(*g, now));
+  }
   // Oldest first, as Go lists them: ids are given in order of creation.
-  std::sort(gs.begin(), gs.end(),
-            [](const goroutine* a, const goroutine* b) { return a->ctx.id() < b->ctx.id(); });
-  for (goroutine* g : gs) dump_one(out, *g, now);
+  std::sort(blocks.begin(), blocks.end(),
+            [](const dump_block& a, const dump_block& b) { return a.id < b.id; });
+  for (dump_block& b : blocks) write_block(out, b);
 }
 
 /// What a deadlock check saw; two equal candidate snapshots a while apart
