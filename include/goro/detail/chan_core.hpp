@@ -218,16 +218,11 @@ inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point 
   return op_status::timeout;
 }
 
-/// Parks the caller on queue `q` of channel `c`, whose lock it holds and which
-/// this releases, until it is claimed or (mode until) the deadline passes.
-/// Returns ok (the operation happened), closed (close woke it) or timeout.
-/// Noinline, so that the operations that complete at once keep the small
-/// frames of chan_send and chan_recv (callgrind: W2 about 9 instructions
-/// fewer per round trip; W3 and W4 unchanged).
-__attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q,
-                                                          void* value, wait_reason reason,
-                                                          wait_mode mode,
-                                                          steady_clock::time_point deadline) {
+/// wait_on_locked for a thread, or with a deadline: the general waiting_party.
+__attribute__((noinline)) inline op_status wait_on_locked_slow(chan_core& c, chan_wait_queue& q,
+                                                               void* value, wait_reason reason,
+                                                               wait_mode mode,
+                                                               steady_clock::time_point deadline) {
   waiting_party party;
   waiter w;
   party.init(w);
@@ -244,6 +239,35 @@ __attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wai
     q.remove(&w);
     return op_status::timeout;
   }
+  return w.ok ? op_status::ok : op_status::closed;
+}
+
+/// Parks the caller on queue `q` of channel `c`, whose lock it holds and which
+/// this releases, until it is claimed or (mode until) the deadline passes.
+/// Returns ok (the operation happened), closed (close woke it) or timeout.
+/// Noinline, so that the operations that complete at once keep the small
+/// frames of chan_send and chan_recv (callgrind: W2 about 9 instructions
+/// fewer per round trip; W3 and W4 unchanged). A goroutine waiting without
+/// a deadline (W2 and W5 park so twice per hand-off pair) takes a path of
+/// its own: one thread-local lookup for the waiter and the switch, and no
+/// thread parker to construct.
+__attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q,
+                                                          void* value, wait_reason reason,
+                                                          wait_mode mode,
+                                                          steady_clock::time_point deadline) {
+  worker* const wk = current_worker_slot();
+  goroutine* const g = wk != nullptr ? wk->current.load(std::memory_order_relaxed) : nullptr;
+  if (g == nullptr || mode != wait_mode::forever) {
+    return wait_on_locked_slow(c, q, value, reason, mode, deadline);
+  }
+  std::atomic<std::uint32_t> claim{claim_none};
+  waiter w;
+  w.g = g;
+  w.claim = &claim;
+  w.value = value;
+  q.push_back(&w);
+  note_wait(g, reason, &c, c.cap);
+  park(*wk, g, &spin_lock::unlock_fn, &c.lock);
   return w.ok ? op_status::ok : op_status::closed;
 }
 
