@@ -275,7 +275,7 @@ __attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wai
                                                           void* value, wait_reason reason,
                                                           wait_mode mode,
                                                           steady_clock::time_point deadline) {
-  worker* const wk = current_worker_slot();
+  worker* const wk = current_worker_tls;  // noinline, and read before the switch only
   goroutine* const g = wk != nullptr ? wk->current.load(std::memory_order_relaxed) : nullptr;
   if (g == nullptr || mode != wait_mode::forever) {
     return wait_on_locked_slow(c, q, value, reason, mode, deadline);
