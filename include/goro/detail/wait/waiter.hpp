@@ -131,7 +131,7 @@ class wait_queue {
 // defined in wait/wait.hpp, after it.
 
 /// Wakes the party behind a waiter that the caller has claimed. Call with no
-/// lock held that the woken party might need. Noinline (wait.hpp says why).
+/// lock held that the woken party might need.
 inline void wake(waiter& w);
 
 /// Wakes every waiter of `q` (all claimed by the caller, who holds no lock).
