@@ -4066,6 +4066,10 @@ class worker {
   /// Appends g to the local queue, or half the queue and g to the global one
   /// (returns true then).
   bool push_tail(goroutine* g);
+  /// push_tail once the local queue was seen full: out of line, so that its
+  /// batch array is not in the frame of every ready() (Clang reserved it
+  /// there, with six saved registers, on each wake).
+  bool push_tail_overflow(goroutine* g);
 
   /// Wakes this worker from its idle sleep, on its parker or in the
   /// netpoller. Any thread; the caller took the worker off the idle list.
@@ -4617,6 +4621,11 @@ inline bool worker::push_next(goroutine* g) {
 }
 
 inline bool worker::push_tail(goroutine* g) {
+  if (local.push(g)) return false;
+  return push_tail_overflow(g);
+}
+
+__attribute__((noinline)) inline bool worker::push_tail_overflow(goroutine* g) {
   for (;;) {
     if (local.push(g)) return false;
     goroutine* batch[run_queue::capacity / 2 + 1];
