@@ -540,6 +540,11 @@ class spin_lock {
     if (!locked_.exchange(true, std::memory_order_acquire)) return;
     lock_contended();
   }
+  /// One exchange, without a look first: for a fast path that, when it
+  /// fails, goes out of line and calls lock() (chan_core.hpp).
+  GORO_ALWAYS_INLINE bool try_lock_once() noexcept {
+    return !locked_.exchange(true, std::memory_order_acquire);
+  }
   bool try_lock() noexcept {
     return !locked_.load(std::memory_order_relaxed) &&
            !locked_.exchange(true, std::memory_order_acquire);
@@ -3152,7 +3157,13 @@ class wait_queue {
   /// nullptr. Waiters already claimed elsewhere are skipped and left in
   /// place: their own party unlinks them.
   waiter* claim_first() noexcept {
-    for (waiter* w = head_; w != nullptr; w = w->next) {
+    waiter* w = head_;
+    if (w == nullptr) return nullptr;
+    if (__builtin_expect(w->try_claim(), 1)) {  // nearly always the head: no prev to mend
+      unlink_head();
+      return w;
+    }
+    for (w = w->next; w != nullptr; w = w->next) {
       if (w->try_claim()) {
         remove(w);
         return w;
@@ -3180,11 +3191,23 @@ class wait_queue {
   /// Removes and returns the first waiter (claimed or not), or nullptr.
   waiter* pop_front() noexcept {
     waiter* w = head_;
-    if (w != nullptr) remove(w);
+    if (w != nullptr) unlink_head();
     return w;
   }
 
  private:
+  /// remove(head_), knowing it has no prev: the queue not empty.
+  void unlink_head() noexcept {
+    waiter* w = head_;
+    head_ = w->next;
+    if (head_ != nullptr) {
+      head_->prev = nullptr;
+    } else {
+      tail_ = nullptr;
+    }
+    w->next = nullptr;
+  }
+
   waiter* head_ = nullptr;
   waiter* tail_ = nullptr;
 };
@@ -4051,13 +4074,21 @@ class scheduler;
 class worker;
 class monitor;
 
+/// The calling thread's worker, or nullptr. Read it through
+/// current_worker_slot(). A compiler takes a thread-local's address to be
+/// the same for the whole of a function, but a goroutine may resume on
+/// another worker's thread after any call that can park: so read it
+/// directly only in a noinline function that reads it before its first
+/// switch and never after (wait_on_locked and wake do, to save the call:
+/// W2 runs four such lookups per round trip).
+inline thread_local worker* current_worker_tls = nullptr;
+
 /// The worker running on the calling thread, or nullptr. Noinline: a
 /// goroutine may resume on another worker after any call that can park, so
 /// the address of this thread-local must never be cached across one.
 GORO_TLS_ACCESSOR inline worker*& current_worker_slot() noexcept {
   GORO_TLS_BARRIER();
-  static thread_local worker* slot = nullptr;
-  return slot;
+  return current_worker_tls;
 }
 
 /// How many workers of the process have `preempt` set: the fast path of
@@ -4131,6 +4162,10 @@ class worker {
   /// Appends g to the local queue, or half the queue and g to the global one
   /// (returns true then).
   bool push_tail(goroutine* g);
+  /// push_tail once the local queue was seen full: out of line, so that its
+  /// batch array is not in the frame of every ready() (Clang reserved it
+  /// there, with six saved registers, on each wake).
+  bool push_tail_overflow(goroutine* g);
 
   /// Wakes this worker from its idle sleep, on its parker or in the
   /// netpoller. Any thread; the caller took the worker off the idle list.
@@ -4206,8 +4241,14 @@ class scheduler {
   void spawn(F&& fn, const char* file = nullptr, unsigned line = 0);
 
   /// Makes a waiting goroutine runnable. Any thread; the caller holds no lock
-  /// that the goroutine's resumption could need.
-  void ready(goroutine* g);
+  /// that the goroutine's resumption could need. `here` is the calling
+  /// thread's worker (current_worker_slot(), read since the caller's last
+  /// switch), or nullptr.
+  void ready(goroutine* g, worker* here);
+  /// The same, looking the calling thread's worker up itself. Noinline and
+  /// never switching, so it may read current_worker_tls directly: no call
+  /// to current_worker_slot (W2 wakes twice per round trip).
+  __attribute__((noinline)) void ready(goroutine* g) { ready(g, current_worker_tls); }
 
   /// The runtime's timers.
   timer_heap& timers() noexcept { return timers_; }
@@ -4567,12 +4608,12 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   }
 }
 
-inline void scheduler::ready(goroutine* g) {
+inline void scheduler::ready(goroutine* g, worker* here) {
   GORO_ASSERT(g->status.load(std::memory_order_acquire) == g_status::waiting);
+  GORO_ASSERT(here == current_worker_slot());
   g->status.store(g_status::runnable, std::memory_order_relaxed);
-  worker* w = current_worker_slot();
-  if (w != nullptr && &w->sched == this) {
-    w->push_next(g);
+  if (here != nullptr && &here->sched == this) {
+    here->push_next(g);
     wake_if_needed();
     return;
   }
@@ -4677,6 +4718,11 @@ inline bool worker::push_next(goroutine* g) {
 }
 
 inline bool worker::push_tail(goroutine* g) {
+  if (local.push(g)) return false;
+  return push_tail_overflow(g);
+}
+
+__attribute__((noinline)) inline bool worker::push_tail_overflow(goroutine* g) {
   for (;;) {
     if (local.push(g)) return false;
     goroutine* batch[run_queue::capacity / 2 + 1];
@@ -4979,14 +5025,17 @@ namespace goro::detail {
 /// Parks the running goroutine: once it is off its stack, its worker calls
 /// unlock(arg) (typically releasing the lock under which the caller queued a
 /// waiter for itself). Returns after someone calls scheduler::ready on it.
-inline void park(void (*unlock)(void*), void* arg) noexcept {
-  // Only a goroutine parks, so this thread is a worker (no null check).
-  // One thread-local lookup for both (W2 parks twice per round trip).
-  worker* w = current_worker_slot();
-  goroutine* g = w->current.load(std::memory_order_relaxed);
+/// The form for a caller that has read its worker and goroutine since its
+/// last switch: g runs on worker w (w is stale once this returns).
+inline void park(worker& w, goroutine* g, void (*unlock)(void*), void* arg) noexcept {
   g->unlock = unlock;
   g->unlock_arg = arg;
-  switch_out(*w, g, g_request::park);
+  switch_out(w, g, g_request::park);
+}
+inline void park(void (*unlock)(void*), void* arg) noexcept {
+  // Only a goroutine parks, so this thread is a worker (no null check).
+  worker* w = current_worker_slot();
+  park(*w, w->current.load(std::memory_order_relaxed), unlock, arg);
 }
 
 // wake() and wake_all() are declared, with their contracts, in waiter.hpp.
@@ -5287,20 +5336,39 @@ struct chan_core {
   }
 };
 
+/// How the channel code moves values when it knows no T: through the
+/// channel's chan_ops table (select, and the untyped callers). A typed
+/// caller passes chan_state<T>::moves instead (chan.hpp), the same three
+/// operations called directly: no indirect call, and a trivially copyable T
+/// moves with one load and store (W3: about 10 instructions fewer per int).
+struct untyped_moves {
+  static void move_into(const chan_core& c, void* dst_optional, void* src) noexcept {
+    c.ops->move_into(dst_optional, src);
+  }
+  static void store(const chan_core& c, std::size_t i, void* src) noexcept {
+    c.ops->store(c.buffer, i, src);
+  }
+  static void load(const chan_core& c, std::size_t i, void* dst_optional) noexcept {
+    c.ops->load(c.buffer, i, dst_optional);
+  }
+};
+
 /// Lock held. Does the send now if it can — to a waiting receiver directly,
 /// else into the buffer — moving from *value; returns false if it would block.
-/// The caller has checked `closed`.
+/// The caller has checked `closed`. Moves: untyped_moves or the channel's
+/// own chan_state<T>::moves.
+template <class Moves = untyped_moves>
 inline bool send_now_locked(chan_core& c, void* value, waiter*& to_wake) noexcept {
   to_wake = nullptr;
   if (waiter* r = c.recvq.claim_first()) {
-    c.ops->move_into(r->value, value);
+    Moves::move_into(c, r->value, value);
     r->ok = true;
     to_wake = r;
     return true;
   }
   const std::size_t n = c.size();
   if (n < c.cap) {
-    c.ops->store(c.buffer, c.slot(n), value);
+    Moves::store(c, c.slot(n), value);
     c.set_size(n + 1);
     return true;
   }
@@ -5312,15 +5380,16 @@ enum class recv_attempt { would_block, received, closed };
 
 /// Lock held. Does the receive now if it can, into the std::optional<T> at
 /// `out`; on a closed, drained channel returns `closed` and leaves out empty.
+template <class Moves = untyped_moves>
 inline recv_attempt recv_now_locked(chan_core& c, void* out, waiter*& to_wake) noexcept {
   to_wake = nullptr;
   if (const std::size_t n = c.size(); n > 0) {
-    c.ops->load(c.buffer, c.head, out);
+    Moves::load(c, c.head, out);
     c.head = c.slot(1);
     // A sender blocked on the full buffer moves its value into the slot just
     // freed, at the tail: values keep the order in which sends began.
     if (waiter* s = c.sendq.claim_first()) {
-      c.ops->store(c.buffer, c.slot(n - 1), s->value);
+      Moves::store(c, c.slot(n - 1), s->value);
       s->ok = true;
       to_wake = s;
     } else {
@@ -5329,7 +5398,7 @@ inline recv_attempt recv_now_locked(chan_core& c, void* out, waiter*& to_wake) n
     return recv_attempt::received;
   }
   if (waiter* s = c.sendq.claim_first()) {  // unbuffered: straight from the sender
-    c.ops->move_into(out, s->value);
+    Moves::move_into(c, out, s->value);
     s->ok = true;
     to_wake = s;
     return recv_attempt::received;
@@ -5349,16 +5418,11 @@ inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point 
   return op_status::timeout;
 }
 
-/// Parks the caller on queue `q` of channel `c`, whose lock it holds and which
-/// this releases, until it is claimed or (mode until) the deadline passes.
-/// Returns ok (the operation happened), closed (close woke it) or timeout.
-/// Noinline, so that the operations that complete at once keep the small
-/// frames of chan_send and chan_recv (callgrind: W2 about 9 instructions
-/// fewer per round trip; W3 and W4 unchanged).
-__attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q,
-                                                          void* value, wait_reason reason,
-                                                          wait_mode mode,
-                                                          steady_clock::time_point deadline) {
+/// wait_on_locked for a thread, or with a deadline: the general waiting_party.
+__attribute__((noinline)) inline op_status wait_on_locked_slow(chan_core& c, chan_wait_queue& q,
+                                                               void* value, wait_reason reason,
+                                                               wait_mode mode,
+                                                               steady_clock::time_point deadline) {
   waiting_party party;
   waiter w;
   party.init(w);
@@ -5378,11 +5442,42 @@ __attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wai
   return w.ok ? op_status::ok : op_status::closed;
 }
 
+/// Parks the caller on queue `q` of channel `c`, whose lock it holds and which
+/// this releases, until it is claimed or (mode until) the deadline passes.
+/// Returns ok (the operation happened), closed (close woke it) or timeout.
+/// Noinline, so that the operations that complete at once keep the small
+/// frames of chan_send and chan_recv (callgrind: W2 about 9 instructions
+/// fewer per round trip; W3 and W4 unchanged). A goroutine waiting without
+/// a deadline (W2 and W5 park so twice per hand-off pair) takes a path of
+/// its own: one thread-local lookup for the waiter and the switch, and no
+/// thread parker to construct.
+__attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q,
+                                                          void* value, wait_reason reason,
+                                                          wait_mode mode,
+                                                          steady_clock::time_point deadline) {
+  worker* const wk = current_worker_tls;  // noinline, and read before the switch only
+  goroutine* const g = wk != nullptr ? wk->current.load(std::memory_order_relaxed) : nullptr;
+  if (g == nullptr || mode != wait_mode::forever) {
+    return wait_on_locked_slow(c, q, value, reason, mode, deadline);
+  }
+  std::atomic<std::uint32_t> claim{claim_none};
+  waiter w;
+  w.g = g;
+  w.claim = &claim;
+  w.value = value;
+  q.push_back(&w);
+  note_wait(g, reason, &c, c.cap);
+  park(*wk, g, &spin_lock::unlock_fn, &c.lock);
+  return w.ok ? op_status::ok : op_status::closed;
+}
+
 /// Sends *value on c (nullptr: a nil channel), moving from it only if the
 /// send happens. A closed channel: poll mode returns op_status::closed, the
 /// waiting modes throw closed_channel (Go panics). Every channel operation
 /// starts with a preemption point (scheduler.hpp), so that a goroutine
 /// polling with try_send/try_recv gives its worker up when its slice is over.
+/// Moves: as for send_now_locked.
+template <class Moves = untyped_moves>
 inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
                            steady_clock::time_point deadline = {}) {
   preempt_check();
@@ -5396,7 +5491,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
     throw_error(closed_channel("goro: send on closed channel"));
   }
   waiter* to_wake = nullptr;
-  if (send_now_locked(*c, value, to_wake)) {
+  if (send_now_locked<Moves>(*c, value, to_wake)) {
     c->lock.unlock();
     if (to_wake != nullptr) wake(*to_wake);
     return op_status::ok;
@@ -5410,28 +5505,56 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
   return s;
 }
 
-/// Receives from c (nullptr: a nil channel) into the std::optional<T> at
-/// `out`. Returns ok (out holds a value), closed (out stays empty), or, for
-/// poll/until modes, empty/timeout.
-inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
-                           steady_clock::time_point deadline = {}) {
+/// chan_recv once c's lock is held: the rest of the operation (the lock is
+/// released).
+template <class Moves>
+GORO_ALWAYS_INLINE op_status chan_recv_locked(chan_core& c, void* out, wait_mode mode,
+                                              steady_clock::time_point deadline) {
+  waiter* to_wake = nullptr;
+  const recv_attempt r = recv_now_locked<Moves>(c, out, to_wake);
+  if (r != recv_attempt::would_block) {
+    c.lock.unlock();
+    if (to_wake != nullptr) wake(*to_wake);
+    return r == recv_attempt::received ? op_status::ok : op_status::closed;
+  }
+  if (mode == wait_mode::poll) {
+    c.lock.unlock();
+    return op_status::empty;
+  }
+  return wait_on_locked(c, c.recvq, out, wait_reason::chan_receive, mode, deadline);
+}
+
+/// chan_recv when its fast entry failed: a preemption request pending
+/// somewhere, a nil channel, or the lock taken.
+template <class Moves>
+__attribute__((noinline)) op_status chan_recv_slow(chan_core* c, void* out, wait_mode mode,
+                                                   steady_clock::time_point deadline) {
   preempt_check();
   if (c == nullptr) {
     return wait_forever_or_until(mode, deadline, op_status::empty, wait_reason::chan_receive_nil);
   }
   c->lock.lock();
-  waiter* to_wake = nullptr;
-  const recv_attempt r = recv_now_locked(*c, out, to_wake);
-  if (r != recv_attempt::would_block) {
-    c->lock.unlock();
-    if (to_wake != nullptr) wake(*to_wake);
-    return r == recv_attempt::received ? op_status::ok : op_status::closed;
+  return chan_recv_locked<Moves>(*c, out, mode, deadline);
+}
+
+/// Receives from c (nullptr: a nil channel) into the std::optional<T> at
+/// `out`. Returns ok (out holds a value), closed (out stays empty), or, for
+/// poll/until modes, empty/timeout. Moves: as for send_now_locked.
+///
+/// The entry tests in one branch what usually holds (no preemption request,
+/// a channel, the lock free at the first exchange) and leaves the rest to
+/// chan_recv_slow: the calls left on the fast path (the wake-up, the wait)
+/// end it, so an out-of-line receive (GCC keeps it so in W2 and W3) saves
+/// no registers.
+template <class Moves = untyped_moves>
+inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
+                           steady_clock::time_point deadline = {}) {
+  if (__builtin_expect(preempt_requests().load(std::memory_order_relaxed) != 0 || c == nullptr ||
+                           !c->lock.try_lock_once(),
+                       0)) {
+    return chan_recv_slow<Moves>(c, out, mode, deadline);
   }
-  if (mode == wait_mode::poll) {
-    c->lock.unlock();
-    return op_status::empty;
-  }
-  return wait_on_locked(*c, c->recvq, out, wait_reason::chan_receive, mode, deadline);
+  return chan_recv_locked<Moves>(*c, out, mode, deadline);
 }
 
 /// Closes c: every waiter is woken (receivers see "closed", senders throw).
@@ -5644,6 +5767,20 @@ class chan_state {
 
   chan_core* core() noexcept { return &core_; }
 
+  /// The typed moves of chan_core.hpp (see untyped_moves), for the
+  /// operations that know T; the chan_ops table below calls the same.
+  struct moves {
+    static void move_into(const chan_core&, void* dst, void* src) noexcept {
+      chan_state::move_into(dst, src);
+    }
+    static void store(const chan_core& c, std::size_t i, void* src) noexcept {
+      chan_state::store(c.buffer, i, src);
+    }
+    static void load(const chan_core& c, std::size_t i, void* dst) noexcept {
+      chan_state::load(c.buffer, i, dst);
+    }
+  };
+
  private:
   // A capacity no allocation can hold gets its own message (std::allocator
   // would say only std::bad_array_new_length); the bound also keeps the
@@ -5703,6 +5840,9 @@ class chan_handle {
   chan_handle() noexcept = default;
   explicit chan_handle(std::shared_ptr<chan_state<T>> s) noexcept : state_(std::move(s)) {}
 
+  /// How the operations below move values: typed, with no indirect call.
+  using moves = typename chan_state<T>::moves;
+
   // The operations; each handle type makes its subset public (`using`).
 
   /// Blocks until a receiver takes v or the buffer has room. Throws
@@ -5711,9 +5851,9 @@ class chan_handle {
   /// blocks forever.
   void send(const T& v) const {
     value_box<T> copy(std::in_place, v);  // a large T goes to the heap, not our frame
-    chan_send(core(), &copy.get(), wait_mode::forever);
+    chan_send<moves>(core(), &copy.get(), wait_mode::forever);
   }
-  void send(T&& v) const { chan_send(core(), &v, wait_mode::forever); }
+  void send(T&& v) const { chan_send<moves>(core(), &v, wait_mode::forever); }
   /// send, unless ctx is done first: then throws goro::context_error and v
   /// is not taken. If ctx is already done, the send is not attempted.
   /// Needs goro/context.hpp.
@@ -5729,13 +5869,13 @@ class chan_handle {
     value_box<T> copy(std::in_place, v);
     return try_send(std::move(copy.get()));
   }
-  op_status try_send(T&& v) const { return chan_send(core(), &v, wait_mode::poll); }
+  op_status try_send(T&& v) const { return chan_send<moves>(core(), &v, wait_mode::poll); }
 
   /// send, giving up after d: returns ok or timeout (v is then not taken);
   /// throws closed_channel like send.
   template <class Rep, class Period>
   op_status send_for(T&& v, const std::chrono::duration<Rep, Period>& d) const {
-    return chan_send(core(), &v, wait_mode::until, deadline_after(d));
+    return chan_send<moves>(core(), &v, wait_mode::until, deadline_after(d));
   }
   template <class Rep, class Period>
   op_status send_for(const T& v, const std::chrono::duration<Rep, Period>& d) const {
@@ -5745,7 +5885,7 @@ class chan_handle {
   /// send, giving up at t.
   template <class Clock, class Duration>
   op_status send_until(T&& v, const std::chrono::time_point<Clock, Duration>& t) const {
-    return chan_send(core(), &v, wait_mode::until, to_steady(t));
+    return chan_send<moves>(core(), &v, wait_mode::until, to_steady(t));
   }
   template <class Clock, class Duration>
   op_status send_until(const T& v, const std::chrono::time_point<Clock, Duration>& t) const {
@@ -5757,7 +5897,7 @@ class chan_handle {
   /// drained (returns nullopt). On a nil channel, blocks forever.
   std::optional<T> recv() const {
     std::optional<T> out;
-    chan_recv(core(), &out, wait_mode::forever);
+    chan_recv<moves>(core(), &out, wait_mode::forever);
     return out;
   }
   /// recv, unless ctx is done first: then throws goro::context_error. If
@@ -5766,7 +5906,7 @@ class chan_handle {
   /// Receives only if that needs no waiting; status says why not (empty, closed).
   recv_result<T> try_recv() const {
     recv_result<T> r{op_status::ok, std::nullopt};
-    r.status = chan_recv(core(), &r.value, wait_mode::poll);
+    r.status = chan_recv<moves>(core(), &r.value, wait_mode::poll);
     return r;
   }
   /// recv, giving up after d (status timeout).
@@ -5789,7 +5929,7 @@ class chan_handle {
  private:
   recv_result<T> recv_until_steady(std::chrono::steady_clock::time_point d) const {
     recv_result<T> r{op_status::ok, std::nullopt};
-    r.status = chan_recv(core(), &r.value, wait_mode::until, d);
+    r.status = chan_recv<moves>(core(), &r.value, wait_mode::until, d);
     return r;
   }
 
@@ -5824,7 +5964,8 @@ class chan_iterator {
   chan_iterator& operator++() {
     value_.ensure();  // a postfix ++ moved the slot out
     value_.get().reset();
-    detail::chan_recv(chan_, &value_.get(), detail::wait_mode::forever);
+    using moves = typename detail::chan_state<T>::moves;
+    detail::chan_recv<moves>(chan_, &value_.get(), detail::wait_mode::forever);
     if (!value_.get()) chan_ = nullptr;
     return *this;
   }

@@ -88,6 +88,20 @@ class chan_state {
 
   chan_core* core() noexcept { return &core_; }
 
+  /// The typed moves of chan_core.hpp (see untyped_moves), for the
+  /// operations that know T; the chan_ops table below calls the same.
+  struct moves {
+    static void move_into(const chan_core&, void* dst, void* src) noexcept {
+      chan_state::move_into(dst, src);
+    }
+    static void store(const chan_core& c, std::size_t i, void* src) noexcept {
+      chan_state::store(c.buffer, i, src);
+    }
+    static void load(const chan_core& c, std::size_t i, void* dst) noexcept {
+      chan_state::load(c.buffer, i, dst);
+    }
+  };
+
  private:
   // A capacity no allocation can hold gets its own message (std::allocator
   // would say only std::bad_array_new_length); the bound also keeps the
@@ -147,6 +161,9 @@ class chan_handle {
   chan_handle() noexcept = default;
   explicit chan_handle(std::shared_ptr<chan_state<T>> s) noexcept : state_(std::move(s)) {}
 
+  /// How the operations below move values: typed, with no indirect call.
+  using moves = typename chan_state<T>::moves;
+
   // The operations; each handle type makes its subset public (`using`).
 
   /// Blocks until a receiver takes v or the buffer has room. Throws
@@ -155,9 +172,9 @@ class chan_handle {
   /// blocks forever.
   void send(const T& v) const {
     value_box<T> copy(std::in_place, v);  // a large T goes to the heap, not our frame
-    chan_send(core(), &copy.get(), wait_mode::forever);
+    chan_send<moves>(core(), &copy.get(), wait_mode::forever);
   }
-  void send(T&& v) const { chan_send(core(), &v, wait_mode::forever); }
+  void send(T&& v) const { chan_send<moves>(core(), &v, wait_mode::forever); }
   /// send, unless ctx is done first: then throws goro::context_error and v
   /// is not taken. If ctx is already done, the send is not attempted.
   /// Needs goro/context.hpp.
@@ -173,13 +190,13 @@ class chan_handle {
     value_box<T> copy(std::in_place, v);
     return try_send(std::move(copy.get()));
   }
-  op_status try_send(T&& v) const { return chan_send(core(), &v, wait_mode::poll); }
+  op_status try_send(T&& v) const { return chan_send<moves>(core(), &v, wait_mode::poll); }
 
   /// send, giving up after d: returns ok or timeout (v is then not taken);
   /// throws closed_channel like send.
   template <class Rep, class Period>
   op_status send_for(T&& v, const std::chrono::duration<Rep, Period>& d) const {
-    return chan_send(core(), &v, wait_mode::until, deadline_after(d));
+    return chan_send<moves>(core(), &v, wait_mode::until, deadline_after(d));
   }
   template <class Rep, class Period>
   op_status send_for(const T& v, const std::chrono::duration<Rep, Period>& d) const {
@@ -189,7 +206,7 @@ class chan_handle {
   /// send, giving up at t.
   template <class Clock, class Duration>
   op_status send_until(T&& v, const std::chrono::time_point<Clock, Duration>& t) const {
-    return chan_send(core(), &v, wait_mode::until, to_steady(t));
+    return chan_send<moves>(core(), &v, wait_mode::until, to_steady(t));
   }
   template <class Clock, class Duration>
   op_status send_until(const T& v, const std::chrono::time_point<Clock, Duration>& t) const {
@@ -201,7 +218,7 @@ class chan_handle {
   /// drained (returns nullopt). On a nil channel, blocks forever.
   std::optional<T> recv() const {
     std::optional<T> out;
-    chan_recv(core(), &out, wait_mode::forever);
+    chan_recv<moves>(core(), &out, wait_mode::forever);
     return out;
   }
   /// recv, unless ctx is done first: then throws goro::context_error. If
@@ -210,7 +227,7 @@ class chan_handle {
   /// Receives only if that needs no waiting; status says why not (empty, closed).
   recv_result<T> try_recv() const {
     recv_result<T> r{op_status::ok, std::nullopt};
-    r.status = chan_recv(core(), &r.value, wait_mode::poll);
+    r.status = chan_recv<moves>(core(), &r.value, wait_mode::poll);
     return r;
   }
   /// recv, giving up after d (status timeout).
@@ -233,7 +250,7 @@ class chan_handle {
  private:
   recv_result<T> recv_until_steady(std::chrono::steady_clock::time_point d) const {
     recv_result<T> r{op_status::ok, std::nullopt};
-    r.status = chan_recv(core(), &r.value, wait_mode::until, d);
+    r.status = chan_recv<moves>(core(), &r.value, wait_mode::until, d);
     return r;
   }
 
@@ -268,7 +285,8 @@ class chan_iterator {
   chan_iterator& operator++() {
     value_.ensure();  // a postfix ++ moved the slot out
     value_.get().reset();
-    detail::chan_recv(chan_, &value_.get(), detail::wait_mode::forever);
+    using moves = typename detail::chan_state<T>::moves;
+    detail::chan_recv<moves>(chan_, &value_.get(), detail::wait_mode::forever);
     if (!value_.get()) chan_ = nullptr;
     return *this;
   }

@@ -156,20 +156,39 @@ struct chan_core {
   }
 };
 
+/// How the channel code moves values when it knows no T: through the
+/// channel's chan_ops table (select, and the untyped callers). A typed
+/// caller passes chan_state<T>::moves instead (chan.hpp), the same three
+/// operations called directly: no indirect call, and a trivially copyable T
+/// moves with one load and store (W3: about 10 instructions fewer per int).
+struct untyped_moves {
+  static void move_into(const chan_core& c, void* dst_optional, void* src) noexcept {
+    c.ops->move_into(dst_optional, src);
+  }
+  static void store(const chan_core& c, std::size_t i, void* src) noexcept {
+    c.ops->store(c.buffer, i, src);
+  }
+  static void load(const chan_core& c, std::size_t i, void* dst_optional) noexcept {
+    c.ops->load(c.buffer, i, dst_optional);
+  }
+};
+
 /// Lock held. Does the send now if it can — to a waiting receiver directly,
 /// else into the buffer — moving from *value; returns false if it would block.
-/// The caller has checked `closed`.
+/// The caller has checked `closed`. Moves: untyped_moves or the channel's
+/// own chan_state<T>::moves.
+template <class Moves = untyped_moves>
 inline bool send_now_locked(chan_core& c, void* value, waiter*& to_wake) noexcept {
   to_wake = nullptr;
   if (waiter* r = c.recvq.claim_first()) {
-    c.ops->move_into(r->value, value);
+    Moves::move_into(c, r->value, value);
     r->ok = true;
     to_wake = r;
     return true;
   }
   const std::size_t n = c.size();
   if (n < c.cap) {
-    c.ops->store(c.buffer, c.slot(n), value);
+    Moves::store(c, c.slot(n), value);
     c.set_size(n + 1);
     return true;
   }
@@ -181,15 +200,16 @@ enum class recv_attempt { would_block, received, closed };
 
 /// Lock held. Does the receive now if it can, into the std::optional<T> at
 /// `out`; on a closed, drained channel returns `closed` and leaves out empty.
+template <class Moves = untyped_moves>
 inline recv_attempt recv_now_locked(chan_core& c, void* out, waiter*& to_wake) noexcept {
   to_wake = nullptr;
   if (const std::size_t n = c.size(); n > 0) {
-    c.ops->load(c.buffer, c.head, out);
+    Moves::load(c, c.head, out);
     c.head = c.slot(1);
     // A sender blocked on the full buffer moves its value into the slot just
     // freed, at the tail: values keep the order in which sends began.
     if (waiter* s = c.sendq.claim_first()) {
-      c.ops->store(c.buffer, c.slot(n - 1), s->value);
+      Moves::store(c, c.slot(n - 1), s->value);
       s->ok = true;
       to_wake = s;
     } else {
@@ -198,7 +218,7 @@ inline recv_attempt recv_now_locked(chan_core& c, void* out, waiter*& to_wake) n
     return recv_attempt::received;
   }
   if (waiter* s = c.sendq.claim_first()) {  // unbuffered: straight from the sender
-    c.ops->move_into(out, s->value);
+    Moves::move_into(c, out, s->value);
     s->ok = true;
     to_wake = s;
     return recv_attempt::received;
@@ -218,16 +238,11 @@ inline op_status wait_forever_or_until(wait_mode mode, steady_clock::time_point 
   return op_status::timeout;
 }
 
-/// Parks the caller on queue `q` of channel `c`, whose lock it holds and which
-/// this releases, until it is claimed or (mode until) the deadline passes.
-/// Returns ok (the operation happened), closed (close woke it) or timeout.
-/// Noinline, so that the operations that complete at once keep the small
-/// frames of chan_send and chan_recv (callgrind: W2 about 9 instructions
-/// fewer per round trip; W3 and W4 unchanged).
-__attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q,
-                                                          void* value, wait_reason reason,
-                                                          wait_mode mode,
-                                                          steady_clock::time_point deadline) {
+/// wait_on_locked for a thread, or with a deadline: the general waiting_party.
+__attribute__((noinline)) inline op_status wait_on_locked_slow(chan_core& c, chan_wait_queue& q,
+                                                               void* value, wait_reason reason,
+                                                               wait_mode mode,
+                                                               steady_clock::time_point deadline) {
   waiting_party party;
   waiter w;
   party.init(w);
@@ -247,11 +262,42 @@ __attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wai
   return w.ok ? op_status::ok : op_status::closed;
 }
 
+/// Parks the caller on queue `q` of channel `c`, whose lock it holds and which
+/// this releases, until it is claimed or (mode until) the deadline passes.
+/// Returns ok (the operation happened), closed (close woke it) or timeout.
+/// Noinline, so that the operations that complete at once keep the small
+/// frames of chan_send and chan_recv (callgrind: W2 about 9 instructions
+/// fewer per round trip; W3 and W4 unchanged). A goroutine waiting without
+/// a deadline (W2 and W5 park so twice per hand-off pair) takes a path of
+/// its own: one thread-local lookup for the waiter and the switch, and no
+/// thread parker to construct.
+__attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q,
+                                                          void* value, wait_reason reason,
+                                                          wait_mode mode,
+                                                          steady_clock::time_point deadline) {
+  worker* const wk = current_worker_tls;  // noinline, and read before the switch only
+  goroutine* const g = wk != nullptr ? wk->current.load(std::memory_order_relaxed) : nullptr;
+  if (g == nullptr || mode != wait_mode::forever) {
+    return wait_on_locked_slow(c, q, value, reason, mode, deadline);
+  }
+  std::atomic<std::uint32_t> claim{claim_none};
+  waiter w;
+  w.g = g;
+  w.claim = &claim;
+  w.value = value;
+  q.push_back(&w);
+  note_wait(g, reason, &c, c.cap);
+  park(*wk, g, &spin_lock::unlock_fn, &c.lock);
+  return w.ok ? op_status::ok : op_status::closed;
+}
+
 /// Sends *value on c (nullptr: a nil channel), moving from it only if the
 /// send happens. A closed channel: poll mode returns op_status::closed, the
 /// waiting modes throw closed_channel (Go panics). Every channel operation
 /// starts with a preemption point (scheduler.hpp), so that a goroutine
 /// polling with try_send/try_recv gives its worker up when its slice is over.
+/// Moves: as for send_now_locked.
+template <class Moves = untyped_moves>
 inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
                            steady_clock::time_point deadline = {}) {
   preempt_check();
@@ -265,7 +311,7 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
     throw_error(closed_channel("goro: send on closed channel"));
   }
   waiter* to_wake = nullptr;
-  if (send_now_locked(*c, value, to_wake)) {
+  if (send_now_locked<Moves>(*c, value, to_wake)) {
     c->lock.unlock();
     if (to_wake != nullptr) wake(*to_wake);
     return op_status::ok;
@@ -279,28 +325,56 @@ inline op_status chan_send(chan_core* c, void* value, wait_mode mode,
   return s;
 }
 
-/// Receives from c (nullptr: a nil channel) into the std::optional<T> at
-/// `out`. Returns ok (out holds a value), closed (out stays empty), or, for
-/// poll/until modes, empty/timeout.
-inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
-                           steady_clock::time_point deadline = {}) {
+/// chan_recv once c's lock is held: the rest of the operation (the lock is
+/// released).
+template <class Moves>
+GORO_ALWAYS_INLINE op_status chan_recv_locked(chan_core& c, void* out, wait_mode mode,
+                                              steady_clock::time_point deadline) {
+  waiter* to_wake = nullptr;
+  const recv_attempt r = recv_now_locked<Moves>(c, out, to_wake);
+  if (r != recv_attempt::would_block) {
+    c.lock.unlock();
+    if (to_wake != nullptr) wake(*to_wake);
+    return r == recv_attempt::received ? op_status::ok : op_status::closed;
+  }
+  if (mode == wait_mode::poll) {
+    c.lock.unlock();
+    return op_status::empty;
+  }
+  return wait_on_locked(c, c.recvq, out, wait_reason::chan_receive, mode, deadline);
+}
+
+/// chan_recv when its fast entry failed: a preemption request pending
+/// somewhere, a nil channel, or the lock taken.
+template <class Moves>
+__attribute__((noinline)) op_status chan_recv_slow(chan_core* c, void* out, wait_mode mode,
+                                                   steady_clock::time_point deadline) {
   preempt_check();
   if (c == nullptr) {
     return wait_forever_or_until(mode, deadline, op_status::empty, wait_reason::chan_receive_nil);
   }
   c->lock.lock();
-  waiter* to_wake = nullptr;
-  const recv_attempt r = recv_now_locked(*c, out, to_wake);
-  if (r != recv_attempt::would_block) {
-    c->lock.unlock();
-    if (to_wake != nullptr) wake(*to_wake);
-    return r == recv_attempt::received ? op_status::ok : op_status::closed;
+  return chan_recv_locked<Moves>(*c, out, mode, deadline);
+}
+
+/// Receives from c (nullptr: a nil channel) into the std::optional<T> at
+/// `out`. Returns ok (out holds a value), closed (out stays empty), or, for
+/// poll/until modes, empty/timeout. Moves: as for send_now_locked.
+///
+/// The entry tests in one branch what usually holds (no preemption request,
+/// a channel, the lock free at the first exchange) and leaves the rest to
+/// chan_recv_slow: the calls left on the fast path (the wake-up, the wait)
+/// end it, so an out-of-line receive (GCC keeps it so in W2 and W3) saves
+/// no registers.
+template <class Moves = untyped_moves>
+inline op_status chan_recv(chan_core* c, void* out, wait_mode mode,
+                           steady_clock::time_point deadline = {}) {
+  if (__builtin_expect(preempt_requests().load(std::memory_order_relaxed) != 0 || c == nullptr ||
+                           !c->lock.try_lock_once(),
+                       0)) {
+    return chan_recv_slow<Moves>(c, out, mode, deadline);
   }
-  if (mode == wait_mode::poll) {
-    c->lock.unlock();
-    return op_status::empty;
-  }
-  return wait_on_locked(*c, c->recvq, out, wait_reason::chan_receive, mode, deadline);
+  return chan_recv_locked<Moves>(*c, out, mode, deadline);
 }
 
 /// Closes c: every waiter is woken (receivers see "closed", senders throw).

@@ -105,13 +105,21 @@ class scheduler;
 class worker;
 class monitor;
 
+/// The calling thread's worker, or nullptr. Read it through
+/// current_worker_slot(). A compiler takes a thread-local's address to be
+/// the same for the whole of a function, but a goroutine may resume on
+/// another worker's thread after any call that can park: so read it
+/// directly only in a noinline function that reads it before its first
+/// switch and never after (wait_on_locked and wake do, to save the call:
+/// W2 runs four such lookups per round trip).
+inline thread_local worker* current_worker_tls = nullptr;
+
 /// The worker running on the calling thread, or nullptr. Noinline: a
 /// goroutine may resume on another worker after any call that can park, so
 /// the address of this thread-local must never be cached across one.
 GORO_TLS_ACCESSOR inline worker*& current_worker_slot() noexcept {
   GORO_TLS_BARRIER();
-  static thread_local worker* slot = nullptr;
-  return slot;
+  return current_worker_tls;
 }
 
 /// How many workers of the process have `preempt` set: the fast path of
@@ -185,6 +193,10 @@ class worker {
   /// Appends g to the local queue, or half the queue and g to the global one
   /// (returns true then).
   bool push_tail(goroutine* g);
+  /// push_tail once the local queue was seen full: out of line, so that its
+  /// batch array is not in the frame of every ready() (Clang reserved it
+  /// there, with six saved registers, on each wake).
+  bool push_tail_overflow(goroutine* g);
 
   /// Wakes this worker from its idle sleep, on its parker or in the
   /// netpoller. Any thread; the caller took the worker off the idle list.
@@ -260,8 +272,14 @@ class scheduler {
   void spawn(F&& fn, const char* file = nullptr, unsigned line = 0);
 
   /// Makes a waiting goroutine runnable. Any thread; the caller holds no lock
-  /// that the goroutine's resumption could need.
-  void ready(goroutine* g);
+  /// that the goroutine's resumption could need. `here` is the calling
+  /// thread's worker (current_worker_slot(), read since the caller's last
+  /// switch), or nullptr.
+  void ready(goroutine* g, worker* here);
+  /// The same, looking the calling thread's worker up itself. Noinline and
+  /// never switching, so it may read current_worker_tls directly: no call
+  /// to current_worker_slot (W2 wakes twice per round trip).
+  __attribute__((noinline)) void ready(goroutine* g) { ready(g, current_worker_tls); }
 
   /// The runtime's timers.
   timer_heap& timers() noexcept { return timers_; }
@@ -621,12 +639,12 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   }
 }
 
-inline void scheduler::ready(goroutine* g) {
+inline void scheduler::ready(goroutine* g, worker* here) {
   GORO_ASSERT(g->status.load(std::memory_order_acquire) == g_status::waiting);
+  GORO_ASSERT(here == current_worker_slot());
   g->status.store(g_status::runnable, std::memory_order_relaxed);
-  worker* w = current_worker_slot();
-  if (w != nullptr && &w->sched == this) {
-    w->push_next(g);
+  if (here != nullptr && &here->sched == this) {
+    here->push_next(g);
     wake_if_needed();
     return;
   }
@@ -731,6 +749,11 @@ inline bool worker::push_next(goroutine* g) {
 }
 
 inline bool worker::push_tail(goroutine* g) {
+  if (local.push(g)) return false;
+  return push_tail_overflow(g);
+}
+
+__attribute__((noinline)) inline bool worker::push_tail_overflow(goroutine* g) {
   for (;;) {
     if (local.push(g)) return false;
     goroutine* batch[run_queue::capacity / 2 + 1];

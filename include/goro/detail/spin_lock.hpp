@@ -69,6 +69,11 @@ class spin_lock {
     if (!locked_.exchange(true, std::memory_order_acquire)) return;
     lock_contended();
   }
+  /// One exchange, without a look first: for a fast path that, when it
+  /// fails, goes out of line and calls lock() (chan_core.hpp).
+  GORO_ALWAYS_INLINE bool try_lock_once() noexcept {
+    return !locked_.exchange(true, std::memory_order_acquire);
+  }
   bool try_lock() noexcept {
     return !locked_.load(std::memory_order_relaxed) &&
            !locked_.exchange(true, std::memory_order_acquire);

@@ -40,14 +40,17 @@ namespace goro::detail {
 /// Parks the running goroutine: once it is off its stack, its worker calls
 /// unlock(arg) (typically releasing the lock under which the caller queued a
 /// waiter for itself). Returns after someone calls scheduler::ready on it.
-inline void park(void (*unlock)(void*), void* arg) noexcept {
-  // Only a goroutine parks, so this thread is a worker (no null check).
-  // One thread-local lookup for both (W2 parks twice per round trip).
-  worker* w = current_worker_slot();
-  goroutine* g = w->current.load(std::memory_order_relaxed);
+/// The form for a caller that has read its worker and goroutine since its
+/// last switch: g runs on worker w (w is stale once this returns).
+inline void park(worker& w, goroutine* g, void (*unlock)(void*), void* arg) noexcept {
   g->unlock = unlock;
   g->unlock_arg = arg;
-  switch_out(*w, g, g_request::park);
+  switch_out(w, g, g_request::park);
+}
+inline void park(void (*unlock)(void*), void* arg) noexcept {
+  // Only a goroutine parks, so this thread is a worker (no null check).
+  worker* w = current_worker_slot();
+  park(*w, w->current.load(std::memory_order_relaxed), unlock, arg);
 }
 
 // wake() and wake_all() are declared, with their contracts, in waiter.hpp.

@@ -88,7 +88,13 @@ class wait_queue {
   /// nullptr. Waiters already claimed elsewhere are skipped and left in
   /// place: their own party unlinks them.
   waiter* claim_first() noexcept {
-    for (waiter* w = head_; w != nullptr; w = w->next) {
+    waiter* w = head_;
+    if (w == nullptr) return nullptr;
+    if (__builtin_expect(w->try_claim(), 1)) {  // nearly always the head: no prev to mend
+      unlink_head();
+      return w;
+    }
+    for (w = w->next; w != nullptr; w = w->next) {
       if (w->try_claim()) {
         remove(w);
         return w;
@@ -116,11 +122,23 @@ class wait_queue {
   /// Removes and returns the first waiter (claimed or not), or nullptr.
   waiter* pop_front() noexcept {
     waiter* w = head_;
-    if (w != nullptr) remove(w);
+    if (w != nullptr) unlink_head();
     return w;
   }
 
  private:
+  /// remove(head_), knowing it has no prev: the queue not empty.
+  void unlink_head() noexcept {
+    waiter* w = head_;
+    head_ = w->next;
+    if (head_ != nullptr) {
+      head_->prev = nullptr;
+    } else {
+      tail_ = nullptr;
+    }
+    w->next = nullptr;
+  }
+
   waiter* head_ = nullptr;
   waiter* tail_ = nullptr;
 };
