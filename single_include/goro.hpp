@@ -6707,7 +6707,9 @@ inline walk_result walk(const saved_regs& regs, std::uintptr_t lo, std::uintptr_
   if (cap == 0) return r;
   if (code.contains(regs.pc)) r.frames.push_back({regs.pc, false});
   // Frame records are two words, 16-byte aligned, strictly rising.
-  std::uintptr_t floor = regs.sp < lo ? lo : regs.sp;
+  // regs.sp is read from the stack itself under the ucontext fallback: it
+  // may be garbage, so it is clamped into [lo, hi] like everything else.
+  std::uintptr_t floor = regs.sp < lo ? lo : regs.sp > hi ? hi : regs.sp;
   std::uintptr_t fp = regs.fp;
   for (bool first = true;; first = false) {
     // The 0 make_frame plants ends a chain, but only one that was followed:
@@ -6729,6 +6731,7 @@ inline walk_result walk(const saved_regs& regs, std::uintptr_t lo, std::uintptr_
   // Scan from where the chain left off; at most 1 MiB of stack (a deeper
   // goroutine shows its innermost frames only).
   std::uintptr_t from = (floor + 7) & ~std::uintptr_t{7};
+  if (from >= hi) return r;
   const std::uintptr_t limit = hi - from > (std::uintptr_t{1} << 20) ? from + (1u << 20) : hi;
   for (std::uintptr_t a = from; a + 8 <= limit && r.frames.size() < cap; a += 8) {
     if (a >= regs.saved_lo && a < regs.saved_hi) continue;
