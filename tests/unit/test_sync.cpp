@@ -386,9 +386,13 @@ TEST_CASE("wait_group: can be destroyed as soon as wait() returns",
       wg->add(1);
       goro::go([wg] { wg->done(); });  // runs on the other worker
       // Wait for the count to reach zero without parking (bounded, in case
-      // the child cannot start while we hold this worker), then wait():
+      // the child cannot start while we hold this worker), then wait(). The
+      // spin yields its thread now and then: on a loaded machine (two test
+      // processes spinning on two cores) the other worker's thread may need
+      // this CPU to run the child at all (without the yield, 37 s in CI).
       const auto give_up = std::chrono::steady_clock::now() + 1s;
       for (unsigned spins = 1; wg->count() != 0; ++spins) {
+        if (spins % 64 == 0) std::this_thread::yield();
         if (spins % 1024 == 0 && std::chrono::steady_clock::now() > give_up) break;
       }
       wg->wait();  // returns at once once the count is zero
