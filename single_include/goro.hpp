@@ -3757,11 +3757,7 @@ class shared_stack_pool {
     std::size_t n = 0;
     {
       std::lock_guard<spin_lock> guard(lock_);
-      if (shared_.size() > hot) {
-        n = std::min(trim_batch, shared_.size() - hot);
-        std::copy(shared_.end() - static_cast<std::ptrdiff_t>(n), shared_.end(), victims);
-        shared_.resize(shared_.size() - n);
-      }
+      if (shared_.size() > hot) n = pop_newest(victims, std::min(trim_batch, shared_.size() - hot));
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
     for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
@@ -3778,14 +3774,20 @@ class shared_stack_pool {
     size_hint_.store(shared_.size(), std::memory_order_relaxed);
   }
 
+  // Moves up to `max` of the newest shared stacks to out; returns how many.
+  // Holds lock_.
+  std::size_t pop_newest(stack_handle* out, std::size_t max) {
+    const std::size_t n = std::min(max, shared_.size());
+    std::copy(shared_.end() - static_cast<std::ptrdiff_t>(n), shared_.end(), out);
+    shared_.resize(shared_.size() - n);
+    return n;
+  }
+
   // Fills the empty `local` with a batch from the shared pool, or maps one.
   __attribute__((noinline)) void refill(stack_pool& local) {
     {
       std::lock_guard<spin_lock> guard(lock_);
-      const std::size_t n = std::min(batch, shared_.size());
-      std::copy(shared_.end() - static_cast<std::ptrdiff_t>(n), shared_.end(), local.free_);
-      shared_.resize(shared_.size() - n);
-      local.n_ = n;
+      local.n_ = pop_newest(local.free_, batch);
     }
     if (local.empty()) {
       map_batch(local.free_);
