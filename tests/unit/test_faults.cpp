@@ -85,6 +85,21 @@ std::size_t count_threads() {
   return n;
 }
 
+/// The thread count once it has stopped changing: a thread joined by an
+/// earlier test can linger in /proc for a moment (under qemu-user the guest's
+/// join returns before the host thread is gone), which would make a baseline
+/// one too high. Polls until five reads 5 ms apart agree, for at most 2 s.
+std::size_t settled_thread_count() {
+  std::size_t last = count_threads();
+  for (int same = 0, i = 0; same < 5 && i < 400; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const std::size_t now = count_threads();
+    same = now == last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 /// Channels and goroutines still work on `rt`: producers and consumers move
 /// `per * producers` distinct values through a buffered and an unbuffered
 /// channel; every value arrives exactly once.
@@ -212,7 +227,7 @@ TEST_CASE(
     "fault: a worker thread that cannot start makes the runtime throw; the started ones are "
     "joined") {
   disarm_all guard;
-  const std::size_t threads_before = count_threads();
+  const std::size_t threads_before = settled_thread_count();
   fail_nth(site::thread_start, 3);
   const long before = injected(site::thread_start);
   std::string what;
@@ -313,7 +328,7 @@ TEST_CASE("fault: an unarmed site never fails") {
 TEST_CASE("fault: a runtime under CET shadow stacks refuses to start, saying why and what to do") {
   disarm_all guard;
 #if defined(GORO_CONTEXT_X86_64) && !defined(GORO_USE_UCONTEXT)
-  const std::size_t threads_before = count_threads();
+  const std::size_t threads_before = settled_thread_count();
   fail_nth(site::shadow_stack, 1);
   try {
     goro::runtime rt(with_workers(2));
