@@ -653,7 +653,8 @@ class spin_lock {
 //   wakes an idle worker to steal them; when every worker is stuck it starts
 //   a spare worker thread (spare_workers.hpp).
 // * Every live goroutine is in its runtime's registry (g_registry.hpp, a
-//   shard per worker) for goroutine dumps and deadlock reports.
+//   slot table a worker writes without locked instructions) for goroutine
+//   dumps and deadlock reports.
 // * Waiting is not here: parking, waking, blocking with or without a
 //   deadline and the reasons for it are the wait layer (wait/), which
 //   channels, select, sync, timers and fd waits all use. This file only
@@ -2061,30 +2062,427 @@ class context {
 // ======== goro/detail/g_registry.hpp ========
 // g_registry.hpp: a runtime's live goroutines, for dumps and deadlock checks.
 //
-// Every goroutine is registered from its spawn until its worker destroys it.
-// The registry is sharded: one shard per worker and one for goroutines
-// started from outside the workers (a plain thread, another runtime) or by a
-// spare worker (spare_workers.hpp; rare, so they need no shards of their own). A
-// spawn registers in the spawning worker's shard and the goroutine remembers
-// which; its exit unregisters it from that shard, on whichever worker it ran.
-// So a spawn and an exit on the same worker take that worker's own lock,
-// which nobody else wants unless a goroutine migrated or a dump is running:
-// one uncontended lock per change, where a single runtime-wide lock had every
-// worker's spawns and exits contend (issue 11, W1).
+// Every goroutine is registered from its spawn until its worker destroys it:
+// it holds a slot in a table, and the slot holds its record's address. A
+// dump or a deadlock census freezes the registry (no goroutine joins or
+// leaves meanwhile, and none it sees can be freed) and walks the table.
 //
-// Invariants: a goroutine is in exactly one shard, the one `g->all_shard`
-// names, from registration to removal, and only under that shard's lock are
-// its links or the shard's head changed. Removal happens before the record
-// is destroyed and its stack given back, so a walker holding a shard's lock
-// never meets a freed goroutine there. A `freeze` holds every shard's lock
-// at once, so a walk under it sees one moment's set of live goroutines.
+// Spawns and exits are on the hot path (W1 spawns a million goroutines), so
+// a worker registers and unregisters with no locked instruction at all:
+//   * Free slots: each worker keeps a list of its own, touched only by its
+//     thread. It takes a batch from the shared pool (or fresh slots) when it
+//     runs out and gives a batch back when it holds too many, under
+//     `slow_lock_`: one locked operation per batch. A goroutine that exits on
+//     another worker than the one that started it gives its slot to the
+//     worker it exits on: any worker may own any free slot.
+//   * Against a freeze: the worker sets its `busy` flag, then reads
+//     `frozen_`; the freezer sets `frozen_`, then waits for every `busy` to
+//     clear. That store-then-load on both sides needs a full fence on both;
+//     asymmetric_fence.hpp puts all of its cost on the freezer (membarrier)
+//     where the kernel allows. A worker that finds `frozen_` set waits for
+//     the thaw on `slow_lock_`, which the freeze holds throughout.
+// Goroutines started from outside the workers (a plain thread, another
+// runtime) or by a spare worker, and goroutines that exit on a spare worker,
+// always take `slow_lock_` (rare, and a spare worker has no list of its own).
 //
-// Rejected: a lock-free list (removal from the middle needs either hazard
-// pointers for walkers or deferred frees, both dearer than an uncontended
-// spin lock); registering at first park (a runnable goroutine that never
-// parked would be missing from dumps and from the deadlock census).
+// Invariants: a published slot holds the address of a live goroutine, a free
+// slot holds `(next << 1) | 1` (a link of the free list it is on; records
+// are aligned, so the low bit tells the two apart), and a slot past
+// `high_water_` was never handed out. A slot is written only by the thread
+// that owns it: the worker whose list it is on, the holder of `slow_lock_`
+// for the shared pool, the spawner between taking and publishing it, the
+// exiting worker for a live goroutine's. Unpublishing happens before the
+// record is destroyed and its stack given back, so a walker under a freeze
+// never meets a freed goroutine. The table's chunks are only ever added
+// (under `slow_lock_`), never moved or freed before the registry.
+//
+// Rejected: per-worker lists with a spin lock each (the previous design: two
+// locked operations per goroutine, a tenth of W1's time with one worker); a
+// lock-free linked list (removal from the middle needs hazard pointers or
+// deferred frees for the walkers).
 #ifndef GORO_DETAIL_G_REGISTRY_HPP
 #define GORO_DETAIL_G_REGISTRY_HPP
+
+// ======== goro/detail/asymmetric_fence.hpp ========
+// asymmetric_fence.hpp: a store-load fence whose cost falls on the rare side.
+//
+// A Dekker-style handshake (one side stores A then loads B, the other stores
+// B then loads A; at least one must see the other's store) needs a full
+// fence on both sides: a locked instruction, 20 or more cycles. When one side
+// runs on every spawn and exit and the other only when a dump or a deadlock
+// check starts (g_registry.hpp), Linux's membarrier(PRIVATE_EXPEDITED) moves
+// that cost: it makes every running thread of the process pass a full
+// barrier before it returns, so the frequent side needs only a compiler
+// barrier and the rare side pays a system call (a few microseconds and an
+// interrupt to each CPU running one of our threads).
+//
+// Where membarrier is missing (a kernel older than 4.14, a seccomp filter
+// that refuses it, a system other than Linux), expedited() is false and both
+// sides use a real fence: correct, and no dearer than a lock.
+//
+// Invariant: light(e) and heavy(e) pair only when both are given the same
+// expedited() value; heavy(true) never degrades to a plain fence (if
+// membarrier fails after a successful registration the pairing would be
+// broken, so that is a fatal error).
+#ifndef GORO_DETAIL_ASYMMETRIC_FENCE_HPP
+#define GORO_DETAIL_ASYMMETRIC_FENCE_HPP
+
+
+#include <atomic>
+
+#if defined(__linux__) && __has_include(<linux/membarrier.h>)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#if defined(SYS_membarrier)
+#define GORO_HAVE_MEMBARRIER 1
+#endif
+#endif
+
+namespace goro::detail {
+
+/// The pair of fences of an asymmetric handshake. See the file comment.
+struct asymmetric_fence {
+  /// Whether membarrier(PRIVATE_EXPEDITED) is available to this process;
+  /// the first call registers the process for it (one system call, once).
+  static bool expedited() noexcept {
+    static const bool available = register_expedited();
+    return available;
+  }
+
+  /// The frequent side's fence: orders its earlier stores before its later
+  /// loads as seen by a thread that calls heavy(expedited).
+  GORO_ALWAYS_INLINE static void light(bool expedited) noexcept {
+    if (expedited) {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      full_fence();
+    }
+  }
+
+  /// The rare side's fence. See light().
+  static void heavy(bool expedited) noexcept {
+#if defined(GORO_HAVE_MEMBARRIER)
+    if (expedited) {
+      if (::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+        fatal("membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after its registration");
+      }
+      return;
+    }
+#else
+    (void)expedited;
+#endif
+    full_fence();
+  }
+
+ private:
+  static bool register_expedited() noexcept {
+#if defined(GORO_HAVE_MEMBARRIER)
+    const long supported = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (supported < 0 || (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
+    return ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#else
+    return false;
+#endif
+  }
+};
+
+}  // namespace goro::detail
+
+#endif
+
+#include <sched.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+
+namespace goro::detail {
+
+struct goroutine;
+
+/// The live records of one runtime, `T` being goroutine (a template only so
+/// that the tests can drive it with records of their own). See the file
+/// comment.
+template <class T>
+class basic_registry {
+ public:
+  /// A slot's index; goroutine::all_slot keeps its own.
+  using index_t = std::uint32_t;
+
+  /// The most records registered at once: 64M (a goroutine needs at least a
+  /// page of stack, so the address space runs out long before).
+  static constexpr index_t chunk_slots = 8192;
+  static constexpr index_t max_chunks = 8192;
+
+  /// A registry for `workers` workers; worker indexes at or past that
+  /// (spare workers) and `outside` use the shared path.
+  explicit basic_registry(std::size_t workers, bool expedited = asymmetric_fence::expedited())
+      : workers_(static_cast<index_t>(workers)),
+        expedited_(expedited),
+        shards_(new shard[workers]),
+        chunks_(new slot*[max_chunks]()) {}
+
+  ~basic_registry() {
+    for (index_t c = 0; c < max_chunks && chunks_[c] != nullptr; ++c) delete[] chunks_[c];
+  }
+
+  basic_registry(const basic_registry&) = delete;
+  basic_registry& operator=(const basic_registry&) = delete;
+
+  /// The worker index that means "not one of the workers".
+  static constexpr std::size_t outside = ~std::size_t{0};
+
+  /// Takes a free slot for a record about to start on worker `w` (or
+  /// outside). Throws std::bad_alloc or std::length_error, taking nothing,
+  /// when the table cannot grow. Follow with publish() or give_back().
+  index_t take(std::size_t w) {
+    if (w < workers_) {
+      shard& s = shards_[w];
+      if (s.free_count == 0) refill(s);
+      const index_t i = s.free_head;
+      s.free_head = next_of(i);
+      --s.free_count;
+      return i;
+    }
+    std::lock_guard<spin_lock> guard(slow_lock_);
+    if (pool_count_ == 0) fresh_into_pool(batch);
+    const index_t i = pool_head_;
+    pool_head_ = next_of(i);
+    --pool_count_;
+    return i;
+  }
+
+  /// Returns a slot from take() that was never published (the spawn
+  /// failed). Same `w` as take().
+  void give_back(index_t i, std::size_t w) noexcept {
+    if (w < workers_) {
+      push_local(shards_[w], i);
+    } else {
+      std::lock_guard<spin_lock> guard(slow_lock_);
+      push_pool(i);
+    }
+  }
+
+  /// Registers `rec` in slot `i` from take(w); w is the taker's worker.
+  GORO_ALWAYS_INLINE void publish(T* rec, index_t i, std::size_t w) noexcept {
+    const auto value = reinterpret_cast<std::uintptr_t>(rec);
+    GORO_ASSERT((value & 1) == 0);
+    if (w < workers_) {
+      as_owner(shards_[w], [&] { at(i).store(value, std::memory_order_release); });
+    } else {
+      std::lock_guard<spin_lock> guard(slow_lock_);
+      at(i).store(value, std::memory_order_release);
+    }
+  }
+
+  /// Unregisters the record in slot `i`, on worker `w` (the one it exits
+  /// on, or outside), which then owns the slot. Before the record is freed.
+  GORO_ALWAYS_INLINE void remove(index_t i, std::size_t w) noexcept {
+    if (w < workers_) {
+      shard& s = shards_[w];
+      as_owner(s, [&] { at(i).store(link(s.free_head), std::memory_order_release); });
+      s.free_head = i;
+      if (++s.free_count > keep_most) spill(s);
+    } else {
+      std::lock_guard<spin_lock> guard(slow_lock_);
+      push_pool(i);
+    }
+  }
+
+  /// Holds the registry still for its lifetime: meanwhile no record is
+  /// published or removed, and none of those seen can be freed. The holder
+  /// must not start, finish or wake goroutines of this runtime, and a
+  /// worker that starts or finishes one meanwhile waits for the thaw.
+  class freeze {
+   public:
+    explicit freeze(basic_registry& r) noexcept : r_(r) {
+      r_.slow_lock_.lock();
+      r_.frozen_.store(1, std::memory_order_seq_cst);
+      asymmetric_fence::heavy(r_.expedited_);
+      // Every worker now either saw frozen_ (and will wait for slow_lock_)
+      // or has its busy flag visible here: wait those out. A busy section
+      // is a few stores; past a short spin its thread is not running.
+      for (index_t w = 0; w < r_.workers_; ++w) {
+        for (int spins = 0; r_.shards_[w].busy.load(std::memory_order_acquire) != 0; ++spins) {
+          if (spins < 64) {
+            cpu_relax();
+          } else {
+            sched_yield();
+          }
+        }
+      }
+    }
+    ~freeze() {
+      r_.frozen_.store(0, std::memory_order_release);
+      r_.slow_lock_.unlock();
+    }
+    freeze(const freeze&) = delete;
+    freeze& operator=(const freeze&) = delete;
+
+   private:
+    basic_registry& r_;
+  };
+
+  /// Calls visit(rec) for every registered record, in slot order, until
+  /// visit returns false; returns false then, else true. The caller holds
+  /// a freeze.
+  template <class Visit>
+  bool each(Visit visit) const {
+    for (index_t i = 0; i < high_water_; ++i) {
+      const std::uintptr_t v = at(i).load(std::memory_order_acquire);
+      if (v == 0 || (v & 1) != 0) continue;
+      if (!visit(reinterpret_cast<T*>(v))) return false;
+    }
+    return true;
+  }
+
+  /// Slots handed out so far (the table's extent). The caller holds a
+  /// freeze; for tests.
+  index_t high_water() const noexcept { return high_water_; }
+
+ private:
+  using slot = std::atomic<std::uintptr_t>;
+
+  /// Slots a worker takes from the pool at once, and gives back at once
+  /// when it holds more than keep_most.
+  static constexpr index_t batch = 64;
+  static constexpr index_t keep_most = 4 * batch;
+
+  /// A worker's free slots and its side of the freeze handshake, on a cache
+  /// line of its own (the freezer reads `busy`; nothing else is shared).
+  struct alignas(64) shard {
+    std::atomic<std::uint32_t> busy{0};  ///< 1 while the owner writes a slot
+    index_t free_head = 0;               ///< owner only; valid when free_count > 0
+    index_t free_count = 0;              ///< owner only
+  };
+
+  static constexpr std::uintptr_t link(index_t next) noexcept {
+    return (std::uintptr_t{next} << 1) | 1;
+  }
+
+  slot& at(index_t i) const noexcept { return chunks_[i / chunk_slots][i % chunk_slots]; }
+
+  /// The next slot on the free list through free slot i. Only its owner
+  /// reads it.
+  index_t next_of(index_t i) const noexcept {
+    return static_cast<index_t>(at(i).load(std::memory_order_relaxed) >> 1);
+  }
+
+  /// Runs `write` (a store to a slot) unless a freeze is in progress, with
+  /// the worker's busy flag up; during a freeze, after it ends.
+  template <class Write>
+  GORO_ALWAYS_INLINE void as_owner(shard& s, Write write) noexcept {
+    s.busy.store(1, std::memory_order_relaxed);
+    asymmetric_fence::light(expedited_);
+    // Acquire: a thaw's release store orders the walker's reads of a
+    // record before this worker's freeing of it (what TSan checks).
+    if (__builtin_expect(frozen_.load(std::memory_order_acquire) == 0, 1)) {
+      write();
+      s.busy.store(0, std::memory_order_release);
+      return;
+    }
+    s.busy.store(0, std::memory_order_release);
+    std::lock_guard<spin_lock> guard(slow_lock_);  // held by the freeze until the thaw
+    write();
+  }
+
+  /// Free slot i onto worker s's list. A free slot's value stays a link, so
+  /// no walker can mistake it for a record.
+  void push_local(shard& s, index_t i) noexcept {
+    at(i).store(link(s.free_head), std::memory_order_relaxed);
+    s.free_head = i;
+    ++s.free_count;
+  }
+
+  /// Holds slow_lock_.
+  void push_pool(index_t i) noexcept {
+    at(i).store(link(pool_head_), std::memory_order_release);
+    pool_head_ = i;
+    ++pool_count_;
+  }
+
+  /// Gives a worker with an empty list up to `batch` slots from the pool,
+  /// or fresh ones. Throws (taking nothing) when the table cannot grow.
+  __attribute__((noinline)) void refill(shard& s) {
+    std::lock_guard<spin_lock> guard(slow_lock_);
+    if (pool_count_ == 0) fresh_into_pool(batch);
+    const index_t n = pool_count_ < batch ? pool_count_ : batch;
+    // The first n slots of the pool's list become the worker's; their
+    // links stay as they are (the count says where the list ends).
+    index_t last = pool_head_;
+    for (index_t k = 1; k < n; ++k) last = next_of(last);
+    s.free_head = pool_head_;
+    s.free_count = n;
+    pool_head_ = next_of(last);
+    pool_count_ -= n;
+  }
+
+  /// Moves `batch` slots from a worker's list, which holds more than
+  /// keep_most, to the pool: a goroutine's slot is freed where it exits, so
+  /// a worker that only finishes goroutines others started would hoard.
+  __attribute__((noinline)) void spill(shard& s) noexcept {
+    std::lock_guard<spin_lock> guard(slow_lock_);
+    index_t last = s.free_head;
+    for (index_t k = 1; k < batch; ++k) last = next_of(last);
+    const index_t rest = next_of(last);
+    at(last).store(link(pool_head_), std::memory_order_relaxed);
+    pool_head_ = s.free_head;
+    pool_count_ += batch;
+    s.free_head = rest;
+    s.free_count -= batch;
+  }
+
+  /// Holds slow_lock_. Hands out `n` never-used slots into the pool,
+  /// allocating the table's next chunk when needed.
+  void fresh_into_pool(index_t n) {
+    const std::uint64_t end = std::uint64_t{high_water_} + n;
+    if (end > std::uint64_t{chunk_slots} * max_chunks) {
+      throw_error(std::length_error("goro: more than 67108864 goroutines alive in one runtime"));
+    }
+    const auto last_chunk = static_cast<index_t>((end - 1) / chunk_slots);
+    if (chunks_[last_chunk] == nullptr) {
+      GORO_FAULT_ALLOCATION();
+      chunks_[last_chunk] = new slot[chunk_slots]();
+    }
+    for (index_t k = 0; k < n; ++k) push_pool(high_water_ + k);
+    high_water_ = static_cast<index_t>(end);
+  }
+
+  const index_t workers_;
+  const bool expedited_;  ///< asymmetric_fence::expedited(), read once
+  std::unique_ptr<shard[]> shards_;
+  std::unique_ptr<slot*[]> chunks_;  ///< grows under slow_lock_; never shrinks
+
+  /// 1 while a freeze is on. Read by every publish and remove.
+  alignas(64) std::atomic<std::uint32_t> frozen_{0};
+  /// Guards the pool, high_water_ and chunks_; held by a freeze throughout.
+  alignas(64) spin_lock slow_lock_;
+  index_t pool_head_ = 0;   ///< valid when pool_count_ > 0
+  index_t pool_count_ = 0;  ///< free slots in the pool
+  index_t high_water_ = 0;  ///< slots [0, high_water_) have been handed out
+};
+
+/// A runtime's registry of its goroutines.
+using g_registry = basic_registry<goroutine>;
+
+}  // namespace goro::detail
+
+#endif
+// ======== goro/detail/global_queue.hpp ========
+// global_queue.hpp: the scheduler's global run queue.
+//
+// Goroutines started or readied outside any worker, and the overflow of a
+// full local queue, wait here; workers take a fair share at a time (see
+// "A global queue" in the file comment of scheduler.hpp). An intrusive FIFO through
+// goroutine::next under a spin lock, with its length in an atomic so that
+// idle checks and the monitor read it without the lock.
+#ifndef GORO_DETAIL_GLOBAL_QUEUE_HPP
+#define GORO_DETAIL_GLOBAL_QUEUE_HPP
 
 // ======== goro/detail/goroutine.hpp ========
 // goroutine.hpp: the goroutine record ("G").
@@ -2266,9 +2664,7 @@ struct goroutine {
   std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
   std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
   std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
-  std::uint32_t all_shard = 0;                    ///< its shard in the g_registry
-  goroutine* all_prev = nullptr;                  ///< links in that shard of its runtime's
-  goroutine* all_next = nullptr;                  ///< registry, guarded by the shard's lock
+  std::uint32_t all_slot = 0;                     ///< its slot in its runtime's g_registry
   /// Its execution, after the fields it refers to. ctx.id() is the goroutine
   /// id: 1, 2, ... in order of creation, process-wide.
   context ctx;
@@ -2302,103 +2698,6 @@ bool layout_for(const stack& s, g_layout& out) noexcept {
 }  // namespace goro::detail
 
 #endif
-
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <mutex>
-
-namespace goro::detail {
-
-/// The live goroutines of one runtime. See the file comment.
-class g_registry {
- public:
-  /// A registry with `shards` shards (workers + 1).
-  explicit g_registry(std::size_t shards)
-      : shards_(new shard[shards]), count_(static_cast<std::uint32_t>(shards)) {}
-
-  g_registry(const g_registry&) = delete;
-  g_registry& operator=(const g_registry&) = delete;
-
-  /// Registers g in shard `index`. g's links are null (a new record).
-  void add(goroutine* g, std::size_t index) noexcept {
-    shard& s = shards_[index];
-    g->all_shard = static_cast<std::uint32_t>(index);
-    std::lock_guard<spin_lock> guard(s.lock);
-    g->all_next = s.head;
-    if (s.head != nullptr) s.head->all_prev = g;
-    s.head = g;
-  }
-
-  /// Unregisters g from the shard it was added to. Any thread.
-  void remove(goroutine* g) noexcept {
-    shard& s = shards_[g->all_shard];
-    std::lock_guard<spin_lock> guard(s.lock);
-    if (g->all_prev != nullptr) {
-      g->all_prev->all_next = g->all_next;
-    } else {
-      s.head = g->all_next;
-    }
-    if (g->all_next != nullptr) g->all_next->all_prev = g->all_prev;
-  }
-
-  /// Holds every shard's lock for its lifetime, taken in index order (the
-  /// only place two are held): meanwhile no goroutine joins or leaves, and
-  /// none of those seen can be freed. The holder must not start, finish or
-  /// wake goroutines of this runtime.
-  class freeze {
-   public:
-    explicit freeze(g_registry& r) noexcept : r_(r) {
-      for (std::uint32_t i = 0; i < r_.count_; ++i) r_.shards_[i].lock.lock();
-    }
-    ~freeze() {
-      for (std::uint32_t i = r_.count_; i-- > 0;) r_.shards_[i].lock.unlock();
-    }
-    freeze(const freeze&) = delete;
-    freeze& operator=(const freeze&) = delete;
-
-   private:
-    g_registry& r_;
-  };
-
-  /// Calls visit(g) for every live goroutine until visit returns false;
-  /// returns false then, else true. The caller holds a freeze.
-  template <class Visit>
-  bool each(Visit visit) const {
-    for (std::uint32_t i = 0; i < count_; ++i) {
-      for (goroutine* g = shards_[i].head; g != nullptr; g = g->all_next) {
-        if (!visit(g)) return false;
-      }
-    }
-    return true;
-  }
-
- private:
-  /// One shard, on a cache line of its own: its worker takes the lock on
-  /// every spawn and exit and must not share the line with its neighbours.
-  struct alignas(64) shard {
-    spin_lock lock;
-    goroutine* head = nullptr;  ///< newest first; guarded by lock
-  };
-
-  std::unique_ptr<shard[]> shards_;
-  std::uint32_t count_;
-};
-
-}  // namespace goro::detail
-
-#endif
-// ======== goro/detail/global_queue.hpp ========
-// global_queue.hpp: the scheduler's global run queue.
-//
-// Goroutines started or readied outside any worker, and the overflow of a
-// full local queue, wait here; workers take a fair share at a time (see
-// "A global queue" in the file comment of scheduler.hpp). An intrusive FIFO through
-// goroutine::next under a spin lock, with its length in an atomic so that
-// idle checks and the monitor read it without the lock.
-#ifndef GORO_DETAIL_GLOBAL_QUEUE_HPP
-#define GORO_DETAIL_GLOBAL_QUEUE_HPP
-
 // ======== goro/detail/run_queue.hpp ========
 // run_queue.hpp: a worker's local queue of runnable goroutines.
 //
@@ -3894,16 +4193,22 @@ class timer_heap {
   /// (and promises nothing) when the heap cannot grow. Never on a worker's
   /// own context. Every go() calls it: the common case is one uncontended
   /// fetch_add, inlined; only growing the heap takes the lock.
-  GORO_ALWAYS_INLINE void reserve_slot() {
+  GORO_ALWAYS_INLINE void reserve_slot() { reserve_slots(1); }
+
+  /// reserve_slot() for `n` nodes at once: all of them, or none and throws.
+  GORO_ALWAYS_INLINE void reserve_slots(std::size_t n) {
     // Counting first is safe: a reservation succeeds only when the count
-    // before it, which includes every live and pending one, is below the
-    // capacity, and the capacity never shrinks.
-    const std::size_t before = slots_.fetch_add(1, std::memory_order_relaxed);
-    if (before >= capacity_.load(std::memory_order_acquire)) grow_for(before);
+    // before it, which includes every live and pending one, plus its own
+    // stays within the capacity, and the capacity never shrinks.
+    const std::size_t before = slots_.fetch_add(n, std::memory_order_relaxed);
+    if (before + n > capacity_.load(std::memory_order_acquire)) grow_for(before + n - 1, n);
   }
 
   /// Gives back a slot from reserve_slot() (the node is not armed).
-  void release_slot() noexcept { slots_.fetch_sub(1, std::memory_order_relaxed); }
+  void release_slot() noexcept { release_slots(1); }
+
+  /// Gives back `n` slots from reserve_slots().
+  void release_slots(std::size_t n) noexcept { slots_.fetch_sub(n, std::memory_order_relaxed); }
 
   /// add_locked, taking the lock.
   bool add(timer_node* n) {
@@ -3977,9 +4282,9 @@ class timer_heap {
   bool empty() const noexcept { return earliest() == steady_clock::time_point::max(); }
 
  private:
-  /// reserve_slot's slow path: grows the heap past `index` (this caller's
-  /// place in the count), or takes the count back and throws.
-  __attribute__((noinline, cold)) void grow_for(std::size_t index) {
+  /// reserve_slots' slow path: grows the heap past `index` (this caller's
+  /// last place in the count), or takes its `n` back and throws.
+  __attribute__((noinline, cold)) void grow_for(std::size_t index, std::size_t n) {
     for (;;) {
       const std::size_t cap = capacity_.load(std::memory_order_acquire);
       if (index < cap) return;
@@ -3991,7 +4296,7 @@ class timer_heap {
         bigger.reserve(cap < 32 ? 64 : 2 * cap);
       }
       GORO_CATCH_ALL {
-        release_slot();
+        release_slots(n);
         GORO_RETHROW;
       }
       std::lock_guard<spin_lock> guard(lock_);
@@ -4138,6 +4443,9 @@ class worker {
   bool inherit_slice = false;
   bool slept = false;            ///< slept during this find_work: no slice to inherit
   std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
+  /// Timer-heap slots reserved ahead for goroutines started here
+  /// (scheduler::take_timer_slot).
+  std::uint32_t timer_slots = 0;
   /// Picks until the next one that looks at the global queue and the
   /// netpoller first (every 61st, as in Go); counts down to 0.
   std::uint32_t fair_countdown = fair_period;
@@ -4199,7 +4507,7 @@ class scheduler {
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))),
         pool_(options_.stack_size),
-        registry_(options_.workers + 1) {
+        registry_(options_.workers) {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
     workers_.reserve(n);
@@ -4420,7 +4728,43 @@ class scheduler {
     }
   }
 
-  void goroutine_exited(stack_pool& local);
+  void goroutine_exited(worker& w);
+
+  /// Timer-heap slots a worker reserves at once, and gives back at once
+  /// when it holds more than twice that.
+  static constexpr std::uint32_t timer_slot_batch = 64;
+
+  /// Reserves the timer-heap slot of a goroutine about to start (see
+  /// spawn). On `w`, a worker of this runtime, from its own stock, which it
+  /// refills a batch at a time: one atomic operation per batch where one
+  /// per goroutine was a tenth of W1; with w null, from the heap. Throws
+  /// std::bad_alloc, reserving nothing.
+  void take_timer_slot(worker* w) {
+    if (w == nullptr) {
+      timers_.reserve_slot();
+      return;
+    }
+    if (w->timer_slots == 0) {
+      timers_.reserve_slots(timer_slot_batch);
+      w->timer_slots = timer_slot_batch;
+    }
+    --w->timer_slots;
+  }
+
+  /// Gives back a slot from take_timer_slot: into the stock of `w`, the
+  /// worker the goroutine ends on (or to the heap when w is null). A worker
+  /// that finishes what others start would hoard: past two batches it
+  /// gives one back to the heap.
+  void give_timer_slot(worker* w) noexcept {
+    if (w == nullptr) {
+      timers_.release_slot();
+      return;
+    }
+    if (++w->timer_slots > 2 * timer_slot_batch) {
+      timers_.release_slots(timer_slot_batch);
+      w->timer_slots -= timer_slot_batch;
+    }
+  }
   void unhandled_exception(goroutine& g, std::exception_ptr e) noexcept;
 
   runtime_options options_;
@@ -4441,8 +4785,8 @@ class scheduler {
   std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
   std::mutex poller_make_lock_;
 
-  /// Live goroutines: shard i for spawns on worker i, the last shard for
-  /// spawns from outside the workers and from spare workers.
+  /// Live goroutines, registered by the worker that starts them (or on the
+  /// shared path from outside and from spare workers).
   g_registry registry_;
 
   monitor* monitor_ = nullptr;  ///< set by start_monitor, deleted by stop_monitor
@@ -4555,19 +4899,29 @@ void invoke_and_destroy(void* storage) {
 template <class F>
 void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   using Fn = std::decay_t<F>;
-  // The new goroutine's timed waits arm a timer on a worker's own context,
-  // where nothing may allocate: its heap slot is reserved here, where
-  // std::bad_alloc is go()'s ordinary error. Given back when it exits.
-  timers_.reserve_slot();
-  struct slot_guard {
-    timer_heap& heap;
-    bool kept = false;
-    ~slot_guard() {
-      if (!kept) heap.release_slot();
-    }
-  } slot{timers_};
   worker* w = current_worker_slot();
   const bool own = w != nullptr && &w->sched == this;
+  const std::size_t shard = own ? w->index : g_registry::outside;
+  // What a spawn takes before it can fail, given back if it does: the
+  // goroutine's timer-heap slot (its timed waits arm a timer on a worker's
+  // own context, where nothing may allocate: std::bad_alloc is go()'s
+  // ordinary error here) and its registry slot.
+  take_timer_slot(own ? w : nullptr);
+  struct spawn_guard {
+    scheduler& sched;
+    worker* w;
+    std::size_t shard;
+    g_registry::index_t slot = 0;
+    bool have_slot = false;
+    bool kept = false;
+    ~spawn_guard() {
+      if (kept) return;
+      if (have_slot) sched.registry_.give_back(slot, shard);
+      sched.give_timer_slot(w);
+    }
+  } guard{*this, own ? w : nullptr, shard};
+  guard.slot = registry_.take(shard);
+  guard.have_slot = true;
   stack s = own ? pool_.take(w->pool) : pool_.take();
   g_layout layout{};
   goroutine::invoke_fn invoke;
@@ -4586,9 +4940,9 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
       goroutine(std::move(s), this, next_goroutine_id(), invoke, layout.fn, usable);
   g->created_file = file;
   g->created_line = line;
-  slot.kept = true;
-  // Spare workers (index past the workers) share the outside shard.
-  registry_.add(g, own ? std::min(w->index, workers_.size()) : workers_.size());
+  g->all_slot = guard.slot;
+  guard.kept = true;
+  registry_.publish(g, guard.slot, shard);
   // seq_cst: the monitor publishes "asleep" and then reads live_ (Dekker).
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
@@ -4645,8 +4999,9 @@ inline scheduler::~scheduler() {
   }
 }
 
-inline void scheduler::goroutine_exited(stack_pool& local) {
-  timers_.release_slot();  // before live_ drops: after that the runtime may be gone
+inline void scheduler::goroutine_exited(worker& w) {
+  give_timer_slot(&w);  // before live_ drops: after that the runtime may be gone
+  stack_pool& local = w.pool;
   // The last goroutine's worker hands its stacks to the shared pool before
   // live_ reaches zero, so that a go() after wait() (from outside, where no
   // worker's pool is reachable) finds a stack without mapping one: that is
@@ -4788,12 +5143,12 @@ GORO_ALWAYS_INLINE void worker::execute(goroutine* g) {
 }
 
 GORO_ALWAYS_INLINE void worker::finish(goroutine* g) {
-  sched.registry_.remove(g);
+  sched.registry_.remove(g->all_slot, index);
   g->status.store(g_status::dead, std::memory_order_relaxed);
   const stack_handle s = g->stk.release();  // the record lives on it: out before it goes
   g->~goroutine();
   sched.pool_.give(pool, s);
-  sched.goroutine_exited(pool);
+  sched.goroutine_exited(*this);
 }
 
 inline void worker::wake_from_idle() noexcept {

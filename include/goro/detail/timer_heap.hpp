@@ -88,16 +88,22 @@ class timer_heap {
   /// (and promises nothing) when the heap cannot grow. Never on a worker's
   /// own context. Every go() calls it: the common case is one uncontended
   /// fetch_add, inlined; only growing the heap takes the lock.
-  GORO_ALWAYS_INLINE void reserve_slot() {
+  GORO_ALWAYS_INLINE void reserve_slot() { reserve_slots(1); }
+
+  /// reserve_slot() for `n` nodes at once: all of them, or none and throws.
+  GORO_ALWAYS_INLINE void reserve_slots(std::size_t n) {
     // Counting first is safe: a reservation succeeds only when the count
-    // before it, which includes every live and pending one, is below the
-    // capacity, and the capacity never shrinks.
-    const std::size_t before = slots_.fetch_add(1, std::memory_order_relaxed);
-    if (before >= capacity_.load(std::memory_order_acquire)) grow_for(before);
+    // before it, which includes every live and pending one, plus its own
+    // stays within the capacity, and the capacity never shrinks.
+    const std::size_t before = slots_.fetch_add(n, std::memory_order_relaxed);
+    if (before + n > capacity_.load(std::memory_order_acquire)) grow_for(before + n - 1, n);
   }
 
   /// Gives back a slot from reserve_slot() (the node is not armed).
-  void release_slot() noexcept { slots_.fetch_sub(1, std::memory_order_relaxed); }
+  void release_slot() noexcept { release_slots(1); }
+
+  /// Gives back `n` slots from reserve_slots().
+  void release_slots(std::size_t n) noexcept { slots_.fetch_sub(n, std::memory_order_relaxed); }
 
   /// add_locked, taking the lock.
   bool add(timer_node* n) {
@@ -171,9 +177,9 @@ class timer_heap {
   bool empty() const noexcept { return earliest() == steady_clock::time_point::max(); }
 
  private:
-  /// reserve_slot's slow path: grows the heap past `index` (this caller's
-  /// place in the count), or takes the count back and throws.
-  __attribute__((noinline, cold)) void grow_for(std::size_t index) {
+  /// reserve_slots' slow path: grows the heap past `index` (this caller's
+  /// last place in the count), or takes its `n` back and throws.
+  __attribute__((noinline, cold)) void grow_for(std::size_t index, std::size_t n) {
     for (;;) {
       const std::size_t cap = capacity_.load(std::memory_order_acquire);
       if (index < cap) return;
@@ -185,7 +191,7 @@ class timer_heap {
         bigger.reserve(cap < 32 ? 64 : 2 * cap);
       }
       GORO_CATCH_ALL {
-        release_slot();
+        release_slots(n);
         GORO_RETHROW;
       }
       std::lock_guard<spin_lock> guard(lock_);
