@@ -652,9 +652,9 @@ class spin_lock {
 //   has not switched for 20 ms while goroutines wait in its queues) and
 //   wakes an idle worker to steal them; when every worker is stuck it starts
 //   a spare worker thread (spare_workers.hpp).
-// * Every live goroutine is in its runtime's registry (g_registry.hpp, a
-//   slot table a worker writes without locked instructions) for goroutine
-//   dumps and deadlock reports.
+// * Every live goroutine is in its runtime's registry (g_registry.hpp: its
+//   stack's slot, written without a locked instruction) for goroutine dumps
+//   and deadlock reports.
 // * Waiting is not here: parking, waking, blocking with or without a
 //   deadline and the reasons for it are the wait layer (wait/), which
 //   channels, select, sync, timers and fd waits all use. This file only
@@ -985,6 +985,7 @@ inline void deregister_stack(unsigned id) noexcept {
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <string>
@@ -1081,6 +1082,10 @@ struct stack_handle {
   std::size_t mapped;
   stack_slab* slab;
   unsigned valgrind_id;
+  /// The word its runtime's goroutine registry keeps for whatever runs on
+  /// this stack (g_registry.hpp), given by the runtime's stack pool; null
+  /// for a stack outside any pool.
+  std::atomic<std::uintptr_t>* registry_slot;
 };
 
 /// An owning, movable handle to one mapped stack with its guard.
@@ -1132,11 +1137,12 @@ class stack {
 
   /// Gives up ownership: returns the stack as a handle and leaves this empty.
   stack_handle release() noexcept {
-    stack_handle h{base_, mapped_, slab_, valgrind_id_};
+    stack_handle h{base_, mapped_, slab_, valgrind_id_, registry_slot_};
     base_ = nullptr;
     mapped_ = 0;
     slab_ = nullptr;
     valgrind_id_ = 0;
+    registry_slot_ = nullptr;
     return h;
   }
 
@@ -1147,6 +1153,7 @@ class stack {
     s.mapped_ = h.mapped;
     s.slab_ = h.slab;
     s.valgrind_id_ = h.valgrind_id;
+    s.registry_slot_ = h.registry_slot;
     return s;
   }
 
@@ -1158,12 +1165,15 @@ class stack {
   void* top() const noexcept { return static_cast<char*>(base_) + mapped_; }
   /// Usable bytes.
   std::size_t size() const noexcept { return mapped_ - guard_bytes(); }
+  /// See stack_handle::registry_slot.
+  std::atomic<std::uintptr_t>* registry_slot() const noexcept { return registry_slot_; }
 
   void swap(stack& other) noexcept {
     std::swap(base_, other.base_);
     std::swap(mapped_, other.mapped_);
     std::swap(slab_, other.slab_);
     std::swap(valgrind_id_, other.valgrind_id_);
+    std::swap(registry_slot_, other.registry_slot_);
   }
 
  private:
@@ -1204,7 +1214,8 @@ class stack {
     for (std::size_t i = 0; i < n; ++i) {
       void* base = static_cast<char*>(p) + i * each;
       void* bottom = static_cast<char*>(base) + guard;
-      emit(i, stack_handle{base, each, shared, sanitizer::register_stack(bottom, each - guard)});
+      emit(i, stack_handle{base, each, shared, sanitizer::register_stack(bottom, each - guard),
+                           nullptr});
     }
   }
 
@@ -1259,6 +1270,7 @@ class stack {
   std::size_t mapped_ = 0;
   stack_slab* slab_ = nullptr;
   unsigned valgrind_id_ = 0;
+  std::atomic<std::uintptr_t>* registry_slot_ = nullptr;
 };
 
 }  // namespace goro::detail
@@ -2063,43 +2075,42 @@ class context {
 // g_registry.hpp: a runtime's live goroutines, for dumps and deadlock checks.
 //
 // Every goroutine is registered from its spawn until its worker destroys it:
-// it holds a slot in a table, and the slot holds its record's address. A
-// dump or a deadlock census freezes the registry (no goroutine joins or
-// leaves meanwhile, and none it sees can be freed) and walks the table.
+// a slot of a table holds its record's address. A dump or a deadlock census
+// freezes the registry (no goroutine joins or leaves meanwhile, and none it
+// sees can be freed) and walks the table.
 //
-// Spawns and exits are on the hot path (W1 spawns a million goroutines), so
-// a worker registers and unregisters with no locked instruction at all:
-//   * Free slots: each worker keeps a list of its own, touched only by its
-//     thread. It takes a batch from the shared pool (or fresh slots) when it
-//     runs out and gives a batch back when it holds too many, under
-//     `slow_lock_`: one locked operation per batch. A goroutine that exits on
-//     another worker than the one that started it gives its slot to the
-//     worker it exits on: any worker may own any free slot.
-//   * Against a freeze: the worker sets its `busy` flag, then reads
-//     `frozen_`; the freezer sets `frozen_`, then waits for every `busy` to
-//     clear. That store-then-load on both sides needs a full fence on both;
-//     asymmetric_fence.hpp puts all of its cost on the freezer (membarrier)
-//     where the kernel allows. A worker that finds `frozen_` set waits for
-//     the thaw on `slow_lock_`, which the freeze holds throughout.
-// Goroutines started from outside the workers (a plain thread, another
-// runtime) or by a spare worker, and goroutines that exit on a spare worker,
-// always take `slow_lock_` (rare, and a spare worker has no list of its own).
+// A slot belongs to a stack, not to a goroutine: the runtime's stack pool
+// takes one for each stack it maps and gives it back when it unmaps the
+// stack (stack_pool.hpp), a batch at a time under `slow_lock_`. A goroutine
+// runs on one stack, so starting one stores its address in its stack's
+// slot and finishing it stores 0 there: no slot is taken or freed on the
+// hot path (W1 starts a million goroutines), whichever worker a goroutine
+// starts or ends on.
 //
-// Invariants: a published slot holds the address of a live goroutine, a free
-// slot holds `(next << 1) | 1` (a link of the free list it is on; records
-// are aligned, so the low bit tells the two apart), and a slot past
-// `high_water_` was never handed out. A slot is written only by the thread
-// that owns it: the worker whose list it is on, the holder of `slow_lock_`
-// for the shared pool, the spawner between taking and publishing it, the
-// exiting worker for a live goroutine's. Unpublishing happens before the
-// record is destroyed and its stack given back, so a walker under a freeze
-// never meets a freed goroutine. The table's chunks are only ever added
-// (under `slow_lock_`), never moved or freed before the registry.
+// Those two stores must not happen during a freeze, and a worker makes them
+// with no locked instruction: it sets its `busy` flag, then reads
+// `frozen_`; the freezer sets `frozen_`, then waits for every `busy` to
+// clear. That store-then-load on both sides needs a full fence on both;
+// asymmetric_fence.hpp puts all of its cost on the freezer (membarrier)
+// where the kernel allows. A worker that finds `frozen_` set waits for the
+// thaw on `slow_lock_`, which the freeze holds throughout. Goroutines that
+// start or end outside the workers (a plain thread, another runtime, a spare
+// worker) always take `slow_lock_`.
 //
-// Rejected: per-worker lists with a spin lock each (the previous design: two
-// locked operations per goroutine, a tenth of W1's time with one worker); a
-// lock-free linked list (removal from the middle needs hazard pointers or
-// deferred frees for the walkers).
+// Invariants: a slot holds a live goroutine's address (published), 0 (its
+// stack holds no goroutine), or `next | 1` while it is in the free pool (a
+// link of that list; records are aligned, so the low bit tells them apart).
+// Slots past `high_water_` were never handed out. A published slot is
+// cleared before its record is destroyed and its stack given back, so a
+// walker under a freeze never meets a freed goroutine. The table's chunks
+// are only ever added (under `slow_lock_`), never moved or freed before the
+// registry.
+//
+// Rejected: a slot per goroutine from per-worker free lists (no locked
+// instruction either, but taking and freeing slots was 3 ns of W1's 90);
+// per-worker linked lists with a spin lock each (two locked operations per
+// goroutine, a tenth of W1 with one worker); a lock-free linked list
+// (removal from the middle needs hazard pointers or deferred frees).
 #ifndef GORO_DETAIL_G_REGISTRY_HPP
 #define GORO_DETAIL_G_REGISTRY_HPP
 
@@ -2211,87 +2222,74 @@ struct goroutine;
 template <class T>
 class basic_registry {
  public:
-  /// A slot's index; goroutine::all_slot keeps its own.
-  using index_t = std::uint32_t;
+  /// A slot of the table. Slots never move.
+  using slot = std::atomic<std::uintptr_t>;
 
-  /// The most records registered at once: 64M (a goroutine needs at least a
-  /// page of stack, so the address space runs out long before).
-  static constexpr index_t chunk_slots = 8192;
-  static constexpr index_t max_chunks = 8192;
+  /// The table grows a chunk of chunk_slots at a time, up to max_chunks:
+  /// 64M stacks at once (each takes at least a page and a guard, so the
+  /// address space runs out long before).
+  static constexpr std::uint32_t chunk_slots = 8192;
+  static constexpr std::uint32_t max_chunks = 8192;
+
+  /// The worker index that means "not one of the workers".
+  static constexpr std::size_t outside = ~std::size_t{0};
 
   /// A registry for `workers` workers; worker indexes at or past that
-  /// (spare workers) and `outside` use the shared path.
+  /// (spare workers) and `outside` take the shared path.
   explicit basic_registry(std::size_t workers, bool expedited = asymmetric_fence::expedited())
-      : workers_(static_cast<index_t>(workers)),
+      : workers_(workers),
         expedited_(expedited),
         shards_(new shard[workers]),
         chunks_(new slot*[max_chunks]()) {}
 
   ~basic_registry() {
-    for (index_t c = 0; c < max_chunks && chunks_[c] != nullptr; ++c) delete[] chunks_[c];
+    for (std::uint32_t c = 0; c < max_chunks && chunks_[c] != nullptr; ++c) delete[] chunks_[c];
   }
 
   basic_registry(const basic_registry&) = delete;
   basic_registry& operator=(const basic_registry&) = delete;
 
-  /// The worker index that means "not one of the workers".
-  static constexpr std::size_t outside = ~std::size_t{0};
-
-  /// Takes a free slot for a record about to start on worker `w` (or
-  /// outside). Throws std::bad_alloc or std::length_error, taking nothing,
-  /// when the table cannot grow. Follow with publish() or give_back().
-  index_t take(std::size_t w) {
-    if (w < workers_) {
-      shard& s = shards_[w];
-      if (s.free_count == 0) refill(s);
-      const index_t i = s.free_head;
-      s.free_head = next_of(i);
-      --s.free_count;
-      return i;
-    }
+  /// Takes `n` free slots into out[0..n) (for new stacks). Throws
+  /// std::bad_alloc or std::length_error, taking none, when the table
+  /// cannot grow.
+  void take(slot** out, std::size_t n) {
     std::lock_guard<spin_lock> guard(slow_lock_);
-    if (pool_count_ == 0) fresh_into_pool(batch);
-    const index_t i = pool_head_;
-    pool_head_ = next_of(i);
-    --pool_count_;
-    return i;
+    while (pool_count_ < n) fresh_into_pool();
+    for (std::size_t i = 0; i < n; ++i) {
+      slot* p = pool_head_;
+      pool_head_ = reinterpret_cast<slot*>(p->load(std::memory_order_relaxed) & ~std::uintptr_t{1});
+      p->store(0, std::memory_order_relaxed);
+      out[i] = p;
+    }
+    pool_count_ -= n;
   }
 
-  /// Returns a slot from take() that was never published (the spawn
-  /// failed). Same `w` as take().
-  void give_back(index_t i, std::size_t w) noexcept {
-    if (w < workers_) {
-      push_local(shards_[w], i);
-    } else {
-      std::lock_guard<spin_lock> guard(slow_lock_);
-      push_pool(i);
+  /// Gives back slots from take() that hold no record (their stacks are
+  /// gone). Null entries are skipped.
+  void give_back(slot* const* in, std::size_t n) noexcept {
+    std::lock_guard<spin_lock> guard(slow_lock_);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (in[i] == nullptr) continue;
+      GORO_ASSERT(in[i]->load(std::memory_order_relaxed) == 0);
+      in[i]->store(reinterpret_cast<std::uintptr_t>(pool_head_) | 1, std::memory_order_relaxed);
+      pool_head_ = in[i];
+      ++pool_count_;
     }
   }
 
-  /// Registers `rec` in slot `i` from take(w); w is the taker's worker.
-  GORO_ALWAYS_INLINE void publish(T* rec, index_t i, std::size_t w) noexcept {
+  /// Registers `rec` in slot `p` (its stack's), on worker `w` or outside.
+  GORO_ALWAYS_INLINE void publish(T* rec, slot* p, std::size_t w) noexcept {
     const auto value = reinterpret_cast<std::uintptr_t>(rec);
-    GORO_ASSERT((value & 1) == 0);
-    if (w < workers_) {
-      as_owner(shards_[w], [&] { at(i).store(value, std::memory_order_release); });
-    } else {
-      std::lock_guard<spin_lock> guard(slow_lock_);
-      at(i).store(value, std::memory_order_release);
-    }
+    GORO_ASSERT(p != nullptr && (value & 1) == 0);
+    if (w >= workers_) return store_shared(p, value);
+    as_owner(shards_[w], p, value);
   }
 
-  /// Unregisters the record in slot `i`, on worker `w` (the one it exits
-  /// on, or outside), which then owns the slot. Before the record is freed.
-  GORO_ALWAYS_INLINE void remove(index_t i, std::size_t w) noexcept {
-    if (w < workers_) {
-      shard& s = shards_[w];
-      as_owner(s, [&] { at(i).store(link(s.free_head), std::memory_order_release); });
-      s.free_head = i;
-      if (++s.free_count > keep_most) spill(s);
-    } else {
-      std::lock_guard<spin_lock> guard(slow_lock_);
-      push_pool(i);
-    }
+  /// Unregisters the record in slot `p`, on worker `w` (the one it ends
+  /// on) or outside. Before the record is freed.
+  GORO_ALWAYS_INLINE void remove(slot* p, std::size_t w) noexcept {
+    if (w >= workers_) return store_shared(p, 0);
+    as_owner(shards_[w], p, 0);
   }
 
   /// Holds the registry still for its lifetime: meanwhile no record is
@@ -2306,8 +2304,8 @@ class basic_registry {
       asymmetric_fence::heavy(r_.expedited_);
       // Every worker now either saw frozen_ (and will wait for slow_lock_)
       // or has its busy flag visible here: wait those out. A busy section
-      // is a few stores; past a short spin its thread is not running.
-      for (index_t w = 0; w < r_.workers_; ++w) {
+      // is one store; past a short spin its thread is not running.
+      for (std::size_t w = 0; w < r_.workers_; ++w) {
         for (int spins = 0; r_.shards_[w].busy.load(std::memory_order_acquire) != 0; ++spins) {
           if (spins < 64) {
             cpu_relax();
@@ -2333,8 +2331,9 @@ class basic_registry {
   /// a freeze.
   template <class Visit>
   bool each(Visit visit) const {
-    for (index_t i = 0; i < high_water_; ++i) {
-      const std::uintptr_t v = at(i).load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < high_water_; ++i) {
+      const std::uintptr_t v =
+          chunks_[i / chunk_slots][i % chunk_slots].load(std::memory_order_acquire);
       if (v == 0 || (v & 1) != 0) continue;
       if (!visit(reinterpret_cast<T*>(v))) return false;
     }
@@ -2343,128 +2342,72 @@ class basic_registry {
 
   /// Slots handed out so far (the table's extent). The caller holds a
   /// freeze; for tests.
-  index_t high_water() const noexcept { return high_water_; }
+  std::uint32_t high_water() const noexcept { return high_water_; }
 
  private:
-  using slot = std::atomic<std::uintptr_t>;
+  /// Fresh slots added to the pool at once.
+  static constexpr std::uint32_t batch = 64;
 
-  /// Slots a worker takes from the pool at once, and gives back at once
-  /// when it holds more than keep_most.
-  static constexpr index_t batch = 64;
-  static constexpr index_t keep_most = 4 * batch;
-
-  /// A worker's free slots and its side of the freeze handshake, on a cache
-  /// line of its own (the freezer reads `busy`; nothing else is shared).
+  /// A worker's side of the freeze handshake, on a cache line of its own.
   struct alignas(64) shard {
     std::atomic<std::uint32_t> busy{0};  ///< 1 while the owner writes a slot
-    index_t free_head = 0;               ///< owner only; valid when free_count > 0
-    index_t free_count = 0;              ///< owner only
   };
 
-  static constexpr std::uintptr_t link(index_t next) noexcept {
-    return (std::uintptr_t{next} << 1) | 1;
-  }
-
-  slot& at(index_t i) const noexcept { return chunks_[i / chunk_slots][i % chunk_slots]; }
-
-  /// The next slot on the free list through free slot i. Only its owner
-  /// reads it.
-  index_t next_of(index_t i) const noexcept {
-    return static_cast<index_t>(at(i).load(std::memory_order_relaxed) >> 1);
-  }
-
-  /// Runs `write` (a store to a slot) unless a freeze is in progress, with
-  /// the worker's busy flag up; during a freeze, after it ends.
-  template <class Write>
-  GORO_ALWAYS_INLINE void as_owner(shard& s, Write write) noexcept {
+  /// Stores `value` in slot p unless a freeze is in progress, with the
+  /// worker's busy flag up; during a freeze, after it ends.
+  GORO_ALWAYS_INLINE void as_owner(shard& s, slot* p, std::uintptr_t value) noexcept {
     s.busy.store(1, std::memory_order_relaxed);
     asymmetric_fence::light(expedited_);
     // Acquire: a thaw's release store orders the walker's reads of a
     // record before this worker's freeing of it (what TSan checks).
     if (__builtin_expect(frozen_.load(std::memory_order_acquire) == 0, 1)) {
-      write();
+      p->store(value, std::memory_order_release);
       s.busy.store(0, std::memory_order_release);
       return;
     }
     s.busy.store(0, std::memory_order_release);
-    std::lock_guard<spin_lock> guard(slow_lock_);  // held by the freeze until the thaw
-    write();
+    store_shared(p, value);  // slow_lock_ is the freeze's until the thaw
   }
 
-  /// Free slot i onto worker s's list. A free slot's value stays a link, so
-  /// no walker can mistake it for a record.
-  void push_local(shard& s, index_t i) noexcept {
-    at(i).store(link(s.free_head), std::memory_order_relaxed);
-    s.free_head = i;
-    ++s.free_count;
-  }
-
-  /// Holds slow_lock_.
-  void push_pool(index_t i) noexcept {
-    at(i).store(link(pool_head_), std::memory_order_release);
-    pool_head_ = i;
-    ++pool_count_;
-  }
-
-  /// Gives a worker with an empty list up to `batch` slots from the pool,
-  /// or fresh ones. Throws (taking nothing) when the table cannot grow.
-  __attribute__((noinline)) void refill(shard& s) {
+  __attribute__((noinline)) void store_shared(slot* p, std::uintptr_t value) noexcept {
     std::lock_guard<spin_lock> guard(slow_lock_);
-    if (pool_count_ == 0) fresh_into_pool(batch);
-    const index_t n = pool_count_ < batch ? pool_count_ : batch;
-    // The first n slots of the pool's list become the worker's; their
-    // links stay as they are (the count says where the list ends).
-    index_t last = pool_head_;
-    for (index_t k = 1; k < n; ++k) last = next_of(last);
-    s.free_head = pool_head_;
-    s.free_count = n;
-    pool_head_ = next_of(last);
-    pool_count_ -= n;
+    p->store(value, std::memory_order_release);
   }
 
-  /// Moves `batch` slots from a worker's list, which holds more than
-  /// keep_most, to the pool: a goroutine's slot is freed where it exits, so
-  /// a worker that only finishes goroutines others started would hoard.
-  __attribute__((noinline)) void spill(shard& s) noexcept {
-    std::lock_guard<spin_lock> guard(slow_lock_);
-    index_t last = s.free_head;
-    for (index_t k = 1; k < batch; ++k) last = next_of(last);
-    const index_t rest = next_of(last);
-    at(last).store(link(pool_head_), std::memory_order_relaxed);
-    pool_head_ = s.free_head;
-    pool_count_ += batch;
-    s.free_head = rest;
-    s.free_count -= batch;
-  }
-
-  /// Holds slow_lock_. Hands out `n` never-used slots into the pool,
-  /// allocating the table's next chunk when needed.
-  void fresh_into_pool(index_t n) {
-    const std::uint64_t end = std::uint64_t{high_water_} + n;
-    if (end > std::uint64_t{chunk_slots} * max_chunks) {
-      throw_error(std::length_error("goro: more than 67108864 goroutines alive in one runtime"));
+  /// Holds slow_lock_. Adds `batch` never-used slots to the pool,
+  /// allocating the table's next chunk when needed (a chunk holds a whole
+  /// number of batches).
+  void fresh_into_pool() {
+    static_assert(chunk_slots % batch == 0, "a batch never spans two chunks");
+    if (std::uint64_t{high_water_} + batch > std::uint64_t{chunk_slots} * max_chunks) {
+      throw_error(std::length_error("goro: more than 67108864 goroutine stacks in one runtime"));
     }
-    const auto last_chunk = static_cast<index_t>((end - 1) / chunk_slots);
-    if (chunks_[last_chunk] == nullptr) {
+    slot*& chunk = chunks_[high_water_ / chunk_slots];
+    if (chunk == nullptr) {
       GORO_FAULT_ALLOCATION();
-      chunks_[last_chunk] = new slot[chunk_slots]();
+      chunk = new slot[chunk_slots]();
     }
-    for (index_t k = 0; k < n; ++k) push_pool(high_water_ + k);
-    high_water_ = static_cast<index_t>(end);
+    slot* const first = chunk + high_water_ % chunk_slots;
+    for (std::uint32_t k = 0; k < batch; ++k) {
+      first[k].store(reinterpret_cast<std::uintptr_t>(pool_head_) | 1, std::memory_order_relaxed);
+      pool_head_ = first + k;
+    }
+    pool_count_ += batch;
+    high_water_ += batch;
   }
 
-  const index_t workers_;
+  const std::size_t workers_;
   const bool expedited_;  ///< asymmetric_fence::expedited(), read once
-  std::unique_ptr<shard[]> shards_;
-  std::unique_ptr<slot*[]> chunks_;  ///< grows under slow_lock_; never shrinks
+  const std::unique_ptr<shard[]> shards_;
+  const std::unique_ptr<slot*[]> chunks_;  ///< entries added under slow_lock_, never removed
 
   /// 1 while a freeze is on. Read by every publish and remove.
   alignas(64) std::atomic<std::uint32_t> frozen_{0};
   /// Guards the pool, high_water_ and chunks_; held by a freeze throughout.
   alignas(64) spin_lock slow_lock_;
-  index_t pool_head_ = 0;   ///< valid when pool_count_ > 0
-  index_t pool_count_ = 0;  ///< free slots in the pool
-  index_t high_water_ = 0;  ///< slots [0, high_water_) have been handed out
+  slot* pool_head_ = nullptr;     ///< valid when pool_count_ > 0
+  std::size_t pool_count_ = 0;    ///< free slots in the pool
+  std::uint32_t high_water_ = 0;  ///< slots [0, high_water_) have been handed out
 };
 
 /// A runtime's registry of its goroutines.
@@ -2664,7 +2607,6 @@ struct goroutine {
   std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
   std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
   std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
-  std::uint32_t all_slot = 0;                     ///< its slot in its runtime's g_registry
   /// Its execution, after the fields it refers to. ctx.id() is the goroutine
   /// id: 1, 2, ... in order of creation, process-wide.
   context ctx;
@@ -3920,191 +3862,16 @@ void run_own_thread(const char* which, F&& body) noexcept {
 // one, under a lock, that takes a worker's surplus in batches and refills an
 // empty worker pool. Memory goes back to the kernel only when a worker is
 // idle: it trims the shared pool down to its "hot" count (see trim()).
+//
+// A stack is also the unit of two reservations a goroutine needs: its slot
+// in the runtime's goroutine registry (g_registry.hpp) and a place in the
+// timer heap (a goroutine's timed wait arms a timer on a worker's own
+// context, where nothing may allocate). A goroutine runs on one stack, so
+// the pool takes both when it maps a batch and gives them back when it
+// unmaps a stack: starting and finishing a goroutine touches neither.
 #ifndef GORO_DETAIL_STACK_POOL_HPP
 #define GORO_DETAIL_STACK_POOL_HPP
 
-
-#include <algorithm>
-#include <atomic>
-#include <cstddef>
-#include <mutex>
-#include <utility>
-#include <vector>
-
-namespace goro::detail {
-
-/// A worker's own free stacks: a LIFO of at most `capacity` handles in a
-/// fixed array. Not synchronised: only the owning worker touches it. A fixed
-/// array, not a vector: taking and giving are a few plain loads and stores,
-/// and nothing here allocates on a worker's own context.
-class stack_pool {
- public:
-  /// Stacks a worker keeps before passing a batch on.
-  static constexpr std::size_t worker_max = 64;
-  /// Stacks moved at once between a worker and the shared pool, and mapped at
-  /// once when the pool is empty.
-  static constexpr std::size_t batch = 32;
-  /// Room for worker_max stacks and the one given that goes past it.
-  static constexpr std::size_t capacity = worker_max + 1;
-
-  stack_pool() noexcept = default;
-  stack_pool(const stack_pool&) = delete;
-  stack_pool& operator=(const stack_pool&) = delete;
-  ~stack_pool() {
-    while (n_ != 0) stack gone = take();
-  }
-
-  bool empty() const noexcept { return n_ == 0; }
-  std::size_t size() const noexcept { return n_; }
-
-  /// The newest stack; the pool must not be empty.
-  stack take() noexcept {
-    GORO_ASSERT(n_ != 0);
-    return stack::adopt(free_[--n_]);
-  }
-
-  /// Adds s; the pool must have room (size() < capacity).
-  void give(stack&& s) noexcept { give(s.release()); }
-  void give(const stack_handle& h) noexcept {
-    GORO_ASSERT(n_ < capacity);
-    free_[n_++] = h;
-  }
-
- private:
-  friend class shared_stack_pool;
-
-  stack_handle free_[capacity];
-  std::size_t n_ = 0;  ///< free_[0..n_) hold stacks, oldest first
-};
-
-/// The runtime's shared pool and the policy that sizes both levels.
-///
-/// Nothing on the path of a goroutine starting or finishing unmaps memory
-/// (an munmap costs ~10 us here, and shoots down TLBs on every worker):
-/// surplus stacks pile up in the shared pool, and workers with nothing to run
-/// trim it back to `hot` stacks before they sleep (trim()).
-class shared_stack_pool {
- public:
-  /// See stack_pool.
-  static constexpr std::size_t worker_max = stack_pool::worker_max;
-  static constexpr std::size_t batch = stack_pool::batch;
-  /// Stacks the shared pool keeps when the runtime is idle.
-  static constexpr std::size_t hot = 256;
-
-  explicit shared_stack_pool(std::size_t stack_bytes) noexcept : stack_bytes_(stack_bytes) {}
-  shared_stack_pool(const shared_stack_pool&) = delete;
-  shared_stack_pool& operator=(const shared_stack_pool&) = delete;
-  ~shared_stack_pool() {
-    for (const stack_handle& h : shared_) stack gone = stack::adopt(h);
-  }
-
-  std::size_t stack_bytes() const noexcept { return stack_bytes_; }
-
-  /// A stack for a new goroutine, from `local`, refilled from the shared pool
-  /// or by mapping a batch when empty. Throws as stack::map_many does.
-  stack take(stack_pool& local) {
-    if (local.empty()) refill(local);
-    return local.take();
-  }
-
-  /// A stack for a goroutine started outside any worker.
-  stack take() {
-    {
-      std::lock_guard<spin_lock> guard(lock_);
-      if (!shared_.empty()) {
-        stack s = stack::adopt(shared_.back());
-        shared_.pop_back();
-        return s;
-      }
-    }
-    stack_handle fresh[batch];
-    map_batch(fresh);
-    stack first = stack::adopt(fresh[0]);
-    stack_pool rest;  // owns the others until they are in the shared pool
-    for (std::size_t i = 1; i < batch; ++i) rest.give(fresh[i]);
-    give_all(rest);
-    return first;
-  }
-
-  /// Takes back a finished goroutine's stack into `local`, passing a batch to
-  /// the shared pool when `local` is full. No system call.
-  void give(stack_pool& local, stack&& s) { give(local, s.release()); }
-  void give(stack_pool& local, const stack_handle& h) {
-    local.give(h);
-    if (local.size() > worker_max) pass_on(local, batch);
-  }
-
-  /// Passes every stack of `local` to the shared pool: a worker with nothing
-  /// to run, or finishing the runtime's last goroutine, keeps none of its own,
-  /// so that trim() can release them and a go() from outside any worker finds
-  /// one without mapping (it cannot reach a worker's pool).
-  void give_all(stack_pool& local) {
-    if (!local.empty()) pass_on(local, local.size());
-  }
-
-  /// Stacks unmapped per trim() call: small, so that an idle worker trimming
-  /// notices new work within tens of microseconds.
-  static constexpr std::size_t trim_batch = 8;
-
-  /// Releases up to trim_batch stacks beyond `hot`: their memory goes back to
-  /// the kernel, and a batch's mapping with its last stack (stack_slab).
-  /// Returns true if it released any (the caller looks for work again before
-  /// trimming more).
-  bool trim() {
-    if (size_hint_.load(std::memory_order_relaxed) <= hot) return false;
-    stack_handle victims[trim_batch];
-    std::size_t n = 0;
-    {
-      std::lock_guard<spin_lock> guard(lock_);
-      if (shared_.size() > hot) n = pop_newest(victims, std::min(trim_batch, shared_.size() - hot));
-      size_hint_.store(shared_.size(), std::memory_order_relaxed);
-    }
-    for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
-    return n != 0;
-  }
-
- private:
-  // Moves the newest `n` stacks of `local` to the shared pool.
-  void pass_on(stack_pool& local, std::size_t n) {
-    const stack_handle* from = local.free_ + (local.n_ - n);
-    std::lock_guard<spin_lock> guard(lock_);
-    shared_.insert(shared_.end(), from, from + n);
-    local.n_ -= n;  // after the insert, which may throw: then local keeps them
-    size_hint_.store(shared_.size(), std::memory_order_relaxed);
-  }
-
-  // Moves up to `max` of the newest shared stacks to out; returns how many.
-  // Holds lock_.
-  std::size_t pop_newest(stack_handle* out, std::size_t max) {
-    const std::size_t n = std::min(max, shared_.size());
-    std::copy(shared_.end() - static_cast<std::ptrdiff_t>(n), shared_.end(), out);
-    shared_.resize(shared_.size() - n);
-    return n;
-  }
-
-  // Fills the empty `local` with a batch from the shared pool, or maps one.
-  __attribute__((noinline)) void refill(stack_pool& local) {
-    {
-      std::lock_guard<spin_lock> guard(lock_);
-      local.n_ = pop_newest(local.free_, batch);
-    }
-    if (local.empty()) {
-      map_batch(local.free_);
-      local.n_ = batch;
-    }
-  }
-
-  void map_batch(stack_handle* out) { stack::map_many(stack_bytes_, batch, out); }
-
-  const std::size_t stack_bytes_;
-  spin_lock lock_;
-  std::vector<stack_handle> shared_;       ///< stacks owned by the pool; guarded by lock_
-  std::atomic<std::size_t> size_hint_{0};  ///< shared_.size() as last seen; may be stale
-};
-
-}  // namespace goro::detail
-
-#endif
 // ======== goro/detail/timer_heap.hpp ========
 // timer_heap.hpp: the runtime's deadlines, ordered.
 //
@@ -4114,10 +3881,11 @@ class shared_stack_pool {
 // users (a sleeping goroutine's stack, a timer's shared state); the heap only
 // points at them while they are armed.
 //
-// No allocation on a worker: the heap grows only in reserve_slot(), which
-// runs on the side of whoever will later arm a node (go() for a goroutine,
-// whose timed waits use one node at a time; a timer or ticker's
-// constructor), where std::bad_alloc is an ordinary exception. Arming, which
+// No allocation on a worker: the heap grows only in reserve_slots(), which
+// runs on the side of whoever will later arm a node (the stack pool when it
+// maps stacks, one node for each, since a goroutine runs on one stack and
+// its timed waits use one node at a time; a timer or ticker's constructor),
+// where std::bad_alloc is an ordinary exception. Arming, which
 // happens on a worker's own context (a timed wait arms after its goroutine
 // parked; a ticker re-arms from its fire function), then never allocates.
 // Invariant: heap size <= successful reservations <= capacity_ == the
@@ -4191,8 +3959,8 @@ class timer_heap {
   /// Promises one more node a place in the heap, growing it if needed; until
   /// release_slot(), arming that node never allocates. Throws std::bad_alloc
   /// (and promises nothing) when the heap cannot grow. Never on a worker's
-  /// own context. Every go() calls it: the common case is one uncontended
-  /// fetch_add, inlined; only growing the heap takes the lock.
+  /// own context. The common case is one uncontended fetch_add, inlined;
+  /// only growing the heap takes the lock.
   GORO_ALWAYS_INLINE void reserve_slot() { reserve_slots(1); }
 
   /// reserve_slot() for `n` nodes at once: all of them, or none and throws.
@@ -4278,6 +4046,9 @@ class timer_heap {
     return heap_.size();
   }
 
+  /// Slots promised by reserve_slots and not given back (for tests).
+  std::size_t reserved() const noexcept { return slots_.load(std::memory_order_relaxed); }
+
   /// Whether any node is armed; lock-free, may be stale.
   bool empty() const noexcept { return earliest() == steady_clock::time_point::max(); }
 
@@ -4349,6 +4120,226 @@ class timer_heap {
   std::atomic<std::size_t> capacity_{0};  ///< heap_.capacity(), for reserve_slot without the lock
   std::atomic<steady_clock::rep> earliest_{
       steady_clock::time_point::max().time_since_epoch().count()};
+};
+
+}  // namespace goro::detail
+
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace goro::detail {
+
+/// A worker's own free stacks: a LIFO of at most `capacity` handles in a
+/// fixed array. Not synchronised: only the owning worker touches it. A fixed
+/// array, not a vector: taking and giving are a few plain loads and stores,
+/// and nothing here allocates on a worker's own context.
+class stack_pool {
+ public:
+  /// Stacks a worker keeps before passing a batch on.
+  static constexpr std::size_t worker_max = 64;
+  /// Stacks moved at once between a worker and the shared pool, and mapped at
+  /// once when the pool is empty.
+  static constexpr std::size_t batch = 32;
+  /// Room for worker_max stacks and the one given that goes past it.
+  static constexpr std::size_t capacity = worker_max + 1;
+
+  stack_pool() noexcept = default;
+  stack_pool(const stack_pool&) = delete;
+  stack_pool& operator=(const stack_pool&) = delete;
+  ~stack_pool() {
+    while (n_ != 0) stack gone = take();
+  }
+
+  bool empty() const noexcept { return n_ == 0; }
+  std::size_t size() const noexcept { return n_; }
+
+  /// The newest stack; the pool must not be empty.
+  stack take() noexcept {
+    GORO_ASSERT(n_ != 0);
+    return stack::adopt(free_[--n_]);
+  }
+
+  /// Adds s; the pool must have room (size() < capacity).
+  void give(stack&& s) noexcept { give(s.release()); }
+  void give(const stack_handle& h) noexcept {
+    GORO_ASSERT(n_ < capacity);
+    free_[n_++] = h;
+  }
+
+ private:
+  friend class shared_stack_pool;
+
+  stack_handle free_[capacity];
+  std::size_t n_ = 0;  ///< free_[0..n_) hold stacks, oldest first
+};
+
+/// The runtime's shared pool and the policy that sizes both levels.
+///
+/// Nothing on the path of a goroutine starting or finishing unmaps memory
+/// (an munmap costs ~10 us here, and shoots down TLBs on every worker):
+/// surplus stacks pile up in the shared pool, and workers with nothing to run
+/// trim it back to `hot` stacks before they sleep (trim()).
+class shared_stack_pool {
+ public:
+  /// See stack_pool.
+  static constexpr std::size_t worker_max = stack_pool::worker_max;
+  static constexpr std::size_t batch = stack_pool::batch;
+  /// Stacks the shared pool keeps when the runtime is idle.
+  static constexpr std::size_t hot = 256;
+
+  /// A pool of `stack_bytes` stacks whose reservations are in `registry`
+  /// and `timers` (which it only stores here: they may be constructed later).
+  shared_stack_pool(std::size_t stack_bytes, g_registry& registry, timer_heap& timers) noexcept
+      : stack_bytes_(stack_bytes), registry_(registry), timers_(timers) {}
+  shared_stack_pool(const shared_stack_pool&) = delete;
+  shared_stack_pool& operator=(const shared_stack_pool&) = delete;
+  /// Unmaps the pool's stacks without giving their reservations back: the
+  /// registry and the timer heap go with the runtime.
+  ~shared_stack_pool() {
+    for (const stack_handle& h : shared_) stack gone = stack::adopt(h);
+  }
+
+  std::size_t stack_bytes() const noexcept { return stack_bytes_; }
+
+  /// A stack for a new goroutine, from `local`, refilled from the shared pool
+  /// or by mapping a batch when empty. Throws as stack::map_many does.
+  stack take(stack_pool& local) {
+    if (local.empty()) refill(local);
+    return local.take();
+  }
+
+  /// A stack for a goroutine started outside any worker.
+  stack take() {
+    {
+      std::lock_guard<spin_lock> guard(lock_);
+      if (!shared_.empty()) {
+        stack s = stack::adopt(shared_.back());
+        shared_.pop_back();
+        return s;
+      }
+    }
+    stack_handle fresh[batch];
+    map_batch(fresh);
+    stack first = stack::adopt(fresh[0]);
+    stack_pool rest;  // owns the others until they are in the shared pool
+    for (std::size_t i = 1; i < batch; ++i) rest.give(fresh[i]);
+    give_all(rest);
+    return first;
+  }
+
+  /// Unmaps a stack taken from the pool that no goroutine will run on (a
+  /// go() that failed after taking it), giving its reservations back. No
+  /// allocation, so that it can run while an exception unwinds.
+  void discard(stack&& s) noexcept {
+    stack gone(std::move(s));
+    g_registry::slot* slot = gone.registry_slot();
+    registry_.give_back(&slot, 1);
+    timers_.release_slot();
+  }
+
+  /// Takes back a finished goroutine's stack into `local`, passing a batch to
+  /// the shared pool when `local` is full. No system call.
+  void give(stack_pool& local, stack&& s) { give(local, s.release()); }
+  void give(stack_pool& local, const stack_handle& h) {
+    local.give(h);
+    if (local.size() > worker_max) pass_on(local, batch);
+  }
+
+  /// Passes every stack of `local` to the shared pool: a worker with nothing
+  /// to run, or finishing the runtime's last goroutine, keeps none of its own,
+  /// so that trim() can release them and a go() from outside any worker finds
+  /// one without mapping (it cannot reach a worker's pool).
+  void give_all(stack_pool& local) {
+    if (!local.empty()) pass_on(local, local.size());
+  }
+
+  /// Stacks unmapped per trim() call: small, so that an idle worker trimming
+  /// notices new work within tens of microseconds.
+  static constexpr std::size_t trim_batch = 8;
+
+  /// Releases up to trim_batch stacks beyond `hot`: their memory goes back to
+  /// the kernel, and a batch's mapping with its last stack (stack_slab).
+  /// Returns true if it released any (the caller looks for work again before
+  /// trimming more).
+  bool trim() {
+    if (size_hint_.load(std::memory_order_relaxed) <= hot) return false;
+    stack_handle victims[trim_batch];
+    std::size_t n = 0;
+    {
+      std::lock_guard<spin_lock> guard(lock_);
+      if (shared_.size() > hot) n = pop_newest(victims, std::min(trim_batch, shared_.size() - hot));
+      size_hint_.store(shared_.size(), std::memory_order_relaxed);
+    }
+    g_registry::slot* slots[trim_batch];
+    for (std::size_t i = 0; i < n; ++i) slots[i] = victims[i].registry_slot;
+    for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
+    registry_.give_back(slots, n);
+    timers_.release_slots(n);
+    return n != 0;
+  }
+
+ private:
+  // Moves the newest `n` stacks of `local` to the shared pool.
+  void pass_on(stack_pool& local, std::size_t n) {
+    const stack_handle* from = local.free_ + (local.n_ - n);
+    std::lock_guard<spin_lock> guard(lock_);
+    shared_.insert(shared_.end(), from, from + n);
+    local.n_ -= n;  // after the insert, which may throw: then local keeps them
+    size_hint_.store(shared_.size(), std::memory_order_relaxed);
+  }
+
+  // Moves up to `max` of the newest shared stacks to out; returns how many.
+  // Holds lock_.
+  std::size_t pop_newest(stack_handle* out, std::size_t max) {
+    const std::size_t n = std::min(max, shared_.size());
+    std::copy(shared_.end() - static_cast<std::ptrdiff_t>(n), shared_.end(), out);
+    shared_.resize(shared_.size() - n);
+    return n;
+  }
+
+  // Fills the empty `local` with a batch from the shared pool, or maps one.
+  __attribute__((noinline)) void refill(stack_pool& local) {
+    {
+      std::lock_guard<spin_lock> guard(lock_);
+      local.n_ = pop_newest(local.free_, batch);
+    }
+    if (local.empty()) {
+      map_batch(local.free_);
+      local.n_ = batch;
+    }
+  }
+
+  // Maps `batch` stacks into out with their reservations (see the file
+  // comment). Throws, leaving nothing mapped or reserved.
+  void map_batch(stack_handle* out) {
+    g_registry::slot* slots[batch];
+    registry_.take(slots, batch);
+    GORO_TRY { timers_.reserve_slots(batch); }
+    GORO_CATCH_ALL {
+      registry_.give_back(slots, batch);
+      GORO_RETHROW;
+    }
+    GORO_TRY { stack::map_many(stack_bytes_, batch, out); }
+    GORO_CATCH_ALL {
+      timers_.release_slots(batch);
+      registry_.give_back(slots, batch);
+      GORO_RETHROW;
+    }
+    for (std::size_t i = 0; i < batch; ++i) out[i].registry_slot = slots[i];
+  }
+
+  const std::size_t stack_bytes_;
+  g_registry& registry_;
+  timer_heap& timers_;
+  spin_lock lock_;
+  std::vector<stack_handle> shared_;       ///< stacks owned by the pool; guarded by lock_
+  std::atomic<std::size_t> size_hint_{0};  ///< shared_.size() as last seen; may be stale
 };
 
 }  // namespace goro::detail
@@ -4443,9 +4434,6 @@ class worker {
   bool inherit_slice = false;
   bool slept = false;            ///< slept during this find_work: no slice to inherit
   std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
-  /// Timer-heap slots reserved ahead for goroutines started here
-  /// (scheduler::take_timer_slot).
-  std::uint32_t timer_slots = 0;
   /// Picks until the next one that looks at the global queue and the
   /// netpoller first (every 61st, as in Go); counts down to 0.
   std::uint32_t fair_countdown = fair_period;
@@ -4506,7 +4494,7 @@ class scheduler {
  public:
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))),
-        pool_(options_.stack_size),
+        pool_(options_.stack_size, registry_, timers_),
         registry_(options_.workers) {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
@@ -4728,43 +4716,7 @@ class scheduler {
     }
   }
 
-  void goroutine_exited(worker& w);
-
-  /// Timer-heap slots a worker reserves at once, and gives back at once
-  /// when it holds more than twice that.
-  static constexpr std::uint32_t timer_slot_batch = 64;
-
-  /// Reserves the timer-heap slot of a goroutine about to start (see
-  /// spawn). On `w`, a worker of this runtime, from its own stock, which it
-  /// refills a batch at a time: one atomic operation per batch where one
-  /// per goroutine was a tenth of W1; with w null, from the heap. Throws
-  /// std::bad_alloc, reserving nothing.
-  void take_timer_slot(worker* w) {
-    if (w == nullptr) {
-      timers_.reserve_slot();
-      return;
-    }
-    if (w->timer_slots == 0) {
-      timers_.reserve_slots(timer_slot_batch);
-      w->timer_slots = timer_slot_batch;
-    }
-    --w->timer_slots;
-  }
-
-  /// Gives back a slot from take_timer_slot: into the stock of `w`, the
-  /// worker the goroutine ends on (or to the heap when w is null). A worker
-  /// that finishes what others start would hoard: past two batches it
-  /// gives one back to the heap.
-  void give_timer_slot(worker* w) noexcept {
-    if (w == nullptr) {
-      timers_.release_slot();
-      return;
-    }
-    if (++w->timer_slots > 2 * timer_slot_batch) {
-      timers_.release_slots(timer_slot_batch);
-      w->timer_slots -= timer_slot_batch;
-    }
-  }
+  void goroutine_exited(stack_pool& local);
   void unhandled_exception(goroutine& g, std::exception_ptr e) noexcept;
 
   runtime_options options_;
@@ -4785,8 +4737,8 @@ class scheduler {
   std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
   std::mutex poller_make_lock_;
 
-  /// Live goroutines, registered by the worker that starts them (or on the
-  /// shared path from outside and from spare workers).
+  /// Live goroutines, each in its stack's slot. Declared after pool_,
+  /// which only stores a reference to it when constructed.
   g_registry registry_;
 
   monitor* monitor_ = nullptr;  ///< set by start_monitor, deleted by stop_monitor
@@ -4901,28 +4853,17 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   using Fn = std::decay_t<F>;
   worker* w = current_worker_slot();
   const bool own = w != nullptr && &w->sched == this;
-  const std::size_t shard = own ? w->index : g_registry::outside;
-  // What a spawn takes before it can fail, given back if it does: the
-  // goroutine's timer-heap slot (its timed waits arm a timer on a worker's
-  // own context, where nothing may allocate: std::bad_alloc is go()'s
-  // ordinary error here) and its registry slot.
-  take_timer_slot(own ? w : nullptr);
-  struct spawn_guard {
-    scheduler& sched;
-    worker* w;
-    std::size_t shard;
-    g_registry::index_t slot = 0;
-    bool have_slot = false;
-    bool kept = false;
-    ~spawn_guard() {
-      if (kept) return;
-      if (have_slot) sched.registry_.give_back(slot, shard);
-      sched.give_timer_slot(w);
-    }
-  } guard{*this, own ? w : nullptr, shard};
-  guard.slot = registry_.take(shard);
-  guard.have_slot = true;
+  // The stack comes with the goroutine's registry slot and timer-heap
+  // place (stack_pool.hpp); if constructing the function fails, the stack
+  // and both go back.
   stack s = own ? pool_.take(w->pool) : pool_.take();
+  struct discard_unless_used {
+    shared_stack_pool& pool;
+    stack& s;
+    ~discard_unless_used() {
+      if (s) pool.discard(std::move(s));
+    }
+  } discard{pool_, s};
   g_layout layout{};
   goroutine::invoke_fn invoke;
   if (layout_for<Fn>(s, layout)) {
@@ -4940,9 +4881,7 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
       goroutine(std::move(s), this, next_goroutine_id(), invoke, layout.fn, usable);
   g->created_file = file;
   g->created_line = line;
-  g->all_slot = guard.slot;
-  guard.kept = true;
-  registry_.publish(g, guard.slot, shard);
+  registry_.publish(g, g->stk.registry_slot(), own ? w->index : g_registry::outside);
   // seq_cst: the monitor publishes "asleep" and then reads live_ (Dekker).
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
@@ -4999,9 +4938,7 @@ inline scheduler::~scheduler() {
   }
 }
 
-inline void scheduler::goroutine_exited(worker& w) {
-  give_timer_slot(&w);  // before live_ drops: after that the runtime may be gone
-  stack_pool& local = w.pool;
+inline void scheduler::goroutine_exited(stack_pool& local) {
   // The last goroutine's worker hands its stacks to the shared pool before
   // live_ reaches zero, so that a go() after wait() (from outside, where no
   // worker's pool is reachable) finds a stack without mapping one: that is
@@ -5143,12 +5080,12 @@ GORO_ALWAYS_INLINE void worker::execute(goroutine* g) {
 }
 
 GORO_ALWAYS_INLINE void worker::finish(goroutine* g) {
-  sched.registry_.remove(g->all_slot, index);
+  sched.registry_.remove(g->stk.registry_slot(), index);
   g->status.store(g_status::dead, std::memory_order_relaxed);
   const stack_handle s = g->stk.release();  // the record lives on it: out before it goes
   g->~goroutine();
   sched.pool_.give(pool, s);
-  sched.goroutine_exited(*this);
+  sched.goroutine_exited(pool);
 }
 
 inline void worker::wake_from_idle() noexcept {

@@ -357,9 +357,10 @@ TEST_CASE("shadow stacks: /proc/self/status is read the way the kernel writes it
 }
 
 TEST_CASE("fault: the timer heap cannot grow: go throws bad_alloc, timed waits keep working") {
-  // The heap grows in go() (one slot per goroutine, for its timed waits) and
-  // in a timer's constructor, never on a worker (issue 13, defect 8). A
-  // failed growth is go()'s bad_alloc, like a failed stack mapping.
+  // The heap grows when go() maps a batch of stacks (a slot per stack, for
+  // the timed waits of the goroutine on it) and in a timer's constructor,
+  // never on a worker (issue 13, defect 8). A failed growth is go()'s
+  // bad_alloc, like a failed stack mapping.
   disarm_all guard;
   goro::runtime rt(with_workers(2));
   auto hold = goro::make_chan<int>();

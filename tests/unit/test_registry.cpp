@@ -145,23 +145,31 @@ TEST_CASE("registry: the census counts goroutines started from threads and gorou
 
 namespace {
 
-/// A record for the registry driven directly: 1 from before it is published
-/// until after it is removed, 0 otherwise.
+/// A record for the registry driven directly, standing for a goroutine and
+/// its stack: `slot` is its stack's; `live` is 1 from before it is
+/// published until after it is removed.
 struct record {
   std::atomic<int> live{0};
+  goro::detail::basic_registry<record>::slot* slot = nullptr;
 };
 
 using registry = goro::detail::basic_registry<record>;
 
 /// Drives a registry as a runtime would: `workers` threads (and one thread
 /// on the shared path) publish records and hand them to a random thread,
-/// which removes them, while a freezer walks the table. Returns failures.
+/// which removes them; now and then a thread gives a free record's slot
+/// back and takes a new one (a stack unmapped, another mapped); meanwhile a
+/// freezer walks the table.
 struct registry_drive {
   static constexpr std::size_t workers = 3;
   static constexpr std::size_t records = 600;
   static constexpr std::size_t pinned = 8;
 
-  explicit registry_drive(bool expedited) : reg(workers, expedited), pool(records), queues(workers + 1) {
+  explicit registry_drive(bool expedited)
+      : reg(workers, expedited), pool(records), queues(workers + 1) {
+    std::vector<registry::slot*> slots(records);
+    reg.take(slots.data(), records);
+    for (std::size_t i = 0; i < records; ++i) pool[i].slot = slots[i];
     for (std::size_t i = pinned; i < records; ++i) free_records.push_back(&pool[i]);
   }
 
@@ -169,7 +177,7 @@ struct registry_drive {
   std::vector<record> pool;
   std::mutex lock;  ///< guards free_records and queues
   std::vector<record*> free_records;
-  std::vector<std::deque<std::pair<record*, registry::slot*>>> queues;  ///< per thread, to remove
+  std::vector<std::deque<record*>> queues;  ///< per thread: records it is to remove
   std::atomic<bool> stop{false};
   std::atomic<long> operations{0};
   std::atomic<long> dead_seen{0};       ///< a walk met a record that was not live
@@ -184,36 +192,35 @@ struct registry_drive {
     std::minstd_rand rng(static_cast<unsigned>(t) + 1);
     while (!stop.load(std::memory_order_relaxed)) {
       record* r = nullptr;
-      std::pair<record*, registry::slot*> mine{nullptr, nullptr};
+      bool removing = false;
       {
         std::lock_guard<std::mutex> guard(lock);
         if (!queues[t].empty() && (rng() % 2 == 0 || free_records.empty())) {
-          mine = queues[t].front();
+          r = queues[t].front();
           queues[t].pop_front();
+          removing = true;
         } else if (!free_records.empty()) {
           r = free_records.back();
           free_records.pop_back();
         }
       }
-      if (mine.first != nullptr) {
-        reg.remove(mine.second, w);
-        mine.first->live.store(0, std::memory_order_relaxed);
-        std::lock_guard<std::mutex> guard(lock);
-        free_records.push_back(mine.first);
-      } else if (r != nullptr) {
-        registry::slot* s = reg.take(w);
-        if (rng() % 16 == 0) {  // a spawn that failed after taking its slot
-          reg.give_back(s, w);
-          std::lock_guard<std::mutex> guard(lock);
-          free_records.push_back(r);
-          continue;
-        }
-        r->live.store(1, std::memory_order_relaxed);
-        reg.publish(r, s, w);
-        std::lock_guard<std::mutex> guard(lock);
-        queues[rng() % queues.size()].emplace_back(r, s);  // exits on any thread
-      } else {
+      if (r == nullptr) {
         std::this_thread::yield();
+      } else if (removing) {
+        reg.remove(r->slot, w);
+        r->live.store(0, std::memory_order_relaxed);
+        std::lock_guard<std::mutex> guard(lock);
+        free_records.push_back(r);
+      } else if (rng() % 16 == 0) {  // its stack unmapped, another mapped
+        reg.give_back(&r->slot, 1);
+        reg.take(&r->slot, 1);
+        std::lock_guard<std::mutex> guard(lock);
+        free_records.push_back(r);
+      } else {
+        r->live.store(1, std::memory_order_relaxed);
+        reg.publish(r, r->slot, w);
+        std::lock_guard<std::mutex> guard(lock);
+        queues[rng() % queues.size()].push_back(r);  // ends on any thread
       }
       operations.fetch_add(1, std::memory_order_relaxed);
     }
@@ -247,9 +254,8 @@ void drive_registry(bool expedited) {
   registry_drive d(expedited);
   // Pinned records, published from the shared path and never removed.
   for (std::size_t i = 0; i < registry_drive::pinned; ++i) {
-    registry::slot* s = d.reg.take(registry::outside);
     d.pool[i].live.store(1);
-    d.reg.publish(&d.pool[i], s, registry::outside);
+    d.reg.publish(&d.pool[i], d.pool[i].slot, registry::outside);
   }
   std::vector<std::thread> threads;
   for (std::size_t t = 0; t <= registry_drive::workers; ++t) {
@@ -285,10 +291,9 @@ void drive_registry(bool expedited) {
     high_water = d.reg.high_water();
   }
   CHECK(listed == registry_drive::pinned + queued);
-  // Slots are reused: the table never grew past what the records in use,
-  // the workers' own lists (at most 4 batches of 64 each, plus one taken)
-  // and the pool's last fresh batch account for, however many operations ran.
-  CHECK(high_water <= registry_drive::records + (registry_drive::workers + 1) * 5 * 64 + 64);
+  // Slots given back are reused: the table holds the records' slots and at
+  // most the rest of one fresh batch, however many were given back.
+  CHECK(high_water <= registry_drive::records + 64);
 }
 
 }  // namespace

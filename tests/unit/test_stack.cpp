@@ -248,14 +248,20 @@ TEST_CASE("stack pools: recycling, batches between a worker and the shared pool"
   using goro::detail::shared_stack_pool;
   using goro::detail::stack_pool;
   constexpr std::size_t batch = shared_stack_pool::batch;
-  shared_stack_pool shared(32 * 1024);
+  // The reservations every stack of a pool holds (stack_pool.hpp).
+  goro::detail::g_registry registry(1);
+  goro::detail::timer_heap timers;
+  shared_stack_pool shared(32 * 1024, registry, timers);
   CHECK(shared.stack_bytes() == 32 * 1024);
   stack_pool local;
 
-  // Nothing pooled: a whole batch is mapped, one handed out.
+  // Nothing pooled: a whole batch is mapped, one handed out, each stack
+  // with its registry slot and timer-heap place.
   stack first = shared.take(local);
   CHECK(first.size() == 32 * 1024);
   CHECK(local.size() == batch - 1);
+  CHECK(first.registry_slot() != nullptr);
+  CHECK(timers.reserved() == batch);
   void* first_bottom = first.bottom();
   shared.give(local, std::move(first));
   CHECK(local.size() == batch);
@@ -268,8 +274,12 @@ TEST_CASE("stack pools: recycling, batches between a worker and the shared pool"
   std::vector<stack> held;
   for (std::size_t i = 0; i < 400; ++i) held.push_back(shared.take(local));
   std::set<void*> bottoms;
+  std::set<void*> slots;
   for (auto& s : held) bottoms.insert(s.bottom());
+  for (auto& s : held) slots.insert(s.registry_slot());
   CHECK(bottoms.size() == held.size());  // all distinct
+  CHECK(slots.size() == held.size());
+  CHECK(slots.count(nullptr) == 0);
   // Marked, to tell pooled stacks from fresh ones later: fresh memory is zero.
   // (Addresses cannot tell: a fresh mapping may reuse a trimmed stack's.)
   const std::uint64_t mark = 0x676f726f2d706f6fULL;
@@ -297,6 +307,9 @@ TEST_CASE("stack pools: recycling, batches between a worker and the shared pool"
   }
   CHECK(trims > 0);
   CHECK_FALSE(shared.trim());
+  // Trimmed stacks gave their timer-heap places back: what is reserved is
+  // what exists, the shared pool's `hot` and the two workers' pools.
+  CHECK(timers.reserved() == shared_stack_pool::hot + local.size() + other.size());
   // What is left: exactly `hot` pooled stacks come out before a fresh one.
   stack_pool drain;
   std::vector<stack> drained;
@@ -312,6 +325,18 @@ TEST_CASE("stack pools: recycling, batches between a worker and the shared pool"
   stack outside = shared.take();
   CHECK(static_cast<bool>(outside));
   CHECK(outside.size() == 32 * 1024);
+
+  // A stack no goroutine will run on (a failed go()) is discarded with its
+  // reservations; its slot is the next one handed out.
+  const std::size_t reserved = timers.reserved();
+  void* const slot = outside.registry_slot();
+  shared.discard(std::move(outside));
+  CHECK_FALSE(static_cast<bool>(outside));
+  CHECK(timers.reserved() == reserved - 1);
+  goro::detail::g_registry::slot* again_slot = nullptr;
+  registry.take(&again_slot, 1);
+  CHECK(static_cast<void*>(again_slot) == slot);
+  registry.give_back(&again_slot, 1);
 }
 
 TEST_CASE("stack: overflowing a context's stack is reported, then the process dies",

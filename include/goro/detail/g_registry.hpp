@@ -1,43 +1,42 @@
 // g_registry.hpp: a runtime's live goroutines, for dumps and deadlock checks.
 //
 // Every goroutine is registered from its spawn until its worker destroys it:
-// it holds a slot in a table, and the slot holds its record's address. A
-// dump or a deadlock census freezes the registry (no goroutine joins or
-// leaves meanwhile, and none it sees can be freed) and walks the table.
+// a slot of a table holds its record's address. A dump or a deadlock census
+// freezes the registry (no goroutine joins or leaves meanwhile, and none it
+// sees can be freed) and walks the table.
 //
-// Spawns and exits are on the hot path (W1 spawns a million goroutines), so
-// a worker registers and unregisters with no locked instruction at all:
-//   * Free slots: each worker keeps a list of its own, touched only by its
-//     thread. It takes a batch from the shared pool (or fresh slots) when it
-//     runs out and gives a batch back when it holds too many, under
-//     `slow_lock_`: one locked operation per batch. A goroutine that exits on
-//     another worker than the one that started it gives its slot to the
-//     worker it exits on: any worker may own any free slot.
-//   * Against a freeze: the worker sets its `busy` flag, then reads
-//     `frozen_`; the freezer sets `frozen_`, then waits for every `busy` to
-//     clear. That store-then-load on both sides needs a full fence on both;
-//     asymmetric_fence.hpp puts all of its cost on the freezer (membarrier)
-//     where the kernel allows. A worker that finds `frozen_` set waits for
-//     the thaw on `slow_lock_`, which the freeze holds throughout.
-// Goroutines started from outside the workers (a plain thread, another
-// runtime) or by a spare worker, and goroutines that exit on a spare worker,
-// always take `slow_lock_` (rare, and a spare worker has no list of its own).
+// A slot belongs to a stack, not to a goroutine: the runtime's stack pool
+// takes one for each stack it maps and gives it back when it unmaps the
+// stack (stack_pool.hpp), a batch at a time under `slow_lock_`. A goroutine
+// runs on one stack, so starting one stores its address in its stack's
+// slot and finishing it stores 0 there: no slot is taken or freed on the
+// hot path (W1 starts a million goroutines), whichever worker a goroutine
+// starts or ends on.
 //
-// Invariants: a published slot holds the address of a live goroutine, a free
-// slot holds `(next << 1) | 1` (a link of the free list it is on; records
-// are aligned, so the low bit tells the two apart), and a slot past
-// `high_water_` was never handed out. A slot is written only by the thread
-// that owns it: the worker whose list it is on, the holder of `slow_lock_`
-// for the shared pool, the spawner between taking and publishing it, the
-// exiting worker for a live goroutine's. Unpublishing happens before the
-// record is destroyed and its stack given back, so a walker under a freeze
-// never meets a freed goroutine. The table's chunks are only ever added
-// (under `slow_lock_`), never moved or freed before the registry.
+// Those two stores must not happen during a freeze, and a worker makes them
+// with no locked instruction: it sets its `busy` flag, then reads
+// `frozen_`; the freezer sets `frozen_`, then waits for every `busy` to
+// clear. That store-then-load on both sides needs a full fence on both;
+// asymmetric_fence.hpp puts all of its cost on the freezer (membarrier)
+// where the kernel allows. A worker that finds `frozen_` set waits for the
+// thaw on `slow_lock_`, which the freeze holds throughout. Goroutines that
+// start or end outside the workers (a plain thread, another runtime, a spare
+// worker) always take `slow_lock_`.
 //
-// Rejected: per-worker lists with a spin lock each (the previous design: two
-// locked operations per goroutine, a tenth of W1's time with one worker); a
-// lock-free linked list (removal from the middle needs hazard pointers or
-// deferred frees for the walkers).
+// Invariants: a slot holds a live goroutine's address (published), 0 (its
+// stack holds no goroutine), or `next | 1` while it is in the free pool (a
+// link of that list; records are aligned, so the low bit tells them apart).
+// Slots past `high_water_` were never handed out. A published slot is
+// cleared before its record is destroyed and its stack given back, so a
+// walker under a freeze never meets a freed goroutine. The table's chunks
+// are only ever added (under `slow_lock_`), never moved or freed before the
+// registry.
+//
+// Rejected: a slot per goroutine from per-worker free lists (no locked
+// instruction either, but taking and freeing slots was 3 ns of W1's 90);
+// per-worker linked lists with a spin lock each (two locked operations per
+// goroutine, a tenth of W1 with one worker); a lock-free linked list
+// (removal from the middle needs hazard pointers or deferred frees).
 #ifndef GORO_DETAIL_G_REGISTRY_HPP
 #define GORO_DETAIL_G_REGISTRY_HPP
 
@@ -65,15 +64,13 @@ struct goroutine;
 /// comment.
 template <class T>
 class basic_registry {
-  using slot_word = std::atomic<std::uintptr_t>;
-
  public:
-  /// A slot: goroutine::all_slot keeps its own. Slots never move.
-  using slot = slot_word;
+  /// A slot of the table. Slots never move.
+  using slot = std::atomic<std::uintptr_t>;
 
   /// The table grows a chunk of chunk_slots at a time, up to max_chunks:
-  /// 64M records at once (a goroutine needs at least a page of stack, so
-  /// the address space runs out long before).
+  /// 64M stacks at once (each takes at least a page and a guard, so the
+  /// address space runs out long before).
   static constexpr std::uint32_t chunk_slots = 8192;
   static constexpr std::uint32_t max_chunks = 8192;
 
@@ -95,46 +92,47 @@ class basic_registry {
   basic_registry(const basic_registry&) = delete;
   basic_registry& operator=(const basic_registry&) = delete;
 
-  /// Takes a free slot for a record about to start on worker `w` (or
-  /// outside). Throws std::bad_alloc or std::length_error, taking nothing,
-  /// when the table cannot grow. Follow with publish() or give_back().
-  GORO_ALWAYS_INLINE slot* take(std::size_t w) {
-    if (w >= workers_) return take_shared();
-    shard& s = shards_[w];
-    if (__builtin_expect(s.free_count == 0, 0)) refill(s);
-    slot* p = s.free_head;
-    s.free_head = next_of(p);
-    --s.free_count;
-    return p;
+  /// Takes `n` free slots into out[0..n) (for new stacks). Throws
+  /// std::bad_alloc or std::length_error, taking none, when the table
+  /// cannot grow.
+  void take(slot** out, std::size_t n) {
+    std::lock_guard<spin_lock> guard(slow_lock_);
+    while (pool_count_ < n) fresh_into_pool();
+    for (std::size_t i = 0; i < n; ++i) {
+      slot* p = pool_head_;
+      pool_head_ = reinterpret_cast<slot*>(p->load(std::memory_order_relaxed) & ~std::uintptr_t{1});
+      p->store(0, std::memory_order_relaxed);
+      out[i] = p;
+    }
+    pool_count_ -= n;
   }
 
-  /// Returns a slot from take() that was never published (the spawn
-  /// failed). Same `w` as take().
-  void give_back(slot* p, std::size_t w) noexcept {
-    if (w >= workers_) return remove_shared(p);
-    shard& s = shards_[w];
-    p->store(link(s.free_head), std::memory_order_relaxed);
-    s.free_head = p;
-    ++s.free_count;
+  /// Gives back slots from take() that hold no record (their stacks are
+  /// gone). Null entries are skipped.
+  void give_back(slot* const* in, std::size_t n) noexcept {
+    std::lock_guard<spin_lock> guard(slow_lock_);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (in[i] == nullptr) continue;
+      GORO_ASSERT(in[i]->load(std::memory_order_relaxed) == 0);
+      in[i]->store(reinterpret_cast<std::uintptr_t>(pool_head_) | 1, std::memory_order_relaxed);
+      pool_head_ = in[i];
+      ++pool_count_;
+    }
   }
 
-  /// Registers `rec` in slot `p` from take(w); w is the taker's worker.
+  /// Registers `rec` in slot `p` (its stack's), on worker `w` or outside.
   GORO_ALWAYS_INLINE void publish(T* rec, slot* p, std::size_t w) noexcept {
     const auto value = reinterpret_cast<std::uintptr_t>(rec);
-    GORO_ASSERT((value & 1) == 0);
-    if (w >= workers_) return publish_shared(value, p);
-    as_owner(shards_[w], [&] { p->store(value, std::memory_order_release); });
+    GORO_ASSERT(p != nullptr && (value & 1) == 0);
+    if (w >= workers_) return store_shared(p, value);
+    as_owner(shards_[w], p, value);
   }
 
-  /// Unregisters the record in slot `p`, on worker `w` (the one it exits
-  /// on, or outside), which then owns the slot. Before the record is freed.
+  /// Unregisters the record in slot `p`, on worker `w` (the one it ends
+  /// on) or outside. Before the record is freed.
   GORO_ALWAYS_INLINE void remove(slot* p, std::size_t w) noexcept {
-    if (w >= workers_) return remove_shared(p);
-    shard& s = shards_[w];
-    slot* const head = s.free_head;
-    as_owner(s, [&] { p->store(link(head), std::memory_order_release); });
-    s.free_head = p;
-    if (__builtin_expect(++s.free_count > keep_most, 0)) spill(s);
+    if (w >= workers_) return store_shared(p, 0);
+    as_owner(shards_[w], p, 0);
   }
 
   /// Holds the registry still for its lifetime: meanwhile no record is
@@ -149,7 +147,7 @@ class basic_registry {
       asymmetric_fence::heavy(r_.expedited_);
       // Every worker now either saw frozen_ (and will wait for slow_lock_)
       // or has its busy flag visible here: wait those out. A busy section
-      // is a few stores; past a short spin its thread is not running.
+      // is one store; past a short spin its thread is not running.
       for (std::size_t w = 0; w < r_.workers_; ++w) {
         for (int spins = 0; r_.shards_[w].busy.load(std::memory_order_acquire) != 0; ++spins) {
           if (spins < 64) {
@@ -177,8 +175,8 @@ class basic_registry {
   template <class Visit>
   bool each(Visit visit) const {
     for (std::uint32_t i = 0; i < high_water_; ++i) {
-      const std::uintptr_t v = chunks_[i / chunk_slots][i % chunk_slots].load(
-          std::memory_order_acquire);
+      const std::uintptr_t v =
+          chunks_[i / chunk_slots][i % chunk_slots].load(std::memory_order_acquire);
       if (v == 0 || (v & 1) != 0) continue;
       if (!visit(reinterpret_cast<T*>(v))) return false;
     }
@@ -190,114 +188,42 @@ class basic_registry {
   std::uint32_t high_water() const noexcept { return high_water_; }
 
  private:
-  /// Slots a worker takes from the pool at once, and gives back at once
-  /// when it holds more than keep_most.
+  /// Fresh slots added to the pool at once.
   static constexpr std::uint32_t batch = 64;
-  static constexpr std::uint32_t keep_most = 4 * batch;
 
-  /// A worker's free slots and its side of the freeze handshake, on a cache
-  /// line of its own (the freezer reads `busy`; nothing else is shared).
+  /// A worker's side of the freeze handshake, on a cache line of its own.
   struct alignas(64) shard {
     std::atomic<std::uint32_t> busy{0};  ///< 1 while the owner writes a slot
-    std::uint32_t free_count = 0;        ///< owner only
-    slot* free_head = nullptr;           ///< owner only; valid when free_count > 0
   };
 
-  /// A free slot's value: the next slot of its free list, tagged.
-  static std::uintptr_t link(slot* next) noexcept {
-    return reinterpret_cast<std::uintptr_t>(next) | 1;
-  }
-
-  /// The next slot on the free list through free slot p; only its owner
-  /// reads it.
-  static slot* next_of(slot* p) noexcept {
-    return reinterpret_cast<slot*>(p->load(std::memory_order_relaxed) & ~std::uintptr_t{1});
-  }
-
-  /// Runs `write` (a store to a slot) unless a freeze is in progress, with
-  /// the worker's busy flag up; during a freeze, after it ends.
-  template <class Write>
-  GORO_ALWAYS_INLINE void as_owner(shard& s, Write write) noexcept {
+  /// Stores `value` in slot p unless a freeze is in progress, with the
+  /// worker's busy flag up; during a freeze, after it ends.
+  GORO_ALWAYS_INLINE void as_owner(shard& s, slot* p, std::uintptr_t value) noexcept {
     s.busy.store(1, std::memory_order_relaxed);
     asymmetric_fence::light(expedited_);
     // Acquire: a thaw's release store orders the walker's reads of a
     // record before this worker's freeing of it (what TSan checks).
     if (__builtin_expect(frozen_.load(std::memory_order_acquire) == 0, 1)) {
-      write();
+      p->store(value, std::memory_order_release);
       s.busy.store(0, std::memory_order_release);
       return;
     }
     s.busy.store(0, std::memory_order_release);
-    std::lock_guard<spin_lock> guard(slow_lock_);  // held by the freeze until the thaw
-    write();
+    store_shared(p, value);  // slow_lock_ is the freeze's until the thaw
   }
 
-  /// take() from outside the workers.
-  __attribute__((noinline)) slot* take_shared() {
-    std::lock_guard<spin_lock> guard(slow_lock_);
-    if (pool_count_ == 0) fresh_into_pool();
-    slot* p = pool_head_;
-    pool_head_ = next_of(p);
-    --pool_count_;
-    return p;
-  }
-
-  __attribute__((noinline)) void publish_shared(std::uintptr_t value, slot* p) noexcept {
+  __attribute__((noinline)) void store_shared(slot* p, std::uintptr_t value) noexcept {
     std::lock_guard<spin_lock> guard(slow_lock_);
     p->store(value, std::memory_order_release);
   }
 
-  /// remove() and give_back() outside the workers: into the pool.
-  __attribute__((noinline)) void remove_shared(slot* p) noexcept {
-    std::lock_guard<spin_lock> guard(slow_lock_);
-    push_pool(p);
-  }
-
-  /// Holds slow_lock_.
-  void push_pool(slot* p) noexcept {
-    p->store(link(pool_head_), std::memory_order_release);
-    pool_head_ = p;
-    ++pool_count_;
-  }
-
-  /// Gives a worker with an empty list up to `batch` slots from the pool,
-  /// or fresh ones. Throws (taking nothing) when the table cannot grow.
-  __attribute__((noinline)) void refill(shard& s) {
-    std::lock_guard<spin_lock> guard(slow_lock_);
-    if (pool_count_ == 0) fresh_into_pool();
-    const std::uint32_t n = pool_count_ < batch ? pool_count_ : batch;
-    // The first n slots of the pool's list become the worker's; their
-    // links stay as they are (the count says where the list ends).
-    slot* last = pool_head_;
-    for (std::uint32_t k = 1; k < n; ++k) last = next_of(last);
-    s.free_head = pool_head_;
-    s.free_count = n;
-    pool_head_ = next_of(last);
-    pool_count_ -= n;
-  }
-
-  /// Moves `batch` slots from a worker's list, which holds more than
-  /// keep_most, to the pool: a goroutine's slot is freed where it exits, so
-  /// a worker that only finishes goroutines others started would hoard.
-  __attribute__((noinline)) void spill(shard& s) noexcept {
-    std::lock_guard<spin_lock> guard(slow_lock_);
-    slot* last = s.free_head;
-    for (std::uint32_t k = 1; k < batch; ++k) last = next_of(last);
-    slot* const rest = next_of(last);
-    last->store(link(pool_head_), std::memory_order_relaxed);
-    pool_head_ = s.free_head;
-    pool_count_ += batch;
-    s.free_head = rest;
-    s.free_count -= batch;
-  }
-
-  /// Holds slow_lock_. Hands out `batch` never-used slots into the pool,
+  /// Holds slow_lock_. Adds `batch` never-used slots to the pool,
   /// allocating the table's next chunk when needed (a chunk holds a whole
   /// number of batches).
   void fresh_into_pool() {
     static_assert(chunk_slots % batch == 0, "a batch never spans two chunks");
     if (std::uint64_t{high_water_} + batch > std::uint64_t{chunk_slots} * max_chunks) {
-      throw_error(std::length_error("goro: more than 67108864 goroutines alive in one runtime"));
+      throw_error(std::length_error("goro: more than 67108864 goroutine stacks in one runtime"));
     }
     slot*& chunk = chunks_[high_water_ / chunk_slots];
     if (chunk == nullptr) {
@@ -305,7 +231,11 @@ class basic_registry {
       chunk = new slot[chunk_slots]();
     }
     slot* const first = chunk + high_water_ % chunk_slots;
-    for (std::uint32_t k = 0; k < batch; ++k) push_pool(first + k);
+    for (std::uint32_t k = 0; k < batch; ++k) {
+      first[k].store(reinterpret_cast<std::uintptr_t>(pool_head_) | 1, std::memory_order_relaxed);
+      pool_head_ = first + k;
+    }
+    pool_count_ += batch;
     high_water_ += batch;
   }
 
@@ -318,8 +248,8 @@ class basic_registry {
   alignas(64) std::atomic<std::uint32_t> frozen_{0};
   /// Guards the pool, high_water_ and chunks_; held by a freeze throughout.
   alignas(64) spin_lock slow_lock_;
-  slot* pool_head_ = nullptr;    ///< valid when pool_count_ > 0
-  std::uint32_t pool_count_ = 0;  ///< free slots in the pool
+  slot* pool_head_ = nullptr;     ///< valid when pool_count_ > 0
+  std::size_t pool_count_ = 0;    ///< free slots in the pool
   std::uint32_t high_water_ = 0;  ///< slots [0, high_water_) have been handed out
 };
 

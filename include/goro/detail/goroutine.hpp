@@ -78,7 +78,6 @@ struct goroutine {
   std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
   std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
   std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
-  std::atomic<std::uintptr_t>* all_slot = nullptr;  ///< its slot in its runtime's g_registry
   /// Its execution, after the fields it refers to. ctx.id() is the goroutine
   /// id: 1, 2, ... in order of creation, process-wide.
   context ctx;

@@ -45,9 +45,9 @@
 //   has not switched for 20 ms while goroutines wait in its queues) and
 //   wakes an idle worker to steal them; when every worker is stuck it starts
 //   a spare worker thread (spare_workers.hpp).
-// * Every live goroutine is in its runtime's registry (g_registry.hpp, a
-//   slot table a worker writes without locked instructions) for goroutine
-//   dumps and deadlock reports.
+// * Every live goroutine is in its runtime's registry (g_registry.hpp: its
+//   stack's slot, written without a locked instruction) for goroutine dumps
+//   and deadlock reports.
 // * Waiting is not here: parking, waking, blocking with or without a
 //   deadline and the reasons for it are the wait layer (wait/), which
 //   channels, select, sync, timers and fd waits all use. This file only
@@ -168,9 +168,6 @@ class worker {
   bool inherit_slice = false;
   bool slept = false;            ///< slept during this find_work: no slice to inherit
   std::uint32_t no_preempt = 0;  ///< no_preempt_scope depth (Go's m.locks)
-  /// Timer-heap slots reserved ahead for goroutines started here
-  /// (scheduler::take_timer_slot).
-  std::uint32_t timer_slots = 0;
   /// Picks until the next one that looks at the global queue and the
   /// netpoller first (every 61st, as in Go); counts down to 0.
   std::uint32_t fair_countdown = fair_period;
@@ -231,7 +228,7 @@ class scheduler {
  public:
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))),
-        pool_(options_.stack_size),
+        pool_(options_.stack_size, registry_, timers_),
         registry_(options_.workers) {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
@@ -453,43 +450,7 @@ class scheduler {
     }
   }
 
-  void goroutine_exited(worker& w);
-
-  /// Timer-heap slots a worker reserves at once, and gives back at once
-  /// when it holds more than twice that.
-  static constexpr std::uint32_t timer_slot_batch = 64;
-
-  /// Reserves the timer-heap slot of a goroutine about to start (see
-  /// spawn). On `w`, a worker of this runtime, from its own stock, which it
-  /// refills a batch at a time: one atomic operation per batch where one
-  /// per goroutine was a tenth of W1; with w null, from the heap. Throws
-  /// std::bad_alloc, reserving nothing.
-  void take_timer_slot(worker* w) {
-    if (w == nullptr) {
-      timers_.reserve_slot();
-      return;
-    }
-    if (w->timer_slots == 0) {
-      timers_.reserve_slots(timer_slot_batch);
-      w->timer_slots = timer_slot_batch;
-    }
-    --w->timer_slots;
-  }
-
-  /// Gives back a slot from take_timer_slot: into the stock of `w`, the
-  /// worker the goroutine ends on (or to the heap when w is null). A worker
-  /// that finishes what others start would hoard: past two batches it
-  /// gives one back to the heap.
-  void give_timer_slot(worker* w) noexcept {
-    if (w == nullptr) {
-      timers_.release_slot();
-      return;
-    }
-    if (++w->timer_slots > 2 * timer_slot_batch) {
-      timers_.release_slots(timer_slot_batch);
-      w->timer_slots -= timer_slot_batch;
-    }
-  }
+  void goroutine_exited(stack_pool& local);
   void unhandled_exception(goroutine& g, std::exception_ptr e) noexcept;
 
   runtime_options options_;
@@ -510,8 +471,8 @@ class scheduler {
   std::atomic<netpoller*> poller_{nullptr};  ///< made once, deleted by ~scheduler
   std::mutex poller_make_lock_;
 
-  /// Live goroutines, registered by the worker that starts them (or on the
-  /// shared path from outside and from spare workers).
+  /// Live goroutines, each in its stack's slot. Declared after pool_,
+  /// which only stores a reference to it when constructed.
   g_registry registry_;
 
   monitor* monitor_ = nullptr;  ///< set by start_monitor, deleted by stop_monitor
@@ -626,26 +587,17 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   using Fn = std::decay_t<F>;
   worker* w = current_worker_slot();
   const bool own = w != nullptr && &w->sched == this;
-  const std::size_t shard = own ? w->index : g_registry::outside;
-  // What a spawn takes before it can fail, given back if it does: the
-  // goroutine's timer-heap slot (its timed waits arm a timer on a worker's
-  // own context, where nothing may allocate: std::bad_alloc is go()'s
-  // ordinary error here) and its registry slot.
-  take_timer_slot(own ? w : nullptr);
-  struct spawn_guard {
-    scheduler& sched;
-    worker* w;
-    std::size_t shard;
-    g_registry::slot* slot = nullptr;
-    bool kept = false;
-    ~spawn_guard() {
-      if (kept) return;
-      if (slot != nullptr) sched.registry_.give_back(slot, shard);
-      sched.give_timer_slot(w);
-    }
-  } guard{*this, own ? w : nullptr, shard};
-  guard.slot = registry_.take(shard);
+  // The stack comes with the goroutine's registry slot and timer-heap
+  // place (stack_pool.hpp); if constructing the function fails, the stack
+  // and both go back.
   stack s = own ? pool_.take(w->pool) : pool_.take();
+  struct discard_unless_used {
+    shared_stack_pool& pool;
+    stack& s;
+    ~discard_unless_used() {
+      if (s) pool.discard(std::move(s));
+    }
+  } discard{pool_, s};
   g_layout layout{};
   goroutine::invoke_fn invoke;
   if (layout_for<Fn>(s, layout)) {
@@ -663,9 +615,7 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
       goroutine(std::move(s), this, next_goroutine_id(), invoke, layout.fn, usable);
   g->created_file = file;
   g->created_line = line;
-  g->all_slot = guard.slot;
-  guard.kept = true;
-  registry_.publish(g, guard.slot, shard);
+  registry_.publish(g, g->stk.registry_slot(), own ? w->index : g_registry::outside);
   // seq_cst: the monitor publishes "asleep" and then reads live_ (Dekker).
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
@@ -722,9 +672,7 @@ inline scheduler::~scheduler() {
   }
 }
 
-inline void scheduler::goroutine_exited(worker& w) {
-  give_timer_slot(&w);  // before live_ drops: after that the runtime may be gone
-  stack_pool& local = w.pool;
+inline void scheduler::goroutine_exited(stack_pool& local) {
   // The last goroutine's worker hands its stacks to the shared pool before
   // live_ reaches zero, so that a go() after wait() (from outside, where no
   // worker's pool is reachable) finds a stack without mapping one: that is
@@ -866,12 +814,12 @@ GORO_ALWAYS_INLINE void worker::execute(goroutine* g) {
 }
 
 GORO_ALWAYS_INLINE void worker::finish(goroutine* g) {
-  sched.registry_.remove(g->all_slot, index);
+  sched.registry_.remove(g->stk.registry_slot(), index);
   g->status.store(g_status::dead, std::memory_order_relaxed);
   const stack_handle s = g->stk.release();  // the record lives on it: out before it goes
   g->~goroutine();
   sched.pool_.give(pool, s);
-  sched.goroutine_exited(*this);
+  sched.goroutine_exited(pool);
 }
 
 inline void worker::wake_from_idle() noexcept {

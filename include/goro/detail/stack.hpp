@@ -35,6 +35,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <string>
@@ -131,6 +132,10 @@ struct stack_handle {
   std::size_t mapped;
   stack_slab* slab;
   unsigned valgrind_id;
+  /// The word its runtime's goroutine registry keeps for whatever runs on
+  /// this stack (g_registry.hpp), given by the runtime's stack pool; null
+  /// for a stack outside any pool.
+  std::atomic<std::uintptr_t>* registry_slot;
 };
 
 /// An owning, movable handle to one mapped stack with its guard.
@@ -182,11 +187,12 @@ class stack {
 
   /// Gives up ownership: returns the stack as a handle and leaves this empty.
   stack_handle release() noexcept {
-    stack_handle h{base_, mapped_, slab_, valgrind_id_};
+    stack_handle h{base_, mapped_, slab_, valgrind_id_, registry_slot_};
     base_ = nullptr;
     mapped_ = 0;
     slab_ = nullptr;
     valgrind_id_ = 0;
+    registry_slot_ = nullptr;
     return h;
   }
 
@@ -197,6 +203,7 @@ class stack {
     s.mapped_ = h.mapped;
     s.slab_ = h.slab;
     s.valgrind_id_ = h.valgrind_id;
+    s.registry_slot_ = h.registry_slot;
     return s;
   }
 
@@ -208,12 +215,15 @@ class stack {
   void* top() const noexcept { return static_cast<char*>(base_) + mapped_; }
   /// Usable bytes.
   std::size_t size() const noexcept { return mapped_ - guard_bytes(); }
+  /// See stack_handle::registry_slot.
+  std::atomic<std::uintptr_t>* registry_slot() const noexcept { return registry_slot_; }
 
   void swap(stack& other) noexcept {
     std::swap(base_, other.base_);
     std::swap(mapped_, other.mapped_);
     std::swap(slab_, other.slab_);
     std::swap(valgrind_id_, other.valgrind_id_);
+    std::swap(registry_slot_, other.registry_slot_);
   }
 
  private:
@@ -254,7 +264,8 @@ class stack {
     for (std::size_t i = 0; i < n; ++i) {
       void* base = static_cast<char*>(p) + i * each;
       void* bottom = static_cast<char*>(base) + guard;
-      emit(i, stack_handle{base, each, shared, sanitizer::register_stack(bottom, each - guard)});
+      emit(i, stack_handle{base, each, shared, sanitizer::register_stack(bottom, each - guard),
+                           nullptr});
     }
   }
 
@@ -309,6 +320,7 @@ class stack {
   std::size_t mapped_ = 0;
   stack_slab* slab_ = nullptr;
   unsigned valgrind_id_ = 0;
+  std::atomic<std::uintptr_t>* registry_slot_ = nullptr;
 };
 
 }  // namespace goro::detail

@@ -6,12 +6,21 @@
 // one, under a lock, that takes a worker's surplus in batches and refills an
 // empty worker pool. Memory goes back to the kernel only when a worker is
 // idle: it trims the shared pool down to its "hot" count (see trim()).
+//
+// A stack is also the unit of two reservations a goroutine needs: its slot
+// in the runtime's goroutine registry (g_registry.hpp) and a place in the
+// timer heap (a goroutine's timed wait arms a timer on a worker's own
+// context, where nothing may allocate). A goroutine runs on one stack, so
+// the pool takes both when it maps a batch and gives them back when it
+// unmaps a stack: starting and finishing a goroutine touches neither.
 #ifndef GORO_DETAIL_STACK_POOL_HPP
 #define GORO_DETAIL_STACK_POOL_HPP
 
 #include "../config.hpp"
+#include "g_registry.hpp"
 #include "spin_lock.hpp"
 #include "stack.hpp"
+#include "timer_heap.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -80,9 +89,14 @@ class shared_stack_pool {
   /// Stacks the shared pool keeps when the runtime is idle.
   static constexpr std::size_t hot = 256;
 
-  explicit shared_stack_pool(std::size_t stack_bytes) noexcept : stack_bytes_(stack_bytes) {}
+  /// A pool of `stack_bytes` stacks whose reservations are in `registry`
+  /// and `timers` (which it only stores here: they may be constructed later).
+  shared_stack_pool(std::size_t stack_bytes, g_registry& registry, timer_heap& timers) noexcept
+      : stack_bytes_(stack_bytes), registry_(registry), timers_(timers) {}
   shared_stack_pool(const shared_stack_pool&) = delete;
   shared_stack_pool& operator=(const shared_stack_pool&) = delete;
+  /// Unmaps the pool's stacks without giving their reservations back: the
+  /// registry and the timer heap go with the runtime.
   ~shared_stack_pool() {
     for (const stack_handle& h : shared_) stack gone = stack::adopt(h);
   }
@@ -113,6 +127,16 @@ class shared_stack_pool {
     for (std::size_t i = 1; i < batch; ++i) rest.give(fresh[i]);
     give_all(rest);
     return first;
+  }
+
+  /// Unmaps a stack taken from the pool that no goroutine will run on (a
+  /// go() that failed after taking it), giving its reservations back. No
+  /// allocation, so that it can run while an exception unwinds.
+  void discard(stack&& s) noexcept {
+    stack gone(std::move(s));
+    g_registry::slot* slot = gone.registry_slot();
+    registry_.give_back(&slot, 1);
+    timers_.release_slot();
   }
 
   /// Takes back a finished goroutine's stack into `local`, passing a batch to
@@ -148,7 +172,11 @@ class shared_stack_pool {
       if (shared_.size() > hot) n = pop_newest(victims, std::min(trim_batch, shared_.size() - hot));
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
+    g_registry::slot* slots[trim_batch];
+    for (std::size_t i = 0; i < n; ++i) slots[i] = victims[i].registry_slot;
     for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
+    registry_.give_back(slots, n);
+    timers_.release_slots(n);
     return n != 0;
   }
 
@@ -183,9 +211,28 @@ class shared_stack_pool {
     }
   }
 
-  void map_batch(stack_handle* out) { stack::map_many(stack_bytes_, batch, out); }
+  // Maps `batch` stacks into out with their reservations (see the file
+  // comment). Throws, leaving nothing mapped or reserved.
+  void map_batch(stack_handle* out) {
+    g_registry::slot* slots[batch];
+    registry_.take(slots, batch);
+    GORO_TRY { timers_.reserve_slots(batch); }
+    GORO_CATCH_ALL {
+      registry_.give_back(slots, batch);
+      GORO_RETHROW;
+    }
+    GORO_TRY { stack::map_many(stack_bytes_, batch, out); }
+    GORO_CATCH_ALL {
+      timers_.release_slots(batch);
+      registry_.give_back(slots, batch);
+      GORO_RETHROW;
+    }
+    for (std::size_t i = 0; i < batch; ++i) out[i].registry_slot = slots[i];
+  }
 
   const std::size_t stack_bytes_;
+  g_registry& registry_;
+  timer_heap& timers_;
   spin_lock lock_;
   std::vector<stack_handle> shared_;       ///< stacks owned by the pool; guarded by lock_
   std::atomic<std::size_t> size_hint_{0};  ///< shared_.size() as last seen; may be stale

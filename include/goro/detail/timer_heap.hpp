@@ -6,10 +6,11 @@
 // users (a sleeping goroutine's stack, a timer's shared state); the heap only
 // points at them while they are armed.
 //
-// No allocation on a worker: the heap grows only in reserve_slot(), which
-// runs on the side of whoever will later arm a node (go() for a goroutine,
-// whose timed waits use one node at a time; a timer or ticker's
-// constructor), where std::bad_alloc is an ordinary exception. Arming, which
+// No allocation on a worker: the heap grows only in reserve_slots(), which
+// runs on the side of whoever will later arm a node (the stack pool when it
+// maps stacks, one node for each, since a goroutine runs on one stack and
+// its timed waits use one node at a time; a timer or ticker's constructor),
+// where std::bad_alloc is an ordinary exception. Arming, which
 // happens on a worker's own context (a timed wait arms after its goroutine
 // parked; a ticker re-arms from its fire function), then never allocates.
 // Invariant: heap size <= successful reservations <= capacity_ == the
@@ -86,8 +87,8 @@ class timer_heap {
   /// Promises one more node a place in the heap, growing it if needed; until
   /// release_slot(), arming that node never allocates. Throws std::bad_alloc
   /// (and promises nothing) when the heap cannot grow. Never on a worker's
-  /// own context. Every go() calls it: the common case is one uncontended
-  /// fetch_add, inlined; only growing the heap takes the lock.
+  /// own context. The common case is one uncontended fetch_add, inlined;
+  /// only growing the heap takes the lock.
   GORO_ALWAYS_INLINE void reserve_slot() { reserve_slots(1); }
 
   /// reserve_slot() for `n` nodes at once: all of them, or none and throws.
@@ -172,6 +173,9 @@ class timer_heap {
     std::lock_guard<spin_lock> guard(lock_);
     return heap_.size();
   }
+
+  /// Slots promised by reserve_slots and not given back (for tests).
+  std::size_t reserved() const noexcept { return slots_.load(std::memory_order_relaxed); }
 
   /// Whether any node is armed; lock-free, may be stale.
   bool empty() const noexcept { return earliest() == steady_clock::time_point::max(); }
