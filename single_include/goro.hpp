@@ -2240,7 +2240,11 @@ class basic_registry {
       : workers_(workers),
         expedited_(expedited),
         shards_(new shard[workers]),
-        chunks_(new slot*[max_chunks]()) {}
+        chunks_(new slot*[max_chunks]()) {
+    // The first chunk now, with the runtime: a runtime's first go() then
+    // allocates nothing here.
+    chunks_[0] = new slot[chunk_slots]();
+  }
 
   ~basic_registry() {
     for (std::uint32_t c = 0; c < max_chunks && chunks_[c] != nullptr; ++c) delete[] chunks_[c];
