@@ -218,7 +218,7 @@ struct registry_drive {
         free_records.push_back(r);
       } else {
         r->live.store(1, std::memory_order_relaxed);
-        reg.publish(r, r->slot, w);
+        registry::publish(r, r->slot);
         std::lock_guard<std::mutex> guard(lock);
         queues[rng() % queues.size()].push_back(r);  // ends on any thread
       }
@@ -255,7 +255,7 @@ void drive_registry(bool expedited) {
   // Pinned records, published from the shared path and never removed.
   for (std::size_t i = 0; i < registry_drive::pinned; ++i) {
     d.pool[i].live.store(1);
-    d.reg.publish(&d.pool[i], d.pool[i].slot, registry::outside);
+    registry::publish(&d.pool[i], d.pool[i].slot);
   }
   std::vector<std::thread> threads;
   for (std::size_t t = 0; t <= registry_drive::workers; ++t) {

@@ -2,8 +2,8 @@
 //
 // Every goroutine is registered from its spawn until its worker destroys it:
 // a slot of a table holds its record's address. A dump or a deadlock census
-// freezes the registry (no goroutine joins or leaves meanwhile, and none it
-// sees can be freed) and walks the table.
+// freezes the registry (no goroutine leaves meanwhile, so none it sees can
+// be freed) and walks the table.
 //
 // A slot belongs to a stack, not to a goroutine: the runtime's stack pool
 // takes one for each stack it maps and gives it back when it unmaps the
@@ -13,15 +13,16 @@
 // hot path (W1 starts a million goroutines), whichever worker a goroutine
 // starts or ends on.
 //
-// Those two stores must not happen during a freeze, and a worker makes them
+// A freeze must not miss a goroutine's end: the record is freed after it.
+// So the second store must not happen during a freeze, and a worker makes it
 // with no locked instruction: it sets its `busy` flag, then reads
 // `frozen_`; the freezer sets `frozen_`, then waits for every `busy` to
 // clear. That store-then-load on both sides needs a full fence on both;
 // asymmetric_fence.hpp puts all of its cost on the freezer (membarrier)
 // where the kernel allows. A worker that finds `frozen_` set waits for the
 // thaw on `slow_lock_`, which the freeze holds throughout. Goroutines that
-// start or end outside the workers (a plain thread, another runtime, a spare
-// worker) always take `slow_lock_`.
+// end outside the workers (on a spare worker) always take `slow_lock_`. A
+// start needs no handshake (see publish()).
 //
 // Invariants: a slot holds a live goroutine's address (published), 0 (its
 // stack holds no goroutine), or `next | 1` while it is in the free pool (a
@@ -124,12 +125,14 @@ class basic_registry {
     }
   }
 
-  /// Registers `rec` in slot `p` (its stack's), on worker `w` or outside.
-  GORO_ALWAYS_INLINE void publish(T* rec, slot* p, std::size_t w) noexcept {
+  /// Registers `rec`, fully constructed, in slot `p` (its stack's), from
+  /// any thread. No handshake: a freeze in progress may or may not list a
+  /// goroutine that starts meanwhile (either is a true moment's picture),
+  /// and what it reads of the record was written before this release store.
+  GORO_ALWAYS_INLINE static void publish(T* rec, slot* p) noexcept {
     const auto value = reinterpret_cast<std::uintptr_t>(rec);
     GORO_ASSERT(p != nullptr && (value & 1) == 0);
-    if (w >= workers_) return store_shared(p, value);
-    as_owner(shards_[w], p, value);
+    p->store(value, std::memory_order_release);
   }
 
   /// Unregisters the record in slot `p`, on worker `w` (the one it ends
@@ -140,9 +143,9 @@ class basic_registry {
   }
 
   /// Holds the registry still for its lifetime: meanwhile no record is
-  /// published or removed, and none of those seen can be freed. The holder
-  /// must not start, finish or wake goroutines of this runtime, and a
-  /// worker that starts or finishes one meanwhile waits for the thaw.
+  /// removed, so none of those seen can be freed (one may be published).
+  /// The holder must not finish or wake goroutines of this runtime, and a
+  /// worker that finishes one meanwhile waits for the thaw.
   class freeze {
    public:
     explicit freeze(basic_registry& r) noexcept : r_(r) {

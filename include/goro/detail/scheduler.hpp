@@ -615,7 +615,7 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
       goroutine(std::move(s), this, next_goroutine_id(), invoke, layout.fn, usable);
   g->created_file = file;
   g->created_line = line;
-  registry_.publish(g, g->stk.registry_slot(), own ? w->index : g_registry::outside);
+  g_registry::publish(g, g->stk.registry_slot());
   // seq_cst: the monitor publishes "asleep" and then reads live_ (Dekker).
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
