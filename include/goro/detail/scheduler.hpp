@@ -228,6 +228,7 @@ class scheduler {
  public:
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))),
+        lone_worker_(options_.workers == 1),
         pool_(options_.stack_size, registry_, timers_),
         registry_(options_.workers) {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
@@ -419,6 +420,16 @@ class scheduler {
     w->wake_from_idle();  // w wakes counted as spinning
   }
 
+  /// wake_if_needed after a worker of this runtime queued a goroutine on
+  /// itself. With one worker nobody can be idle: the only one is the caller,
+  /// running (a spare worker looks for work by polling, never from the idle
+  /// list, and runs what it queued itself). That skips wake_if_needed's full
+  /// fence on every ready and spawn of a one-worker runtime (two per W2
+  /// round trip).
+  void wake_after_own_push() {
+    if (!lone_worker_) wake_if_needed();
+  }
+
   /// Lists w as idle. Returns false (and does not list it) if the global queue
   /// has work, checked under the same lock.
   bool list_idle(worker& w) { return idle_.push(w, global_); }
@@ -454,6 +465,8 @@ class scheduler {
   void unhandled_exception(goroutine& g, std::exception_ptr e) noexcept;
 
   runtime_options options_;
+  /// One worker: see wake_after_own_push.
+  const bool lone_worker_;
   shared_stack_pool pool_;
   std::vector<std::unique_ptr<worker>> workers_;
   timer_heap timers_;
@@ -620,7 +633,7 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
     bool overflowed = w->push_next(g);
-    wake_if_needed();
+    wake_after_own_push();
     // A goroutine that starts goroutines faster than they run would fill
     // memory with stacks; when its queue overflows it lets them run first.
     // Starting a goroutine is also a preemption point.
@@ -643,7 +656,7 @@ inline void scheduler::ready(goroutine* g, worker* here) {
   g->status.store(g_status::runnable, std::memory_order_relaxed);
   if (here != nullptr && &here->sched == this) {
     here->push_next(g);
-    wake_if_needed();
+    wake_after_own_push();
     return;
   }
   // From outside (a plain thread, a blocking-call helper, another runtime):
