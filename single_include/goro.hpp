@@ -2262,7 +2262,7 @@ class basic_registry {
     while (pool_count_ < n) fresh_into_pool();
     for (std::size_t i = 0; i < n; ++i) {
       slot* p = pool_head_;
-      pool_head_ = reinterpret_cast<slot*>(p->load(std::memory_order_relaxed) & ~std::uintptr_t{1});
+      pool_head_ = next_free(p);
       p->store(0, std::memory_order_relaxed);
       out[i] = p;
     }
@@ -2276,9 +2276,7 @@ class basic_registry {
     for (std::size_t i = 0; i < n; ++i) {
       if (in[i] == nullptr) continue;
       GORO_ASSERT(in[i]->load(std::memory_order_relaxed) == 0);
-      in[i]->store(reinterpret_cast<std::uintptr_t>(pool_head_) | 1, std::memory_order_relaxed);
-      pool_head_ = in[i];
-      ++pool_count_;
+      push_free(in[i]);
     }
   }
 
@@ -2376,6 +2374,19 @@ class basic_registry {
     store_shared(p, value);  // slow_lock_ is the freeze's until the thaw
   }
 
+  /// Holds slow_lock_. Puts slot p on the free pool: its value becomes the
+  /// pool's previous head, tagged (see the file comment).
+  void push_free(slot* p) noexcept {
+    p->store(reinterpret_cast<std::uintptr_t>(pool_head_) | 1, std::memory_order_relaxed);
+    pool_head_ = p;
+    ++pool_count_;
+  }
+
+  /// Holds slow_lock_. The slot after free slot p on the pool.
+  static slot* next_free(const slot* p) noexcept {
+    return reinterpret_cast<slot*>(p->load(std::memory_order_relaxed) & ~std::uintptr_t{1});
+  }
+
   __attribute__((noinline)) void store_shared(slot* p, std::uintptr_t value) noexcept {
     std::lock_guard<spin_lock> guard(slow_lock_);
     p->store(value, std::memory_order_release);
@@ -2395,11 +2406,7 @@ class basic_registry {
       chunk = new slot[chunk_slots]();
     }
     slot* const first = chunk + high_water_ % chunk_slots;
-    for (std::uint32_t k = 0; k < batch; ++k) {
-      first[k].store(reinterpret_cast<std::uintptr_t>(pool_head_) | 1, std::memory_order_relaxed);
-      pool_head_ = first + k;
-    }
-    pool_count_ += batch;
+    for (std::uint32_t k = 0; k < batch; ++k) push_free(first + k);
     high_water_ += batch;
   }
 
@@ -4246,8 +4253,7 @@ class shared_stack_pool {
   void discard(stack&& s) noexcept {
     stack gone(std::move(s));
     g_registry::slot* slot = gone.registry_slot();
-    registry_.give_back(&slot, 1);
-    timers_.release_slot();
+    give_back_reservations(&slot, 1);
   }
 
   /// Takes back a finished goroutine's stack into `local`, passing a batch to
@@ -4286,8 +4292,7 @@ class shared_stack_pool {
     g_registry::slot* slots[trim_batch];
     for (std::size_t i = 0; i < n; ++i) slots[i] = victims[i].registry_slot;
     for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
-    registry_.give_back(slots, n);
-    timers_.release_slots(n);
+    give_back_reservations(slots, n);
     return n != 0;
   }
 
@@ -4334,11 +4339,18 @@ class shared_stack_pool {
     }
     GORO_TRY { stack::map_many(stack_bytes_, batch, out); }
     GORO_CATCH_ALL {
-      timers_.release_slots(batch);
-      registry_.give_back(slots, batch);
+      give_back_reservations(slots, batch);
       GORO_RETHROW;
     }
     for (std::size_t i = 0; i < batch; ++i) out[i].registry_slot = slots[i];
+  }
+
+  // What a stack reserved when it was mapped, given back for `n` stacks that
+  // no longer exist (or were never handed out): their registry slots and as
+  // many timer-heap places.
+  void give_back_reservations(g_registry::slot* const* slots, std::size_t n) noexcept {
+    registry_.give_back(slots, n);
+    timers_.release_slots(n);
   }
 
   const std::size_t stack_bytes_;
@@ -4501,7 +4513,6 @@ class scheduler {
  public:
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))),
-        lone_worker_(options_.workers == 1),
         pool_(options_.stack_size, registry_, timers_),
         registry_(options_.workers) {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
@@ -4700,7 +4711,7 @@ class scheduler {
   /// fence on every ready and spawn of a one-worker runtime (two per W2
   /// round trip).
   void wake_after_own_push() {
-    if (!lone_worker_) wake_if_needed();
+    if (options_.workers != 1) wake_if_needed();
   }
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
@@ -4738,8 +4749,6 @@ class scheduler {
   void unhandled_exception(goroutine& g, std::exception_ptr e) noexcept;
 
   runtime_options options_;
-  /// One worker: see wake_after_own_push.
-  const bool lone_worker_;
   shared_stack_pool pool_;
   std::vector<std::unique_ptr<worker>> workers_;
   timer_heap timers_;

@@ -105,7 +105,7 @@ class basic_registry {
     while (pool_count_ < n) fresh_into_pool();
     for (std::size_t i = 0; i < n; ++i) {
       slot* p = pool_head_;
-      pool_head_ = reinterpret_cast<slot*>(p->load(std::memory_order_relaxed) & ~std::uintptr_t{1});
+      pool_head_ = next_free(p);
       p->store(0, std::memory_order_relaxed);
       out[i] = p;
     }
@@ -119,9 +119,7 @@ class basic_registry {
     for (std::size_t i = 0; i < n; ++i) {
       if (in[i] == nullptr) continue;
       GORO_ASSERT(in[i]->load(std::memory_order_relaxed) == 0);
-      in[i]->store(reinterpret_cast<std::uintptr_t>(pool_head_) | 1, std::memory_order_relaxed);
-      pool_head_ = in[i];
-      ++pool_count_;
+      push_free(in[i]);
     }
   }
 
@@ -219,6 +217,19 @@ class basic_registry {
     store_shared(p, value);  // slow_lock_ is the freeze's until the thaw
   }
 
+  /// Holds slow_lock_. Puts slot p on the free pool: its value becomes the
+  /// pool's previous head, tagged (see the file comment).
+  void push_free(slot* p) noexcept {
+    p->store(reinterpret_cast<std::uintptr_t>(pool_head_) | 1, std::memory_order_relaxed);
+    pool_head_ = p;
+    ++pool_count_;
+  }
+
+  /// Holds slow_lock_. The slot after free slot p on the pool.
+  static slot* next_free(const slot* p) noexcept {
+    return reinterpret_cast<slot*>(p->load(std::memory_order_relaxed) & ~std::uintptr_t{1});
+  }
+
   __attribute__((noinline)) void store_shared(slot* p, std::uintptr_t value) noexcept {
     std::lock_guard<spin_lock> guard(slow_lock_);
     p->store(value, std::memory_order_release);
@@ -238,11 +249,7 @@ class basic_registry {
       chunk = new slot[chunk_slots]();
     }
     slot* const first = chunk + high_water_ % chunk_slots;
-    for (std::uint32_t k = 0; k < batch; ++k) {
-      first[k].store(reinterpret_cast<std::uintptr_t>(pool_head_) | 1, std::memory_order_relaxed);
-      pool_head_ = first + k;
-    }
-    pool_count_ += batch;
+    for (std::uint32_t k = 0; k < batch; ++k) push_free(first + k);
     high_water_ += batch;
   }
 

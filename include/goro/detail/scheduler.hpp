@@ -228,7 +228,6 @@ class scheduler {
  public:
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))),
-        lone_worker_(options_.workers == 1),
         pool_(options_.stack_size, registry_, timers_),
         registry_(options_.workers) {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
@@ -427,7 +426,7 @@ class scheduler {
   /// fence on every ready and spawn of a one-worker runtime (two per W2
   /// round trip).
   void wake_after_own_push() {
-    if (!lone_worker_) wake_if_needed();
+    if (options_.workers != 1) wake_if_needed();
   }
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
@@ -465,8 +464,6 @@ class scheduler {
   void unhandled_exception(goroutine& g, std::exception_ptr e) noexcept;
 
   runtime_options options_;
-  /// One worker: see wake_after_own_push.
-  const bool lone_worker_;
   shared_stack_pool pool_;
   std::vector<std::unique_ptr<worker>> workers_;
   timer_heap timers_;

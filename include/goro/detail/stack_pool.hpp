@@ -135,8 +135,7 @@ class shared_stack_pool {
   void discard(stack&& s) noexcept {
     stack gone(std::move(s));
     g_registry::slot* slot = gone.registry_slot();
-    registry_.give_back(&slot, 1);
-    timers_.release_slot();
+    give_back_reservations(&slot, 1);
   }
 
   /// Takes back a finished goroutine's stack into `local`, passing a batch to
@@ -175,8 +174,7 @@ class shared_stack_pool {
     g_registry::slot* slots[trim_batch];
     for (std::size_t i = 0; i < n; ++i) slots[i] = victims[i].registry_slot;
     for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
-    registry_.give_back(slots, n);
-    timers_.release_slots(n);
+    give_back_reservations(slots, n);
     return n != 0;
   }
 
@@ -223,11 +221,18 @@ class shared_stack_pool {
     }
     GORO_TRY { stack::map_many(stack_bytes_, batch, out); }
     GORO_CATCH_ALL {
-      timers_.release_slots(batch);
-      registry_.give_back(slots, batch);
+      give_back_reservations(slots, batch);
       GORO_RETHROW;
     }
     for (std::size_t i = 0; i < batch; ++i) out[i].registry_slot = slots[i];
+  }
+
+  // What a stack reserved when it was mapped, given back for `n` stacks that
+  // no longer exist (or were never handed out): their registry slots and as
+  // many timer-heap places.
+  void give_back_reservations(g_registry::slot* const* slots, std::size_t n) noexcept {
+    registry_.give_back(slots, n);
+    timers_.release_slots(n);
   }
 
   const std::size_t stack_bytes_;
