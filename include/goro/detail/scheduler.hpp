@@ -87,6 +87,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <iosfwd>
 #include <memory>
@@ -188,8 +189,10 @@ class worker {
 
   friend class spare_workers;  // a spare worker runs the same loop
 
-  /// Puts g in runnext, kicking the previous occupant to the local queue.
-  /// Returns true if the local queue overflowed into the global one.
+  /// Puts g in runnext, kicking the previous occupant to the local queue,
+  /// then wakes an idle worker if one is needed (wake_after_own_push).
+  /// Returns true if the local queue overflowed into the global one. Only
+  /// the owner calls it, from one of its goroutines.
   bool push_next(goroutine* g);
   /// Appends g to the local queue, or half the queue and g to the global one
   /// (returns true then).
@@ -397,8 +400,13 @@ class scheduler {
   }
 
   // ---- idle workers and spinning (see "Spinning" above).
-  void wake_if_needed(bool for_timer = false) {
-    full_fence();
+  /// Wakes an idle worker if some are idle and none spins (one for a timer
+  /// regardless): the adder's side of the handshake. `published_sc`: the
+  /// caller published its work with a sequentially consistent
+  /// read-modify-write and nothing since, which is the adder's half of the
+  /// handshake already (and a full barrier on every CPU): no fence then.
+  void wake_if_needed(bool for_timer = false, bool published_sc = false) {
+    if (!published_sc) full_fence();
     if (idle_.size(std::memory_order_seq_cst) == 0) return;
     // A spinning worker will find new work; a new timer is seen by a spinner
     // only if it has not computed its sleep yet, so timers wake regardless.
@@ -425,8 +433,8 @@ class scheduler {
   /// list, and runs what it queued itself). That skips wake_if_needed's full
   /// fence on every ready and spawn of a one-worker runtime (two per W2
   /// round trip).
-  void wake_after_own_push() {
-    if (options_.workers != 1) wake_if_needed();
+  void wake_after_own_push(bool published_sc) {
+    if (options_.workers != 1) wake_if_needed(/*for_timer=*/false, published_sc);
   }
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
@@ -630,7 +638,6 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
     bool overflowed = w->push_next(g);
-    wake_after_own_push();
     // A goroutine that starts goroutines faster than they run would fill
     // memory with stacks; when its queue overflows it lets them run first.
     // Starting a goroutine is also a preemption point.
@@ -653,7 +660,6 @@ inline void scheduler::ready(goroutine* g, worker* here) {
   g->status.store(g_status::runnable, std::memory_order_relaxed);
   if (here != nullptr && &here->sched == this) {
     here->push_next(g);
-    wake_after_own_push();
     return;
   }
   // From outside (a plain thread, a blocking-call helper, another runtime):
@@ -751,8 +757,20 @@ inline void worker::clear_preempt() noexcept {
 }
 
 inline bool worker::push_next(goroutine* g) {
-  goroutine* old = runnext.exchange(g, std::memory_order_acq_rel);
-  return old != nullptr && push_tail(old);
+  // seq_cst: when runnext was empty this exchange is the only publication,
+  // and it serves as the adder's half of the Dekker handshake with sleep()
+  // (whose work_visible reads runnext), saving wake_if_needed's fence: two
+  // per W2 round trip with two workers, about 10% of its time. A kicked-out
+  // occupant goes to the local queue by a plain release store, after which
+  // the fence is needed again.
+  goroutine* old = runnext.exchange(g, std::memory_order_seq_cst);
+  if (old == nullptr) {
+    sched.wake_after_own_push(/*published_sc=*/true);
+    return false;
+  }
+  const bool overflowed = push_tail(old);
+  sched.wake_after_own_push(/*published_sc=*/false);
+  return overflowed;
 }
 
 inline bool worker::push_tail(goroutine* g) {
@@ -937,14 +955,18 @@ inline goroutine* worker::steal_runnext(worker& victim) {
   if (victim.current.load(std::memory_order_relaxed) != nullptr) {
     // The victim will most likely run it itself as soon as its goroutine
     // parks; stealing it now would cost a cache-cold migration.
-    // The wait yields the CPU rather than pausing: on a machine with more
+    // The wait sleeps, as Go's does (usleep(3)): on a machine with more
     // runnable threads than cores the victim's thread may be waiting for
-    // this very CPU, and 3 us of pauses would only delay it (docs/design.md,
-    // "Spinning on a busy machine"). With nothing else to run, a yield
-    // returns at once and this is a spin.
+    // this very CPU. It also keeps an idle thief off the victim's cache
+    // lines: the kernel's timer slack stretches the 3 us to 50-90, and a
+    // thief that spun through them instead (calling sched_yield) kept
+    // looking at the runnext, queue and tick of a worker running a
+    // ping-pong, whose writes to them then missed the cache: W2 with two
+    // workers took 118 ms against 96 with the sleep (docs/design.md,
+    // "Spinning on a busy machine").
     const std::uint64_t tick_before = victim.schedtick.load(std::memory_order_relaxed);
-    const auto until = steady_clock::now() + std::chrono::microseconds(3);
-    while (steady_clock::now() < until) sched_yield();
+    const timespec pause_for{0, 3000};
+    nanosleep(&pause_for, nullptr);
     if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
   }
   return victim.runnext.exchange(nullptr, std::memory_order_acq_rel);
