@@ -71,6 +71,26 @@ std::size_t map_entries_overlapping(std::uintptr_t lo, std::uintptr_t hi) {
   return n;
 }
 
+// Resident bytes (mincore) of the mappings overlapping [lo, hi).
+std::size_t resident_bytes_overlapping(std::uintptr_t lo, std::uintptr_t hi) {
+  const std::size_t page = page_size();
+  std::ifstream maps("/proc/self/maps");
+  std::size_t pages = 0;
+  for (std::string line; std::getline(maps, line);) {
+    std::uintptr_t a = 0, b = 0;
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &a, &b) != 2 || a >= hi || lo >= b) {
+      continue;
+    }
+    a = std::max(a, lo & ~(page - 1));
+    b = std::min(b, hi);
+    std::vector<unsigned char> in_core((b - a + page - 1) / page);
+    if (::mincore(reinterpret_cast<void*>(a), b - a, in_core.data()) != 0)
+      continue;  // gone meanwhile
+    for (unsigned char c : in_core) pages += c & 1u;
+  }
+  return pages * page;
+}
+
 }  // namespace
 
 TEST_CASE("stack: sizes are whole pages, at least the minimum", "[stack]") {
@@ -244,6 +264,58 @@ TEST_CASE("stack: goroutines ending in any order never split a stack mapping (vm
   rt.wait();
 }
 
+TEST_CASE("stack pools: a burst's surplus goes back to the kernel soon after the burst",
+          "[stack][pool]") {
+  // While goroutines are being started the shared pool is in demand and
+  // idle workers do not trim it (trim_result::in_demand). Once the burst is
+  // over nothing may wake them, yet its surplus must still go back: a worker
+  // that found the pool in demand sleeps at most trim_delay, then trims.
+  // One worker: its first idle moment after the burst is the only one.
+  using goro::detail::shared_stack_pool;
+  constexpr std::size_t stack_bytes = 16 * 1024;
+  constexpr int n = 3000;
+  goro::runtime_options o;
+  o.workers = 1;
+  o.stack_size = stack_bytes;
+  goro::runtime rt(o);
+  auto gate = goro::make_chan<int>();
+  auto where = goro::make_chan<std::uintptr_t>(n);
+  for (int i = 0; i < n; ++i) {
+    rt.go([gate, where] {
+      volatile char touched[8192];  // two or three resident pages per stack
+      touched[0] = 1;
+      touched[sizeof touched - 1] = 1;
+      where.send(reinterpret_cast<std::uintptr_t>(&touched[0]));
+      gate.recv();
+    });
+  }
+  std::uintptr_t lo = ~std::uintptr_t{0}, hi = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::uintptr_t a = *where.recv();
+    lo = std::min(lo, a);
+    hi = std::max(hi, a);
+  }
+  lo -= stack_bytes;
+  hi += stack_bytes;
+  const std::size_t peak = resident_bytes_overlapping(lo, hi);
+  gate.close();
+  rt.wait();
+  // What may stay: the shared pool's `hot` stacks, the worker's own pool
+  // and a batch in flight.
+  const std::size_t kept =
+      (shared_stack_pool::hot + shared_stack_pool::worker_max + 1 + shared_stack_pool::batch) *
+      stack_bytes;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::size_t now = resident_bytes_overlapping(lo, hi);
+  while (now > kept && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    now = resident_bytes_overlapping(lo, hi);
+  }
+  INFO("resident stack bytes: " << peak << " at the peak, " << now << " after");
+  CHECK(peak > 2 * kept);
+  CHECK(now <= kept);
+}
+
 TEST_CASE("stack pools: recycling, batches between a worker and the shared pool", "[stack][pool]") {
   using goro::detail::shared_stack_pool;
   using goro::detail::stack_pool;
@@ -299,14 +371,27 @@ TEST_CASE("stack pools: recycling, batches between a worker and the shared pool"
   CHECK(other.size() == batch - 1);
   shared.give(other, std::move(from_shared));
 
-  // An idle worker trims the shared pool down to `hot` stacks, a few per call.
-  std::size_t trims = 0;
-  while (shared.trim()) {
+  // An idle worker trims the shared pool down to `hot` stacks, a few per
+  // call, but not while the pool is in demand: `other` refilled from it
+  // since the last look, so the first call declines, and so does the first
+  // after any later refill.
+  using trim_result = shared_stack_pool::trim_result;
+  CHECK(shared.trim() == trim_result::in_demand);
+  CHECK(shared.trim() == trim_result::trimmed);
+  stack_pool refilled;
+  stack wanted = shared.take(refilled);
+  CHECK(is_marked(wanted));
+  shared.give(refilled, std::move(wanted));
+  shared.give_all(refilled);
+  CHECK(shared.trim() == trim_result::in_demand);
+  std::size_t trims = 1;
+  trim_result r;
+  while ((r = shared.trim()) == trim_result::trimmed) {
     ++trims;
     REQUIRE(trims <= 400 / shared_stack_pool::trim_batch + 1);
   }
-  CHECK(trims > 0);
-  CHECK_FALSE(shared.trim());
+  CHECK(r == trim_result::nothing);
+  CHECK(shared.trim() == trim_result::nothing);
   // Trimmed stacks gave their timer-heap places back: what is reserved is
   // what exists, the shared pool's `hot` and the two workers' pools.
   CHECK(timers.reserved() == shared_stack_pool::hot + local.size() + other.size());

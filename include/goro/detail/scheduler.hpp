@@ -213,7 +213,8 @@ class worker {
   goroutine* steal_work();
   goroutine* steal_runnext(worker& victim);
   void stop_spinning();
-  void sleep();
+  /// `wake_by`: wake then at the latest (besides the earliest timer).
+  void sleep(steady_clock::time_point wake_by = steady_clock::time_point::max());
   bool poll_network(int timeout_ms);
   void execute(goroutine* g);
   void finish(goroutine* g);
@@ -995,7 +996,7 @@ inline void worker::stop_spinning() {
   if (sched.n_spinning_.fetch_sub(1, std::memory_order_seq_cst) == 1) sched.wake_if_needed();
 }
 
-inline void worker::sleep() {
+inline void worker::sleep(steady_clock::time_point wake_by) {
   slept = true;
   if (!sched.list_idle(*this)) return;
   if (spinning) {
@@ -1015,7 +1016,8 @@ inline void worker::sleep() {
     in_poll.store(true, std::memory_order_seq_cst);
     full_fence();
     wait_queue woken;
-    if (!sleeper.try_take()) np->poll(poll_timeout_ms(sched.timers_.earliest()), woken);
+    if (!sleeper.try_take())
+      np->poll(poll_timeout_ms(std::min(sched.timers_.earliest(), wake_by)), woken);
     in_poll.store(false, std::memory_order_seq_cst);
     np->release();
     (void)sleeper.try_take();  // a waker's token: we are awake already
@@ -1023,7 +1025,7 @@ inline void worker::sleep() {
     wake_all(woken);  // once unlisted, so that readying them does not wake us
     return;
   }
-  sleeper.park_until(sched.timers_.earliest());
+  sleeper.park_until(std::min(sched.timers_.earliest(), wake_by));
   // Woken by a waker (which unlisted us and counted us as spinning), by a
   // timer deadline, by shutdown, or by a stale token: in the last three we
   // may still be listed.
@@ -1060,9 +1062,17 @@ __attribute__((noinline)) inline goroutine* worker::find_work(bool ticked) {
       if (spinning) stop_spinning();
       return g;
     }
-    sched.pool_.give_all(pool);        // idle: a worker with nothing to run keeps no stacks
-    if (sched.pool_.trim()) continue;  // give surplus stacks back, then look again
-    sleep();
+    sched.pool_.give_all(pool);  // idle: a worker with nothing to run keeps no stacks
+    switch (sched.pool_.trim()) {
+      case shared_stack_pool::trim_result::trimmed:
+        continue;  // gave surplus stacks back: look for work, then trim more
+      case shared_stack_pool::trim_result::in_demand:
+        sleep(steady_clock::now() + shared_stack_pool::trim_delay);  // then trim, if still idle
+        break;
+      case shared_stack_pool::trim_result::nothing:
+        sleep();
+        break;
+    }
   }
 }
 
