@@ -152,7 +152,7 @@ class worker {
   const std::size_t index;
   context* g0 = nullptr;                     ///< the thread's own context, set once running
   thread_switch_slots slots{};               ///< this thread's switch slots, looked up once
-  std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by thieves
+  std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by the monitor
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
   std::atomic<std::uint64_t> slicetick{0};   ///< time slices started; read by the monitor
@@ -953,23 +953,29 @@ inline goroutine* worker::try_local_and_global(bool ticked) {
 
 inline goroutine* worker::steal_runnext(worker& victim) {
   if (victim.runnext.load(std::memory_order_relaxed) == nullptr) return nullptr;
-  if (victim.current.load(std::memory_order_relaxed) != nullptr) {
-    // The victim will most likely run it itself as soon as its goroutine
-    // parks; stealing it now would cost a cache-cold migration.
-    // The wait sleeps, as Go's does (usleep(3)): on a machine with more
-    // runnable threads than cores the victim's thread may be waiting for
-    // this very CPU. It also keeps an idle thief off the victim's cache
-    // lines: the kernel's timer slack stretches the 3 us to 50-90, and a
-    // thief that spun through them instead (calling sched_yield) kept
-    // looking at the runnext, queue and tick of a worker running a
-    // ping-pong, whose writes to them then missed the cache: W2 with two
-    // workers took 118 ms against 96 with the sleep (docs/design.md,
-    // "Spinning on a busy machine").
-    const std::uint64_t tick_before = victim.schedtick.load(std::memory_order_relaxed);
-    const timespec pause_for{0, 3000};
-    nanosleep(&pause_for, nullptr);
-    if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
-  }
+  // The victim will most likely run it itself as soon as its goroutine
+  // parks; stealing it now would cost a cache-cold migration. So the thief
+  // waits, and takes it only if the victim picked nothing meanwhile (stuck
+  // in one goroutine). It waits whether or not a goroutine runs there at
+  // this instant: a worker between two goroutines, in its own context, is
+  // about to pick this one. Waiting only while `current` was set let a
+  // thief take a ping-pong pair's next goroutine whenever it looked during
+  // the quarter of the time the victim spends between the two: W2 with two
+  // workers moved its pair from worker to worker, cache-cold each time.
+  // (A victim that sleeps has nothing in runnext: its owner takes it
+  // before sleeping.)
+  //
+  // The wait sleeps, as Go's does (usleep(3)): on a machine with more
+  // runnable threads than cores the victim's thread may be waiting for this
+  // very CPU. It also keeps an idle thief off the victim's cache lines: the
+  // kernel's timer slack stretches the 3 us to 50-90, and a thief that spun
+  // through them instead (calling sched_yield) kept reading the runnext and
+  // tick of a worker running a ping-pong, whose writes to them then missed
+  // the cache (docs/design.md, "Spinning on a busy machine").
+  const std::uint64_t tick_before = victim.schedtick.load(std::memory_order_relaxed);
+  const timespec pause_for{0, 3000};
+  nanosleep(&pause_for, nullptr);
+  if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
   return victim.runnext.exchange(nullptr, std::memory_order_acq_rel);
 }
 
