@@ -87,6 +87,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <iosfwd>
 #include <memory>
@@ -151,7 +152,7 @@ class worker {
   const std::size_t index;
   context* g0 = nullptr;                     ///< the thread's own context, set once running
   thread_switch_slots slots{};               ///< this thread's switch slots, looked up once
-  std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by thieves
+  std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by the monitor
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
   std::atomic<std::uint64_t> slicetick{0};   ///< time slices started; read by the monitor
@@ -188,8 +189,10 @@ class worker {
 
   friend class spare_workers;  // a spare worker runs the same loop
 
-  /// Puts g in runnext, kicking the previous occupant to the local queue.
-  /// Returns true if the local queue overflowed into the global one.
+  /// Puts g in runnext, kicking the previous occupant to the local queue,
+  /// then wakes an idle worker if one is needed (wake_after_own_push).
+  /// Returns true if the local queue overflowed into the global one. Only
+  /// the owner calls it, from one of its goroutines.
   bool push_next(goroutine* g);
   /// Appends g to the local queue, or half the queue and g to the global one
   /// (returns true then).
@@ -210,7 +213,8 @@ class worker {
   goroutine* steal_work();
   goroutine* steal_runnext(worker& victim);
   void stop_spinning();
-  void sleep();
+  /// `wake_by`: wake then at the latest (besides the earliest timer).
+  void sleep(steady_clock::time_point wake_by = steady_clock::time_point::max());
   bool poll_network(int timeout_ms);
   void execute(goroutine* g);
   void finish(goroutine* g);
@@ -397,8 +401,13 @@ class scheduler {
   }
 
   // ---- idle workers and spinning (see "Spinning" above).
-  void wake_if_needed(bool for_timer = false) {
-    full_fence();
+  /// Wakes an idle worker if some are idle and none spins (one for a timer
+  /// regardless): the adder's side of the handshake. `published_sc`: the
+  /// caller published its work with a sequentially consistent
+  /// read-modify-write and nothing since, which is the adder's half of the
+  /// handshake already (and a full barrier on every CPU): no fence then.
+  void wake_if_needed(bool for_timer = false, bool published_sc = false) {
+    if (!published_sc) full_fence();
     if (idle_.size(std::memory_order_seq_cst) == 0) return;
     // A spinning worker will find new work; a new timer is seen by a spinner
     // only if it has not computed its sleep yet, so timers wake regardless.
@@ -425,8 +434,8 @@ class scheduler {
   /// list, and runs what it queued itself). That skips wake_if_needed's full
   /// fence on every ready and spawn of a one-worker runtime (two per W2
   /// round trip).
-  void wake_after_own_push() {
-    if (options_.workers != 1) wake_if_needed();
+  void wake_after_own_push(bool published_sc) {
+    if (options_.workers != 1) wake_if_needed(/*for_timer=*/false, published_sc);
   }
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
@@ -630,7 +639,6 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
     bool overflowed = w->push_next(g);
-    wake_after_own_push();
     // A goroutine that starts goroutines faster than they run would fill
     // memory with stacks; when its queue overflows it lets them run first.
     // Starting a goroutine is also a preemption point.
@@ -653,7 +661,6 @@ inline void scheduler::ready(goroutine* g, worker* here) {
   g->status.store(g_status::runnable, std::memory_order_relaxed);
   if (here != nullptr && &here->sched == this) {
     here->push_next(g);
-    wake_after_own_push();
     return;
   }
   // From outside (a plain thread, a blocking-call helper, another runtime):
@@ -751,8 +758,20 @@ inline void worker::clear_preempt() noexcept {
 }
 
 inline bool worker::push_next(goroutine* g) {
-  goroutine* old = runnext.exchange(g, std::memory_order_acq_rel);
-  return old != nullptr && push_tail(old);
+  // seq_cst: when runnext was empty this exchange is the only publication,
+  // and it serves as the adder's half of the Dekker handshake with sleep()
+  // (whose work_visible reads runnext), saving wake_if_needed's fence: two
+  // per W2 round trip with two workers, about 10% of its time. A kicked-out
+  // occupant goes to the local queue by a plain release store, after which
+  // the fence is needed again.
+  goroutine* old = runnext.exchange(g, std::memory_order_seq_cst);
+  if (old == nullptr) {
+    sched.wake_after_own_push(/*published_sc=*/true);
+    return false;
+  }
+  const bool overflowed = push_tail(old);
+  sched.wake_after_own_push(/*published_sc=*/false);
+  return overflowed;
 }
 
 inline bool worker::push_tail(goroutine* g) {
@@ -934,19 +953,29 @@ inline goroutine* worker::try_local_and_global(bool ticked) {
 
 inline goroutine* worker::steal_runnext(worker& victim) {
   if (victim.runnext.load(std::memory_order_relaxed) == nullptr) return nullptr;
-  if (victim.current.load(std::memory_order_relaxed) != nullptr) {
-    // The victim will most likely run it itself as soon as its goroutine
-    // parks; stealing it now would cost a cache-cold migration.
-    // The wait yields the CPU rather than pausing: on a machine with more
-    // runnable threads than cores the victim's thread may be waiting for
-    // this very CPU, and 3 us of pauses would only delay it (docs/design.md,
-    // "Spinning on a busy machine"). With nothing else to run, a yield
-    // returns at once and this is a spin.
-    const std::uint64_t tick_before = victim.schedtick.load(std::memory_order_relaxed);
-    const auto until = steady_clock::now() + std::chrono::microseconds(3);
-    while (steady_clock::now() < until) sched_yield();
-    if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
-  }
+  // The victim will most likely run it itself as soon as its goroutine
+  // parks; stealing it now would cost a cache-cold migration. So the thief
+  // waits, and takes it only if the victim picked nothing meanwhile (stuck
+  // in one goroutine). It waits whether or not a goroutine runs there at
+  // this instant: a worker between two goroutines, in its own context, is
+  // about to pick this one. Waiting only while `current` was set let a
+  // thief take a ping-pong pair's next goroutine whenever it looked during
+  // the quarter of the time the victim spends between the two: W2 with two
+  // workers moved its pair from worker to worker, cache-cold each time.
+  // (A victim that sleeps has nothing in runnext: its owner takes it
+  // before sleeping.)
+  //
+  // The wait sleeps, as Go's does (usleep(3)): on a machine with more
+  // runnable threads than cores the victim's thread may be waiting for this
+  // very CPU. It also keeps an idle thief off the victim's cache lines: the
+  // kernel's timer slack stretches the 3 us to 50-90, and a thief that spun
+  // through them instead (calling sched_yield) kept reading the runnext and
+  // tick of a worker running a ping-pong, whose writes to them then missed
+  // the cache (docs/design.md, "Spinning on a busy machine").
+  const std::uint64_t tick_before = victim.schedtick.load(std::memory_order_relaxed);
+  const timespec pause_for{0, 3000};
+  nanosleep(&pause_for, nullptr);
+  if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
   return victim.runnext.exchange(nullptr, std::memory_order_acq_rel);
 }
 
@@ -973,7 +1002,7 @@ inline void worker::stop_spinning() {
   if (sched.n_spinning_.fetch_sub(1, std::memory_order_seq_cst) == 1) sched.wake_if_needed();
 }
 
-inline void worker::sleep() {
+inline void worker::sleep(steady_clock::time_point wake_by) {
   slept = true;
   if (!sched.list_idle(*this)) return;
   if (spinning) {
@@ -993,7 +1022,8 @@ inline void worker::sleep() {
     in_poll.store(true, std::memory_order_seq_cst);
     full_fence();
     wait_queue woken;
-    if (!sleeper.try_take()) np->poll(poll_timeout_ms(sched.timers_.earliest()), woken);
+    if (!sleeper.try_take())
+      np->poll(poll_timeout_ms(std::min(sched.timers_.earliest(), wake_by)), woken);
     in_poll.store(false, std::memory_order_seq_cst);
     np->release();
     (void)sleeper.try_take();  // a waker's token: we are awake already
@@ -1001,7 +1031,7 @@ inline void worker::sleep() {
     wake_all(woken);  // once unlisted, so that readying them does not wake us
     return;
   }
-  sleeper.park_until(sched.timers_.earliest());
+  sleeper.park_until(std::min(sched.timers_.earliest(), wake_by));
   // Woken by a waker (which unlisted us and counted us as spinning), by a
   // timer deadline, by shutdown, or by a stale token: in the last three we
   // may still be listed.
@@ -1038,9 +1068,17 @@ __attribute__((noinline)) inline goroutine* worker::find_work(bool ticked) {
       if (spinning) stop_spinning();
       return g;
     }
-    sched.pool_.give_all(pool);        // idle: a worker with nothing to run keeps no stacks
-    if (sched.pool_.trim()) continue;  // give surplus stacks back, then look again
-    sleep();
+    sched.pool_.give_all(pool);  // idle: a worker with nothing to run keeps no stacks
+    switch (sched.pool_.trim()) {
+      case shared_stack_pool::trim_result::trimmed:
+        continue;  // gave surplus stacks back: look for work, then trim more
+      case shared_stack_pool::trim_result::in_demand:
+        sleep(steady_clock::now() + shared_stack_pool::trim_delay);  // then trim, if still idle
+        break;
+      case shared_stack_pool::trim_result::nothing:
+        sleep();
+        break;
+    }
   }
 }
 

@@ -5,7 +5,8 @@
 // own (no lock: only the owning worker touches it); the runtime keeps a shared
 // one, under a lock, that takes a worker's surplus in batches and refills an
 // empty worker pool. Memory goes back to the kernel only when a worker is
-// idle: it trims the shared pool down to its "hot" count (see trim()).
+// idle and the shared pool is not in demand: it trims the pool down to its
+// "hot" count (see trim()).
 //
 // A stack is also the unit of two reservations a goroutine needs: its slot
 // in the runtime's goroutine registry (g_registry.hpp) and a place in the
@@ -24,7 +25,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -114,6 +117,7 @@ class shared_stack_pool {
   stack take() {
     {
       std::lock_guard<spin_lock> guard(lock_);
+      ++refills_;
       if (!shared_.empty()) {
         stack s = stack::adopt(shared_.back());
         shared_.pop_back();
@@ -158,16 +162,37 @@ class shared_stack_pool {
   /// notices new work within tens of microseconds.
   static constexpr std::size_t trim_batch = 8;
 
+  /// What a trim() call did.
+  enum class trim_result {
+    trimmed,    ///< released stacks: look for work, then trim again
+    nothing,    ///< the pool is down to `hot`
+    in_demand,  ///< a worker refilled from the pool since the last call: not now
+  };
+  /// How long a worker that found the pool in demand sleeps at most before
+  /// it looks again, so that the surplus of a burst is released soon after
+  /// the burst even if nothing else wakes the worker.
+  static constexpr std::chrono::milliseconds trim_delay{1};
+
   /// Releases up to trim_batch stacks beyond `hot`: their memory goes back to
   /// the kernel, and a batch's mapping with its last stack (stack_slab).
-  /// Returns true if it released any (the caller looks for work again before
-  /// trimming more).
-  bool trim() {
-    if (size_hint_.load(std::memory_order_relaxed) <= hot) return false;
+  ///
+  /// Not while the pool is in demand: if any worker refilled from it since
+  /// the previous call, this call releases nothing and says so. A runtime
+  /// with one worker spawning and another running what it spawns (W1 with
+  /// two workers) has the second go idle between batches; it used to trim
+  /// then, and the first worker mapped the same stacks again a moment later:
+  /// 2,421 stacks released and 4,900 mapped in a million spawns, each
+  /// release a TLB shoot-down of the busy worker (docs/design.md, "Stacks").
+  trim_result trim() {
+    if (size_hint_.load(std::memory_order_relaxed) <= hot) return trim_result::nothing;
     stack_handle victims[trim_batch];
     std::size_t n = 0;
     {
       std::lock_guard<spin_lock> guard(lock_);
+      if (refills_ != refills_at_trim_) {
+        refills_at_trim_ = refills_;
+        return trim_result::in_demand;
+      }
       if (shared_.size() > hot) n = pop_newest(victims, std::min(trim_batch, shared_.size() - hot));
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
@@ -175,7 +200,7 @@ class shared_stack_pool {
     for (std::size_t i = 0; i < n; ++i) slots[i] = victims[i].registry_slot;
     for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
     give_back_reservations(slots, n);
-    return n != 0;
+    return n != 0 ? trim_result::trimmed : trim_result::nothing;
   }
 
  private:
@@ -201,6 +226,7 @@ class shared_stack_pool {
   __attribute__((noinline)) void refill(stack_pool& local) {
     {
       std::lock_guard<spin_lock> guard(lock_);
+      ++refills_;
       local.n_ = pop_newest(local.free_, batch);
     }
     if (local.empty()) {
@@ -241,6 +267,8 @@ class shared_stack_pool {
   spin_lock lock_;
   std::vector<stack_handle> shared_;       ///< stacks owned by the pool; guarded by lock_
   std::atomic<std::size_t> size_hint_{0};  ///< shared_.size() as last seen; may be stale
+  std::uint64_t refills_ = 0;              ///< take()s and refill()s so far; guarded by lock_
+  std::uint64_t refills_at_trim_ = 0;      ///< refills_ at the last trim(); guarded by lock_
 };
 
 }  // namespace goro::detail
