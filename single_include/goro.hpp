@@ -3875,7 +3875,8 @@ void run_own_thread(const char* which, F&& body) noexcept {
 // own (no lock: only the owning worker touches it); the runtime keeps a shared
 // one, under a lock, that takes a worker's surplus in batches and refills an
 // empty worker pool. Memory goes back to the kernel only when a worker is
-// idle: it trims the shared pool down to its "hot" count (see trim()).
+// idle and the shared pool is not in demand: it trims the pool down to its
+// "hot" count (see trim()).
 //
 // A stack is also the unit of two reservations a goroutine needs: its slot
 // in the runtime's goroutine registry (g_registry.hpp) and a place in the
@@ -4142,7 +4143,9 @@ class timer_heap {
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -4232,6 +4235,7 @@ class shared_stack_pool {
   stack take() {
     {
       std::lock_guard<spin_lock> guard(lock_);
+      ++refills_;
       if (!shared_.empty()) {
         stack s = stack::adopt(shared_.back());
         shared_.pop_back();
@@ -4276,16 +4280,37 @@ class shared_stack_pool {
   /// notices new work within tens of microseconds.
   static constexpr std::size_t trim_batch = 8;
 
+  /// What a trim() call did.
+  enum class trim_result {
+    trimmed,    ///< released stacks: look for work, then trim again
+    nothing,    ///< the pool is down to `hot`
+    in_demand,  ///< a worker refilled from the pool since the last call: not now
+  };
+  /// How long a worker that found the pool in demand sleeps at most before
+  /// it looks again, so that the surplus of a burst is released soon after
+  /// the burst even if nothing else wakes the worker.
+  static constexpr std::chrono::milliseconds trim_delay{1};
+
   /// Releases up to trim_batch stacks beyond `hot`: their memory goes back to
   /// the kernel, and a batch's mapping with its last stack (stack_slab).
-  /// Returns true if it released any (the caller looks for work again before
-  /// trimming more).
-  bool trim() {
-    if (size_hint_.load(std::memory_order_relaxed) <= hot) return false;
+  ///
+  /// Not while the pool is in demand: if any worker refilled from it since
+  /// the previous call, this call releases nothing and says so. A runtime
+  /// with one worker spawning and another running what it spawns (W1 with
+  /// two workers) has the second go idle between batches; it used to trim
+  /// then, and the first worker mapped the same stacks again a moment later:
+  /// 2,421 stacks released and 4,900 mapped in a million spawns, each
+  /// release a TLB shoot-down of the busy worker (docs/design.md, "Stacks").
+  trim_result trim() {
+    if (size_hint_.load(std::memory_order_relaxed) <= hot) return trim_result::nothing;
     stack_handle victims[trim_batch];
     std::size_t n = 0;
     {
       std::lock_guard<spin_lock> guard(lock_);
+      if (refills_ != refills_at_trim_) {
+        refills_at_trim_ = refills_;
+        return trim_result::in_demand;
+      }
       if (shared_.size() > hot) n = pop_newest(victims, std::min(trim_batch, shared_.size() - hot));
       size_hint_.store(shared_.size(), std::memory_order_relaxed);
     }
@@ -4293,7 +4318,7 @@ class shared_stack_pool {
     for (std::size_t i = 0; i < n; ++i) slots[i] = victims[i].registry_slot;
     for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
     give_back_reservations(slots, n);
-    return n != 0;
+    return n != 0 ? trim_result::trimmed : trim_result::nothing;
   }
 
  private:
@@ -4319,6 +4344,7 @@ class shared_stack_pool {
   __attribute__((noinline)) void refill(stack_pool& local) {
     {
       std::lock_guard<spin_lock> guard(lock_);
+      ++refills_;
       local.n_ = pop_newest(local.free_, batch);
     }
     if (local.empty()) {
@@ -4359,6 +4385,8 @@ class shared_stack_pool {
   spin_lock lock_;
   std::vector<stack_handle> shared_;       ///< stacks owned by the pool; guarded by lock_
   std::atomic<std::size_t> size_hint_{0};  ///< shared_.size() as last seen; may be stale
+  std::uint64_t refills_ = 0;              ///< take()s and refill()s so far; guarded by lock_
+  std::uint64_t refills_at_trim_ = 0;      ///< refills_ at the last trim(); guarded by lock_
 };
 
 }  // namespace goro::detail
@@ -4372,6 +4400,7 @@ class shared_stack_pool {
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <iosfwd>
 #include <memory>
@@ -4436,7 +4465,7 @@ class worker {
   const std::size_t index;
   context* g0 = nullptr;                     ///< the thread's own context, set once running
   thread_switch_slots slots{};               ///< this thread's switch slots, looked up once
-  std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by thieves
+  std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by the monitor
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
   std::atomic<std::uint64_t> slicetick{0};   ///< time slices started; read by the monitor
@@ -4473,8 +4502,10 @@ class worker {
 
   friend class spare_workers;  // a spare worker runs the same loop
 
-  /// Puts g in runnext, kicking the previous occupant to the local queue.
-  /// Returns true if the local queue overflowed into the global one.
+  /// Puts g in runnext, kicking the previous occupant to the local queue,
+  /// then wakes an idle worker if one is needed (wake_after_own_push).
+  /// Returns true if the local queue overflowed into the global one. Only
+  /// the owner calls it, from one of its goroutines.
   bool push_next(goroutine* g);
   /// Appends g to the local queue, or half the queue and g to the global one
   /// (returns true then).
@@ -4495,7 +4526,8 @@ class worker {
   goroutine* steal_work();
   goroutine* steal_runnext(worker& victim);
   void stop_spinning();
-  void sleep();
+  /// `wake_by`: wake then at the latest (besides the earliest timer).
+  void sleep(steady_clock::time_point wake_by = steady_clock::time_point::max());
   bool poll_network(int timeout_ms);
   void execute(goroutine* g);
   void finish(goroutine* g);
@@ -4682,8 +4714,13 @@ class scheduler {
   }
 
   // ---- idle workers and spinning (see "Spinning" above).
-  void wake_if_needed(bool for_timer = false) {
-    full_fence();
+  /// Wakes an idle worker if some are idle and none spins (one for a timer
+  /// regardless): the adder's side of the handshake. `published_sc`: the
+  /// caller published its work with a sequentially consistent
+  /// read-modify-write and nothing since, which is the adder's half of the
+  /// handshake already (and a full barrier on every CPU): no fence then.
+  void wake_if_needed(bool for_timer = false, bool published_sc = false) {
+    if (!published_sc) full_fence();
     if (idle_.size(std::memory_order_seq_cst) == 0) return;
     // A spinning worker will find new work; a new timer is seen by a spinner
     // only if it has not computed its sleep yet, so timers wake regardless.
@@ -4710,8 +4747,8 @@ class scheduler {
   /// list, and runs what it queued itself). That skips wake_if_needed's full
   /// fence on every ready and spawn of a one-worker runtime (two per W2
   /// round trip).
-  void wake_after_own_push() {
-    if (options_.workers != 1) wake_if_needed();
+  void wake_after_own_push(bool published_sc) {
+    if (options_.workers != 1) wake_if_needed(/*for_timer=*/false, published_sc);
   }
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
@@ -4915,7 +4952,6 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
     bool overflowed = w->push_next(g);
-    wake_after_own_push();
     // A goroutine that starts goroutines faster than they run would fill
     // memory with stacks; when its queue overflows it lets them run first.
     // Starting a goroutine is also a preemption point.
@@ -4938,7 +4974,6 @@ inline void scheduler::ready(goroutine* g, worker* here) {
   g->status.store(g_status::runnable, std::memory_order_relaxed);
   if (here != nullptr && &here->sched == this) {
     here->push_next(g);
-    wake_after_own_push();
     return;
   }
   // From outside (a plain thread, a blocking-call helper, another runtime):
@@ -5036,8 +5071,20 @@ inline void worker::clear_preempt() noexcept {
 }
 
 inline bool worker::push_next(goroutine* g) {
-  goroutine* old = runnext.exchange(g, std::memory_order_acq_rel);
-  return old != nullptr && push_tail(old);
+  // seq_cst: when runnext was empty this exchange is the only publication,
+  // and it serves as the adder's half of the Dekker handshake with sleep()
+  // (whose work_visible reads runnext), saving wake_if_needed's fence: two
+  // per W2 round trip with two workers, about 10% of its time. A kicked-out
+  // occupant goes to the local queue by a plain release store, after which
+  // the fence is needed again.
+  goroutine* old = runnext.exchange(g, std::memory_order_seq_cst);
+  if (old == nullptr) {
+    sched.wake_after_own_push(/*published_sc=*/true);
+    return false;
+  }
+  const bool overflowed = push_tail(old);
+  sched.wake_after_own_push(/*published_sc=*/false);
+  return overflowed;
 }
 
 inline bool worker::push_tail(goroutine* g) {
@@ -5219,19 +5266,29 @@ inline goroutine* worker::try_local_and_global(bool ticked) {
 
 inline goroutine* worker::steal_runnext(worker& victim) {
   if (victim.runnext.load(std::memory_order_relaxed) == nullptr) return nullptr;
-  if (victim.current.load(std::memory_order_relaxed) != nullptr) {
-    // The victim will most likely run it itself as soon as its goroutine
-    // parks; stealing it now would cost a cache-cold migration.
-    // The wait yields the CPU rather than pausing: on a machine with more
-    // runnable threads than cores the victim's thread may be waiting for
-    // this very CPU, and 3 us of pauses would only delay it (docs/design.md,
-    // "Spinning on a busy machine"). With nothing else to run, a yield
-    // returns at once and this is a spin.
-    const std::uint64_t tick_before = victim.schedtick.load(std::memory_order_relaxed);
-    const auto until = steady_clock::now() + std::chrono::microseconds(3);
-    while (steady_clock::now() < until) sched_yield();
-    if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
-  }
+  // The victim will most likely run it itself as soon as its goroutine
+  // parks; stealing it now would cost a cache-cold migration. So the thief
+  // waits, and takes it only if the victim picked nothing meanwhile (stuck
+  // in one goroutine). It waits whether or not a goroutine runs there at
+  // this instant: a worker between two goroutines, in its own context, is
+  // about to pick this one. Waiting only while `current` was set let a
+  // thief take a ping-pong pair's next goroutine whenever it looked during
+  // the quarter of the time the victim spends between the two: W2 with two
+  // workers moved its pair from worker to worker, cache-cold each time.
+  // (A victim that sleeps has nothing in runnext: its owner takes it
+  // before sleeping.)
+  //
+  // The wait sleeps, as Go's does (usleep(3)): on a machine with more
+  // runnable threads than cores the victim's thread may be waiting for this
+  // very CPU. It also keeps an idle thief off the victim's cache lines: the
+  // kernel's timer slack stretches the 3 us to 50-90, and a thief that spun
+  // through them instead (calling sched_yield) kept reading the runnext and
+  // tick of a worker running a ping-pong, whose writes to them then missed
+  // the cache (docs/design.md, "Spinning on a busy machine").
+  const std::uint64_t tick_before = victim.schedtick.load(std::memory_order_relaxed);
+  const timespec pause_for{0, 3000};
+  nanosleep(&pause_for, nullptr);
+  if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
   return victim.runnext.exchange(nullptr, std::memory_order_acq_rel);
 }
 
@@ -5258,7 +5315,7 @@ inline void worker::stop_spinning() {
   if (sched.n_spinning_.fetch_sub(1, std::memory_order_seq_cst) == 1) sched.wake_if_needed();
 }
 
-inline void worker::sleep() {
+inline void worker::sleep(steady_clock::time_point wake_by) {
   slept = true;
   if (!sched.list_idle(*this)) return;
   if (spinning) {
@@ -5278,7 +5335,8 @@ inline void worker::sleep() {
     in_poll.store(true, std::memory_order_seq_cst);
     full_fence();
     wait_queue woken;
-    if (!sleeper.try_take()) np->poll(poll_timeout_ms(sched.timers_.earliest()), woken);
+    if (!sleeper.try_take())
+      np->poll(poll_timeout_ms(std::min(sched.timers_.earliest(), wake_by)), woken);
     in_poll.store(false, std::memory_order_seq_cst);
     np->release();
     (void)sleeper.try_take();  // a waker's token: we are awake already
@@ -5286,7 +5344,7 @@ inline void worker::sleep() {
     wake_all(woken);  // once unlisted, so that readying them does not wake us
     return;
   }
-  sleeper.park_until(sched.timers_.earliest());
+  sleeper.park_until(std::min(sched.timers_.earliest(), wake_by));
   // Woken by a waker (which unlisted us and counted us as spinning), by a
   // timer deadline, by shutdown, or by a stale token: in the last three we
   // may still be listed.
@@ -5323,9 +5381,17 @@ __attribute__((noinline)) inline goroutine* worker::find_work(bool ticked) {
       if (spinning) stop_spinning();
       return g;
     }
-    sched.pool_.give_all(pool);        // idle: a worker with nothing to run keeps no stacks
-    if (sched.pool_.trim()) continue;  // give surplus stacks back, then look again
-    sleep();
+    sched.pool_.give_all(pool);  // idle: a worker with nothing to run keeps no stacks
+    switch (sched.pool_.trim()) {
+      case shared_stack_pool::trim_result::trimmed:
+        continue;  // gave surplus stacks back: look for work, then trim more
+      case shared_stack_pool::trim_result::in_demand:
+        sleep(steady_clock::now() + shared_stack_pool::trim_delay);  // then trim, if still idle
+        break;
+      case shared_stack_pool::trim_result::nothing:
+        sleep();
+        break;
+    }
   }
 }
 
