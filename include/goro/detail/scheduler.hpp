@@ -189,11 +189,16 @@ class worker {
 
   friend class spare_workers;  // a spare worker runs the same loop
 
-  /// Puts g in runnext, kicking the previous occupant to the local queue,
-  /// then wakes an idle worker if one is needed (wake_after_own_push).
-  /// Returns true if the local queue overflowed into the global one. Only
-  /// the owner calls it, from one of its goroutines.
-  bool push_next(goroutine* g);
+  /// What push_next did, for the wake that follows it.
+  enum class pushed : unsigned char {
+    into_empty_runnext,  ///< runnext was empty: its seq_cst exchange published g
+    kicked_to_local,     ///< the previous occupant went to the local queue
+    overflowed,          ///< ...which overflowed into the global queue
+  };
+  /// Puts g in runnext, kicking the previous occupant to the local queue.
+  /// Only the owner calls it, from one of its goroutines; the caller then
+  /// calls scheduler::wake_after_own_push.
+  pushed push_next(goroutine* g);
   /// Appends g to the local queue, or half the queue and g to the global one
   /// (returns true then).
   bool push_tail(goroutine* g);
@@ -434,8 +439,12 @@ class scheduler {
   /// list, and runs what it queued itself). That skips wake_if_needed's full
   /// fence on every ready and spawn of a one-worker runtime (two per W2
   /// round trip).
-  void wake_after_own_push(bool published_sc) {
-    if (options_.workers != 1) wake_if_needed(/*for_timer=*/false, published_sc);
+  ///
+  /// A push into an empty runnext needs no fence: see worker::push_next.
+  void wake_after_own_push(worker::pushed how) {
+    if (options_.workers != 1) {
+      wake_if_needed(/*for_timer=*/false, how == worker::pushed::into_empty_runnext);
+    }
   }
 
   /// Lists w as idle. Returns false (and does not list it) if the global queue
@@ -638,12 +647,13 @@ void scheduler::spawn(F&& fn, const char* file, unsigned line) {
   // seq_cst: the monitor publishes "asleep" and then reads live_ (Dekker).
   if (live_.fetch_add(1, std::memory_order_seq_cst) == 0) monitor_needed();
   if (own) {
-    bool overflowed = w->push_next(g);
+    const worker::pushed how = w->push_next(g);
+    wake_after_own_push(how);
     // A goroutine that starts goroutines faster than they run would fill
     // memory with stacks; when its queue overflows it lets them run first.
     // Starting a goroutine is also a preemption point.
     if (w->current.load(std::memory_order_relaxed) != nullptr) {
-      if (overflowed) {
+      if (how == worker::pushed::overflowed) {
         switch_out(g_request::yield_global);
       } else if (w->preempt.load(std::memory_order_relaxed)) {
         preempt_now(*w);
@@ -660,7 +670,7 @@ inline void scheduler::ready(goroutine* g, worker* here) {
   GORO_ASSERT(here == current_worker_slot());
   g->status.store(g_status::runnable, std::memory_order_relaxed);
   if (here != nullptr && &here->sched == this) {
-    here->push_next(g);
+    wake_after_own_push(here->push_next(g));
     return;
   }
   // From outside (a plain thread, a blocking-call helper, another runtime):
@@ -757,7 +767,7 @@ inline void worker::clear_preempt() noexcept {
   }
 }
 
-inline bool worker::push_next(goroutine* g) {
+inline worker::pushed worker::push_next(goroutine* g) {
   // seq_cst: when runnext was empty this exchange is the only publication,
   // and it serves as the adder's half of the Dekker handshake with sleep()
   // (whose work_visible reads runnext), saving wake_if_needed's fence: two
@@ -765,13 +775,8 @@ inline bool worker::push_next(goroutine* g) {
   // occupant goes to the local queue by a plain release store, after which
   // the fence is needed again.
   goroutine* old = runnext.exchange(g, std::memory_order_seq_cst);
-  if (old == nullptr) {
-    sched.wake_after_own_push(/*published_sc=*/true);
-    return false;
-  }
-  const bool overflowed = push_tail(old);
-  sched.wake_after_own_push(/*published_sc=*/false);
-  return overflowed;
+  if (old == nullptr) return pushed::into_empty_runnext;
+  return push_tail(old) ? pushed::overflowed : pushed::kicked_to_local;
 }
 
 inline bool worker::push_tail(goroutine* g) {
