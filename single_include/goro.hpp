@@ -4299,7 +4299,7 @@ class shared_stack_pool {
   /// with one worker spawning and another running what it spawns (W1 with
   /// two workers) has the second go idle between batches; it used to trim
   /// then, and the first worker mapped the same stacks again a moment later:
-  /// 2,421 stacks released and 4,900 mapped in a million spawns, each
+  /// 2,421 stacks released and about 4,900 mapped in a million spawns, each
   /// release a TLB shoot-down of the busy worker (docs/design.md, "Stacks").
   trim_result trim() {
     if (size_hint_.load(std::memory_order_relaxed) <= hot) return trim_result::nothing;
@@ -5277,9 +5277,9 @@ inline goroutine* worker::steal_runnext(worker& victim) {
   // in one goroutine). It waits whether or not a goroutine runs there at
   // this instant: a worker between two goroutines, in its own context, is
   // about to pick this one. Waiting only while `current` was set let a
-  // thief take a ping-pong pair's next goroutine whenever it looked during
-  // the quarter of the time the victim spends between the two: W2 with two
-  // workers moved its pair from worker to worker, cache-cold each time.
+  // thief take a ping-pong pair's next goroutine whenever it looked while
+  // the victim was between the two: W2 with two workers moved its pair
+  // from worker to worker, cache-cold each time (test_scheduler.cpp).
   // (A victim that sleeps has nothing in runnext: its owner takes it
   // before sleeping.)
   //

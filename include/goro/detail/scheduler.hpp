@@ -964,9 +964,9 @@ inline goroutine* worker::steal_runnext(worker& victim) {
   // in one goroutine). It waits whether or not a goroutine runs there at
   // this instant: a worker between two goroutines, in its own context, is
   // about to pick this one. Waiting only while `current` was set let a
-  // thief take a ping-pong pair's next goroutine whenever it looked during
-  // the quarter of the time the victim spends between the two: W2 with two
-  // workers moved its pair from worker to worker, cache-cold each time.
+  // thief take a ping-pong pair's next goroutine whenever it looked while
+  // the victim was between the two: W2 with two workers moved its pair
+  // from worker to worker, cache-cold each time (test_scheduler.cpp).
   // (A victim that sleeps has nothing in runnext: its owner takes it
   // before sleeping.)
   //

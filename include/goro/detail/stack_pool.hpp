@@ -181,7 +181,7 @@ class shared_stack_pool {
   /// with one worker spawning and another running what it spawns (W1 with
   /// two workers) has the second go idle between batches; it used to trim
   /// then, and the first worker mapped the same stacks again a moment later:
-  /// 2,421 stacks released and 4,900 mapped in a million spawns, each
+  /// 2,421 stacks released and about 4,900 mapped in a million spawns, each
   /// release a TLB shoot-down of the busy worker (docs/design.md, "Stacks").
   trim_result trim() {
     if (size_hint_.load(std::memory_order_relaxed) <= hot) return trim_result::nothing;
