@@ -269,8 +269,8 @@ __attribute__((noinline)) inline op_status wait_on_locked_slow(chan_core& c, cha
 /// frames of chan_send and chan_recv (callgrind: W2 about 9 instructions
 /// fewer per round trip; W3 and W4 unchanged). A goroutine waiting without
 /// a deadline (W2 and W5 park so twice per hand-off pair) takes a path of
-/// its own: one thread-local lookup for the waiter and the switch, and no
-/// thread parker to construct.
+/// its own: one thread-local lookup for the waiter and the switch, no
+/// thread parker to construct, and no claim word (a solo wait, waiter.hpp).
 __attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q,
                                                           void* value, wait_reason reason,
                                                           wait_mode mode,
@@ -280,10 +280,8 @@ __attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wai
   if (g == nullptr || mode != wait_mode::forever) {
     return wait_on_locked_slow(c, q, value, reason, mode, deadline);
   }
-  std::atomic<std::uint32_t> claim{claim_none};
-  waiter w;
+  waiter w;  // a solo wait (waiter::claim stays nullptr): only this queue can wake it
   w.g = g;
-  w.claim = &claim;
   w.value = value;
   q.push_back(&w);
   note_wait(g, reason, &c, c.cap);

@@ -150,8 +150,14 @@ class worker {
 
   scheduler& sched;
   const std::size_t index;
-  context* g0 = nullptr;                     ///< the thread's own context, set once running
-  thread_switch_slots slots{};               ///< this thread's switch slots, looked up once
+  context* g0 = nullptr;        ///< the thread's own context, set once running
+  thread_switch_slots slots{};  ///< this thread's switch slots, looked up once
+  /// A parking goroutine's unlock function and its argument: stored by the
+  /// goroutine running here just before it switches out (park), called by
+  /// g0 once it is off its stack. Here, not on the goroutine's record, so
+  /// that a park writes only lines this thread already holds.
+  void (*park_unlock)(void*) = nullptr;
+  void* park_unlock_arg = nullptr;
   std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by the monitor
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
@@ -825,8 +831,8 @@ GORO_ALWAYS_INLINE void worker::execute(goroutine* g) {
   switch (request) {
     case g_request::park: {
       // From here on another worker may resume g: read what we need first.
-      void (*unlock)(void*) = g->unlock;
-      void* arg = g->unlock_arg;
+      void (*unlock)(void*) = park_unlock;
+      void* arg = park_unlock_arg;
       g->status.store(g_status::waiting, std::memory_order_release);
       unlock(arg);
       break;

@@ -43,8 +43,8 @@ namespace goro::detail {
 /// The form for a caller that has read its worker and goroutine since its
 /// last switch: g runs on worker w (w is stale once this returns).
 inline void park(worker& w, goroutine* g, void (*unlock)(void*), void* arg) noexcept {
-  g->unlock = unlock;
-  g->unlock_arg = arg;
+  w.park_unlock = unlock;
+  w.park_unlock_arg = arg;
   switch_out(w, g, g_request::park);
 }
 inline void park(void (*unlock)(void*), void* arg) noexcept {

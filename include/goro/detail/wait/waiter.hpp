@@ -33,19 +33,28 @@ enum : std::uint32_t {
 };
 
 struct waiter {
-  goroutine* g = nullptr;                       ///< the parked goroutine, or nullptr for a thread
-  parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
-  std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
-  std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
-  bool ok = false;                              ///< channels: a value moved (false: woken by close)
-  bool parked_untimed = false;  ///< a thread counted in census::threads_parked (wait.hpp)
-  void* value = nullptr;        ///< channels: the value to send, or where to put the one received
-  waiter* prev = nullptr;       ///< links in the queue it waits in, guarded by that queue's lock
+  goroutine* g = nullptr;    ///< the parked goroutine, or nullptr for a thread
+  parker* thread = nullptr;  ///< the blocked thread's parker, when g is nullptr
+  /// Shared by one wait's waiters; whoever wins it wakes the wait. nullptr
+  /// for a solo wait: one waiter in one queue, no timer, no other case (a
+  /// goroutine's untimed channel operation, chan_core.hpp). Only a holder
+  /// of that queue's lock can take it, so unlinking it is claiming it, and
+  /// the compare-and-swap, a locked instruction on every hand-off, is not
+  /// needed.
+  std::atomic<std::uint32_t>* claim = nullptr;
+  std::uint32_t case_index = 0;  ///< which case of a select this waiter stands for
+  bool ok = false;               ///< channels: a value moved (false: woken by close)
+  bool parked_untimed = false;   ///< a thread counted in census::threads_parked (wait.hpp)
+  void* value = nullptr;         ///< channels: the value to send, or where to put the one received
+  waiter* prev = nullptr;        ///< links in the queue it waits in, guarded by that queue's lock
   waiter* next = nullptr;
 
   /// Claims this waiter's wait for its own case; false if something else won.
   bool try_claim() noexcept { return try_claim_as(claim_case_base + case_index); }
+  /// Only a queue's claim_first and claim_all_into (under its lock) may
+  /// call these on a solo wait; every other claimant waits with a claim word.
   bool try_claim_as(std::uint32_t outcome) noexcept {
+    if (claim == nullptr) return true;
     std::uint32_t expected = claim_none;
     return claim->compare_exchange_strong(expected, outcome, std::memory_order_acq_rel,
                                           std::memory_order_acquire);
