@@ -2596,34 +2596,38 @@ struct goroutine {
 
   goroutine(stack&& s, scheduler* owner, std::uint64_t goid, invoke_fn inv, void* storage,
             std::size_t usable) noexcept
-      : stk(std::move(s)),
-        sched(owner),
+      : sched(owner),
+        ctx(s.bottom(), usable, &goroutine::entry, this, goid),
+        stk(std::move(s)),
         invoke(inv),
-        fn_storage(storage),
-        ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
+        fn_storage(storage) {}
 
+  // The first cache line (the record is 64-byte aligned) holds all that
+  // waking and resuming a parked goroutine touches: sched (wake), status
+  // (ready, execute), the wait fields (stored again at every park), and the
+  // head of ctx that a switch reads (saved stack pointer, overflow slot,
+  // exception state). A goroutine woken in a long chain (W5: one of 5,000)
+  // is cold in cache; callgrind counted three first-level misses on its
+  // record per hand-off when these were spread over three lines.
+  scheduler* sched;  ///< the runtime it belongs to
+  std::atomic<g_status> status{g_status::runnable};
+  g_request request = g_request::none;  ///< set just before switching to the worker
+  // What a goroutine dump shows (see wait/reason.hpp). The wait fields are
+  // stored by the goroutine before it parks and read by dumps on any thread.
+  std::atomic<wait_reason> reason{wait_reason::none};
+  std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
+  std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
+  std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
+  /// Its execution. ctx.id() is the goroutine id: 1, 2, ... in order of
+  /// creation, process-wide. Constructed before stk takes the mapping, from
+  /// the mapping's bounds.
+  context ctx;
   stack stk;                  ///< the mapping this record lives in; moved out at exit
-  scheduler* sched;           ///< the runtime it belongs to
   invoke_fn invoke;           ///< runs the user's function
   void* fn_storage;           ///< the function object, just below this record
   goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
-  std::atomic<g_status> status{g_status::runnable};
-  g_request request = g_request::none;  ///< set just before switching to the worker
-  // What a goroutine dump shows (see wait/reason.hpp), packed into what
-  // would be padding where it can (the record's size decides how many cache
-  // lines a spawn touches). The wait fields are stored by the goroutine
-  // before it parks and read by dumps on any thread.
-  std::atomic<wait_reason> reason{wait_reason::none};
-  unsigned created_line = 0;        ///< where `go` was called, when known
-  void (*unlock)(void*) = nullptr;  ///< park: the worker calls unlock(unlock_arg)
-  void* unlock_arg = nullptr;
+  unsigned created_line = 0;  ///< where `go` was called, when known
   const char* created_file = nullptr;
-  std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
-  std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
-  std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
-  /// Its execution, after the fields it refers to. ctx.id() is the goroutine
-  /// id: 1, 2, ... in order of creation, process-wide.
-  context ctx;
 
   /// First code a goroutine runs (defined in scheduler.hpp).
   [[noreturn]] static void entry(void* self) noexcept;
@@ -3357,19 +3361,28 @@ enum : std::uint32_t {
 };
 
 struct waiter {
-  goroutine* g = nullptr;                       ///< the parked goroutine, or nullptr for a thread
-  parker* thread = nullptr;                     ///< the blocked thread's parker, when g is nullptr
-  std::atomic<std::uint32_t>* claim = nullptr;  ///< shared by one wait's waiters
-  std::uint32_t case_index = 0;                 ///< which case of a select this waiter stands for
-  bool ok = false;                              ///< channels: a value moved (false: woken by close)
-  bool parked_untimed = false;  ///< a thread counted in census::threads_parked (wait.hpp)
-  void* value = nullptr;        ///< channels: the value to send, or where to put the one received
-  waiter* prev = nullptr;       ///< links in the queue it waits in, guarded by that queue's lock
+  goroutine* g = nullptr;    ///< the parked goroutine, or nullptr for a thread
+  parker* thread = nullptr;  ///< the blocked thread's parker, when g is nullptr
+  /// Shared by one wait's waiters; whoever wins it wakes the wait. nullptr
+  /// for a solo wait: one waiter in one queue, no timer, no other case (a
+  /// goroutine's untimed channel operation, chan_core.hpp). Only a holder
+  /// of that queue's lock can take it, so unlinking it is claiming it, and
+  /// the compare-and-swap, a locked instruction on every hand-off, is not
+  /// needed.
+  std::atomic<std::uint32_t>* claim = nullptr;
+  std::uint32_t case_index = 0;  ///< which case of a select this waiter stands for
+  bool ok = false;               ///< channels: a value moved (false: woken by close)
+  bool parked_untimed = false;   ///< a thread counted in census::threads_parked (wait.hpp)
+  void* value = nullptr;         ///< channels: the value to send, or where to put the one received
+  waiter* prev = nullptr;        ///< links in the queue it waits in, guarded by that queue's lock
   waiter* next = nullptr;
 
   /// Claims this waiter's wait for its own case; false if something else won.
   bool try_claim() noexcept { return try_claim_as(claim_case_base + case_index); }
+  /// Only a queue's claim_first and claim_all_into (under its lock) may
+  /// call these on a solo wait; every other claimant waits with a claim word.
   bool try_claim_as(std::uint32_t outcome) noexcept {
+    if (claim == nullptr) return true;
     std::uint32_t expected = claim_none;
     return claim->compare_exchange_strong(expected, outcome, std::memory_order_acq_rel,
                                           std::memory_order_acquire);
@@ -4463,8 +4476,14 @@ class worker {
 
   scheduler& sched;
   const std::size_t index;
-  context* g0 = nullptr;                     ///< the thread's own context, set once running
-  thread_switch_slots slots{};               ///< this thread's switch slots, looked up once
+  context* g0 = nullptr;        ///< the thread's own context, set once running
+  thread_switch_slots slots{};  ///< this thread's switch slots, looked up once
+  /// A parking goroutine's unlock function and its argument: stored by the
+  /// goroutine running here just before it switches out (park), called by
+  /// g0 once it is off its stack. Here, not on the goroutine's record, so
+  /// that a park writes only lines this thread already holds.
+  void (*park_unlock)(void*) = nullptr;
+  void* park_unlock_arg = nullptr;
   std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by the monitor
   std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
@@ -5138,8 +5157,8 @@ GORO_ALWAYS_INLINE void worker::execute(goroutine* g) {
   switch (request) {
     case g_request::park: {
       // From here on another worker may resume g: read what we need first.
-      void (*unlock)(void*) = g->unlock;
-      void* arg = g->unlock_arg;
+      void (*unlock)(void*) = park_unlock;
+      void* arg = park_unlock_arg;
       g->status.store(g_status::waiting, std::memory_order_release);
       unlock(arg);
       break;
@@ -5422,8 +5441,8 @@ namespace goro::detail {
 /// The form for a caller that has read its worker and goroutine since its
 /// last switch: g runs on worker w (w is stale once this returns).
 inline void park(worker& w, goroutine* g, void (*unlock)(void*), void* arg) noexcept {
-  g->unlock = unlock;
-  g->unlock_arg = arg;
+  w.park_unlock = unlock;
+  w.park_unlock_arg = arg;
   switch_out(w, g, g_request::park);
 }
 inline void park(void (*unlock)(void*), void* arg) noexcept {
@@ -5843,8 +5862,8 @@ __attribute__((noinline)) inline op_status wait_on_locked_slow(chan_core& c, cha
 /// frames of chan_send and chan_recv (callgrind: W2 about 9 instructions
 /// fewer per round trip; W3 and W4 unchanged). A goroutine waiting without
 /// a deadline (W2 and W5 park so twice per hand-off pair) takes a path of
-/// its own: one thread-local lookup for the waiter and the switch, and no
-/// thread parker to construct.
+/// its own: one thread-local lookup for the waiter and the switch, no
+/// thread parker to construct, and no claim word (a solo wait, waiter.hpp).
 __attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wait_queue& q,
                                                           void* value, wait_reason reason,
                                                           wait_mode mode,
@@ -5854,10 +5873,8 @@ __attribute__((noinline)) inline op_status wait_on_locked(chan_core& c, chan_wai
   if (g == nullptr || mode != wait_mode::forever) {
     return wait_on_locked_slow(c, q, value, reason, mode, deadline);
   }
-  std::atomic<std::uint32_t> claim{claim_none};
-  waiter w;
+  waiter w;  // a solo wait (waiter::claim stays nullptr): only this queue can wake it
   w.g = g;
-  w.claim = &claim;
   w.value = value;
   q.push_back(&w);
   note_wait(g, reason, &c, c.cap);
