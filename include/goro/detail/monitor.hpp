@@ -421,7 +421,7 @@ inline bool monitor::watch_one(worker& w, watch& ww, steady_clock::time_point no
 }
 
 inline bool has_queued(const worker& w) noexcept {
-  return !w.local.empty() || w.runnext.load(std::memory_order_relaxed) != nullptr;
+  return !w.local.empty() || w.runnext.peek() != nullptr;
 }
 
 inline bool monitor::retake(steady_clock::time_point now) {
@@ -517,7 +517,7 @@ inline void monitor::trace(steady_clock::time_point now) {
        << " globrunq=" << sched_.global_.size(std::memory_order_relaxed) << " runqueue=[";
   for (std::size_t i = 0; i < sched_.workers_.size(); ++i) {
     worker& w = *sched_.workers_[i];
-    const bool next = w.runnext.load(std::memory_order_relaxed) != nullptr;
+    const bool next = w.runnext.peek() != nullptr;
     line << (i == 0 ? "" : " ") << w.local.size() + (next ? 1u : 0u);
   }
   line << "] goroutines=" << sched_.live() << " timers=" << sched_.timers_.size()

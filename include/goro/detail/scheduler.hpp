@@ -74,6 +74,7 @@
 #include "own_thread.hpp"
 #include "parker.hpp"
 #include "run_queue.hpp"
+#include "runnext_slot.hpp"
 #include "spin_lock.hpp"
 #include "stack_pool.hpp"
 #include "timer_heap.hpp"
@@ -159,7 +160,7 @@ class worker {
   void (*park_unlock)(void*) = nullptr;
   void* park_unlock_arg = nullptr;
   std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by the monitor
-  std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
+  runnext_slot runnext;                      ///< owner puts and takes; a thief steals
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
   std::atomic<std::uint64_t> slicetick{0};   ///< time slices started; read by the monitor
   std::atomic<bool> preempt{false};          ///< the slice is over: request_preempt, clear_preempt
@@ -197,7 +198,8 @@ class worker {
 
   /// What push_next did, for the wake that follows it.
   enum class pushed : unsigned char {
-    into_empty_runnext,  ///< runnext was empty: its seq_cst exchange published g
+    into_empty_fenced,   ///< runnext was empty, and its put, a seq_cst exchange, published g
+    into_empty_runnext,  ///< runnext was empty; its put was a plain store
     kicked_to_local,     ///< the previous occupant went to the local queue
     overflowed,          ///< ...which overflowed into the global queue
   };
@@ -446,10 +448,11 @@ class scheduler {
   /// fence on every ready and spawn of a one-worker runtime (two per W2
   /// round trip).
   ///
-  /// A push into an empty runnext needs no fence: see worker::push_next.
+  /// A push into an empty runnext whose put was a seq_cst exchange needs no
+  /// fence: see worker::push_next.
   void wake_after_own_push(worker::pushed how) {
     if (options_.workers != 1) {
-      wake_if_needed(/*for_timer=*/false, how == worker::pushed::into_empty_runnext);
+      wake_if_needed(/*for_timer=*/false, how == worker::pushed::into_empty_fenced);
     }
   }
 
@@ -467,7 +470,7 @@ class scheduler {
   bool work_visible() const noexcept {
     if (global_.size(std::memory_order_seq_cst) != 0) return true;
     for (auto& w : workers_) {
-      if (!w->local.empty() || w->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
+      if (!w->local.empty() || w->runnext.peek(std::memory_order_seq_cst) != nullptr) return true;
     }
     return timers_.earliest() <= steady_clock::now();
   }
@@ -774,14 +777,17 @@ inline void worker::clear_preempt() noexcept {
 }
 
 inline worker::pushed worker::push_next(goroutine* g) {
-  // seq_cst: when runnext was empty this exchange is the only publication,
-  // and it serves as the adder's half of the Dekker handshake with sleep()
-  // (whose work_visible reads runnext), saving wake_if_needed's fence: two
-  // per W2 round trip with two workers, about 10% of its time. A kicked-out
-  // occupant goes to the local queue by a plain release store, after which
-  // the fence is needed again.
-  goroutine* old = runnext.exchange(g, std::memory_order_seq_cst);
-  if (old == nullptr) return pushed::into_empty_runnext;
+  // Where runnext's put is a seq_cst exchange (no membarrier), into an empty
+  // slot it is the only publication, and it serves as the adder's half of
+  // the Dekker handshake with sleep() (whose work_visible reads runnext),
+  // saving wake_if_needed's fence: two per W2 round trip with two workers,
+  // about 10% of its time. A kicked-out occupant goes to the local queue by
+  // a plain release store, after which the fence is needed again. With
+  // membarrier the put is plain and wake_after_own_push fences.
+  goroutine* old = runnext.put(g);
+  if (old == nullptr) {
+    return runnext.put_is_fence() ? pushed::into_empty_fenced : pushed::into_empty_runnext;
+  }
   return push_tail(old) ? pushed::overflowed : pushed::kicked_to_local;
 }
 
@@ -920,11 +926,9 @@ GORO_ALWAYS_INLINE goroutine* worker::next_goroutine() {
                        0)) {
     return find_work(/*ticked=*/true);
   }
-  if (runnext.load(std::memory_order_relaxed) != nullptr) {
-    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) {
-      inherit_slice = true;  // nothing slept: the previous goroutine ran here
-      return g;
-    }
+  if (goroutine* g = runnext.take()) {
+    inherit_slice = true;  // nothing slept: the previous goroutine ran here
+    return g;
   }
   if (goroutine* g = local.pop()) return g;
   return find_work(/*ticked=*/true);
@@ -952,18 +956,16 @@ inline goroutine* worker::try_local_and_global(bool ticked) {
     clear_preempt();
     if (goroutine* g = local.pop()) return g;
   }
-  if (runnext.load(std::memory_order_relaxed) != nullptr) {
-    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) {
-      inherit_slice = !slept;
-      return g;
-    }
+  if (goroutine* g = runnext.take()) {
+    inherit_slice = !slept;
+    return g;
   }
   if (goroutine* g = local.pop()) return g;
   return sched.global_take(*this, run_queue::capacity / 2);
 }
 
 inline goroutine* worker::steal_runnext(worker& victim) {
-  if (victim.runnext.load(std::memory_order_relaxed) == nullptr) return nullptr;
+  if (victim.runnext.peek() == nullptr) return nullptr;
   // The victim will most likely run it itself as soon as its goroutine
   // parks; stealing it now would cost a cache-cold migration. So the thief
   // waits, and takes it only if the victim picked nothing meanwhile (stuck
@@ -987,7 +989,7 @@ inline goroutine* worker::steal_runnext(worker& victim) {
   const timespec pause_for{0, 3000};
   nanosleep(&pause_for, nullptr);
   if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
-  return victim.runnext.exchange(nullptr, std::memory_order_acq_rel);
+  return victim.runnext.steal();
 }
 
 inline goroutine* worker::steal_work() {

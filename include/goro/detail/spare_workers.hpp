@@ -21,7 +21,7 @@
 //
 // Invariants:
 // * A goroutine runs on one thread at a time: a spare takes goroutines only
-//   from run queues (pop, steal_half_into, exchange on runnext), exactly as
+//   from run queues (pop, steal_half_into, runnext's steal), exactly as
 //   thieves do, never from a worker's `current`.
 // * Only a spare's own thread pushes to its queues; after hand_back nothing
 //   does (the thread is leaving), so the queues are empty while the slot is
@@ -222,7 +222,7 @@ inline goroutine* spare_workers::steal(worker& self) {
 inline void spare_workers::hand_back(worker& w) {
   goroutine* batch[run_queue::capacity + 1];
   std::size_t n = 0;
-  if (goroutine* g = w.runnext.exchange(nullptr, std::memory_order_acq_rel)) batch[n++] = g;
+  if (goroutine* g = w.runnext.take()) batch[n++] = g;  // a spare owns w
   while (n < run_queue::capacity + 1) {
     goroutine* g = w.local.pop();
     if (g == nullptr) break;

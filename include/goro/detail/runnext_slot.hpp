@@ -1,0 +1,141 @@
+// runnext_slot.hpp: a worker's one-goroutine slot for what runs next.
+//
+// The goroutine a running goroutine readies goes here and runs as soon as
+// the running one blocks (a ping-pong pair, a chain of hand-offs): scheduler.hpp,
+// "runnext". Only the worker that owns the slot puts a goroutine in it and
+// takes one out on its every pick, twice per hand-off; other workers take
+// from it only to rescue a goroutine whose owner is stuck in another one
+// (steal_runnext, after a sleep of several microseconds: rare).
+//
+// So the cost goes to the thief. An exchange on every put and take is a
+// locked instruction each, about a tenth of a W2 round trip here. Instead
+// the owner brackets its plain loads and stores with a `busy` flag and
+// checks a `thief` flag: a Dekker handshake whose owner half has only a
+// compiler barrier, and whose thief half calls membarrier
+// (asymmetric_fence.hpp), which makes the owner's thread pass a full
+// barrier. Either the owner sees the thief's flag (and waits for it to
+// finish), or the thief sees the owner busy (and waits for it to leave);
+// never both inside. Thieves take turns on a spin lock.
+//
+// Without membarrier (an old kernel, a seccomp filter, not Linux) the slot
+// is what it was: an exchange on every put and take, by owner and thief.
+//
+// Invariants: `slot_` is written by the owner only between enter() and
+// leave(), by a thief only while it holds `thieves_`, has set `thief_` and
+// has seen `busy_` clear after its membarrier; never by both at once.
+#ifndef GORO_DETAIL_RUNNEXT_SLOT_HPP
+#define GORO_DETAIL_RUNNEXT_SLOT_HPP
+
+#include "../config.hpp"
+#include "asymmetric_fence.hpp"
+#include "spin_lock.hpp"
+
+#include <atomic>
+#include <mutex>
+
+namespace goro::detail {
+
+struct goroutine;
+
+/// A worker's runnext (see the file comment). Owner: put, take. Anyone:
+/// peek. Other workers: steal.
+class runnext_slot {
+ public:
+  explicit runnext_slot(bool expedited = asymmetric_fence::expedited()) noexcept
+      : expedited_(expedited) {}
+
+  runnext_slot(const runnext_slot&) = delete;
+  runnext_slot& operator=(const runnext_slot&) = delete;
+
+  /// The owner: puts g in the slot and returns what was there (nullptr if
+  /// it was empty). With membarrier the store is a plain one, and a caller
+  /// that must publish g to a sleeping worker fences afterwards; without,
+  /// it is a seq_cst exchange, which is that fence (put_is_fence).
+  GORO_ALWAYS_INLINE goroutine* put(goroutine* g) noexcept {
+    if (!expedited_) return slot_.exchange(g, std::memory_order_seq_cst);
+    enter();
+    goroutine* old = slot_.load(std::memory_order_relaxed);
+    slot_.store(g, std::memory_order_relaxed);
+    leave();
+    return old;
+  }
+
+  /// The owner: empties the slot; returns what was there, or nullptr.
+  GORO_ALWAYS_INLINE goroutine* take() noexcept {
+    if (slot_.load(std::memory_order_relaxed) == nullptr) return nullptr;
+    if (!expedited_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
+    enter();
+    goroutine* g = slot_.load(std::memory_order_relaxed);
+    slot_.store(nullptr, std::memory_order_relaxed);
+    leave();
+    return g;
+  }
+
+  /// Another thread: empties the slot; returns what was there, or nullptr.
+  /// Costs a membarrier system call when the slot is not empty.
+  goroutine* steal() noexcept {
+    if (slot_.load(std::memory_order_relaxed) == nullptr) return nullptr;
+    if (!expedited_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
+    std::lock_guard<spin_lock> turn(thieves_);
+    thief_.store(true, std::memory_order_relaxed);
+    asymmetric_fence::heavy(true);
+    wait_until_clear(busy_);  // the owner is inside for a few instructions
+    goroutine* g = slot_.load(std::memory_order_relaxed);
+    if (g != nullptr) slot_.store(nullptr, std::memory_order_relaxed);
+    thief_.store(false, std::memory_order_release);
+    return g;
+  }
+
+  /// Whether put() is a sequentially consistent read-modify-write (a full
+  /// barrier): true when the slot works without membarrier.
+  bool put_is_fence() const noexcept { return !expedited_; }
+
+  /// Anyone: what the slot holds now (a snapshot). The scheduler's sleep
+  /// handshake reads it seq_cst.
+  goroutine* peek(std::memory_order order = std::memory_order_relaxed) const noexcept {
+    return slot_.load(order);
+  }
+
+ private:
+  // The owner's half of the handshake: busy, then (compiler barrier only;
+  // the thief's membarrier is the fence) look for a thief.
+  GORO_ALWAYS_INLINE void enter() noexcept {
+    busy_.store(true, std::memory_order_relaxed);
+    asymmetric_fence::light(true);
+    if (__builtin_expect(thief_.load(std::memory_order_acquire), 0)) wait_for_thief();
+  }
+  GORO_ALWAYS_INLINE void leave() noexcept { busy_.store(false, std::memory_order_release); }
+
+  /// A thief is at the slot: stand aside until it is done, then enter again.
+  __attribute__((noinline)) void wait_for_thief() noexcept {
+    do {
+      busy_.store(false, std::memory_order_release);
+      wait_until_clear(thief_);
+      busy_.store(true, std::memory_order_relaxed);
+      asymmetric_fence::light(true);
+    } while (thief_.load(std::memory_order_acquire));
+  }
+
+  /// Waits for the other side to clear its flag. It holds it for a few
+  /// instructions (and a system call, for a thief), unless its thread was
+  /// descheduled there: after a short spin, yield the CPU to it.
+  static void wait_until_clear(const std::atomic<bool>& flag) noexcept {
+    for (int spins = 0; flag.load(std::memory_order_acquire); ++spins) {
+      if (spins < spin_lock::spin_budget) {
+        cpu_relax();
+      } else {
+        sched_yield();
+      }
+    }
+  }
+
+  std::atomic<goroutine*> slot_{nullptr};
+  std::atomic<bool> busy_{false};   ///< the owner is between enter() and leave()
+  std::atomic<bool> thief_{false};  ///< a thief holding thieves_ wants in
+  const bool expedited_;            ///< asymmetric_fence::expedited(), read once
+  spin_lock thieves_;               ///< one thief at a time
+};
+
+}  // namespace goro::detail
+
+#endif
