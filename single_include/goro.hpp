@@ -3880,6 +3880,145 @@ void run_own_thread(const char* which, F&& body) noexcept {
 }  // namespace goro::detail
 
 #endif
+// ======== goro/detail/runnext_slot.hpp ========
+// runnext_slot.hpp: a worker's one-goroutine slot for what runs next.
+//
+// The goroutine a running goroutine readies goes here and runs as soon as
+// the running one blocks (a ping-pong pair, a chain of hand-offs): scheduler.hpp,
+// "runnext". Only the worker that owns the slot puts a goroutine in it and
+// takes one out on its every pick, twice per hand-off; other workers take
+// from it only to rescue a goroutine whose owner is stuck in another one
+// (steal_runnext, after a sleep of several microseconds: rare).
+//
+// So the cost goes to the thief. An exchange on every put and take is a
+// locked instruction each, about a tenth of a W2 round trip here. Instead
+// the owner brackets its plain loads and stores with a `busy` flag and
+// checks a `thief` flag: a Dekker handshake whose owner half has only a
+// compiler barrier, and whose thief half calls membarrier
+// (asymmetric_fence.hpp), which makes the owner's thread pass a full
+// barrier. Either the owner sees the thief's flag (and waits for it to
+// finish), or the thief sees the owner busy (and waits for it to leave);
+// never both inside. Thieves take turns on a spin lock.
+//
+// Without membarrier (an old kernel, a seccomp filter, not Linux) the slot
+// is what it was: an exchange on every put and take, by owner and thief.
+//
+// Invariants: `slot_` is written by the owner only between enter() and
+// leave(), by a thief only while it holds `thieves_`, has set `thief_` and
+// has seen `busy_` clear after its membarrier; never by both at once.
+#ifndef GORO_DETAIL_RUNNEXT_SLOT_HPP
+#define GORO_DETAIL_RUNNEXT_SLOT_HPP
+
+
+#include <atomic>
+#include <mutex>
+
+namespace goro::detail {
+
+struct goroutine;
+
+/// A worker's runnext (see the file comment). Owner: put, take. Anyone:
+/// peek. Other workers: steal.
+class runnext_slot {
+ public:
+  explicit runnext_slot(bool expedited = asymmetric_fence::expedited()) noexcept
+      : expedited_(expedited) {}
+
+  runnext_slot(const runnext_slot&) = delete;
+  runnext_slot& operator=(const runnext_slot&) = delete;
+
+  /// The owner: puts g in the slot and returns what was there (nullptr if
+  /// it was empty). With membarrier the store is a plain one, and a caller
+  /// that must publish g to a sleeping worker fences afterwards; without,
+  /// it is a seq_cst exchange, which is that fence (put_is_fence).
+  GORO_ALWAYS_INLINE goroutine* put(goroutine* g) noexcept {
+    if (!expedited_) return slot_.exchange(g, std::memory_order_seq_cst);
+    enter();
+    goroutine* old = slot_.load(std::memory_order_relaxed);
+    slot_.store(g, std::memory_order_relaxed);
+    leave();
+    return old;
+  }
+
+  /// The owner: empties the slot; returns what was there, or nullptr.
+  GORO_ALWAYS_INLINE goroutine* take() noexcept {
+    if (slot_.load(std::memory_order_relaxed) == nullptr) return nullptr;
+    if (!expedited_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
+    enter();
+    goroutine* g = slot_.load(std::memory_order_relaxed);
+    slot_.store(nullptr, std::memory_order_relaxed);
+    leave();
+    return g;
+  }
+
+  /// Another thread: empties the slot; returns what was there, or nullptr.
+  /// Costs a membarrier system call when the slot is not empty.
+  goroutine* steal() noexcept {
+    if (slot_.load(std::memory_order_relaxed) == nullptr) return nullptr;
+    if (!expedited_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
+    std::lock_guard<spin_lock> turn(thieves_);
+    thief_.store(true, std::memory_order_relaxed);
+    asymmetric_fence::heavy(true);
+    wait_until_clear(busy_);  // the owner is inside for a few instructions
+    goroutine* g = slot_.load(std::memory_order_relaxed);
+    if (g != nullptr) slot_.store(nullptr, std::memory_order_relaxed);
+    thief_.store(false, std::memory_order_release);
+    return g;
+  }
+
+  /// Whether put() is a sequentially consistent read-modify-write (a full
+  /// barrier): true when the slot works without membarrier.
+  bool put_is_fence() const noexcept { return !expedited_; }
+
+  /// Anyone: what the slot holds now (a snapshot). The scheduler's sleep
+  /// handshake reads it seq_cst.
+  goroutine* peek(std::memory_order order = std::memory_order_relaxed) const noexcept {
+    return slot_.load(order);
+  }
+
+ private:
+  // The owner's half of the handshake: busy, then (compiler barrier only;
+  // the thief's membarrier is the fence) look for a thief.
+  GORO_ALWAYS_INLINE void enter() noexcept {
+    busy_.store(true, std::memory_order_relaxed);
+    asymmetric_fence::light(true);
+    if (__builtin_expect(thief_.load(std::memory_order_acquire), 0)) wait_for_thief();
+  }
+  GORO_ALWAYS_INLINE void leave() noexcept { busy_.store(false, std::memory_order_release); }
+
+  /// A thief is at the slot: stand aside until it is done, then enter again.
+  __attribute__((noinline)) void wait_for_thief() noexcept {
+    do {
+      busy_.store(false, std::memory_order_release);
+      wait_until_clear(thief_);
+      busy_.store(true, std::memory_order_relaxed);
+      asymmetric_fence::light(true);
+    } while (thief_.load(std::memory_order_acquire));
+  }
+
+  /// Waits for the other side to clear its flag. It holds it for a few
+  /// instructions (and a system call, for a thief), unless its thread was
+  /// descheduled there: after a short spin, yield the CPU to it.
+  static void wait_until_clear(const std::atomic<bool>& flag) noexcept {
+    for (int spins = 0; flag.load(std::memory_order_acquire); ++spins) {
+      if (spins < spin_lock::spin_budget) {
+        cpu_relax();
+      } else {
+        sched_yield();
+      }
+    }
+  }
+
+  std::atomic<goroutine*> slot_{nullptr};
+  std::atomic<bool> busy_{false};   ///< the owner is between enter() and leave()
+  std::atomic<bool> thief_{false};  ///< a thief holding thieves_ wants in
+  const bool expedited_;            ///< asymmetric_fence::expedited(), read once
+  spin_lock thieves_;               ///< one thief at a time
+};
+
+}  // namespace goro::detail
+
+#endif
 // ======== goro/detail/stack_pool.hpp ========
 // stack_pool.hpp: recycling goroutine stacks.
 //
@@ -4485,7 +4624,7 @@ class worker {
   void (*park_unlock)(void*) = nullptr;
   void* park_unlock_arg = nullptr;
   std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by the monitor
-  std::atomic<goroutine*> runnext{nullptr};  ///< owner sets; owner or a thief takes
+  runnext_slot runnext;                      ///< owner puts and takes; a thief steals
   std::atomic<std::uint64_t> schedtick{0};   ///< goroutines picked; read by thieves, monitor
   std::atomic<std::uint64_t> slicetick{0};   ///< time slices started; read by the monitor
   std::atomic<bool> preempt{false};          ///< the slice is over: request_preempt, clear_preempt
@@ -4523,7 +4662,8 @@ class worker {
 
   /// What push_next did, for the wake that follows it.
   enum class pushed : unsigned char {
-    into_empty_runnext,  ///< runnext was empty: its seq_cst exchange published g
+    into_empty_fenced,   ///< runnext was empty, and its put, a seq_cst exchange, published g
+    into_empty_runnext,  ///< runnext was empty; its put was a plain store
     kicked_to_local,     ///< the previous occupant went to the local queue
     overflowed,          ///< ...which overflowed into the global queue
   };
@@ -4772,10 +4912,11 @@ class scheduler {
   /// fence on every ready and spawn of a one-worker runtime (two per W2
   /// round trip).
   ///
-  /// A push into an empty runnext needs no fence: see worker::push_next.
+  /// A push into an empty runnext whose put was a seq_cst exchange needs no
+  /// fence: see worker::push_next.
   void wake_after_own_push(worker::pushed how) {
     if (options_.workers != 1) {
-      wake_if_needed(/*for_timer=*/false, how == worker::pushed::into_empty_runnext);
+      wake_if_needed(/*for_timer=*/false, how == worker::pushed::into_empty_fenced);
     }
   }
 
@@ -4793,7 +4934,7 @@ class scheduler {
   bool work_visible() const noexcept {
     if (global_.size(std::memory_order_seq_cst) != 0) return true;
     for (auto& w : workers_) {
-      if (!w->local.empty() || w->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
+      if (!w->local.empty() || w->runnext.peek(std::memory_order_seq_cst) != nullptr) return true;
     }
     return timers_.earliest() <= steady_clock::now();
   }
@@ -5100,14 +5241,17 @@ inline void worker::clear_preempt() noexcept {
 }
 
 inline worker::pushed worker::push_next(goroutine* g) {
-  // seq_cst: when runnext was empty this exchange is the only publication,
-  // and it serves as the adder's half of the Dekker handshake with sleep()
-  // (whose work_visible reads runnext), saving wake_if_needed's fence: two
-  // per W2 round trip with two workers, about 10% of its time. A kicked-out
-  // occupant goes to the local queue by a plain release store, after which
-  // the fence is needed again.
-  goroutine* old = runnext.exchange(g, std::memory_order_seq_cst);
-  if (old == nullptr) return pushed::into_empty_runnext;
+  // Where runnext's put is a seq_cst exchange (no membarrier), into an empty
+  // slot it is the only publication, and it serves as the adder's half of
+  // the Dekker handshake with sleep() (whose work_visible reads runnext),
+  // saving wake_if_needed's fence: two per W2 round trip with two workers,
+  // about 10% of its time. A kicked-out occupant goes to the local queue by
+  // a plain release store, after which the fence is needed again. With
+  // membarrier the put is plain and wake_after_own_push fences.
+  goroutine* old = runnext.put(g);
+  if (old == nullptr) {
+    return runnext.put_is_fence() ? pushed::into_empty_fenced : pushed::into_empty_runnext;
+  }
   return push_tail(old) ? pushed::overflowed : pushed::kicked_to_local;
 }
 
@@ -5246,11 +5390,9 @@ GORO_ALWAYS_INLINE goroutine* worker::next_goroutine() {
                        0)) {
     return find_work(/*ticked=*/true);
   }
-  if (runnext.load(std::memory_order_relaxed) != nullptr) {
-    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) {
-      inherit_slice = true;  // nothing slept: the previous goroutine ran here
-      return g;
-    }
+  if (goroutine* g = runnext.take()) {
+    inherit_slice = true;  // nothing slept: the previous goroutine ran here
+    return g;
   }
   if (goroutine* g = local.pop()) return g;
   return find_work(/*ticked=*/true);
@@ -5278,18 +5420,16 @@ inline goroutine* worker::try_local_and_global(bool ticked) {
     clear_preempt();
     if (goroutine* g = local.pop()) return g;
   }
-  if (runnext.load(std::memory_order_relaxed) != nullptr) {
-    if (goroutine* g = runnext.exchange(nullptr, std::memory_order_acq_rel)) {
-      inherit_slice = !slept;
-      return g;
-    }
+  if (goroutine* g = runnext.take()) {
+    inherit_slice = !slept;
+    return g;
   }
   if (goroutine* g = local.pop()) return g;
   return sched.global_take(*this, run_queue::capacity / 2);
 }
 
 inline goroutine* worker::steal_runnext(worker& victim) {
-  if (victim.runnext.load(std::memory_order_relaxed) == nullptr) return nullptr;
+  if (victim.runnext.peek() == nullptr) return nullptr;
   // The victim will most likely run it itself as soon as its goroutine
   // parks; stealing it now would cost a cache-cold migration. So the thief
   // waits, and takes it only if the victim picked nothing meanwhile (stuck
@@ -5313,7 +5453,7 @@ inline goroutine* worker::steal_runnext(worker& victim) {
   const timespec pause_for{0, 3000};
   nanosleep(&pause_for, nullptr);
   if (victim.schedtick.load(std::memory_order_relaxed) != tick_before) return nullptr;
-  return victim.runnext.exchange(nullptr, std::memory_order_acq_rel);
+  return victim.runnext.steal();
 }
 
 inline goroutine* worker::steal_work() {
@@ -7326,7 +7466,7 @@ inline void write_frames(std::ostream& out, std::vector<named_frame>& frames) {
 //
 // Invariants:
 // * A goroutine runs on one thread at a time: a spare takes goroutines only
-//   from run queues (pop, steal_half_into, exchange on runnext), exactly as
+//   from run queues (pop, steal_half_into, runnext's steal), exactly as
 //   thieves do, never from a worker's `current`.
 // * Only a spare's own thread pushes to its queues; after hand_back nothing
 //   does (the thread is leaving), so the queues are empty while the slot is
@@ -7523,7 +7663,7 @@ inline goroutine* spare_workers::steal(worker& self) {
 inline void spare_workers::hand_back(worker& w) {
   goroutine* batch[run_queue::capacity + 1];
   std::size_t n = 0;
-  if (goroutine* g = w.runnext.exchange(nullptr, std::memory_order_acq_rel)) batch[n++] = g;
+  if (goroutine* g = w.runnext.take()) batch[n++] = g;  // a spare owns w
   while (n < run_queue::capacity + 1) {
     goroutine* g = w.local.pop();
     if (g == nullptr) break;
@@ -7902,7 +8042,7 @@ inline bool monitor::watch_one(worker& w, watch& ww, steady_clock::time_point no
 }
 
 inline bool has_queued(const worker& w) noexcept {
-  return !w.local.empty() || w.runnext.load(std::memory_order_relaxed) != nullptr;
+  return !w.local.empty() || w.runnext.peek() != nullptr;
 }
 
 inline bool monitor::retake(steady_clock::time_point now) {
@@ -7998,7 +8138,7 @@ inline void monitor::trace(steady_clock::time_point now) {
        << " globrunq=" << sched_.global_.size(std::memory_order_relaxed) << " runqueue=[";
   for (std::size_t i = 0; i < sched_.workers_.size(); ++i) {
     worker& w = *sched_.workers_[i];
-    const bool next = w.runnext.load(std::memory_order_relaxed) != nullptr;
+    const bool next = w.runnext.peek() != nullptr;
     line << (i == 0 ? "" : " ") << w.local.size() + (next ? 1u : 0u);
   }
   line << "] goroutines=" << sched_.live() << " timers=" << sched_.timers_.size()
