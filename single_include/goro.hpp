@@ -2596,38 +2596,32 @@ struct goroutine {
 
   goroutine(stack&& s, scheduler* owner, std::uint64_t goid, invoke_fn inv, void* storage,
             std::size_t usable) noexcept
-      : sched(owner),
-        ctx(s.bottom(), usable, &goroutine::entry, this, goid),
-        stk(std::move(s)),
+      : stk(std::move(s)),
+        sched(owner),
         invoke(inv),
-        fn_storage(storage) {}
+        fn_storage(storage),
+        ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
 
-  // The first cache line (the record is 64-byte aligned) holds all that
-  // waking and resuming a parked goroutine touches: sched (wake), status
-  // (ready, execute), the wait fields (stored again at every park), and the
-  // head of ctx that a switch reads (saved stack pointer, overflow slot,
-  // exception state). A goroutine woken in a long chain (W5: one of 5,000)
-  // is cold in cache; callgrind counted three first-level misses on its
-  // record per hand-off when these were spread over three lines.
-  scheduler* sched;  ///< the runtime it belongs to
-  std::atomic<g_status> status{g_status::runnable};
-  g_request request = g_request::none;  ///< set just before switching to the worker
-  // What a goroutine dump shows (see wait/reason.hpp). The wait fields are
-  // stored by the goroutine before it parks and read by dumps on any thread.
-  std::atomic<wait_reason> reason{wait_reason::none};
-  std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
-  std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
-  std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
-  /// Its execution. ctx.id() is the goroutine id: 1, 2, ... in order of
-  /// creation, process-wide. Constructed before stk takes the mapping, from
-  /// the mapping's bounds.
-  context ctx;
   stack stk;                  ///< the mapping this record lives in; moved out at exit
+  scheduler* sched;           ///< the runtime it belongs to
   invoke_fn invoke;           ///< runs the user's function
   void* fn_storage;           ///< the function object, just below this record
   goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
+  std::atomic<g_status> status{g_status::runnable};
+  g_request request = g_request::none;  ///< set just before switching to the worker
+  // What a goroutine dump shows (see wait/reason.hpp), packed into what
+  // would be padding where it can (the record's size decides how many cache
+  // lines a spawn touches). The wait fields are stored by the goroutine
+  // before it parks and read by dumps on any thread.
+  std::atomic<wait_reason> reason{wait_reason::none};
   unsigned created_line = 0;  ///< where `go` was called, when known
   const char* created_file = nullptr;
+  std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
+  std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
+  std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
+  /// Its execution, after the fields it refers to. ctx.id() is the goroutine
+  /// id: 1, 2, ... in order of creation, process-wide.
+  context ctx;
 
   /// First code a goroutine runs (defined in scheduler.hpp).
   [[noreturn]] static void entry(void* self) noexcept;
@@ -3900,12 +3894,20 @@ void run_own_thread(const char* which, F&& body) noexcept {
 // finish), or the thief sees the owner busy (and waits for it to leave);
 // never both inside. Thieves take turns on a spin lock.
 //
-// Without membarrier (an old kernel, a seccomp filter, not Linux) the slot
-// is what it was: an exchange on every put and take, by owner and thief.
+// Only a one-worker runtime uses the handshake. With more workers a put into
+// an empty slot must be followed by a full fence anyway (the adder's half of
+// the scheduler's sleep handshake), which a seq_cst exchange is; and the
+// handshake's take measured slower there: W4 with two workers 74 -> 85 ms
+// (9 interleaved runs), for reasons not found (docs/design.md). So a slot
+// without the handshake uses exchanges for everything, as before it, and so
+// does every slot where membarrier is missing (an old kernel, a seccomp
+// filter, not Linux).
 //
-// Invariants: `slot_` is written by the owner only between enter() and
-// leave(), by a thief only while it holds `thieves_`, has set `thief_` and
-// has seen `busy_` clear after its membarrier; never by both at once.
+// Invariants: with the handshake, `slot_` is written by the owner with plain
+// stores only between enter() and leave(), and by a thief only by an
+// exchange, while it holds `thieves_`, has set `thief_` and has seen `busy_`
+// clear after its membarrier; never by both at once. Without it, every
+// write is an exchange.
 #ifndef GORO_DETAIL_RUNNEXT_SLOT_HPP
 #define GORO_DETAIL_RUNNEXT_SLOT_HPP
 
@@ -3921,18 +3923,19 @@ struct goroutine;
 /// peek. Other workers: steal.
 class runnext_slot {
  public:
-  explicit runnext_slot(bool expedited = asymmetric_fence::expedited()) noexcept
-      : expedited_(expedited) {}
+  /// `handshake`: the owner's plain puts and takes (see the file comment);
+  /// requires asymmetric_fence::expedited().
+  explicit runnext_slot(bool handshake) noexcept : handshake_(handshake) {}
 
   runnext_slot(const runnext_slot&) = delete;
   runnext_slot& operator=(const runnext_slot&) = delete;
 
   /// The owner: puts g in the slot and returns what was there (nullptr if
-  /// it was empty). With membarrier the store is a plain one, and a caller
-  /// that must publish g to a sleeping worker fences afterwards; without,
-  /// it is a seq_cst exchange, which is that fence (put_is_fence).
+  /// it was empty). Either a seq_cst exchange (put_is_fence), or a plain
+  /// store after which a caller that must publish g to a sleeping worker
+  /// fences.
   GORO_ALWAYS_INLINE goroutine* put(goroutine* g) noexcept {
-    if (!expedited_) return slot_.exchange(g, std::memory_order_seq_cst);
+    if (!handshake_) return slot_.exchange(g, std::memory_order_seq_cst);
     enter();
     goroutine* old = slot_.load(std::memory_order_relaxed);
     slot_.store(g, std::memory_order_relaxed);
@@ -3943,7 +3946,7 @@ class runnext_slot {
   /// The owner: empties the slot; returns what was there, or nullptr.
   GORO_ALWAYS_INLINE goroutine* take() noexcept {
     if (slot_.load(std::memory_order_relaxed) == nullptr) return nullptr;
-    if (!expedited_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
+    if (!handshake_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
     enter();
     goroutine* g = slot_.load(std::memory_order_relaxed);
     slot_.store(nullptr, std::memory_order_relaxed);
@@ -3955,20 +3958,19 @@ class runnext_slot {
   /// Costs a membarrier system call when the slot is not empty.
   goroutine* steal() noexcept {
     if (slot_.load(std::memory_order_relaxed) == nullptr) return nullptr;
-    if (!expedited_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
+    if (!handshake_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
     std::lock_guard<spin_lock> turn(thieves_);
     thief_.store(true, std::memory_order_relaxed);
     asymmetric_fence::heavy(true);
     wait_until_clear(busy_);  // the owner is inside for a few instructions
-    goroutine* g = slot_.load(std::memory_order_relaxed);
-    if (g != nullptr) slot_.store(nullptr, std::memory_order_relaxed);
+    goroutine* g = slot_.exchange(nullptr, std::memory_order_acq_rel);
     thief_.store(false, std::memory_order_release);
     return g;
   }
 
   /// Whether put() is a sequentially consistent read-modify-write (a full
-  /// barrier): true when the slot works without membarrier.
-  bool put_is_fence() const noexcept { return !expedited_; }
+  /// barrier).
+  bool put_is_fence() const noexcept { return !handshake_; }
 
   /// Anyone: what the slot holds now (a snapshot). The scheduler's sleep
   /// handshake reads it seq_cst.
@@ -4012,7 +4014,7 @@ class runnext_slot {
   std::atomic<goroutine*> slot_{nullptr};
   std::atomic<bool> busy_{false};   ///< the owner is between enter() and leave()
   std::atomic<bool> thief_{false};  ///< a thief holding thieves_ wants in
-  const bool expedited_;            ///< asymmetric_fence::expedited(), read once
+  const bool handshake_;            ///< see the constructor
   spin_lock thieves_;               ///< one thief at a time
 };
 
@@ -4610,8 +4612,13 @@ inline std::uint64_t next_goroutine_id() noexcept {
 /// by the worker's own thread.
 class worker {
  public:
-  worker(scheduler& s, std::size_t i) noexcept
-      : sched(s), index(i), rng(i * 0x9E3779B97F4A7C15ull + 1) {}
+  /// `alone`: the runtime's only worker, whose runnext takes the owner's
+  /// side of a membarrier handshake where it can (runnext_slot.hpp).
+  worker(scheduler& s, std::size_t i, bool alone = false) noexcept
+      : sched(s),
+        index(i),
+        runnext(alone && asymmetric_fence::expedited()),
+        rng(i * 0x9E3779B97F4A7C15ull + 1) {}
 
   scheduler& sched;
   const std::size_t index;
@@ -4714,7 +4721,9 @@ class scheduler {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
     workers_.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
+    for (std::size_t i = 0; i < n; ++i) {
+      workers_.push_back(std::make_unique<worker>(*this, i, /*alone=*/n == 1));
+    }
     GORO_TRY {
       for (auto& w : workers_) {
         start_worker_thread(w.get(), n);
@@ -5240,14 +5249,15 @@ inline void worker::clear_preempt() noexcept {
   }
 }
 
-inline worker::pushed worker::push_next(goroutine* g) {
-  // Where runnext's put is a seq_cst exchange (no membarrier), into an empty
-  // slot it is the only publication, and it serves as the adder's half of
-  // the Dekker handshake with sleep() (whose work_visible reads runnext),
-  // saving wake_if_needed's fence: two per W2 round trip with two workers,
-  // about 10% of its time. A kicked-out occupant goes to the local queue by
-  // a plain release store, after which the fence is needed again. With
-  // membarrier the put is plain and wake_after_own_push fences.
+GORO_ALWAYS_INLINE worker::pushed worker::push_next(goroutine* g) {
+  // Where runnext's put is a seq_cst exchange (more than one worker, or no
+  // membarrier: runnext_slot.hpp), into an empty slot it is the only publication, and it
+  // serves as the adder's half of the Dekker handshake with sleep() (whose
+  // work_visible reads runnext), saving wake_if_needed's fence: two per W2
+  // round trip with two workers, about 10% of its time. A kicked-out
+  // occupant goes to the local queue by a plain release store, after which
+  // the fence is needed again. A one-worker runtime's put is plain: nobody
+  // else can sleep there (wake_after_own_push).
   goroutine* old = runnext.put(g);
   if (old == nullptr) {
     return runnext.put_is_fence() ? pushed::into_empty_fenced : pushed::into_empty_runnext;

@@ -521,7 +521,7 @@ namespace {
 /// once, by the owner or by a thief: none lost (a steal racing a put) and
 /// none twice (a take racing a steal). The slot never dereferences what it
 /// holds, so the "goroutines" are addresses of counters.
-void drive_runnext(bool expedited) {
+void drive_runnext(bool handshake) {
   struct cell {
     std::atomic<int> out{0};
   };
@@ -533,7 +533,7 @@ void drive_runnext(bool expedited) {
   auto count = [](goro::detail::goroutine* g) {
     if (g != nullptr) reinterpret_cast<cell*>(g)->out.fetch_add(1, std::memory_order_relaxed);
   };
-  goro::detail::runnext_slot slot(expedited);
+  goro::detail::runnext_slot slot(handshake);
   std::atomic<bool> done{false};
   std::atomic<long> stolen{0};
   std::vector<std::thread> thieves;

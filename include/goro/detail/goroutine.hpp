@@ -53,38 +53,32 @@ struct goroutine {
 
   goroutine(stack&& s, scheduler* owner, std::uint64_t goid, invoke_fn inv, void* storage,
             std::size_t usable) noexcept
-      : sched(owner),
-        ctx(s.bottom(), usable, &goroutine::entry, this, goid),
-        stk(std::move(s)),
+      : stk(std::move(s)),
+        sched(owner),
         invoke(inv),
-        fn_storage(storage) {}
+        fn_storage(storage),
+        ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
 
-  // The first cache line (the record is 64-byte aligned) holds all that
-  // waking and resuming a parked goroutine touches: sched (wake), status
-  // (ready, execute), the wait fields (stored again at every park), and the
-  // head of ctx that a switch reads (saved stack pointer, overflow slot,
-  // exception state). A goroutine woken in a long chain (W5: one of 5,000)
-  // is cold in cache; callgrind counted three first-level misses on its
-  // record per hand-off when these were spread over three lines.
-  scheduler* sched;  ///< the runtime it belongs to
-  std::atomic<g_status> status{g_status::runnable};
-  g_request request = g_request::none;  ///< set just before switching to the worker
-  // What a goroutine dump shows (see wait/reason.hpp). The wait fields are
-  // stored by the goroutine before it parks and read by dumps on any thread.
-  std::atomic<wait_reason> reason{wait_reason::none};
-  std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
-  std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
-  std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
-  /// Its execution. ctx.id() is the goroutine id: 1, 2, ... in order of
-  /// creation, process-wide. Constructed before stk takes the mapping, from
-  /// the mapping's bounds.
-  context ctx;
   stack stk;                  ///< the mapping this record lives in; moved out at exit
+  scheduler* sched;           ///< the runtime it belongs to
   invoke_fn invoke;           ///< runs the user's function
   void* fn_storage;           ///< the function object, just below this record
   goroutine* next = nullptr;  ///< link in the global run queue (owned by whoever holds it)
+  std::atomic<g_status> status{g_status::runnable};
+  g_request request = g_request::none;  ///< set just before switching to the worker
+  // What a goroutine dump shows (see wait/reason.hpp), packed into what
+  // would be padding where it can (the record's size decides how many cache
+  // lines a spawn touches). The wait fields are stored by the goroutine
+  // before it parks and read by dumps on any thread.
+  std::atomic<wait_reason> reason{wait_reason::none};
   unsigned created_line = 0;  ///< where `go` was called, when known
   const char* created_file = nullptr;
+  std::atomic<std::int64_t> wait_since{0};        ///< monitor's coarse clock (ns) when it parked
+  std::atomic<const void*> wait_object{nullptr};  ///< the chan_core it waits on, or nullptr
+  std::atomic<std::uint32_t> wait_capacity{0};    ///< that channel's capacity (saturated)
+  /// Its execution, after the fields it refers to. ctx.id() is the goroutine
+  /// id: 1, 2, ... in order of creation, process-wide.
+  context ctx;
 
   /// First code a goroutine runs (defined in scheduler.hpp).
   [[noreturn]] static void entry(void* self) noexcept;

@@ -17,12 +17,20 @@
 // finish), or the thief sees the owner busy (and waits for it to leave);
 // never both inside. Thieves take turns on a spin lock.
 //
-// Without membarrier (an old kernel, a seccomp filter, not Linux) the slot
-// is what it was: an exchange on every put and take, by owner and thief.
+// Only a one-worker runtime uses the handshake. With more workers a put into
+// an empty slot must be followed by a full fence anyway (the adder's half of
+// the scheduler's sleep handshake), which a seq_cst exchange is; and the
+// handshake's take measured slower there: W4 with two workers 74 -> 85 ms
+// (9 interleaved runs), for reasons not found (docs/design.md). So a slot
+// without the handshake uses exchanges for everything, as before it, and so
+// does every slot where membarrier is missing (an old kernel, a seccomp
+// filter, not Linux).
 //
-// Invariants: `slot_` is written by the owner only between enter() and
-// leave(), by a thief only while it holds `thieves_`, has set `thief_` and
-// has seen `busy_` clear after its membarrier; never by both at once.
+// Invariants: with the handshake, `slot_` is written by the owner with plain
+// stores only between enter() and leave(), and by a thief only by an
+// exchange, while it holds `thieves_`, has set `thief_` and has seen `busy_`
+// clear after its membarrier; never by both at once. Without it, every
+// write is an exchange.
 #ifndef GORO_DETAIL_RUNNEXT_SLOT_HPP
 #define GORO_DETAIL_RUNNEXT_SLOT_HPP
 
@@ -41,18 +49,19 @@ struct goroutine;
 /// peek. Other workers: steal.
 class runnext_slot {
  public:
-  explicit runnext_slot(bool expedited = asymmetric_fence::expedited()) noexcept
-      : expedited_(expedited) {}
+  /// `handshake`: the owner's plain puts and takes (see the file comment);
+  /// requires asymmetric_fence::expedited().
+  explicit runnext_slot(bool handshake) noexcept : handshake_(handshake) {}
 
   runnext_slot(const runnext_slot&) = delete;
   runnext_slot& operator=(const runnext_slot&) = delete;
 
   /// The owner: puts g in the slot and returns what was there (nullptr if
-  /// it was empty). With membarrier the store is a plain one, and a caller
-  /// that must publish g to a sleeping worker fences afterwards; without,
-  /// it is a seq_cst exchange, which is that fence (put_is_fence).
+  /// it was empty). Either a seq_cst exchange (put_is_fence), or a plain
+  /// store after which a caller that must publish g to a sleeping worker
+  /// fences.
   GORO_ALWAYS_INLINE goroutine* put(goroutine* g) noexcept {
-    if (!expedited_) return slot_.exchange(g, std::memory_order_seq_cst);
+    if (!handshake_) return slot_.exchange(g, std::memory_order_seq_cst);
     enter();
     goroutine* old = slot_.load(std::memory_order_relaxed);
     slot_.store(g, std::memory_order_relaxed);
@@ -63,7 +72,7 @@ class runnext_slot {
   /// The owner: empties the slot; returns what was there, or nullptr.
   GORO_ALWAYS_INLINE goroutine* take() noexcept {
     if (slot_.load(std::memory_order_relaxed) == nullptr) return nullptr;
-    if (!expedited_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
+    if (!handshake_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
     enter();
     goroutine* g = slot_.load(std::memory_order_relaxed);
     slot_.store(nullptr, std::memory_order_relaxed);
@@ -75,20 +84,19 @@ class runnext_slot {
   /// Costs a membarrier system call when the slot is not empty.
   goroutine* steal() noexcept {
     if (slot_.load(std::memory_order_relaxed) == nullptr) return nullptr;
-    if (!expedited_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
+    if (!handshake_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
     std::lock_guard<spin_lock> turn(thieves_);
     thief_.store(true, std::memory_order_relaxed);
     asymmetric_fence::heavy(true);
     wait_until_clear(busy_);  // the owner is inside for a few instructions
-    goroutine* g = slot_.load(std::memory_order_relaxed);
-    if (g != nullptr) slot_.store(nullptr, std::memory_order_relaxed);
+    goroutine* g = slot_.exchange(nullptr, std::memory_order_acq_rel);
     thief_.store(false, std::memory_order_release);
     return g;
   }
 
   /// Whether put() is a sequentially consistent read-modify-write (a full
-  /// barrier): true when the slot works without membarrier.
-  bool put_is_fence() const noexcept { return !expedited_; }
+  /// barrier).
+  bool put_is_fence() const noexcept { return !handshake_; }
 
   /// Anyone: what the slot holds now (a snapshot). The scheduler's sleep
   /// handshake reads it seq_cst.
@@ -132,7 +140,7 @@ class runnext_slot {
   std::atomic<goroutine*> slot_{nullptr};
   std::atomic<bool> busy_{false};   ///< the owner is between enter() and leave()
   std::atomic<bool> thief_{false};  ///< a thief holding thieves_ wants in
-  const bool expedited_;            ///< asymmetric_fence::expedited(), read once
+  const bool handshake_;            ///< see the constructor
   spin_lock thieves_;               ///< one thief at a time
 };
 

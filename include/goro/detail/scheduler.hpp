@@ -146,8 +146,13 @@ inline std::uint64_t next_goroutine_id() noexcept {
 /// by the worker's own thread.
 class worker {
  public:
-  worker(scheduler& s, std::size_t i) noexcept
-      : sched(s), index(i), rng(i * 0x9E3779B97F4A7C15ull + 1) {}
+  /// `alone`: the runtime's only worker, whose runnext takes the owner's
+  /// side of a membarrier handshake where it can (runnext_slot.hpp).
+  worker(scheduler& s, std::size_t i, bool alone = false) noexcept
+      : sched(s),
+        index(i),
+        runnext(alone && asymmetric_fence::expedited()),
+        rng(i * 0x9E3779B97F4A7C15ull + 1) {}
 
   scheduler& sched;
   const std::size_t index;
@@ -250,7 +255,9 @@ class scheduler {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
     workers_.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(*this, i));
+    for (std::size_t i = 0; i < n; ++i) {
+      workers_.push_back(std::make_unique<worker>(*this, i, /*alone=*/n == 1));
+    }
     GORO_TRY {
       for (auto& w : workers_) {
         start_worker_thread(w.get(), n);
@@ -776,14 +783,15 @@ inline void worker::clear_preempt() noexcept {
   }
 }
 
-inline worker::pushed worker::push_next(goroutine* g) {
-  // Where runnext's put is a seq_cst exchange (no membarrier), into an empty
-  // slot it is the only publication, and it serves as the adder's half of
-  // the Dekker handshake with sleep() (whose work_visible reads runnext),
-  // saving wake_if_needed's fence: two per W2 round trip with two workers,
-  // about 10% of its time. A kicked-out occupant goes to the local queue by
-  // a plain release store, after which the fence is needed again. With
-  // membarrier the put is plain and wake_after_own_push fences.
+GORO_ALWAYS_INLINE worker::pushed worker::push_next(goroutine* g) {
+  // Where runnext's put is a seq_cst exchange (more than one worker, or no
+  // membarrier: runnext_slot.hpp), into an empty slot it is the only publication, and it
+  // serves as the adder's half of the Dekker handshake with sleep() (whose
+  // work_visible reads runnext), saving wake_if_needed's fence: two per W2
+  // round trip with two workers, about 10% of its time. A kicked-out
+  // occupant goes to the local queue by a plain release store, after which
+  // the fence is needed again. A one-worker runtime's put is plain: nobody
+  // else can sleep there (wake_after_own_push).
   goroutine* old = runnext.put(g);
   if (old == nullptr) {
     return runnext.put_is_fence() ? pushed::into_empty_fenced : pushed::into_empty_runnext;
