@@ -2140,6 +2140,8 @@ class context {
 #define GORO_DETAIL_ASYMMETRIC_FENCE_HPP
 
 
+#include <sched.h>
+
 #include <atomic>
 
 #if defined(__linux__) && __has_include(<linux/membarrier.h>)
@@ -2169,6 +2171,20 @@ struct asymmetric_fence {
       std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
       full_fence();
+    }
+  }
+
+  /// The rare side, after heavy(): waits until the frequent side's `busy`
+  /// flag is clear. The frequent side holds it for a few stores, unless its
+  /// thread was descheduled there: past a short spin, yield the CPU to it.
+  template <class T>
+  static void wait_until_clear(const std::atomic<T>& busy) noexcept {
+    for (int spins = 0; busy.load(std::memory_order_acquire) != T{}; ++spins) {
+      if (spins < 64) {
+        cpu_relax();
+      } else {
+        sched_yield();
+      }
     }
   }
 
@@ -2311,13 +2327,7 @@ class basic_registry {
       // or has its busy flag visible here: wait those out. A busy section
       // is one store; past a short spin its thread is not running.
       for (std::size_t w = 0; w < r_.workers_; ++w) {
-        for (int spins = 0; r_.shards_[w].busy.load(std::memory_order_acquire) != 0; ++spins) {
-          if (spins < 64) {
-            cpu_relax();
-          } else {
-            sched_yield();
-          }
-        }
+        asymmetric_fence::wait_until_clear(r_.shards_[w].busy);
       }
     }
     ~freeze() {
@@ -3931,9 +3941,9 @@ class runnext_slot {
   runnext_slot& operator=(const runnext_slot&) = delete;
 
   /// The owner: puts g in the slot and returns what was there (nullptr if
-  /// it was empty). Either a seq_cst exchange (put_is_fence), or a plain
-  /// store after which a caller that must publish g to a sleeping worker
-  /// fences.
+  /// it was empty). Without the handshake a seq_cst exchange, which is a
+  /// full fence; with it (one worker, which no other worker waits to wake)
+  /// a plain store.
   GORO_ALWAYS_INLINE goroutine* put(goroutine* g) noexcept {
     if (!handshake_) return slot_.exchange(g, std::memory_order_seq_cst);
     enter();
@@ -3962,14 +3972,15 @@ class runnext_slot {
     std::lock_guard<spin_lock> turn(thieves_);
     thief_.store(true, std::memory_order_relaxed);
     asymmetric_fence::heavy(true);
-    wait_until_clear(busy_);  // the owner is inside for a few instructions
+    asymmetric_fence::wait_until_clear(busy_);  // the owner is inside for a few stores
     goroutine* g = slot_.exchange(nullptr, std::memory_order_acq_rel);
     thief_.store(false, std::memory_order_release);
     return g;
   }
 
   /// Whether put() is a sequentially consistent read-modify-write (a full
-  /// barrier).
+  /// barrier); for the scheduler's assertion that a runtime with more than
+  /// one worker has no plain puts.
   bool put_is_fence() const noexcept { return !handshake_; }
 
   /// Anyone: what the slot holds now (a snapshot). The scheduler's sleep
@@ -3992,23 +4003,10 @@ class runnext_slot {
   __attribute__((noinline)) void wait_for_thief() noexcept {
     do {
       busy_.store(false, std::memory_order_release);
-      wait_until_clear(thief_);
+      asymmetric_fence::wait_until_clear(thief_);
       busy_.store(true, std::memory_order_relaxed);
       asymmetric_fence::light(true);
     } while (thief_.load(std::memory_order_acquire));
-  }
-
-  /// Waits for the other side to clear its flag. It holds it for a few
-  /// instructions (and a system call, for a thief), unless its thread was
-  /// descheduled there: after a short spin, yield the CPU to it.
-  static void wait_until_clear(const std::atomic<bool>& flag) noexcept {
-    for (int spins = 0; flag.load(std::memory_order_acquire); ++spins) {
-      if (spins < spin_lock::spin_budget) {
-        cpu_relax();
-      } else {
-        sched_yield();
-      }
-    }
   }
 
   std::atomic<goroutine*> slot_{nullptr};
@@ -4626,8 +4624,9 @@ class worker {
   thread_switch_slots slots{};  ///< this thread's switch slots, looked up once
   /// A parking goroutine's unlock function and its argument: stored by the
   /// goroutine running here just before it switches out (park), called by
-  /// g0 once it is off its stack. Here, not on the goroutine's record, so
-  /// that a park writes only lines this thread already holds.
+  /// g0 once it is off its stack. They pass from the goroutine to this
+  /// worker's g0 only, so they are the worker's (on the goroutine's record
+  /// before; no measured difference).
   void (*park_unlock)(void*) = nullptr;
   void* park_unlock_arg = nullptr;
   std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by the monitor
@@ -4669,8 +4668,7 @@ class worker {
 
   /// What push_next did, for the wake that follows it.
   enum class pushed : unsigned char {
-    into_empty_fenced,   ///< runnext was empty, and its put, a seq_cst exchange, published g
-    into_empty_runnext,  ///< runnext was empty; its put was a plain store
+    into_empty_runnext,  ///< runnext was empty: its put published g (push_next)
     kicked_to_local,     ///< the previous occupant went to the local queue
     overflowed,          ///< ...which overflowed into the global queue
   };
@@ -4921,11 +4919,10 @@ class scheduler {
   /// fence on every ready and spawn of a one-worker runtime (two per W2
   /// round trip).
   ///
-  /// A push into an empty runnext whose put was a seq_cst exchange needs no
-  /// fence: see worker::push_next.
+  /// A push into an empty runnext needs no fence: see worker::push_next.
   void wake_after_own_push(worker::pushed how) {
     if (options_.workers != 1) {
-      wake_if_needed(/*for_timer=*/false, how == worker::pushed::into_empty_fenced);
+      wake_if_needed(/*for_timer=*/false, how == worker::pushed::into_empty_runnext);
     }
   }
 
@@ -5250,18 +5247,17 @@ inline void worker::clear_preempt() noexcept {
 }
 
 GORO_ALWAYS_INLINE worker::pushed worker::push_next(goroutine* g) {
-  // Where runnext's put is a seq_cst exchange (more than one worker, or no
-  // membarrier: runnext_slot.hpp), into an empty slot it is the only publication, and it
-  // serves as the adder's half of the Dekker handshake with sleep() (whose
-  // work_visible reads runnext), saving wake_if_needed's fence: two per W2
-  // round trip with two workers, about 10% of its time. A kicked-out
+  // With more than one worker runnext's put is a seq_cst exchange
+  // (runnext_slot.hpp); into an empty slot it is the only publication, and
+  // it serves as the adder's half of the Dekker handshake with sleep()
+  // (whose work_visible reads runnext), saving wake_if_needed's fence: two
+  // per W2 round trip with two workers, about 10% of its time. A kicked-out
   // occupant goes to the local queue by a plain release store, after which
-  // the fence is needed again. A one-worker runtime's put is plain: nobody
-  // else can sleep there (wake_after_own_push).
+  // the fence is needed again. Only a one-worker runtime's put may be
+  // plain, and there wake_after_own_push wakes nobody.
+  GORO_ASSERT(runnext.put_is_fence() || sched.options().workers == 1);
   goroutine* old = runnext.put(g);
-  if (old == nullptr) {
-    return runnext.put_is_fence() ? pushed::into_empty_fenced : pushed::into_empty_runnext;
-  }
+  if (old == nullptr) return pushed::into_empty_runnext;
   return push_tail(old) ? pushed::overflowed : pushed::kicked_to_local;
 }
 

@@ -24,6 +24,8 @@
 #include "../config.hpp"
 #include "spin_lock.hpp"
 
+#include <sched.h>
+
 #include <atomic>
 
 #if defined(__linux__) && __has_include(<linux/membarrier.h>)
@@ -53,6 +55,20 @@ struct asymmetric_fence {
       std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
       full_fence();
+    }
+  }
+
+  /// The rare side, after heavy(): waits until the frequent side's `busy`
+  /// flag is clear. The frequent side holds it for a few stores, unless its
+  /// thread was descheduled there: past a short spin, yield the CPU to it.
+  template <class T>
+  static void wait_until_clear(const std::atomic<T>& busy) noexcept {
+    for (int spins = 0; busy.load(std::memory_order_acquire) != T{}; ++spins) {
+      if (spins < 64) {
+        cpu_relax();
+      } else {
+        sched_yield();
+      }
     }
   }
 

@@ -154,13 +154,7 @@ class basic_registry {
       // or has its busy flag visible here: wait those out. A busy section
       // is one store; past a short spin its thread is not running.
       for (std::size_t w = 0; w < r_.workers_; ++w) {
-        for (int spins = 0; r_.shards_[w].busy.load(std::memory_order_acquire) != 0; ++spins) {
-          if (spins < 64) {
-            cpu_relax();
-          } else {
-            sched_yield();
-          }
-        }
+        asymmetric_fence::wait_until_clear(r_.shards_[w].busy);
       }
     }
     ~freeze() {

@@ -57,9 +57,9 @@ class runnext_slot {
   runnext_slot& operator=(const runnext_slot&) = delete;
 
   /// The owner: puts g in the slot and returns what was there (nullptr if
-  /// it was empty). Either a seq_cst exchange (put_is_fence), or a plain
-  /// store after which a caller that must publish g to a sleeping worker
-  /// fences.
+  /// it was empty). Without the handshake a seq_cst exchange, which is a
+  /// full fence; with it (one worker, which no other worker waits to wake)
+  /// a plain store.
   GORO_ALWAYS_INLINE goroutine* put(goroutine* g) noexcept {
     if (!handshake_) return slot_.exchange(g, std::memory_order_seq_cst);
     enter();
@@ -88,14 +88,15 @@ class runnext_slot {
     std::lock_guard<spin_lock> turn(thieves_);
     thief_.store(true, std::memory_order_relaxed);
     asymmetric_fence::heavy(true);
-    wait_until_clear(busy_);  // the owner is inside for a few instructions
+    asymmetric_fence::wait_until_clear(busy_);  // the owner is inside for a few stores
     goroutine* g = slot_.exchange(nullptr, std::memory_order_acq_rel);
     thief_.store(false, std::memory_order_release);
     return g;
   }
 
   /// Whether put() is a sequentially consistent read-modify-write (a full
-  /// barrier).
+  /// barrier); for the scheduler's assertion that a runtime with more than
+  /// one worker has no plain puts.
   bool put_is_fence() const noexcept { return !handshake_; }
 
   /// Anyone: what the slot holds now (a snapshot). The scheduler's sleep
@@ -118,23 +119,10 @@ class runnext_slot {
   __attribute__((noinline)) void wait_for_thief() noexcept {
     do {
       busy_.store(false, std::memory_order_release);
-      wait_until_clear(thief_);
+      asymmetric_fence::wait_until_clear(thief_);
       busy_.store(true, std::memory_order_relaxed);
       asymmetric_fence::light(true);
     } while (thief_.load(std::memory_order_acquire));
-  }
-
-  /// Waits for the other side to clear its flag. It holds it for a few
-  /// instructions (and a system call, for a thief), unless its thread was
-  /// descheduled there: after a short spin, yield the CPU to it.
-  static void wait_until_clear(const std::atomic<bool>& flag) noexcept {
-    for (int spins = 0; flag.load(std::memory_order_acquire); ++spins) {
-      if (spins < spin_lock::spin_budget) {
-        cpu_relax();
-      } else {
-        sched_yield();
-      }
-    }
   }
 
   std::atomic<goroutine*> slot_{nullptr};

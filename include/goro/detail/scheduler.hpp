@@ -160,8 +160,9 @@ class worker {
   thread_switch_slots slots{};  ///< this thread's switch slots, looked up once
   /// A parking goroutine's unlock function and its argument: stored by the
   /// goroutine running here just before it switches out (park), called by
-  /// g0 once it is off its stack. Here, not on the goroutine's record, so
-  /// that a park writes only lines this thread already holds.
+  /// g0 once it is off its stack. They pass from the goroutine to this
+  /// worker's g0 only, so they are the worker's (on the goroutine's record
+  /// before; no measured difference).
   void (*park_unlock)(void*) = nullptr;
   void* park_unlock_arg = nullptr;
   std::atomic<goroutine*> current{nullptr};  ///< running goroutine; read by the monitor
@@ -203,8 +204,7 @@ class worker {
 
   /// What push_next did, for the wake that follows it.
   enum class pushed : unsigned char {
-    into_empty_fenced,   ///< runnext was empty, and its put, a seq_cst exchange, published g
-    into_empty_runnext,  ///< runnext was empty; its put was a plain store
+    into_empty_runnext,  ///< runnext was empty: its put published g (push_next)
     kicked_to_local,     ///< the previous occupant went to the local queue
     overflowed,          ///< ...which overflowed into the global queue
   };
@@ -455,11 +455,10 @@ class scheduler {
   /// fence on every ready and spawn of a one-worker runtime (two per W2
   /// round trip).
   ///
-  /// A push into an empty runnext whose put was a seq_cst exchange needs no
-  /// fence: see worker::push_next.
+  /// A push into an empty runnext needs no fence: see worker::push_next.
   void wake_after_own_push(worker::pushed how) {
     if (options_.workers != 1) {
-      wake_if_needed(/*for_timer=*/false, how == worker::pushed::into_empty_fenced);
+      wake_if_needed(/*for_timer=*/false, how == worker::pushed::into_empty_runnext);
     }
   }
 
@@ -784,18 +783,17 @@ inline void worker::clear_preempt() noexcept {
 }
 
 GORO_ALWAYS_INLINE worker::pushed worker::push_next(goroutine* g) {
-  // Where runnext's put is a seq_cst exchange (more than one worker, or no
-  // membarrier: runnext_slot.hpp), into an empty slot it is the only publication, and it
-  // serves as the adder's half of the Dekker handshake with sleep() (whose
-  // work_visible reads runnext), saving wake_if_needed's fence: two per W2
-  // round trip with two workers, about 10% of its time. A kicked-out
+  // With more than one worker runnext's put is a seq_cst exchange
+  // (runnext_slot.hpp); into an empty slot it is the only publication, and
+  // it serves as the adder's half of the Dekker handshake with sleep()
+  // (whose work_visible reads runnext), saving wake_if_needed's fence: two
+  // per W2 round trip with two workers, about 10% of its time. A kicked-out
   // occupant goes to the local queue by a plain release store, after which
-  // the fence is needed again. A one-worker runtime's put is plain: nobody
-  // else can sleep there (wake_after_own_push).
+  // the fence is needed again. Only a one-worker runtime's put may be
+  // plain, and there wake_after_own_push wakes nobody.
+  GORO_ASSERT(runnext.put_is_fence() || sched.options().workers == 1);
   goroutine* old = runnext.put(g);
-  if (old == nullptr) {
-    return runnext.put_is_fence() ? pushed::into_empty_fenced : pushed::into_empty_runnext;
-  }
+  if (old == nullptr) return pushed::into_empty_runnext;
   return push_tail(old) ? pushed::overflowed : pushed::kicked_to_local;
 }
 
