@@ -17,8 +17,8 @@
 // why the kernel is only part of that change).
 //
 // argv[1]: system calls per batch (default 20,000); argv[2]: pages per batch
-// (default 2,048: 8 MiB of 4 KiB pages). Each figure is the median of five batches timed
-// after one of warm-up.
+// (default 2,048: 8 MiB of 4 KiB pages). Each figure is the median of five
+// batches timed after one of warm-up.
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
