@@ -144,6 +144,27 @@
 #define GORO_TSAN 1
 #endif
 
+// ---- GORO_TSAN_NO_FRAME: a function ThreadSanitizer leaves entirely alone,
+// without even the entry and exit records of its shadow stack (GCC's
+// no_sanitize_thread does that; Clang's no_sanitize("thread") keeps the
+// records, its disable_sanitizer_instrumentation does not). The functions a
+// goroutine never returns from carry it, so that a finished goroutine leaves
+// its TSan fiber's shadow stack empty and the fiber can serve the next one
+// (GORO_TSAN_FIBER_REUSE, sanitizer.hpp). A compiler that cannot promise that
+// gets a fresh fiber for every goroutine, as before.
+#if defined(GORO_TSAN) && defined(__clang__) && defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define GORO_TSAN_NO_FRAME __attribute__((disable_sanitizer_instrumentation))
+#define GORO_TSAN_FIBER_REUSE 1
+#endif
+#elif defined(GORO_TSAN) && defined(__GNUC__) && !defined(__clang__)
+#define GORO_TSAN_NO_FRAME __attribute__((no_sanitize_thread))
+#define GORO_TSAN_FIBER_REUSE 1
+#endif
+#if !defined(GORO_TSAN_NO_FRAME)
+#define GORO_TSAN_NO_FRAME
+#endif
+
 // ---- valgrind: stacks are registered with it when its header is available.
 #if !defined(GORO_NO_VALGRIND) && defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -862,6 +883,8 @@ inline void swap_exception_state(void* g, exception_state& out,
 
 
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
 
 #if defined(GORO_ASAN)
 #include <sanitizer/common_interface_defs.h>
@@ -872,6 +895,7 @@ void* __tsan_get_current_fiber(void);
 void* __tsan_create_fiber(unsigned flags);
 void __tsan_destroy_fiber(void* fiber);
 void __tsan_switch_to_fiber(void* fiber, unsigned flags);
+void __tsan_set_fiber_name(void* fiber, const char* name);
 void __tsan_acquire(void* addr);
 void __tsan_release(void* addr);
 }
@@ -889,15 +913,87 @@ struct fiber_state {
   void* asan_fake_stack = nullptr;     ///< ASan's saved fake-stack handle while suspended
   void* tsan_fiber = nullptr;          ///< TSan's fiber, or the thread's own
   bool owns_tsan_fiber = false;        ///< we created tsan_fiber and must destroy it
+  /// Its execution ends with nothing of it left on the TSan fiber's shadow
+  /// stack (see init_fresh), so the fiber may serve another context.
+  bool frameless_exit = false;
+  bool finished = false;  ///< it made its final switch (before_switch)
 };
 
-/// A context that starts on a stack of ours.
-inline void init_fresh(fiber_state& f, const void* bottom, std::size_t size) noexcept {
+#if defined(GORO_TSAN_FIBER_REUSE)
+/// The TSan fibers of contexts that finished and were destroyed on this
+/// thread, kept for the next fresh contexts it creates. TSan gives every
+/// fiber a thread's state, about 800 KiB zeroed on creation: 2.6 ms and 190
+/// page faults per goroutine where a page fault costs 14 us (the CI host of
+/// 2026-12-01), most of the time of a goroutine-heavy test under TSan.
+///
+/// Reuse adds no happens-before edge TSan did not already draw: a context is
+/// destroyed by a thread ordered after its final switch (it frees the memory
+/// the context lives in), and every later take() on that thread is in its
+/// program order, so whatever the next goroutine on the fiber does was
+/// already ordered after all its predecessor did. What reuse does change in
+/// a report is the "created at" stack of the fiber's thread: that of the
+/// first context the fiber served; the name init_fresh gives it is current.
+class tsan_fiber_cache {
+ public:
+  /// Fibers kept per thread: enough for the bursts of short goroutines a
+  /// worker starts between two switches of its own (test_registry's
+  /// spawners start 32), at about 26 MiB of TSan state per thread.
+  static constexpr std::size_t capacity = 32;
+
+  tsan_fiber_cache() = default;
+  tsan_fiber_cache(const tsan_fiber_cache&) = delete;
+  tsan_fiber_cache& operator=(const tsan_fiber_cache&) = delete;
+  ~tsan_fiber_cache() {
+    while (count_ > 0) __tsan_destroy_fiber(fibers_[--count_]);
+  }
+
+  /// A cached fiber, or nullptr when there is none.
+  void* take() noexcept { return count_ > 0 ? fibers_[--count_] : nullptr; }
+
+  /// Keeps `fiber` (whose shadow stack is empty) if there is room.
+  bool give(void* fiber) noexcept {
+    if (count_ == capacity) return false;
+    fibers_[count_++] = fiber;
+    return true;
+  }
+
+ private:
+  void* fibers_[capacity] = {};
+  std::size_t count_ = 0;
+};
+
+/// The calling thread's cache. A TLS accessor: callers may have switched.
+GORO_TLS_ACCESSOR inline tsan_fiber_cache& tsan_fibers() noexcept {
+  GORO_TLS_BARRIER();
+  static thread_local tsan_fiber_cache cache;
+  return cache;
+}
+#endif
+
+/// A context that starts on a stack of ours; `id` names it in TSan reports
+/// ("goroutine <id>"; 0: no name). `frameless_exit` promises that its entry
+/// function, and every function its execution never returns from, are
+/// GORO_TSAN_NO_FRAME: then a finished context's fiber goes back to the
+/// thread's cache for the next fresh context, rather than to TSan.
+inline void init_fresh(fiber_state& f, const void* bottom, std::size_t size, std::uint64_t id,
+                       bool frameless_exit) noexcept {
   f.stack_bottom = bottom;
   f.stack_size = size;
+  f.frameless_exit = frameless_exit;
 #if defined(GORO_TSAN)
-  f.tsan_fiber = __tsan_create_fiber(0);
+  void* fiber = nullptr;
+#if defined(GORO_TSAN_FIBER_REUSE)
+  fiber = tsan_fibers().take();
+#endif
+  f.tsan_fiber = fiber != nullptr ? fiber : __tsan_create_fiber(0);
   f.owns_tsan_fiber = true;
+  if (id != 0) {
+    char name[32];
+    std::snprintf(name, sizeof name, "goroutine %llu", static_cast<unsigned long long>(id));
+    __tsan_set_fiber_name(f.tsan_fiber, name);
+  }
+#else
+  (void)id;
 #endif
 }
 
@@ -914,7 +1010,16 @@ inline void init_thread(fiber_state& f) noexcept {
 /// Releases what init_fresh created. Never called on the running context.
 inline void destroy(fiber_state& f) noexcept {
 #if defined(GORO_TSAN)
-  if (f.owns_tsan_fiber && f.tsan_fiber != nullptr) __tsan_destroy_fiber(f.tsan_fiber);
+  if (f.owns_tsan_fiber && f.tsan_fiber != nullptr) {
+    bool kept = false;
+#if defined(GORO_TSAN_FIBER_REUSE)
+    // Only a fiber whose shadow stack is empty again: a context destroyed
+    // while suspended (a runtime torn down under parked goroutines) still has
+    // its frames on it.
+    kept = f.frameless_exit && f.finished && tsan_fibers().give(f.tsan_fiber);
+#endif
+    if (!kept) __tsan_destroy_fiber(f.tsan_fiber);
+  }
   f.tsan_fiber = nullptr;
   f.owns_tsan_fiber = false;
 #else
@@ -937,6 +1042,7 @@ GORO_ALWAYS_INLINE void before_switch(fiber_state& from, fiber_state& to,
                                  to.stack_size);
 #endif
 #if defined(GORO_TSAN)
+  if (from_finished) from.finished = true;
   // Flag 0: the switch synchronises, as a real hand-over between executions does.
   __tsan_switch_to_fiber(to.tsan_fiber, 0);
 #endif
@@ -1559,8 +1665,9 @@ struct uc_frame {
 };
 
 /// makecontext passes only ints, so the frame's address travels in two
-/// halves (the high one is 0 where pointers are 32 bits).
-[[noreturn]] inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
+/// halves (the high one is 0 where pointers are 32 bits). Never returns, so
+/// GORO_TSAN_NO_FRAME (see sanitizer::init_fresh).
+[[noreturn]] GORO_TSAN_NO_FRAME inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
   const std::uint64_t bits = (std::uint64_t{hi} << 32) | std::uint64_t{lo};
   auto* f = reinterpret_cast<uc_frame*>(static_cast<std::uintptr_t>(bits));
   f->entry(f->transfer, f->arg);
@@ -1587,8 +1694,9 @@ inline void* make_frame(void* bottom, std::size_t size, entry_fn entry, void* ar
 
 /// Suspends the calling execution (its handle goes to *save_sp) and resumes
 /// the one behind load_sp, which sees `transfer`. Returns what the execution
-/// that later resumes this one passed.
-inline void* jump(void** save_sp, void* load_sp, void* transfer) noexcept {
+/// that later resumes this one passed. GORO_TSAN_NO_FRAME: a finishing
+/// context's exit_to calls it and never returns (sanitizer::init_fresh).
+GORO_TSAN_NO_FRAME inline void* jump(void** save_sp, void* load_sp, void* transfer) noexcept {
   uc_frame self;
   *save_sp = &self;
   auto* other = static_cast<uc_frame*>(load_sp);
@@ -1983,20 +2091,25 @@ class context {
   }
 
   /// A fresh execution on [bottom, bottom + size) that starts by calling
-  /// entry(arg). `id` names it in a stack-overflow report (goroutine id).
-  context(void* bottom, std::size_t size, entry_fn entry, void* arg, std::uint64_t id = 0) noexcept
+  /// entry(arg). `id` names it in a stack-overflow report and to
+  /// ThreadSanitizer (goroutine id). `frameless_entry`: entry is
+  /// GORO_TSAN_NO_FRAME and so is every function it calls without returning,
+  /// exit_to aside (see sanitizer::init_fresh); only goroutine::entry is.
+  context(void* bottom, std::size_t size, entry_fn entry, void* arg, std::uint64_t id = 0,
+          bool frameless_entry = false) noexcept
       : entry_(entry), arg_(arg) {
     running_.bottom = bottom;
     running_.size = size;
     running_.id = id;
     report_ = &running_;
-    sanitizer::init_fresh(fiber_, bottom, size);
+    sanitizer::init_fresh(fiber_, bottom, size, id, frameless_entry);
     sp_ = arch::make_frame(bottom, size, &context::start, this);
   }
 
   /// A fresh execution on the whole of `s` (which must outlive it).
-  context(const stack& s, entry_fn entry, void* arg, std::uint64_t id = 0) noexcept
-      : context(s.bottom(), s.size(), entry, arg, id) {}
+  context(const stack& s, entry_fn entry, void* arg, std::uint64_t id = 0,
+          bool frameless_entry = false) noexcept
+      : context(s.bottom(), s.size(), entry, arg, id, frameless_entry) {}
 
   context(const context&) = delete;
   context& operator=(const context&) = delete;
@@ -2017,15 +2130,17 @@ class context {
   void switch_to(context& next) noexcept { switch_to(next, current_thread_switch_slots()); }
 
   /// Like switch_to, for an execution that has finished: *this is never resumed
-  /// and its stack may be reused as soon as `next` runs.
-  [[noreturn]] void exit_to(context& next, const thread_switch_slots& here) noexcept {
+  /// and its stack may be reused as soon as `next` runs. GORO_TSAN_NO_FRAME,
+  /// with the switch inlined into it: it never returns (sanitizer::init_fresh).
+  [[noreturn]] GORO_TSAN_NO_FRAME void exit_to(context& next,
+                                               const thread_switch_slots& here) noexcept {
     leave_for(next, here, true);
     arch::jump(&sp_, next.sp_, this);
     fatal("a finished context was resumed");
   }
 
   /// exit_to, looking the calling thread's slots up.
-  [[noreturn]] void exit_to(context& next) noexcept {
+  [[noreturn]] GORO_TSAN_NO_FRAME void exit_to(context& next) noexcept {
     exit_to(next, current_thread_switch_slots());
   }
 
@@ -2047,7 +2162,8 @@ class context {
     sanitizer::before_switch(fiber_, next.fiber_, finished);
   }
 
-  [[noreturn]] static void start(void* transfer, void* self_ptr) noexcept {
+  // Never returns: GORO_TSAN_NO_FRAME (sanitizer::init_fresh).
+  [[noreturn]] GORO_TSAN_NO_FRAME static void start(void* transfer, void* self_ptr) noexcept {
     auto& self = *static_cast<context*>(self_ptr);
     sanitizer::after_switch(self.fiber_, static_cast<context*>(transfer)->fiber_);
     self.entry_(self.arg_);
@@ -2610,7 +2726,7 @@ struct goroutine {
         sched(owner),
         invoke(inv),
         fn_storage(storage),
-        ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
+        ctx(stk.bottom(), usable, &goroutine::entry, this, goid, /*frameless_entry=*/true) {}
 
   stack stk;                  ///< the mapping this record lives in; moved out at exit
   scheduler* sched;           ///< the runtime it belongs to
@@ -2633,8 +2749,9 @@ struct goroutine {
   /// id: 1, 2, ... in order of creation, process-wide.
   context ctx;
 
-  /// First code a goroutine runs (defined in scheduler.hpp).
-  [[noreturn]] static void entry(void* self) noexcept;
+  /// First code a goroutine runs (defined in scheduler.hpp). It never
+  /// returns, so GORO_TSAN_NO_FRAME (sanitizer::init_fresh).
+  [[noreturn]] GORO_TSAN_NO_FRAME static void entry(void* self) noexcept;
 };
 
 /// Where things go in a stack of `s.size()` bytes: the record at the top, the
@@ -5225,7 +5342,7 @@ inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) n
   std::abort();
 }
 
-inline void goroutine::entry(void* self) noexcept {
+GORO_TSAN_NO_FRAME inline void goroutine::entry(void* self) noexcept {
   auto* g = static_cast<goroutine*>(self);
   GORO_TRY { g->invoke(g->fn_storage); }
   GORO_CATCH_ALL { g->sched->unhandled_exception(*g, std::current_exception()); }

@@ -52,6 +52,27 @@
 #define GORO_TSAN 1
 #endif
 
+// ---- GORO_TSAN_NO_FRAME: a function ThreadSanitizer leaves entirely alone,
+// without even the entry and exit records of its shadow stack (GCC's
+// no_sanitize_thread does that; Clang's no_sanitize("thread") keeps the
+// records, its disable_sanitizer_instrumentation does not). The functions a
+// goroutine never returns from carry it, so that a finished goroutine leaves
+// its TSan fiber's shadow stack empty and the fiber can serve the next one
+// (GORO_TSAN_FIBER_REUSE, sanitizer.hpp). A compiler that cannot promise that
+// gets a fresh fiber for every goroutine, as before.
+#if defined(GORO_TSAN) && defined(__clang__) && defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define GORO_TSAN_NO_FRAME __attribute__((disable_sanitizer_instrumentation))
+#define GORO_TSAN_FIBER_REUSE 1
+#endif
+#elif defined(GORO_TSAN) && defined(__GNUC__) && !defined(__clang__)
+#define GORO_TSAN_NO_FRAME __attribute__((no_sanitize_thread))
+#define GORO_TSAN_FIBER_REUSE 1
+#endif
+#if !defined(GORO_TSAN_NO_FRAME)
+#define GORO_TSAN_NO_FRAME
+#endif
+
 // ---- valgrind: stacks are registered with it when its header is available.
 #if !defined(GORO_NO_VALGRIND) && defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)

@@ -65,20 +65,25 @@ class context {
   }
 
   /// A fresh execution on [bottom, bottom + size) that starts by calling
-  /// entry(arg). `id` names it in a stack-overflow report (goroutine id).
-  context(void* bottom, std::size_t size, entry_fn entry, void* arg, std::uint64_t id = 0) noexcept
+  /// entry(arg). `id` names it in a stack-overflow report and to
+  /// ThreadSanitizer (goroutine id). `frameless_entry`: entry is
+  /// GORO_TSAN_NO_FRAME and so is every function it calls without returning,
+  /// exit_to aside (see sanitizer::init_fresh); only goroutine::entry is.
+  context(void* bottom, std::size_t size, entry_fn entry, void* arg, std::uint64_t id = 0,
+          bool frameless_entry = false) noexcept
       : entry_(entry), arg_(arg) {
     running_.bottom = bottom;
     running_.size = size;
     running_.id = id;
     report_ = &running_;
-    sanitizer::init_fresh(fiber_, bottom, size);
+    sanitizer::init_fresh(fiber_, bottom, size, id, frameless_entry);
     sp_ = arch::make_frame(bottom, size, &context::start, this);
   }
 
   /// A fresh execution on the whole of `s` (which must outlive it).
-  context(const stack& s, entry_fn entry, void* arg, std::uint64_t id = 0) noexcept
-      : context(s.bottom(), s.size(), entry, arg, id) {}
+  context(const stack& s, entry_fn entry, void* arg, std::uint64_t id = 0,
+          bool frameless_entry = false) noexcept
+      : context(s.bottom(), s.size(), entry, arg, id, frameless_entry) {}
 
   context(const context&) = delete;
   context& operator=(const context&) = delete;
@@ -99,15 +104,17 @@ class context {
   void switch_to(context& next) noexcept { switch_to(next, current_thread_switch_slots()); }
 
   /// Like switch_to, for an execution that has finished: *this is never resumed
-  /// and its stack may be reused as soon as `next` runs.
-  [[noreturn]] void exit_to(context& next, const thread_switch_slots& here) noexcept {
+  /// and its stack may be reused as soon as `next` runs. GORO_TSAN_NO_FRAME,
+  /// with the switch inlined into it: it never returns (sanitizer::init_fresh).
+  [[noreturn]] GORO_TSAN_NO_FRAME void exit_to(context& next,
+                                               const thread_switch_slots& here) noexcept {
     leave_for(next, here, true);
     arch::jump(&sp_, next.sp_, this);
     fatal("a finished context was resumed");
   }
 
   /// exit_to, looking the calling thread's slots up.
-  [[noreturn]] void exit_to(context& next) noexcept {
+  [[noreturn]] GORO_TSAN_NO_FRAME void exit_to(context& next) noexcept {
     exit_to(next, current_thread_switch_slots());
   }
 
@@ -129,7 +136,8 @@ class context {
     sanitizer::before_switch(fiber_, next.fiber_, finished);
   }
 
-  [[noreturn]] static void start(void* transfer, void* self_ptr) noexcept {
+  // Never returns: GORO_TSAN_NO_FRAME (sanitizer::init_fresh).
+  [[noreturn]] GORO_TSAN_NO_FRAME static void start(void* transfer, void* self_ptr) noexcept {
     auto& self = *static_cast<context*>(self_ptr);
     sanitizer::after_switch(self.fiber_, static_cast<context*>(transfer)->fiber_);
     self.entry_(self.arg_);

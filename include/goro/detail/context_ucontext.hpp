@@ -32,8 +32,9 @@ struct uc_frame {
 };
 
 /// makecontext passes only ints, so the frame's address travels in two
-/// halves (the high one is 0 where pointers are 32 bits).
-[[noreturn]] inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
+/// halves (the high one is 0 where pointers are 32 bits). Never returns, so
+/// GORO_TSAN_NO_FRAME (see sanitizer::init_fresh).
+[[noreturn]] GORO_TSAN_NO_FRAME inline void uc_trampoline(unsigned hi, unsigned lo) noexcept {
   const std::uint64_t bits = (std::uint64_t{hi} << 32) | std::uint64_t{lo};
   auto* f = reinterpret_cast<uc_frame*>(static_cast<std::uintptr_t>(bits));
   f->entry(f->transfer, f->arg);
@@ -60,8 +61,9 @@ inline void* make_frame(void* bottom, std::size_t size, entry_fn entry, void* ar
 
 /// Suspends the calling execution (its handle goes to *save_sp) and resumes
 /// the one behind load_sp, which sees `transfer`. Returns what the execution
-/// that later resumes this one passed.
-inline void* jump(void** save_sp, void* load_sp, void* transfer) noexcept {
+/// that later resumes this one passed. GORO_TSAN_NO_FRAME: a finishing
+/// context's exit_to calls it and never returns (sanitizer::init_fresh).
+GORO_TSAN_NO_FRAME inline void* jump(void** save_sp, void* load_sp, void* transfer) noexcept {
   uc_frame self;
   *save_sp = &self;
   auto* other = static_cast<uc_frame*>(load_sp);

@@ -57,7 +57,7 @@ struct goroutine {
         sched(owner),
         invoke(inv),
         fn_storage(storage),
-        ctx(stk.bottom(), usable, &goroutine::entry, this, goid) {}
+        ctx(stk.bottom(), usable, &goroutine::entry, this, goid, /*frameless_entry=*/true) {}
 
   stack stk;                  ///< the mapping this record lives in; moved out at exit
   scheduler* sched;           ///< the runtime it belongs to
@@ -80,8 +80,9 @@ struct goroutine {
   /// id: 1, 2, ... in order of creation, process-wide.
   context ctx;
 
-  /// First code a goroutine runs (defined in scheduler.hpp).
-  [[noreturn]] static void entry(void* self) noexcept;
+  /// First code a goroutine runs (defined in scheduler.hpp). It never
+  /// returns, so GORO_TSAN_NO_FRAME (sanitizer::init_fresh).
+  [[noreturn]] GORO_TSAN_NO_FRAME static void entry(void* self) noexcept;
 };
 
 /// Where things go in a stack of `s.size()` bytes: the record at the top, the

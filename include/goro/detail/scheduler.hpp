@@ -761,7 +761,7 @@ inline void scheduler::unhandled_exception(goroutine& g, std::exception_ptr e) n
   std::abort();
 }
 
-inline void goroutine::entry(void* self) noexcept {
+GORO_TSAN_NO_FRAME inline void goroutine::entry(void* self) noexcept {
   auto* g = static_cast<goroutine*>(self);
   GORO_TRY { g->invoke(g->fn_storage); }
   GORO_CATCH_ALL { g->sched->unhandled_exception(*g, std::current_exception()); }
