@@ -52,11 +52,13 @@ struct fiber_state {
 /// page faults per goroutine where a page fault costs 14 us (the CI host of
 /// 2026-12-01), most of the time of a goroutine-heavy test under TSan.
 ///
-/// Reuse adds no happens-before edge TSan did not already draw: a context is
-/// destroyed by a thread ordered after its final switch (it frees the memory
-/// the context lives in), and every later take() on that thread is in its
-/// program order, so whatever the next goroutine on the fiber does was
-/// already ordered after all its predecessor did. What reuse does change in
+/// Reuse adds no happens-before edge TSan did not already draw. A fiber is
+/// one timeline to TSan, so the next goroutine on it is ordered after all
+/// its predecessor did; but that predecessor was destroyed on this thread,
+/// after its final switch to this thread's scheduling context, and every
+/// switch synchronises (before_switch's flag 0), so whatever this thread
+/// runs later, the goroutine that takes the fiber included, was ordered
+/// after it already. A cache shared between threads would not be. What reuse does change in
 /// a report is the "created at" stack of the fiber's thread: that of the
 /// first context the fiber served; the name init_fresh gives it is current.
 class tsan_fiber_cache {
