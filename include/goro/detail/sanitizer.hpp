@@ -39,10 +39,13 @@ struct fiber_state {
   void* asan_fake_stack = nullptr;     ///< ASan's saved fake-stack handle while suspended
   void* tsan_fiber = nullptr;          ///< TSan's fiber, or the thread's own
   bool owns_tsan_fiber = false;        ///< we created tsan_fiber and must destroy it
+#if defined(GORO_TSAN)
   /// Its execution ends with nothing of it left on the TSan fiber's shadow
-  /// stack (see init_fresh), so the fiber may serve another context.
+  /// stack (see init_fresh), so the fiber may serve another context. TSan
+  /// builds only, like `finished`: a spawn elsewhere does not store them.
   bool frameless_exit = false;
   bool finished = false;  ///< it made its final switch (before_switch)
+#endif
 };
 
 #if defined(GORO_TSAN_FIBER_REUSE)
@@ -107,8 +110,8 @@ inline void init_fresh(fiber_state& f, const void* bottom, std::size_t size, std
                        bool frameless_exit) noexcept {
   f.stack_bottom = bottom;
   f.stack_size = size;
-  f.frameless_exit = frameless_exit;
 #if defined(GORO_TSAN)
+  f.frameless_exit = frameless_exit;
   void* fiber = nullptr;
 #if defined(GORO_TSAN_FIBER_REUSE)
   fiber = tsan_fibers().take();
@@ -122,6 +125,7 @@ inline void init_fresh(fiber_state& f, const void* bottom, std::size_t size, std
   }
 #else
   (void)id;
+  (void)frameless_exit;
 #endif
 }
 
