@@ -610,12 +610,17 @@ TEST_CASE("scheduler: under ThreadSanitizer a finished goroutine's fiber serves 
   std::atomic<long> created_meanwhile{-1};
   rt.go([&created_meanwhile] {
     const long before = tsan_fibers_created.load();
-    // One at a time: with one worker each child has exited, and its fiber is
-    // in the worker's cache, by the time this goroutine runs again.
+    // One at a time, and each child gone before the next starts: its fiber
+    // goes back to the worker's cache before num_goroutines() drops. The
+    // receive alone does not ensure it: when this goroutine is preempted
+    // between go() and recv(), the child blocks in send, the receive readies
+    // it, and without the wait the next child would start while it lives (a
+    // full CI run saw 2 fibers so).
     for (long i = 0; i < children; ++i) {
       auto done = goro::make_chan<int>();
       goro::go([done] { done.send(1); });
       done.recv();
+      while (goro::num_goroutines() > 1) goro::yield();
     }
     created_meanwhile.store(tsan_fibers_created.load() - before);
   });
