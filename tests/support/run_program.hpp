@@ -242,9 +242,10 @@ T scaled(T normal, T slow) {
 }
 
 /// Like scaled(normal, slow), with a third value for ThreadSanitizer builds,
-/// where every context created costs about a millisecond (ThreadSanitizer
-/// sets up a thread's worth of state for each); goroutines reuse the state
-/// of finished ones on the same thread (sanitizer.hpp), up to 32 per thread.
+/// where every context alive at once costs a thread's worth of TSan state
+/// (a few milliseconds each on the CI host of 2026-12-01); a goroutine that
+/// starts reuses that of one finished on the same thread (sanitizer.hpp), up
+/// to 32 kept per thread.
 template <class T>
 T scaled(T normal, T slow, T tsan) {
 #if defined(GORO_TSAN)

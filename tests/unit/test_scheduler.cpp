@@ -629,6 +629,26 @@ TEST_CASE("scheduler: under ThreadSanitizer a finished goroutine's fiber serves 
   CHECK(created_meanwhile.load() >= 0);
   CHECK(created_meanwhile.load() <= 1);
 }
+
+TEST_CASE("scheduler: under ThreadSanitizer goroutines started from outside reuse fibers too",
+          "[scheduler][tsan]") {
+  // go() from a thread that runs no goroutine: the fiber is taken on the
+  // worker where the goroutine first runs, from the cache its predecessor's
+  // fiber went back to. (Taken in go(), on this thread, each would be new.)
+  goro::runtime_options o;
+  o.workers = 1;
+  o.spare_workers = 0;
+  goro::runtime rt(o);
+  constexpr long children = 200;
+  const long before = tsan_fibers_created.load();
+  for (long i = 0; i < children; ++i) {
+    rt.go([] {});
+    rt.wait();  // its fiber is back in the worker's cache before wait() returns
+  }
+  const long created = tsan_fibers_created.load() - before;
+  INFO("TSan fibers created for " << children << " goroutines: " << created);
+  CHECK(created <= 1);
+}
 #endif
 
 #if defined(GORO_TSAN)

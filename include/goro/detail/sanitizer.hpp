@@ -38,19 +38,21 @@ struct fiber_state {
   std::size_t stack_size = 0;          ///< ASan
   void* asan_fake_stack = nullptr;     ///< ASan's saved fake-stack handle while suspended
   void* tsan_fiber = nullptr;          ///< TSan's fiber, or the thread's own
-  bool owns_tsan_fiber = false;        ///< we created tsan_fiber and must destroy it
+  bool owns_tsan_fiber = false;        ///< tsan_fiber (once it is set) is ours to give back
 #if defined(GORO_TSAN)
   /// Its execution ends with nothing of it left on the TSan fiber's shadow
   /// stack (see init_fresh), so the fiber may serve another context. TSan
-  /// builds only, like `finished`: a spawn elsewhere does not store them.
+  /// builds only, like `finished` and `name_id`: a spawn elsewhere does not
+  /// store them.
   bool frameless_exit = false;
-  bool finished = false;  ///< it made its final switch (before_switch)
+  bool finished = false;      ///< it made its final switch (before_switch)
+  std::uint64_t name_id = 0;  ///< names its fiber "goroutine <id>" (0: no name)
 #endif
 };
 
 #if defined(GORO_TSAN_FIBER_REUSE)
 /// The TSan fibers of contexts that finished and were destroyed on this
-/// thread, kept for the next fresh contexts it creates. TSan gives every
+/// thread, kept for the next fresh contexts it starts. TSan gives every
 /// fiber a thread's state, about 800 KiB zeroed on creation: 2.6 ms and 190
 /// page faults per goroutine where a page fault costs 14 us (the CI host of
 /// 2026-12-01), most of the time of a goroutine-heavy test under TSan.
@@ -61,9 +63,16 @@ struct fiber_state {
 /// after its final switch to this thread's scheduling context, and every
 /// switch synchronises (before_switch's flag 0), so whatever this thread
 /// runs later, the goroutine that takes the fiber included, was ordered
-/// after it already. A cache shared between threads would not be. What reuse does change in
-/// a report is the "created at" stack of the fiber's thread: that of the
-/// first context the fiber served; the name init_fresh gives it is current.
+/// after it already. A cache shared between threads would not be.
+///
+/// Hence a fresh context takes its fiber when it first runs, on the thread
+/// that runs it (start_fiber), not where it was created: a goroutine that
+/// go() made on one thread and that finished on another would otherwise
+/// leave its fiber where no go() comes (the main thread starting goroutines
+/// that run on the workers found its cache always empty). What reuse does
+/// change in a report is the "created at" stack of the fiber's thread: that
+/// of the first context the fiber served; the name start_fiber gives it is
+/// current.
 class tsan_fiber_cache {
  public:
   /// Fibers kept per thread: enough for the bursts of short goroutines a
@@ -101,6 +110,24 @@ GORO_TLS_ACCESSOR inline tsan_fiber_cache& tsan_fibers() noexcept {
 }
 #endif
 
+#if defined(GORO_TSAN)
+/// Gives `f` its TSan fiber: one from the calling thread's cache when there
+/// is one (GORO_TSAN_FIBER_REUSE builds call this as `f` first runs), else a
+/// new one.
+__attribute__((noinline)) inline void start_fiber(fiber_state& f) noexcept {
+  void* fiber = nullptr;
+#if defined(GORO_TSAN_FIBER_REUSE)
+  fiber = tsan_fibers().take();
+#endif
+  f.tsan_fiber = fiber != nullptr ? fiber : __tsan_create_fiber(0);
+  if (f.name_id != 0) {
+    char name[32];
+    std::snprintf(name, sizeof name, "goroutine %llu", static_cast<unsigned long long>(f.name_id));
+    __tsan_set_fiber_name(f.tsan_fiber, name);
+  }
+}
+#endif
+
 /// A context that starts on a stack of ours; `id` names it in TSan reports
 /// ("goroutine <id>"; 0: no name). `frameless_exit` promises that its entry
 /// function, and every function its execution never returns from, are
@@ -112,17 +139,11 @@ inline void init_fresh(fiber_state& f, const void* bottom, std::size_t size, std
   f.stack_size = size;
 #if defined(GORO_TSAN)
   f.frameless_exit = frameless_exit;
-  void* fiber = nullptr;
-#if defined(GORO_TSAN_FIBER_REUSE)
-  fiber = tsan_fibers().take();
-#endif
-  f.tsan_fiber = fiber != nullptr ? fiber : __tsan_create_fiber(0);
+  f.name_id = id;
   f.owns_tsan_fiber = true;
-  if (id != 0) {
-    char name[32];
-    std::snprintf(name, sizeof name, "goroutine %llu", static_cast<unsigned long long>(id));
-    __tsan_set_fiber_name(f.tsan_fiber, name);
-  }
+#if !defined(GORO_TSAN_FIBER_REUSE)
+  start_fiber(f);  // else when it first runs (before_switch)
+#endif
 #else
   (void)id;
   (void)frameless_exit;
@@ -175,6 +196,11 @@ GORO_ALWAYS_INLINE void before_switch(fiber_state& from, fiber_state& to,
 #endif
 #if defined(GORO_TSAN)
   if (from_finished) from.finished = true;
+#if defined(GORO_TSAN_FIBER_REUSE)
+  // Its first run: the fiber comes from this thread's cache (see
+  // tsan_fiber_cache). start_fiber has returned before the switch below.
+  if (__builtin_expect(to.tsan_fiber == nullptr, 0)) start_fiber(to);
+#endif
   // Flag 0: the switch synchronises, as a real hand-over between executions does.
   __tsan_switch_to_fiber(to.tsan_fiber, 0);
 #endif
