@@ -91,6 +91,24 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::second
   return true;
 }
 
+/// The calling goroutine's record (nullptr on a thread): a test's window
+/// into goro::detail, for waiting until a goroutine has parked.
+inline goro::detail::goroutine* current_goroutine() noexcept {
+  goro::detail::worker* w = goro::detail::current_worker_slot();
+  return w != nullptr ? w->current.load(std::memory_order_relaxed) : nullptr;
+}
+
+/// Waits until goroutine `g` has parked (on a channel's queue, say): its
+/// worker marks it waiting only after it is queued and switched out. That a
+/// goroutine reached the line before a blocking call says nothing of the
+/// kind, even on one worker: the monitor may preempt it at the call's
+/// preemption point, and the goroutine that waits for it then runs on. `g`
+/// must stay parked until this returns (nothing may wake it meanwhile).
+inline bool eventually_parked(const goro::detail::goroutine* g) {
+  return eventually(
+      [g] { return g->status.load(std::memory_order_acquire) == goro::detail::g_status::waiting; });
+}
+
 /// Options for a runtime of n workers, with goroutine stacks of `stack_size`
 /// bytes (default: the library's).
 inline goro::runtime_options workers(std::size_t n,

@@ -588,9 +588,10 @@ TEST_CASE("range-for receives until the channel is closed and drained", "[chan][
 }
 
 TEST_CASE("senders blocked on a full buffer are served in the order they blocked", "[chan][fifo]") {
-  // One worker and no preemption: while the test goroutine runs, a sender
-  // that has announced itself has necessarily run on into send() and parked
-  // there. So the senders block in exactly the order they are started.
+  // Each sender is started once the one before it has parked in send(), so
+  // the senders block in exactly the order they are started. (Seeing a
+  // sender reach its send() is not enough: a preemption there, which the
+  // TSan build met in every run, lets the next one block first.)
   constexpr int kBlocked = 6;
   auto c = goro::make_chan<int>(2);
   failures f;
@@ -600,14 +601,15 @@ TEST_CASE("senders blocked on a full buffer are served in the order they blocked
     rt.go([&] {
       c.send(0);
       c.send(1);
-      std::atomic<int> arrived{0};
       for (int i = 0; i < kBlocked; ++i) {
+        std::atomic<goro::detail::goroutine*> sender{nullptr};
         goro::go([&, i] {
-          ++arrived;
+          sender = current_goroutine();
           c.send(2 + i);
         });
-        if (!eventually([&] { return arrived.load() == i + 1; })) {
-          f.add("a sender never started");
+        if (!eventually([&] { return sender.load() != nullptr; }) ||
+            !eventually_parked(sender.load())) {
+          f.add("a sender never blocked");
           return;
         }
       }
@@ -638,15 +640,17 @@ TEST_CASE("receivers blocked on an empty channel are served in the order they bl
   {
     goro::runtime rt(workers(1));
     rt.go([&] {
-      std::atomic<int> arrived{0};
+      // As with the senders above: each receiver parked before the next starts.
       for (int i = 0; i < kBlocked; ++i) {
+        std::atomic<goro::detail::goroutine*> receiver{nullptr};
         goro::go([&, i] {
-          ++arrived;
+          receiver = current_goroutine();
           auto v = c.recv();
           got[static_cast<std::size_t>(i)] = v ? *v : -2;
         });
-        if (!eventually([&] { return arrived.load() == i + 1; })) {
-          f.add("a receiver never started");
+        if (!eventually([&] { return receiver.load() != nullptr; }) ||
+            !eventually_parked(receiver.load())) {
+          f.add("a receiver never blocked");
           return;
         }
       }
