@@ -1,4 +1,5 @@
-// goro-test: labels=model timeout=300
+// goro-test: labels=model timeout=300 bundle=false
+// (Its own executable, unit_model: tools/dev soak and docs/reliability.md run it by name.)
 //
 // The model-checked random tester (tests/support/model_program.hpp): random
 // programs of goroutines and threads on a few channels, each run checked

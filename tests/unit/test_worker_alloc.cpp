@@ -1,4 +1,5 @@
-// goro-test: skip-under=asan,tsan
+// goro-test: skip-under=asan,tsan bundle=false
+// (Its own executable: it replaces operator new for the whole program.)
 // No allocation on a worker's own context (issue 13, defect 8): an
 // allocation there that fails has no caller to throw to (it ended in
 // std::terminate with no goro message). This test replaces operator new for
