@@ -919,7 +919,7 @@ struct fiber_state {
   /// builds only, like `finished` and `name_id`: a spawn elsewhere does not
   /// store them.
   bool frameless_exit = false;
-  bool finished = false;     ///< it made its final switch (before_switch)
+  bool finished = false;      ///< it made its final switch (before_switch)
   std::uint64_t name_id = 0;  ///< names its fiber "goroutine <id>" (0: no name)
 #endif
 };
