@@ -42,14 +42,19 @@ struct StringMaker<goro::op_status> {
 
 namespace goro_test {
 
-/// Work divisor for loop counts: a quarter of the work under AddressSanitizer,
-/// a tenth under ThreadSanitizer, valgrind or an emulator (see slow_run in
-/// run_program.hpp). ThreadSanitizer runs goro's tests 5 to 20 times slower
-/// and needs few repetitions: it reports two accesses unordered by
-/// happens-before whether or not they happened to collide in time.
+/// Work divisor for loop counts: a quarter of the work under AddressSanitizer
+/// and with the ucontext switch, a tenth under ThreadSanitizer, valgrind or
+/// an emulator (see slow_run in run_program.hpp). ThreadSanitizer runs goro's
+/// tests 5 to 20 times slower and needs few repetitions: it reports two
+/// accesses unordered by happens-before whether or not they happened to
+/// collide in time. The ucontext switch makes a system call (swapcontext
+/// saves and restores the signal mask): test_stress took 36 s there, 20 s
+/// with the assembly switch, on the CI host of 2026-12-01.
 inline int work_divisor() {
 #if defined(GORO_TSAN)
   return 10;
+#elif defined(GORO_USE_UCONTEXT)
+  return slow_run() ? 10 : 4;
 #else
   return under_sanitizer() ? 4 : slow_run() ? 10 : 1;
 #endif
