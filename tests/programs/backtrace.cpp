@@ -1,3 +1,5 @@
+// goro-test: bundle=false
+// (Alone: it is built twice, with frame pointers and exported symbols and without.)
 // Goroutine dumps with the stacks goroutines are suspended in (backtrace.hpp).
 //
 //   backtrace park      a goroutine parks on a channel three calls deep in

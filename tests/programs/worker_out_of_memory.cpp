@@ -1,3 +1,5 @@
+// goro-test: bundle=false
+// (Alone: it replaces operator new for the whole program.)
 // An allocation that fails on a worker's own context (a worker thread
 // running no goroutine): goro's bookkeeping there has no caller to throw to,
 // so it must end in a goro fatal error that says so, not in std::terminate's

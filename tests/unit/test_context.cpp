@@ -1,3 +1,5 @@
+// goro-test: bundle=false
+// (Its own executable, unit_context: the valgrind run of this test starts it.)
 // The context layer on its own (goro::detail::context on goro::detail::stack,
 // no scheduler): switching, deep stacks, the state a switch must carry besides
 // registers (floating-point control, the C++ runtime's exception state), and
