@@ -14,9 +14,9 @@
 #     the helpers of two files, anonymous namespaces included, never meet.
 #   - Its #include lines are hoisted above every namespace, so that headers
 #     are included at global scope once; its own #includes then find their
-#     include guards set. A file with an #include inside #if, or a #define
-#     or #undef before its first #include (which would change what the
-#     hoisted headers compile to), cannot be hoisted so and is built alone.
+#     include guards set. A file with an #include inside #if, or one after a
+#     #define or #undef (hoisted, it would no longer see the macro), cannot
+#     be hoisted so and is built alone.
 #   - ctest runs the bundle once per file, with Catch2's filenames-as-tags
 #     filter (-# "[#test_<name>]", the same tag in Catch2 v2 and v3), and
 #     -w NoTests makes a filter that selects nothing fail rather than pass.
@@ -43,17 +43,17 @@ function(goro_test_bundle_includes file out)
   file(STRINGS "${file}" _lines
     REGEX "^[ \t]*#[ \t]*(if|ifdef|ifndef|endif|include|define|undef)")
   set(_depth 0)
+  set(_defined OFF)
   set(_includes "")
   foreach(_line IN LISTS _lines)
-    if(_line MATCHES "^[ \t]*#[ \t]*(define|undef)[ \t]" AND NOT _includes)
-      set(${out} "${out}-NOTFOUND" PARENT_SCOPE)
-      return()
+    if(_line MATCHES "^[ \t]*#[ \t]*(define|undef)[ \t]")
+      set(_defined ON)
     elseif(_line MATCHES "^[ \t]*#[ \t]*(if|ifdef|ifndef)([ \t(]|$)")
       math(EXPR _depth "${_depth} + 1")
     elseif(_line MATCHES "^[ \t]*#[ \t]*endif")
       math(EXPR _depth "${_depth} - 1")
     elseif(_line MATCHES "^[ \t]*#[ \t]*include[ \t]*([<\"][^>\"]+[>\"])")
-      if(_depth GREATER 0)
+      if(_depth GREATER 0 OR _defined)
         set(${out} "${out}-NOTFOUND" PARENT_SCOPE)
         return()
       endif()

@@ -588,6 +588,16 @@ TEST_CASE("scheduler: runnext's slot, driven directly, with exchanges", "[schedu
 // the calls in this program, and forwards to it.
 namespace {
 std::atomic<long> tsan_fibers_created{0};
+
+// One worker, so that one thread's fiber cache serves every goroutine; and
+// not even a spare worker (the monitor starts one when the worker seems
+// stuck, which TSan's slowness can look like): it would have a cache of its own.
+goro::runtime_options one_worker_no_spares() {
+  goro::runtime_options o;
+  o.workers = 1;
+  o.spare_workers = 0;
+  return o;
+}
 }  // namespace
 
 extern "C" void* __tsan_create_fiber(unsigned flags) {
@@ -600,12 +610,7 @@ extern "C" void* __tsan_create_fiber(unsigned flags) {
 
 TEST_CASE("scheduler: under ThreadSanitizer a finished goroutine's fiber serves the next one",
           "[scheduler][tsan]") {
-  goro::runtime_options o;
-  o.workers = 1;
-  // Not even a spare worker (the monitor starts one when the worker seems
-  // stuck, which TSan's slowness can look like): it would have a cache of its own.
-  o.spare_workers = 0;
-  goro::runtime rt(o);
+  goro::runtime rt(one_worker_no_spares());
   constexpr long children = 200;
   std::atomic<long> created_meanwhile{-1};
   rt.go([&created_meanwhile] {
@@ -635,10 +640,7 @@ TEST_CASE("scheduler: under ThreadSanitizer goroutines started from outside reus
   // go() from a thread that runs no goroutine: the fiber is taken on the
   // worker where the goroutine first runs, from the cache its predecessor's
   // fiber went back to. (Taken in go(), on this thread, each would be new.)
-  goro::runtime_options o;
-  o.workers = 1;
-  o.spare_workers = 0;
-  goro::runtime rt(o);
+  goro::runtime rt(one_worker_no_spares());
   constexpr long children = 200;
   const long before = tsan_fibers_created.load();
   for (long i = 0; i < children; ++i) {
