@@ -114,6 +114,8 @@ function(_goro_bundle_text out)
         string(APPEND _head "#include ${_inc}\n")
       endif()
     endforeach()
+    # An edit of the file may change what is hoisted: configure again then.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_src}")
     get_filename_component(_name "${_src}" NAME_WE)
     string(APPEND _body
       "\nnamespace goro_bundle_${_name} {\n#include \"${_src}\"\n}  // namespace goro_bundle_${_name}\n")
