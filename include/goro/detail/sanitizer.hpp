@@ -229,6 +229,16 @@ inline unsigned register_stack(void* bottom, std::size_t size) noexcept {
 #endif
 }
 
+/// Whether this process runs under valgrind (only known where its header
+/// was found; false elsewhere).
+inline bool under_valgrind() noexcept {
+#if defined(GORO_VALGRIND)
+  return RUNNING_ON_VALGRIND != 0;
+#else
+  return false;
+#endif
+}
+
 /// Undoes register_stack.
 inline void deregister_stack(unsigned id) noexcept {
 #if defined(GORO_VALGRIND)

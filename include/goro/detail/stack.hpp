@@ -22,10 +22,17 @@
 // stack with mprotect guards), whatever the exit order; and since no call
 // ever splits a mapping, a failing munmap or madvise is a bug, reported as a
 // fatal error rather than ignored.
+//
+// The advice goes to the kernel per batch, not per stack, where it allows
+// (memory_advice.hpp): a slab's guards in one call, the top page of each of
+// its stacks (which every goroutine writes first) brought in with one more,
+// and the memory of stacks released together given back with one call per
+// slab. On a virtual machine each saved call or page fault is microseconds.
 #ifndef GORO_DETAIL_STACK_HPP
 #define GORO_DETAIL_STACK_HPP
 
 #include "../config.hpp"
+#include "memory_advice.hpp"
 #include "sanitizer.hpp"
 
 #include <sys/mman.h>
@@ -36,6 +43,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <new>
 #include <string>
@@ -55,6 +63,11 @@ namespace goro::detail {
 #define GORO_MADV_GUARD_INSTALL 102  // Linux uapi value; older headers lack it
 #else
 #define GORO_MADV_GUARD_INSTALL MADV_GUARD_INSTALL
+#endif
+#if !defined(MADV_POPULATE_WRITE)
+#define GORO_MADV_POPULATE_WRITE 23  // Linux 5.14 uapi value; older headers lack it
+#else
+#define GORO_MADV_POPULATE_WRITE MADV_POPULATE_WRITE
 #endif
 
 /// The system page size, read once.
@@ -93,6 +106,8 @@ inline std::atomic<guard_method>& guard_method_in_use() noexcept {
   return method;
 }
 
+struct stack_handle;
+
 /// One mmap holding `count` stacks. Unmapped, whole, when the last of them is
 /// released. Shared by those stacks; `live` counts the ones not yet released.
 struct stack_slab {
@@ -100,20 +115,11 @@ struct stack_slab {
   std::size_t bytes = 0;
   std::atomic<std::size_t> live{0};
 
-  /// Releases one stack, whose usable part is [bottom, bottom + size): its
-  /// memory goes back to the kernel now, the address range when the slab's
+  /// Releases stacks h[0..k) of this slab, which the caller owns: their
+  /// memory goes back to the kernel now (one call for all of them where the
+  /// kernel allows it, memory_advice.hpp), the address range when the slab's
   /// last stack goes. May free the slab.
-  void release(void* bottom, std::size_t size) noexcept {
-    // Memory first, count second: once the count drops, another releaser may
-    // unmap the whole slab. The last one skips the madvise (munmap does it).
-    if (live.load(std::memory_order_acquire) != 1 && ::madvise(bottom, size, MADV_DONTNEED) != 0) {
-      fatal("madvise(MADV_DONTNEED) of a released goroutine stack failed");
-    }
-    if (live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      unmap_whole(base, bytes);
-      delete this;
-    }
-  }
+  void release(const stack_handle* h, std::size_t k) noexcept;
 
   /// munmap of a whole mapping that goro made: it splits nothing, so it
   /// cannot run out of map entries; a failure means a goro bug.
@@ -207,6 +213,22 @@ class stack {
     return s;
   }
 
+  /// Unmaps the n stacks h[0..n), which the caller owns (from release() or a
+  /// pool), with as few system calls as it can: the stacks of one slab give
+  /// their memory back in one call, and a slab all of whose remaining stacks
+  /// are among them is unmapped without that. Reorders h.
+  static void release_all(stack_handle* h, std::size_t n) noexcept {
+    std::sort(h, h + n, [](const stack_handle& a, const stack_handle& b) {
+      return std::less<stack_slab*>()(a.slab, b.slab);
+    });
+    for (std::size_t i = 0; i < n;) {
+      std::size_t j = i;
+      for (; j < n && h[j].slab == h[i].slab; ++j) sanitizer::deregister_stack(h[j].valgrind_id);
+      h[i].slab->release(h + i, j - i);
+      i = j;
+    }
+  }
+
   /// True when this handle owns a stack.
   explicit operator bool() const noexcept { return base_ != nullptr; }
   /// Lowest usable address (just above the guard).
@@ -251,12 +273,11 @@ class stack {
       map_error = errno;
     }
     if (p == MAP_FAILED) throw_mapping_error(map_error, "map");
-    for (std::size_t i = 0; i < n; ++i) {
-      if (int err = install_guard(static_cast<char*>(p) + i * each, guard); err != 0) {
-        stack_slab::unmap_whole(p, each * n);  // no stack handed out yet
-        throw_mapping_error(err, "guard");
-      }
+    if (int err = install_guards(static_cast<char*>(p), each, n); err != 0) {
+      stack_slab::unmap_whole(p, each * n);  // no stack handed out yet
+      throw_mapping_error(err, "guard");
     }
+    populate_tops(static_cast<char*>(p), each, n);
     slab->base = p;
     slab->bytes = each * n;
     slab->live.store(n, std::memory_order_relaxed);
@@ -275,25 +296,58 @@ class stack {
                                   std::string("goro: cannot ") + what + " a goroutine stack"));
   }
 
-  // Returns 0 or an errno value. The first stack decides the method for the
-  // process: guard install if the kernel has it and it is real, else (no
-  // such advice, a sandbox refusing madvise, no file descriptor left for the
-  // probe) mprotect, which always works where mmap does.
-  static int install_guard(void* p, std::size_t guard) noexcept {
-    if (GORO_FAULT(stack_guard)) return EPERM;
+  // Installs the guards of the n stacks at p (`each` bytes apart, the guard
+  // at the low end of each). Returns 0 or an errno value. The first stack of
+  // the process decides the method: guard install if the kernel has it and
+  // it is real, else (no such advice, a sandbox refusing madvise, no file
+  // descriptor left for the probe) mprotect, which always works where mmap
+  // does. Guard installs go to the kernel in one call (advise_ranges).
+  static int install_guards(char* p, std::size_t each, std::size_t n) noexcept {
+    constexpr std::size_t guard = guard_bytes();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (GORO_FAULT(stack_guard)) return EPERM;  // as a sandbox refusing the Nth
+    }
     auto& method = guard_method_in_use();
-    const guard_method m = method.load(std::memory_order_relaxed);
-    if (m == guard_method::madvise_guard) {
-      return ::madvise(p, guard, GORO_MADV_GUARD_INSTALL) == 0 ? 0 : errno;
+    std::size_t first = 0;
+    if (method.load(std::memory_order_relaxed) == guard_method::unknown) {
+      const bool real = ::madvise(p, guard, GORO_MADV_GUARD_INSTALL) == 0 && guard_is_real(p);
+      method.store(real ? guard_method::madvise_guard : guard_method::mprotect,
+                   std::memory_order_relaxed);
+      first = real ? 1 : 0;
     }
-    if (m == guard_method::unknown) {
-      if (::madvise(p, guard, GORO_MADV_GUARD_INSTALL) == 0 && guard_is_real(p)) {
-        method.store(guard_method::madvise_guard, std::memory_order_relaxed);
-        return 0;
+    if (method.load(std::memory_order_relaxed) == guard_method::mprotect) {
+      for (std::size_t i = first; i < n; ++i) {
+        if (::mprotect(p + i * each, guard, PROT_NONE) != 0) return errno;
       }
-      method.store(guard_method::mprotect, std::memory_order_relaxed);
+      return 0;
     }
-    return ::mprotect(p, guard, PROT_NONE) == 0 ? 0 : errno;
+    constexpr std::size_t chunk = 64;
+    iovec ranges[chunk];
+    for (std::size_t i = first; i < n;) {
+      std::size_t k = 0;
+      for (; k < chunk && i < n; ++k, ++i) ranges[k] = iovec{p + i * each, guard};
+      if (int err = advise_ranges(ranges, k, GORO_MADV_GUARD_INSTALL); err != 0) return err;
+    }
+    return 0;
+  }
+
+  // Brings the top page of each of the n stacks at p into memory before any
+  // goroutine runs there: every goroutine writes its first frames to it, and
+  // a page fault on fresh memory costs 14-21 us on some virtual machines
+  // against well under 1 us per page for the batch (docs/design.md,
+  // "Stacks"). Only as one call for the batch, where the kernel allows it:
+  // one call per stack would cost about what the faults do on bare metal.
+  // Best effort: where it fails (memory short), the goroutine faults the
+  // page in as it would have anyway.
+  static void populate_tops(char* p, std::size_t each, std::size_t n) noexcept {
+    constexpr std::size_t chunk = 64;
+    const std::size_t page = page_size();
+    iovec ranges[chunk];
+    for (std::size_t i = 0; i < n;) {
+      std::size_t k = 0;
+      for (; k < chunk && i < n; ++k, ++i) ranges[k] = iovec{p + (i + 1) * each - page, page};
+      if (!advise_ranges_batched(ranges, k, GORO_MADV_POPULATE_WRITE)) return;
+    }
   }
 
   // Some emulators (qemu-user 7) accept MADV_GUARD_INSTALL and install
@@ -310,10 +364,8 @@ class stack {
 
   void unmap() noexcept {
     if (base_ == nullptr) return;
-    sanitizer::deregister_stack(valgrind_id_);
-    slab_->release(bottom(), size());
-    base_ = nullptr;
-    slab_ = nullptr;
+    stack_handle h = release();
+    release_all(&h, 1);
   }
 
   void* base_ = nullptr;
@@ -322,6 +374,28 @@ class stack {
   unsigned valgrind_id_ = 0;
   std::atomic<std::uintptr_t>* registry_slot_ = nullptr;
 };
+
+inline void stack_slab::release(const stack_handle* h, std::size_t k) noexcept {
+  // Memory first, count second: once the count drops, another releaser may
+  // unmap the whole slab. When the k are all that is left of the slab
+  // (nobody else can release any), the munmap gives the memory back.
+  if (live.load(std::memory_order_acquire) != k) {
+    constexpr std::size_t chunk = 64;
+    iovec ranges[chunk];
+    for (std::size_t i = 0; i < k;) {
+      std::size_t c = 0;
+      for (; c < chunk && i < k; ++c, ++i)
+        ranges[c] =
+            iovec{static_cast<char*>(h[i].base) + guard_bytes(), h[i].mapped - guard_bytes()};
+      if (advise_ranges(ranges, c, MADV_DONTNEED) != 0)
+        fatal("madvise(MADV_DONTNEED) of a released goroutine stack failed");
+    }
+  }
+  if (live.fetch_sub(k, std::memory_order_acq_rel) == k) {
+    unmap_whole(base, bytes);
+    delete this;
+  }
+}
 
 }  // namespace goro::detail
 

@@ -51,9 +51,7 @@ class stack_pool {
   stack_pool() noexcept = default;
   stack_pool(const stack_pool&) = delete;
   stack_pool& operator=(const stack_pool&) = delete;
-  ~stack_pool() {
-    while (n_ != 0) stack gone = take();
-  }
+  ~stack_pool() { stack::release_all(free_, n_); }
 
   bool empty() const noexcept { return n_ == 0; }
   std::size_t size() const noexcept { return n_; }
@@ -100,9 +98,7 @@ class shared_stack_pool {
   shared_stack_pool& operator=(const shared_stack_pool&) = delete;
   /// Unmaps the pool's stacks without giving their reservations back: the
   /// registry and the timer heap go with the runtime.
-  ~shared_stack_pool() {
-    for (const stack_handle& h : shared_) stack gone = stack::adopt(h);
-  }
+  ~shared_stack_pool() { stack::release_all(shared_.data(), shared_.size()); }
 
   std::size_t stack_bytes() const noexcept { return stack_bytes_; }
 
@@ -198,7 +194,7 @@ class shared_stack_pool {
     }
     g_registry::slot* slots[trim_batch];
     for (std::size_t i = 0; i < n; ++i) slots[i] = victims[i].registry_slot;
-    for (std::size_t i = 0; i < n; ++i) stack gone = stack::adopt(victims[i]);  // outside the lock
+    stack::release_all(victims, n);  // outside the lock
     give_back_reservations(slots, n);
     return n != 0 ? trim_result::trimmed : trim_result::nothing;
   }
