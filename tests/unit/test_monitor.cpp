@@ -21,16 +21,7 @@ goro::runtime_options workers(std::size_t n) {
   return o;
 }
 
-/// Waits (bounded) until pred() holds; returns whether it did.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using goro_test::eventually;
 
 /// Counts as a preemption point nothing at all: a loop that only this can end.
 void spin_until(const std::atomic<bool>& flag) {

@@ -30,16 +30,7 @@ goro::runtime_options workers(std::size_t n, std::size_t spares = 4) {
   return o;
 }
 
-/// Waits (bounded) until pred() holds; returns whether it did.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
-  const auto until = clock_type::now() + limit;
-  while (!pred()) {
-    if (clock_type::now() > until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using goro_test::eventually;
 
 /// The calling goroutine's scheduler.
 goro::detail::scheduler& this_scheduler() { return goro::detail::current_worker_slot()->sched; }
