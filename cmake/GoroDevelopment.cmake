@@ -73,6 +73,10 @@ set(GORO_EXAMPLES_CXX_STANDARD "" CACHE STRING
   "C++ standard of the examples (17, 20, 23); empty: the default (17)")
 option(GORO_EXAMPLES_NO_EXCEPTIONS
   "Build the examples that do not use exceptions with -fno-exceptions -fno-rtti" OFF)
+option(GORO_EXAMPLES_BUNDLE
+  "Compile the examples as one program per set of flags, each reached through a link example_<name> (a faster build for tests; examples/CMakeLists.txt)" OFF)
+option(GORO_BENCH_BUNDLE
+  "Compile goro's own benchmark programs as one, only to check that they build (tools/bench builds them one by one; bench/CMakeLists.txt)" OFF)
 
 # goro_cxx_standard(<target> <standard or empty>)
 function(goro_cxx_standard target std)

@@ -36,4 +36,5 @@ int main(int argc, char** argv) {
   std::puts("main function ended");
   // Returning from main ends the program, as in Go: a goroutine still
   // running is not waited for.
+  return 0;
 }

@@ -88,7 +88,7 @@ if(GORO_BASH)
   set(_test "${GORO_TEST_PREFIX}example.redis_server")
   add_test(NAME "${_test}"
     COMMAND "${GORO_BASH}" "${CMAKE_CURRENT_SOURCE_DIR}/redis_cli_test.sh"
-      "$<TARGET_FILE:example_redis_server>")
+      "${_goro_example_exe_redis_server}")
   goro_test_properties("${_test}" LABELS example TIMEOUT 120)
   set_tests_properties("${_test}" PROPERTIES SKIP_RETURN_CODE 77
     PASS_REGULAR_EXPRESSION "redis-cli: 20 checks passed\n")
