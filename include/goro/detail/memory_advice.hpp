@@ -82,7 +82,9 @@ inline bool advise_ranges_batched(const iovec* ranges, std::size_t n, int advice
       return false;
     }
     if (done < 0 || static_cast<std::size_t>(done) != bytes) return false;
-    batched_advice_state().store(batched_advice::works, std::memory_order_relaxed);
+    if (state != batched_advice::works) {  // a store only the first time
+      batched_advice_state().store(batched_advice::works, std::memory_order_relaxed);
+    }
     ranges += chunk;
     n -= chunk;
   }
