@@ -110,6 +110,31 @@ inline int advise_ranges(const iovec* ranges, std::size_t n, int advice) noexcep
   return 0;
 }
 
+/// Whether advise_each may go range by range when the batched call is not
+/// available.
+enum class advice_fallback { range_by_range, none };
+
+/// Gives `advice` for the n ranges range_of(0) .. range_of(n - 1) (each an
+/// iovec), 64 to a call, from a buffer on the stack (nothing allocates).
+/// Returns 0 or an errno as advise_ranges does; with advice_fallback::none
+/// only batched calls are made, and ENOTSUP says one was not taken.
+template <class RangeOf>
+int advise_each(std::size_t n, RangeOf range_of, int advice,
+                advice_fallback fallback = advice_fallback::range_by_range) noexcept {
+  constexpr std::size_t chunk = 64;
+  iovec ranges[chunk];
+  for (std::size_t i = 0; i < n;) {
+    std::size_t k = 0;
+    for (; k < chunk && i < n; ++k, ++i) ranges[k] = range_of(i);
+    if (fallback == advice_fallback::none) {
+      if (!advise_ranges_batched(ranges, k, advice)) return ENOTSUP;
+    } else if (int err = advise_ranges(ranges, k, advice); err != 0) {
+      return err;
+    }
+  }
+  return 0;
+}
+
 }  // namespace goro::detail
 
 #endif

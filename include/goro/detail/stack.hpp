@@ -321,14 +321,12 @@ class stack {
       }
       return 0;
     }
-    constexpr std::size_t chunk = 64;
-    iovec ranges[chunk];
-    for (std::size_t i = first; i < n;) {
-      std::size_t k = 0;
-      for (; k < chunk && i < n; ++k, ++i) ranges[k] = iovec{p + i * each, guard};
-      if (int err = advise_ranges(ranges, k, GORO_MADV_GUARD_INSTALL); err != 0) return err;
-    }
-    return 0;
+    return advise_each(
+        n - first,
+        [=](std::size_t i) {
+          return iovec{p + (first + i) * each, guard};
+        },
+        GORO_MADV_GUARD_INSTALL);
   }
 
   // Brings the top page of each of the n stacks at p into memory before any
@@ -340,14 +338,13 @@ class stack {
   // Best effort: where it fails (memory short), the goroutine faults the
   // page in as it would have anyway.
   static void populate_tops(char* p, std::size_t each, std::size_t n) noexcept {
-    constexpr std::size_t chunk = 64;
     const std::size_t page = page_size();
-    iovec ranges[chunk];
-    for (std::size_t i = 0; i < n;) {
-      std::size_t k = 0;
-      for (; k < chunk && i < n; ++k, ++i) ranges[k] = iovec{p + (i + 1) * each - page, page};
-      if (!advise_ranges_batched(ranges, k, GORO_MADV_POPULATE_WRITE)) return;
-    }
+    (void)advise_each(
+        n,
+        [=](std::size_t i) {
+          return iovec{p + (i + 1) * each - page, page};
+        },
+        GORO_MADV_POPULATE_WRITE, advice_fallback::none);
   }
 
   // Some emulators (qemu-user 7) accept MADV_GUARD_INSTALL and install
@@ -379,17 +376,11 @@ inline void stack_slab::release(const stack_handle* h, std::size_t k) noexcept {
   // Memory first, count second: once the count drops, another releaser may
   // unmap the whole slab. When the k are all that is left of the slab
   // (nobody else can release any), the munmap gives the memory back.
-  if (live.load(std::memory_order_acquire) != k) {
-    constexpr std::size_t chunk = 64;
-    iovec ranges[chunk];
-    for (std::size_t i = 0; i < k;) {
-      std::size_t c = 0;
-      for (; c < chunk && i < k; ++c, ++i)
-        ranges[c] =
-            iovec{static_cast<char*>(h[i].base) + guard_bytes(), h[i].mapped - guard_bytes()};
-      if (advise_ranges(ranges, c, MADV_DONTNEED) != 0)
-        fatal("madvise(MADV_DONTNEED) of a released goroutine stack failed");
-    }
+  const auto usable = [h](std::size_t i) {
+    return iovec{static_cast<char*>(h[i].base) + guard_bytes(), h[i].mapped - guard_bytes()};
+  };
+  if (live.load(std::memory_order_acquire) != k && advise_each(k, usable, MADV_DONTNEED) != 0) {
+    fatal("madvise(MADV_DONTNEED) of a released goroutine stack failed");
   }
   if (live.fetch_sub(k, std::memory_order_acq_rel) == k) {
     unmap_whole(base, bytes);
