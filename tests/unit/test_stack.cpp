@@ -240,10 +240,9 @@ int process_madvise_refusal() {
   void* p = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   REQUIRE(p != MAP_FAILED);
   iovec range{p, page};
-  constexpr int pidfd_self_thread = -10000;
   constexpr int madv_cold = 20;
-  const long done =
-      ::syscall(GORO_SYS_PROCESS_MADVISE, pidfd_self_thread, &range, 1, madv_cold, 0u);
+  const long done = ::syscall(GORO_SYS_PROCESS_MADVISE, goro::detail::pidfd_self_thread, &range, 1,
+                              madv_cold, 0u);
   const int err = done < 0 ? errno : 0;
   ::munmap(p, page);
   return err;

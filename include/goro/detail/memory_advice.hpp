@@ -44,6 +44,12 @@ namespace goro::detail {
 #define GORO_HAVE_PROCESS_MADVISE 0
 #endif
 
+#if GORO_HAVE_PROCESS_MADVISE
+/// The kernel's PIDFD_SELF_THREAD (Linux 6.15): a pidfd argument meaning the
+/// calling thread's own process. Spelled out because headers may lack it.
+constexpr int pidfd_self_thread = -10000;
+#endif
+
 /// Whether advice over several ranges goes to the kernel in one call here:
 /// unknown until the first try, then settled for the process.
 enum class batched_advice : int { unknown, works, unavailable };
@@ -60,8 +66,7 @@ inline std::atomic<batched_advice>& batched_advice_state() noexcept {
 /// Never falls back to one call per range.
 inline bool advise_ranges_batched(const iovec* ranges, std::size_t n, int advice) noexcept {
 #if GORO_HAVE_PROCESS_MADVISE
-  constexpr int pidfd_self_thread = -10000;  // uapi PIDFD_SELF_THREAD; headers may lack it
-  constexpr std::size_t max_ranges = 1024;   // UIO_MAXIOV
+  constexpr std::size_t max_ranges = 1024;  // UIO_MAXIOV
   const batched_advice state = batched_advice_state().load(std::memory_order_relaxed);
   if (state == batched_advice::unavailable) return false;
   if (state == batched_advice::unknown && sanitizer::under_valgrind()) {
