@@ -237,6 +237,40 @@ TEST_CASE("monitor: dump_goroutines lists every goroutine with its wait and crea
   CHECK(empty.str().empty());
 }
 
+TEST_CASE("monitor: a dump shows how many minutes a goroutine has waited, as Go does",
+          "[monitor][dump]") {
+  // read_block is given a time minutes past the goroutine's park (a dump
+  // reads the clock itself): under a minute nothing, then "1 minute",
+  // then "N minutes". The park's stamp is the monitor's coarse clock, a
+  // tick behind, so no time here is within seconds of a whole minute.
+  using goro::detail::goroutine;
+  goro::runtime rt(workers(1));
+  // The park is stamped with the monitor's coarse clock: set from its first tick.
+  REQUIRE(eventually([] { return goro::detail::coarse_now_ns().load() != 0; }));
+  auto c = goro::make_chan<int>();
+  std::atomic<goroutine*> parked{nullptr};
+  rt.go([c, &parked] {
+    parked = goro::detail::current_goroutine();
+    c.recv();
+  });
+  REQUIRE(eventually([&] {
+    goroutine* g = parked.load();
+    return g != nullptr && g->status.load() == goro::detail::g_status::waiting;
+  }));
+  const std::int64_t now = goro::detail::steady_ns(std::chrono::steady_clock::now());
+  auto head = [&](std::int64_t later_ns) {
+    return goro::detail::read_block(*parked.load(), now + later_ns).head;
+  };
+  constexpr std::int64_t second = 1000000000;
+  CHECK(goro_test::contains(head(0), "[chan receive]:"));
+  CHECK(goro_test::contains(head(50 * second), "[chan receive]:"));
+  CHECK(goro_test::contains(head(65 * second), "[chan receive, 1 minute]:"));
+  CHECK(goro_test::contains(head(185 * second), "[chan receive, 3 minutes]:"));
+  CHECK(goro_test::contains(head((90 * 60 + 20) * second), "[chan receive, 90 minutes]:"));
+  c.send(1);
+  rt.wait();
+}
+
 /// Why this build can never see a deadlock report, or nullptr. Detection
 /// needs every thread of the process to be goro's or parked in goro; some
 /// builds run threads of their own, which (rightly) keep it silent.
