@@ -25,6 +25,18 @@ struct runtime_options {
   /// makes the runtime constructor throw std::invalid_argument.
   std::size_t stack_size = 256 * 1024;
 
+  /// Bytes of guard below each goroutine's stack: an access there (a frame
+  /// that overflowed the stack) ends the program with a stack-overflow
+  /// report instead of writing over another goroutine's stack. Rounded up to
+  /// whole pages and to at least 16 KiB; at most 1 TiB (more: the runtime
+  /// constructor throws std::invalid_argument). A guard costs address space,
+  /// not memory, but it spaces the stacks apart: with many goroutines
+  /// handing off to each other, stacks closer together (a narrower guard and
+  /// a smaller stack_size) make their top pages cheaper to reach
+  /// (docs/api.md). No single frame may be as large as the guard unless the
+  /// program is built with -fstack-clash-protection.
+  std::size_t stack_guard = 256 * 1024;
+
   /// Called (on the goroutine, as its last act) with an exception that escaped
   /// a goroutine's function, and the goroutine's id. Empty (the default): the
   /// program ends with a message naming the goroutine and the exception, as

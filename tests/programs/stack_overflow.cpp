@@ -11,8 +11,14 @@
 //                              than a few pages and must still land in the
 //                              guard (a 16 KiB guard let it write into the
 //                              stack below, silently or with a bare SIGSEGV)
+//   stack_overflow narrowguard as goroutine, with the narrowest guard
+//                              (runtime_options::stack_guard of 16 KiB)
+//   stack_overflow wideguard   as bigframe, with a 1 MiB guard and a frame of
+//                              640 KiB: it lands deeper than the default guard
+//                              reaches and must still be reported
 #include <goro/goro.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -32,8 +38,9 @@ __attribute__((noinline)) std::uint64_t dive(std::uint64_t n) {
 // written first, as code built without -fstack-clash-protection does.
 // The frame's address escapes (the empty asm): otherwise Clang keeps only
 // the two bytes used, in an 8-byte frame, and nothing overflows.
+template <std::size_t Bytes>
 __attribute__((noinline)) int big_frame() {
-  char frame[192 * 1024];
+  char frame[Bytes];
   __asm__ volatile("" : : "r"(frame) : "memory");
   volatile char* p = frame;
   p[0] = 1;
@@ -51,11 +58,13 @@ int on_context() {
   return 0;
 }
 
-// Runs overflow() in a goroutine with a 64 KiB stack, after printing its id.
-int in_goroutine(unsigned long long (*overflow)()) {
+// Runs overflow() in a goroutine with a 64 KiB stack above a guard of
+// `guard` bytes, after printing its id.
+int in_goroutine(unsigned long long (*overflow)(), std::size_t guard = 256 * 1024) {
   goro::runtime_options options;
   options.workers = 1;
   options.stack_size = 64 * 1024;
+  options.stack_guard = guard;
   goro::runtime rt(options);
   rt.go([overflow] {
     std::printf("goroutine %llu\n", static_cast<unsigned long long>(goro::goroutine_id()));
@@ -74,7 +83,13 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "goroutine") == 0)
     return in_goroutine([] { return static_cast<unsigned long long>(dive(0)); });
   if (argc == 2 && std::strcmp(argv[1], "bigframe") == 0)
-    return in_goroutine([] { return static_cast<unsigned long long>(big_frame()); });
-  std::fprintf(stderr, "usage: stack_overflow context|goroutine|bigframe\n");
+    return in_goroutine([] { return static_cast<unsigned long long>(big_frame<192 * 1024>()); });
+  if (argc == 2 && std::strcmp(argv[1], "narrowguard") == 0)
+    return in_goroutine([] { return static_cast<unsigned long long>(dive(0)); }, 16 * 1024);
+  if (argc == 2 && std::strcmp(argv[1], "wideguard") == 0) {
+    return in_goroutine([] { return static_cast<unsigned long long>(big_frame<640 * 1024>()); },
+                        1024 * 1024);
+  }
+  std::fprintf(stderr, "usage: stack_overflow context|goroutine|bigframe|narrowguard|wideguard\n");
   return 2;
 }

@@ -660,9 +660,8 @@ TEST_CASE("context: 100,000 contexts alive at once on 16 KiB stacks", "[context]
   std::vector<std::pair<std::uintptr_t, std::uintptr_t>> ranges;
   ranges.reserve(n);
   for (auto& c : all) {
-    ranges.emplace_back(
-        reinterpret_cast<std::uintptr_t>(c->stk.bottom()) - goro::detail::guard_bytes(),
-        reinterpret_cast<std::uintptr_t>(c->stk.top()));
+    ranges.emplace_back(reinterpret_cast<std::uintptr_t>(c->stk.bottom()) - c->stk.guard(),
+                        reinterpret_cast<std::uintptr_t>(c->stk.top()));
   }
   std::sort(ranges.begin(), ranges.end());
   const std::size_t entries = map_entries_overlapping(ranges);

@@ -95,6 +95,13 @@ TEST_CASE("limits: absurd runtime options are refused by the constructor", "[lim
   CHECK(goro_test::contains(error_of([&] { goro::runtime rt(huge); }), "stack_size"));
   huge.stack_size = (std::size_t{1} << 40) + 1;
   CHECK_THROWS_AS(goro::runtime(huge), std::invalid_argument);
+
+  goro::runtime_options wide;
+  wide.workers = 1;
+  wide.stack_guard = SIZE_MAX;
+  CHECK(goro_test::contains(error_of([&] { goro::runtime rt(wide); }), "stack_guard"));
+  wide.stack_guard = (std::size_t{1} << 40) + 1;
+  CHECK_THROWS_AS(goro::runtime(wide), std::invalid_argument);
 }
 
 TEST_CASE("limits: deleting a runtime from its own goroutine is a fatal error that says so",

@@ -31,26 +31,36 @@
 
 namespace {
 
-using goro::detail::guard_bytes;
+using goro::detail::default_guard_bytes;
 using goro::detail::guard_method;
 using goro::detail::guard_method_in_use;
+using goro::detail::min_guard_bytes;
 using goro::detail::min_stack_bytes;
 using goro::detail::page_size;
 using goro::detail::stack;
+using goro::detail::widest_guard;
 
 std::uintptr_t addr(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
 /// Whether the kernel refuses to let us read `len` bytes at `p` (the way a
 /// guard page must): a pipe write from there fails with EFAULT instead of
 /// faulting the process.
-bool kernel_refuses_to_read(const void* p, std::size_t len) {
+/// 1 if it refuses, 0 if not, -1 if there is no pipe to tell. Free of
+/// Catch's macros, so goroutines may call it.
+int refuses_to_read(const void* p, std::size_t len) noexcept {
   int fds[2];
-  REQUIRE(::pipe(fds) == 0);
+  if (::pipe(fds) != 0) return -1;
   const ssize_t n = ::write(fds[1], p, len);
   const int err = errno;
   ::close(fds[0]);
   ::close(fds[1]);
-  return n < 0 && err == EFAULT;
+  return n < 0 && err == EFAULT ? 1 : 0;
+}
+
+bool kernel_refuses_to_read(const void* p, std::size_t len) {
+  const int refused = refuses_to_read(p, len);
+  REQUIRE(refused >= 0);
+  return refused == 1;
 }
 
 /// The kernel's version as major * 100 + minor, e.g. 613 for 6.13.
@@ -120,17 +130,46 @@ TEST_CASE("stack: all of the usable range can be written", "[stack]") {
 }
 
 TEST_CASE("stack: the guard below the stack cannot be touched", "[stack]") {
-  stack s(min_stack_bytes);
-  REQUIRE(guard_bytes() >= page_size());
-  const auto* guard_lo = static_cast<const char*>(s.bottom()) - guard_bytes();
-  // Every guard page refuses access; the usable range right above does not.
-  for (std::size_t off = 0; off < guard_bytes(); off += page_size()) {
-    INFO("guard page at offset " << off);
-    CHECK(kernel_refuses_to_read(guard_lo + off, 1));
+  // The default guard, the narrowest, one that is not whole pages, and
+  // narrower than the narrowest (widened to it).
+  const std::size_t page = page_size();
+  const std::size_t round_up = (40000 + page - 1) / page * page;
+  const std::pair<std::size_t, std::size_t> asked_got[] = {
+      {default_guard_bytes, default_guard_bytes},
+      {min_guard_bytes, min_guard_bytes},
+      {40000, round_up},
+      {1, min_guard_bytes}};
+  for (const auto& [asked, got] : asked_got) {
+    INFO("guard of " << asked << " bytes asked");
+    stack s(min_stack_bytes, asked);
+    CHECK(s.guard() == std::max(got, page));
+    const auto* guard_lo = static_cast<const char*>(s.bottom()) - s.guard();
+    // Every guard page refuses access; the usable range right above does not.
+    for (std::size_t off = 0; off < s.guard(); off += page) {
+      INFO("guard page at offset " << off);
+      CHECK(kernel_refuses_to_read(guard_lo + off, 1));
+    }
+    CHECK(kernel_refuses_to_read(static_cast<const char*>(s.bottom()) - 1, 1));
+    CHECK_FALSE(kernel_refuses_to_read(s.bottom(), 1));
+    CHECK(widest_guard().load() >= s.guard());
   }
-  CHECK(kernel_refuses_to_read(static_cast<const char*>(s.bottom()) - 1, 1));
-  CHECK_FALSE(kernel_refuses_to_read(s.bottom(), 1));
   CHECK(guard_method_in_use().load() != guard_method::unknown);
+}
+
+TEST_CASE("stack: a batch's stacks lie a stack and a guard apart", "[stack]") {
+  // What a narrower guard buys: the stacks, and so their top pages, closer
+  // together (docs/api.md, stack_guard).
+  for (const std::size_t guard : {default_guard_bytes, std::max(min_guard_bytes, page_size())}) {
+    INFO("guard of " << guard << " bytes");
+    stack batch[4];
+    stack::map_many(min_stack_bytes, 4, batch, guard);
+    for (std::size_t i = 0; i + 1 < 4; ++i) {
+      CHECK(batch[i].guard() == guard);
+      CHECK(addr(batch[i + 1].bottom()) - addr(batch[i].top()) == guard);
+      CHECK(kernel_refuses_to_read(static_cast<const char*>(batch[i + 1].bottom()) - guard, 1));
+      CHECK_FALSE(kernel_refuses_to_read(static_cast<const char*>(batch[i].top()) - 1, 1));
+    }
+  }
 }
 
 TEST_CASE("stack: guards use MADV_GUARD_INSTALL where the kernel has it", "[stack]") {
@@ -144,8 +183,7 @@ TEST_CASE("stack: guards use MADV_GUARD_INSTALL where the kernel has it", "[stac
   // mapping whole, two with an mprotect'ed one. Neighbours may share entries,
   // so count those overlapping a stack in the middle of three.
   stack a(min_stack_bytes), b(min_stack_bytes), c(min_stack_bytes);
-  const std::size_t entries =
-      map_entries_overlapping(addr(b.bottom()) - guard_bytes(), addr(b.top()));
+  const std::size_t entries = map_entries_overlapping(addr(b.bottom()) - b.guard(), addr(b.top()));
   if (m == guard_method::madvise_guard) {
     CHECK(entries == 1);
   } else {
@@ -193,7 +231,7 @@ TEST_CASE("stack: map_many maps a batch of separately guarded stacks", "[stack]"
   CHECK(bottoms.size() == 8);
   // One released before its neighbours gives back its memory but leaves the
   // mapping whole (no new map entry); the others stay usable.
-  const auto lo = reinterpret_cast<std::uintptr_t>(batch[0].bottom()) - guard_bytes();
+  const auto lo = reinterpret_cast<std::uintptr_t>(batch[0].bottom()) - batch[0].guard();
   const auto hi = reinterpret_cast<std::uintptr_t>(batch[7].top());
   const std::size_t entries = map_entries_overlapping(lo, hi);
   void* third = batch[3].bottom();
@@ -269,7 +307,7 @@ void release_a_batch_in_groups() {
     tops.push_back(addr(s.top()) - 1);
     one = s.release();
   }
-  const std::uintptr_t lo = bottoms.front() - guard_bytes(), hi = tops.back() + 1;
+  const std::uintptr_t lo = bottoms.front() - h[0].slab->guard, hi = tops.back() + 1;
   const std::size_t entries = map_entries_overlapping(lo, hi);
   CHECK(resident_pages(bottoms) == n);
   // The handles in a jumbled order, as a pool holds them.
@@ -441,7 +479,7 @@ TEST_CASE("stack pools: recycling, batches between a worker and the shared pool"
   // The reservations every stack of a pool holds (stack_pool.hpp).
   goro::detail::g_registry registry(1);
   goro::detail::timer_heap timers;
-  shared_stack_pool shared(32 * 1024, registry, timers);
+  shared_stack_pool shared(32 * 1024, default_guard_bytes, registry, timers);
   CHECK(shared.stack_bytes() == 32 * 1024);
   stack_pool local;
 
@@ -574,6 +612,84 @@ TEST_CASE("stack: overflowing a goroutine's stack names the goroutine", "[stack]
       r.err, "goro: fatal error: stack overflow in goroutine " + std::to_string(id) + " "));
   CHECK(goro_test::contains(r.err, "runtime_options::stack_size"));
 #endif
+}
+
+/// Bytes of inaccessible memory right below the stack the caller runs on, in
+/// whole pages, counted up to `most`; 0 if a probe could not be made.
+std::size_t guard_below_caller(std::size_t most) noexcept {
+  const std::size_t page = page_size();
+  auto at = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) & ~(page - 1);
+  int refused = 0;
+  while ((refused = refuses_to_read(reinterpret_cast<const void*>(at), 1)) == 0) at -= page;
+  if (refused < 0) return 0;
+  std::size_t width = 0;
+  while (width < most && refuses_to_read(reinterpret_cast<const void*>(at - width), 1) == 1) {
+    width += page;
+  }
+  return width;
+}
+
+TEST_CASE("stack: a runtime's goroutines run above guards of its stack_guard", "[stack][runtime]") {
+  // Eight goroutines alive at once hold eight stacks of one slab: below
+  // each guard lies the stack under it, readable, except for the slab's
+  // lowest, below which nothing is mapped.
+  const std::size_t guard = std::max<std::size_t>(32 * 1024, 2 * page_size());
+  constexpr std::size_t most = 8 * default_guard_bytes;
+  constexpr int n = 8;
+  std::size_t widths[n] = {};
+  goro::runtime_options options;
+  options.workers = 1;
+  options.stack_size = min_stack_bytes;
+  options.stack_guard = guard;
+  {
+    goro::runtime rt(options);
+    rt.go([&widths] {
+      auto probed = goro::make_chan<int>();
+      auto release = goro::make_chan<int>();
+      for (int i = 0; i < n; ++i) {
+        goro::go([i, &widths, probed, release] {
+          widths[i] = guard_below_caller(most);
+          probed.send(i);
+          release.recv();
+        });
+      }
+      for (int i = 0; i < n; ++i) probed.recv();
+      release.close();
+    });
+    rt.wait();
+  }
+  int exact = 0;
+  for (const std::size_t width : widths) {
+    INFO("a goroutine found " << width << " bytes refused below its stack");
+    if (width == guard) {
+      ++exact;
+    } else {
+      CHECK(width == most);
+    }
+  }
+  CHECK(exact >= n - 1);
+}
+
+TEST_CASE("stack: an overflow is reported whatever the runtime's guard width", "[stack][death]") {
+  // narrowguard: the 16 KiB guard of runtime_options::stack_guard; wideguard:
+  // a 1 MiB guard and a frame landing 580 KiB below the stack, past where
+  // the default guard would end.
+  for (const char* mode : {"narrowguard", "wideguard"}) {
+    INFO(mode);
+    const auto r = goro_test::run_program(goro_test::program_path("stack_overflow"), {mode});
+    INFO(r.describe());
+    CHECK_FALSE(r.succeeded());
+    CHECK_FALSE(r.timed_out);
+    unsigned long long id = 0;
+    REQUIRE(std::sscanf(r.out.c_str(), "goroutine %llu", &id) == 1);
+#if defined(GORO_ASAN)
+    CHECK(goro_test::contains(r.err, "AddressSanitizer"));
+#else
+    CHECK(r.signal == SIGSEGV);
+    CHECK(goro_test::contains(
+        r.err, "goro: fatal error: stack overflow in goroutine " + std::to_string(id) + " "));
+#endif
+  }
 }
 
 TEST_CASE("stack: the guard probe without a free file descriptor falls back to mprotect",

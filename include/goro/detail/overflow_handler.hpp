@@ -78,7 +78,11 @@ inline void handle_segv(int sig, siginfo_t* info, void* uctx) noexcept {
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
   if (fault && rs != nullptr) {
     const auto lo = reinterpret_cast<std::uintptr_t>(rs->bottom);
-    if (addr < lo && addr >= lo - guard_bytes()) {
+    // A fault within the widest guard any stack has, below the running
+    // stack, is taken for an overflow: below a narrower guard of its own
+    // lies the stack under it, mapped, so what faults there is that stack's
+    // guard or no mapping at all, reached by running on past this one's.
+    if (addr < lo && addr >= lo - widest_guard().load(std::memory_order_relaxed)) {
       write_str("goro: fatal error: stack overflow in ");
       if (rs->id != 0) {
         write_str("goroutine ");

@@ -250,7 +250,7 @@ class scheduler {
  public:
   explicit scheduler(runtime_options opts)
       : options_(resolved(std::move(opts))),
-        pool_(options_.stack_size, registry_, timers_),
+        pool_(options_.stack_size, options_.stack_guard, registry_, timers_),
         registry_(options_.workers) {
     check_shadow_stack();  // before any thread: refuse clearly, not crash at the first switch
     const std::size_t n = options_.workers;
@@ -393,9 +393,13 @@ class scheduler {
     if (opts.stack_size > max_stack_bytes) {
       throw_error(std::invalid_argument("goro::runtime_options: stack_size above 1 TiB"));
     }
+    if (opts.stack_guard > max_stack_bytes) {
+      throw_error(std::invalid_argument("goro::runtime_options: stack_guard above 1 TiB"));
+    }
     if (opts.workers == 0) opts.workers = workers_from_environment();
     if (opts.workers == 0) opts.workers = std::max(1u, std::thread::hardware_concurrency());
     opts.stack_size = std::max(opts.stack_size, min_stack_bytes);
+    opts.stack_guard = std::max(opts.stack_guard, min_guard_bytes);
     return opts;
   }
 

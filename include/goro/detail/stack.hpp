@@ -76,27 +76,46 @@ inline std::size_t page_size() noexcept {
   return size;
 }
 
-/// Bytes of guard below every stack: 256 KiB, so that
-/// a frame that overflows by less than that lands in the guard, and is
-/// reported, instead of stepping over it into the stack below (another
-/// goroutine's live frames and record). A guard costs address space only:
-/// no memory, and no extra kernel map entry whatever its width (an
-/// mprotect guard is one entry, a MADV_GUARD_INSTALL guard none). So the
-/// rule for a goroutine's own code is: no single frame (a function's locals)
-/// of 256 KiB or more, unless built with -fstack-clash-protection, which
-/// touches every page of a large frame in order (docs/api.md, stack_size).
-/// goro's own frames hold no element larger than large_value_bytes
-/// (value_box.hpp).
-/// A constant, not a multiple of page_size(): bottom() and size() run on
-/// every go(). 256 KiB is a whole number of pages for every page size Linux
-/// has (4, 16 and 64 KiB), four of them at the largest; map_many checks it.
-inline constexpr std::size_t guard_bytes() noexcept { return 256 * 1024; }
+/// Bytes of guard below every stack unless the runtime says otherwise
+/// (runtime_options::stack_guard): 256 KiB, so that a frame that overflows
+/// by less than that lands in the guard, and is reported, instead of
+/// stepping over it into the stack below (another goroutine's live frames
+/// and record). A guard costs address space only: no memory, and no extra
+/// kernel map entry whatever its width (an mprotect guard is one entry, a
+/// MADV_GUARD_INSTALL guard none). So the rule for a goroutine's own code
+/// is: no single frame (a function's locals) as large as the guard, unless
+/// built with -fstack-clash-protection, which touches every page of a large
+/// frame in order (docs/api.md, stack_size). goro's own frames hold no
+/// element larger than large_value_bytes (value_box.hpp). What the width
+/// costs in time is the spacing it puts between the stacks' top pages
+/// (docs/api.md, stack_guard).
+inline constexpr std::size_t default_guard_bytes = 256 * 1024;
+/// The narrowest guard goro installs; narrower requests are widened.
+inline constexpr std::size_t min_guard_bytes = 16 * 1024;
 
 /// The smallest usable stack goro hands out.
 inline constexpr std::size_t min_stack_bytes = 16 * 1024;
-/// The largest usable stack goro maps (1 TiB): more is a mistake, and the
-/// bound keeps the page rounding below from wrapping.
+/// The largest usable stack, and the widest guard, goro maps (1 TiB each):
+/// more is a mistake, and the bound keeps the page rounding below from
+/// wrapping.
 inline constexpr std::size_t max_stack_bytes = std::size_t{1} << 40;
+
+/// The widest guard of any stack mapped so far in this process, and at
+/// least the default's: the overflow handler reports a fault this far below
+/// the running stack's bottom as an overflow. Only grows.
+inline std::atomic<std::size_t>& widest_guard() noexcept {
+  static_assert(std::atomic<std::size_t>::is_always_lock_free, "read in a signal handler");
+  static std::atomic<std::size_t> widest{default_guard_bytes};
+  return widest;
+}
+
+/// Makes widest_guard() at least `guard`.
+inline void widen_guard_window(std::size_t guard) noexcept {
+  std::size_t seen = widest_guard().load(std::memory_order_relaxed);
+  while (seen < guard &&
+         !widest_guard().compare_exchange_weak(seen, guard, std::memory_order_relaxed)) {
+  }
+}
 
 /// How guards are installed in this process: probed on first use.
 enum class guard_method : int { unknown, madvise_guard, mprotect };
@@ -113,6 +132,7 @@ struct stack_handle;
 struct stack_slab {
   void* base = nullptr;
   std::size_t bytes = 0;
+  std::size_t guard = 0;  ///< bytes of guard below each of its stacks
   std::atomic<std::size_t> live{0};
 
   /// Releases stacks h[0..k) of this slab, which the caller owns: their
@@ -134,8 +154,8 @@ struct stack_slab {
 /// goroutine). Whoever holds one owns the stack it names and must turn it
 /// back into a `stack` (stack::adopt) to use or release it.
 struct stack_handle {
-  void* base;
-  std::size_t mapped;
+  void* bottom;      ///< lowest usable address; slab->guard bytes of guard below
+  std::size_t size;  ///< usable bytes
   stack_slab* slab;
   unsigned valgrind_id;
   /// The word its runtime's goroutine registry keeps for whatever runs on
@@ -145,21 +165,24 @@ struct stack_handle {
 };
 
 /// An owning, movable handle to one mapped stack with its guard.
-/// Invariant: either empty (base_ == nullptr) or [base_, base_ + mapped_) is
-/// part of slab_'s mapping, counted in slab_->live, its first guard_bytes()
-/// are the guard, the rest is usable.
+/// Invariant: either empty (bottom_ == nullptr) or [bottom_, bottom_ + size_)
+/// is the usable part of one stack of slab_'s mapping, counted in
+/// slab_->live, with slab_->guard bytes of guard right below it. Usable
+/// bounds rather than the guard's base are kept because bottom() and size()
+/// run on every go() and the guard's width is the slab's, on another line.
 class stack {
  public:
   /// An empty handle.
   stack() noexcept = default;
 
   /// Maps a stack with at least `usable_bytes` usable bytes (rounded up to whole
-  /// pages, and to min_stack_bytes). Throws std::bad_alloc when the address
-  /// space or the kernel's map table is exhausted, std::system_error for any
-  /// other failure; nothing is leaked either way.
-  explicit stack(std::size_t usable_bytes) {
+  /// pages, and to min_stack_bytes) above a guard of `guard_bytes` (rounded
+  /// up the same way, to min_guard_bytes). Throws std::bad_alloc when the
+  /// address space or the kernel's map table is exhausted, std::system_error
+  /// for any other failure; nothing is leaked either way.
+  explicit stack(std::size_t usable_bytes, std::size_t guard_bytes = default_guard_bytes) {
     stack s[1];
-    map_many(usable_bytes, 1, s);
+    map_many(usable_bytes, 1, s, guard_bytes);
     swap(s[0]);
   }
 
@@ -169,14 +192,17 @@ class stack {
   /// The mapping is unmapped whole, when the last of the n stacks is released
   /// (stack_slab); a stack released earlier only gives back its memory.
   /// Throws like the constructor; on failure nothing stays mapped.
-  static void map_many(std::size_t usable_bytes, std::size_t n, stack* out) {
-    map_many_into(usable_bytes, n,
+  static void map_many(std::size_t usable_bytes, std::size_t n, stack* out,
+                       std::size_t guard_bytes = default_guard_bytes) {
+    map_many_into(usable_bytes, guard_bytes, n,
                   [out](std::size_t i, const stack_handle& h) { out[i] = adopt(h); });
   }
 
   /// map_many, into handles (for pools): out[0..n) own the new stacks.
-  static void map_many(std::size_t usable_bytes, std::size_t n, stack_handle* out) {
-    map_many_into(usable_bytes, n, [out](std::size_t i, const stack_handle& h) { out[i] = h; });
+  static void map_many(std::size_t usable_bytes, std::size_t n, stack_handle* out,
+                       std::size_t guard_bytes = default_guard_bytes) {
+    map_many_into(usable_bytes, guard_bytes, n,
+                  [out](std::size_t i, const stack_handle& h) { out[i] = h; });
   }
 
   stack(stack&& other) noexcept { swap(other); }
@@ -193,9 +219,9 @@ class stack {
 
   /// Gives up ownership: returns the stack as a handle and leaves this empty.
   stack_handle release() noexcept {
-    stack_handle h{base_, mapped_, slab_, valgrind_id_, registry_slot_};
-    base_ = nullptr;
-    mapped_ = 0;
+    stack_handle h{bottom_, size_, slab_, valgrind_id_, registry_slot_};
+    bottom_ = nullptr;
+    size_ = 0;
     slab_ = nullptr;
     valgrind_id_ = 0;
     registry_slot_ = nullptr;
@@ -205,8 +231,8 @@ class stack {
   /// Takes ownership of the stack `h` names (from release or map_many).
   static stack adopt(const stack_handle& h) noexcept {
     stack s;
-    s.base_ = h.base;
-    s.mapped_ = h.mapped;
+    s.bottom_ = h.bottom;
+    s.size_ = h.size;
     s.slab_ = h.slab;
     s.valgrind_id_ = h.valgrind_id;
     s.registry_slot_ = h.registry_slot;
@@ -230,19 +256,21 @@ class stack {
   }
 
   /// True when this handle owns a stack.
-  explicit operator bool() const noexcept { return base_ != nullptr; }
+  explicit operator bool() const noexcept { return bottom_ != nullptr; }
   /// Lowest usable address (just above the guard).
-  void* bottom() const noexcept { return static_cast<char*>(base_) + guard_bytes(); }
+  void* bottom() const noexcept { return bottom_; }
   /// One past the highest usable address; stacks grow down from here.
-  void* top() const noexcept { return static_cast<char*>(base_) + mapped_; }
+  void* top() const noexcept { return static_cast<char*>(bottom_) + size_; }
   /// Usable bytes.
-  std::size_t size() const noexcept { return mapped_ - guard_bytes(); }
+  std::size_t size() const noexcept { return size_; }
+  /// Bytes of guard right below bottom().
+  std::size_t guard() const noexcept { return slab_->guard; }
   /// See stack_handle::registry_slot.
   std::atomic<std::uintptr_t>* registry_slot() const noexcept { return registry_slot_; }
 
   void swap(stack& other) noexcept {
-    std::swap(base_, other.base_);
-    std::swap(mapped_, other.mapped_);
+    std::swap(bottom_, other.bottom_);
+    std::swap(size_, other.size_);
     std::swap(slab_, other.slab_);
     std::swap(valgrind_id_, other.valgrind_id_);
     std::swap(registry_slot_, other.registry_slot_);
@@ -252,15 +280,16 @@ class stack {
   // Maps n stacks with one mmap and passes each to emit(i, handle), which
   // must not throw; see map_many.
   template <class Emit>
-  static void map_many_into(std::size_t usable_bytes, std::size_t n, Emit emit) {
+  static void map_many_into(std::size_t usable_bytes, std::size_t guard_bytes, std::size_t n,
+                            Emit emit) {
     const std::size_t page = page_size();
-    if (usable_bytes < min_stack_bytes) usable_bytes = min_stack_bytes;
-    if (usable_bytes > max_stack_bytes || n == 0 || n > 1024) throw_error(std::bad_alloc());
-    const std::size_t usable = (usable_bytes + page - 1) / page * page;
-    constexpr std::size_t guard = guard_bytes();
-    if (guard % page != 0 || guard < 4 * page) {
-      fatal("the stack guard (256 KiB) is not four or more whole pages of this system's page size");
+    usable_bytes = std::max(usable_bytes, min_stack_bytes);
+    guard_bytes = std::max(guard_bytes, min_guard_bytes);
+    if (usable_bytes > max_stack_bytes || guard_bytes > max_stack_bytes || n == 0 || n > 1024) {
+      throw_error(std::bad_alloc());
     }
+    const std::size_t usable = (usable_bytes + page - 1) / page * page;
+    const std::size_t guard = (guard_bytes + page - 1) / page * page;
     const std::size_t each = usable + guard;
     GORO_FAULT_ALLOCATION();
     std::unique_ptr<stack_slab> slab(
@@ -273,19 +302,20 @@ class stack {
       map_error = errno;
     }
     if (p == MAP_FAILED) throw_mapping_error(map_error, "map");
-    if (int err = install_guards(static_cast<char*>(p), each, n); err != 0) {
+    if (int err = install_guards(static_cast<char*>(p), guard, each, n); err != 0) {
       stack_slab::unmap_whole(p, each * n);  // no stack handed out yet
       throw_mapping_error(err, "guard");
     }
     populate_tops(static_cast<char*>(p), each, n);
     slab->base = p;
     slab->bytes = each * n;
+    slab->guard = guard;
     slab->live.store(n, std::memory_order_relaxed);
+    widen_guard_window(guard);
     stack_slab* shared = slab.release();
     for (std::size_t i = 0; i < n; ++i) {
-      void* base = static_cast<char*>(p) + i * each;
-      void* bottom = static_cast<char*>(base) + guard;
-      emit(i, stack_handle{base, each, shared, sanitizer::register_stack(bottom, each - guard),
+      void* bottom = static_cast<char*>(p) + i * each + guard;
+      emit(i, stack_handle{bottom, usable, shared, sanitizer::register_stack(bottom, usable),
                            nullptr});
     }
   }
@@ -296,14 +326,13 @@ class stack {
                                   std::string("goro: cannot ") + what + " a goroutine stack"));
   }
 
-  // Installs the guards of the n stacks at p (`each` bytes apart, the guard
-  // at the low end of each). Returns 0 or an errno value. The first stack of
+  // Installs the guards (`guard` bytes each) of the n stacks at p (`each`
+  // bytes apart, the guard at the low end of each). Returns 0 or an errno value. The first stack of
   // the process decides the method: guard install if the kernel has it and
   // it is real, else (no such advice, a sandbox refusing madvise, no file
   // descriptor left for the probe) mprotect, which always works where mmap
   // does. Guard installs go to the kernel in one call (advise_ranges).
-  static int install_guards(char* p, std::size_t each, std::size_t n) noexcept {
-    constexpr std::size_t guard = guard_bytes();
+  static int install_guards(char* p, std::size_t guard, std::size_t each, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) {
       if (GORO_FAULT(stack_guard)) return EPERM;  // as a sandbox refusing the Nth
     }
@@ -360,13 +389,13 @@ class stack {
   }
 
   void unmap() noexcept {
-    if (base_ == nullptr) return;
+    if (bottom_ == nullptr) return;
     stack_handle h = release();
     release_all(&h, 1);
   }
 
-  void* base_ = nullptr;
-  std::size_t mapped_ = 0;
+  void* bottom_ = nullptr;
+  std::size_t size_ = 0;
   stack_slab* slab_ = nullptr;
   unsigned valgrind_id_ = 0;
   std::atomic<std::uintptr_t>* registry_slot_ = nullptr;
@@ -376,9 +405,7 @@ inline void stack_slab::release(const stack_handle* h, std::size_t k) noexcept {
   // Memory first, count second: once the count drops, another releaser may
   // unmap the whole slab. When the k are all that is left of the slab
   // (nobody else can release any), the munmap gives the memory back.
-  const auto usable = [h](std::size_t i) {
-    return iovec{static_cast<char*>(h[i].base) + guard_bytes(), h[i].mapped - guard_bytes()};
-  };
+  const auto usable = [h](std::size_t i) { return iovec{h[i].bottom, h[i].size}; };
   if (live.load(std::memory_order_acquire) != k && advise_each(k, usable, MADV_DONTNEED) != 0) {
     fatal("madvise(MADV_DONTNEED) of a released goroutine stack failed");
   }

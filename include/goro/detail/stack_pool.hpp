@@ -90,10 +90,15 @@ class shared_stack_pool {
   /// Stacks the shared pool keeps when the runtime is idle.
   static constexpr std::size_t hot = 256;
 
-  /// A pool of `stack_bytes` stacks whose reservations are in `registry`
+  /// A pool of `stack_bytes` stacks, each above a `guard_bytes` guard
+  /// (stack::map_many rounds both), whose reservations are in `registry`
   /// and `timers` (which it only stores here: they may be constructed later).
-  shared_stack_pool(std::size_t stack_bytes, g_registry& registry, timer_heap& timers) noexcept
-      : stack_bytes_(stack_bytes), registry_(registry), timers_(timers) {}
+  shared_stack_pool(std::size_t stack_bytes, std::size_t guard_bytes, g_registry& registry,
+                    timer_heap& timers) noexcept
+      : stack_bytes_(stack_bytes),
+        guard_bytes_(guard_bytes),
+        registry_(registry),
+        timers_(timers) {}
   shared_stack_pool(const shared_stack_pool&) = delete;
   shared_stack_pool& operator=(const shared_stack_pool&) = delete;
   /// Unmaps the pool's stacks without giving their reservations back: the
@@ -241,7 +246,7 @@ class shared_stack_pool {
       registry_.give_back(slots, batch);
       GORO_RETHROW;
     }
-    GORO_TRY { stack::map_many(stack_bytes_, batch, out); }
+    GORO_TRY { stack::map_many(stack_bytes_, batch, out, guard_bytes_); }
     GORO_CATCH_ALL {
       give_back_reservations(slots, batch);
       GORO_RETHROW;
@@ -258,6 +263,7 @@ class shared_stack_pool {
   }
 
   const std::size_t stack_bytes_;
+  const std::size_t guard_bytes_;
   g_registry& registry_;
   timer_heap& timers_;
   spin_lock lock_;
