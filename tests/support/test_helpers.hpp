@@ -4,12 +4,15 @@
 
 #include "run_program.hpp"
 
+#include <signal.h>
+
 #include <absl/random/random.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <mutex>
 #include <random>
@@ -176,6 +179,29 @@ inline absl::BitGen seeded_bitgen() {
   std::seed_seq seq{parties.fetch_add(1),
                     static_cast<std::uint32_t>(goro::clock::now().time_since_epoch().count())};
   return absl::BitGen(seq);
+}
+
+/// Runs tests/programs/stack_overflow in `mode`, one that overflows a
+/// goroutine's stack after printing "goroutine <id>", and checks that the
+/// process died of it with goro's report naming that goroutine (under
+/// AddressSanitizer, which replaces goro's handler: with ASan's report).
+inline program_result check_goroutine_overflow(const char* mode) {
+  INFO("stack_overflow " << mode);
+  program_result r = run_program(program_path("stack_overflow"), {mode});
+  INFO(r.describe());
+  CHECK_FALSE(r.succeeded());
+  CHECK_FALSE(r.timed_out);
+  unsigned long long id = 0;
+  REQUIRE(std::sscanf(r.out.c_str(), "goroutine %llu", &id) == 1);
+  CHECK(id > 0);
+#if defined(GORO_ASAN)
+  CHECK(contains(r.err, "AddressSanitizer"));
+#else
+  CHECK(r.signal == SIGSEGV);
+  CHECK(contains(r.err,
+                 "goro: fatal error: stack overflow in goroutine " + std::to_string(id) + " "));
+#endif
+  return r;
 }
 
 /// took >= want, for any duration type.

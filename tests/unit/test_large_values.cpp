@@ -143,17 +143,5 @@ TEST_CASE("large values: an unbuffered 1 MiB element between goroutines, and sel
 
 TEST_CASE("large values: a frame overshooting a goroutine's stack is reported as an overflow",
           "[large][stack][death]") {
-  const auto r = goro_test::run_program(goro_test::program_path("stack_overflow"), {"bigframe"});
-  INFO(r.describe());
-  CHECK_FALSE(r.succeeded());
-  CHECK_FALSE(r.timed_out);
-  unsigned long long id = 0;
-  REQUIRE(std::sscanf(r.out.c_str(), "goroutine %llu", &id) == 1);
-#if defined(GORO_ASAN)
-  CHECK(goro_test::contains(r.err, "AddressSanitizer"));
-#else
-  CHECK(r.signal == SIGSEGV);
-  CHECK(goro_test::contains(
-      r.err, "goro: fatal error: stack overflow in goroutine " + std::to_string(id) + " "));
-#endif
+  goro_test::check_goroutine_overflow("bigframe");
 }

@@ -5,6 +5,7 @@
 // tests/programs, since they kill or constrain the process.
 #include "goro_test.hpp"
 #include "run_program.hpp"
+#include "test_helpers.hpp"
 
 #include <signal.h>
 #include <sys/mman.h>
@@ -597,19 +598,9 @@ TEST_CASE("stack: overflowing a context's stack is reported, then the process di
 }
 
 TEST_CASE("stack: overflowing a goroutine's stack names the goroutine", "[stack][death]") {
-  const auto r = goro_test::run_program(goro_test::program_path("stack_overflow"), {"goroutine"});
+  const auto r = goro_test::check_goroutine_overflow("goroutine");
+#if !defined(GORO_ASAN)
   INFO(r.describe());
-  CHECK_FALSE(r.succeeded());
-  CHECK_FALSE(r.timed_out);
-  unsigned long long id = 0;
-  REQUIRE(std::sscanf(r.out.c_str(), "goroutine %llu", &id) == 1);
-  CHECK(id > 0);
-#if defined(GORO_ASAN)
-  CHECK(goro_test::contains(r.err, "AddressSanitizer"));
-#else
-  CHECK(r.signal == SIGSEGV);
-  CHECK(goro_test::contains(
-      r.err, "goro: fatal error: stack overflow in goroutine " + std::to_string(id) + " "));
   CHECK(goro_test::contains(r.err, "runtime_options::stack_size"));
 #endif
 }
@@ -674,22 +665,7 @@ TEST_CASE("stack: an overflow is reported whatever the runtime's guard width", "
   // narrowguard: the 16 KiB guard of runtime_options::stack_guard; wideguard:
   // a 1 MiB guard and a frame landing 580 KiB below the stack, past where
   // the default guard would end.
-  for (const char* mode : {"narrowguard", "wideguard"}) {
-    INFO(mode);
-    const auto r = goro_test::run_program(goro_test::program_path("stack_overflow"), {mode});
-    INFO(r.describe());
-    CHECK_FALSE(r.succeeded());
-    CHECK_FALSE(r.timed_out);
-    unsigned long long id = 0;
-    REQUIRE(std::sscanf(r.out.c_str(), "goroutine %llu", &id) == 1);
-#if defined(GORO_ASAN)
-    CHECK(goro_test::contains(r.err, "AddressSanitizer"));
-#else
-    CHECK(r.signal == SIGSEGV);
-    CHECK(goro_test::contains(
-        r.err, "goro: fatal error: stack overflow in goroutine " + std::to_string(id) + " "));
-#endif
-  }
+  for (const char* mode : {"narrowguard", "wideguard"}) goro_test::check_goroutine_overflow(mode);
 }
 
 TEST_CASE("stack: the guard probe without a free file descriptor falls back to mprotect",
