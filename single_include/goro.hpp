@@ -1517,7 +1517,7 @@ class stack {
   void* top() const noexcept { return static_cast<char*>(bottom_) + size_; }
   /// Usable bytes.
   std::size_t size() const noexcept { return size_; }
-  /// Bytes of guard right below bottom().
+  /// Bytes of guard right below bottom(); only for a stack this handle owns.
   std::size_t guard() const noexcept { return slab_->guard; }
   /// See stack_handle::registry_slot.
   std::atomic<std::uintptr_t>* registry_slot() const noexcept { return registry_slot_; }
@@ -1581,11 +1581,12 @@ class stack {
   }
 
   // Installs the guards (`guard` bytes each) of the n stacks at p (`each`
-  // bytes apart, the guard at the low end of each). Returns 0 or an errno value. The first stack of
-  // the process decides the method: guard install if the kernel has it and
-  // it is real, else (no such advice, a sandbox refusing madvise, no file
-  // descriptor left for the probe) mprotect, which always works where mmap
-  // does. Guard installs go to the kernel in one call (advise_ranges).
+  // bytes apart, the guard at the low end of each). Returns 0 or an errno
+  // value. The first stack of the process decides the method: guard install
+  // if the kernel has it and it is real, else (no such advice, a sandbox
+  // refusing madvise, no file descriptor left for the probe) mprotect, which
+  // always works where mmap does. Guard installs go to the kernel in one
+  // call (advise_ranges).
   static int install_guards(char* p, std::size_t guard, std::size_t each, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) {
       if (GORO_FAULT(stack_guard)) return EPERM;  // as a sandbox refusing the Nth
