@@ -59,8 +59,9 @@ int on_context() {
 }
 
 // Runs overflow() in a goroutine with a 64 KiB stack above a guard of
-// `guard` bytes, after printing its id.
-int in_goroutine(unsigned long long (*overflow)(), std::size_t guard = 256 * 1024) {
+// `guard` bytes (by default the runtime's), after printing its id.
+int in_goroutine(unsigned long long (*overflow)(),
+                 std::size_t guard = goro::runtime_options().stack_guard) {
   goro::runtime_options options;
   options.workers = 1;
   options.stack_size = 64 * 1024;

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace {
 
@@ -89,19 +90,20 @@ TEST_CASE("limits: absurd runtime options are refused by the constructor", "[lim
   many.workers = 4097;
   CHECK_THROWS_AS(goro::runtime(many), std::invalid_argument);
 
-  goro::runtime_options huge;
-  huge.workers = 1;
-  huge.stack_size = SIZE_MAX;
-  CHECK(goro_test::contains(error_of([&] { goro::runtime rt(huge); }), "stack_size"));
-  huge.stack_size = (std::size_t{1} << 40) + 1;
-  CHECK_THROWS_AS(goro::runtime(huge), std::invalid_argument);
-
-  goro::runtime_options wide;
-  wide.workers = 1;
-  wide.stack_guard = SIZE_MAX;
-  CHECK(goro_test::contains(error_of([&] { goro::runtime rt(wide); }), "stack_guard"));
-  wide.stack_guard = (std::size_t{1} << 40) + 1;
-  CHECK_THROWS_AS(goro::runtime(wide), std::invalid_argument);
+  // The byte sizes, each at most 1 TiB; the error names the field.
+  using bytes_field = std::size_t goro::runtime_options::*;
+  const std::pair<bytes_field, const char*> sizes[] = {
+      {&goro::runtime_options::stack_size, "stack_size"},
+      {&goro::runtime_options::stack_guard, "stack_guard"}};
+  for (const auto& [field, name] : sizes) {
+    INFO(name);
+    goro::runtime_options huge;
+    huge.workers = 1;
+    huge.*field = SIZE_MAX;
+    CHECK(goro_test::contains(error_of([&] { goro::runtime rt(huge); }), name));
+    huge.*field = (std::size_t{1} << 40) + 1;
+    CHECK_THROWS_AS(goro::runtime(huge), std::invalid_argument);
+  }
 }
 
 TEST_CASE("limits: deleting a runtime from its own goroutine is a fatal error that says so",
